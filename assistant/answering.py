@@ -1,0 +1,293 @@
+"""Answering: the package's API. Retrieve, prompt, generate, parse into an `Answer`.
+
+`Assistant` ties the stages together and keeps the embedder, index and model loaded
+across questions (each loaded lazily, on first use). `Assistant.stream()` yields the
+answer's text as it is generated and, last, the finished `Answer`; `ask()` returns only
+the `Answer`. The UI, the CLI and the evaluation all read the same `Answer`.
+
+A follow-up question ("and what did Red Hat say about it?") is searched together with
+the previous question, and the earlier turns are given to the model, so pronouns resolve.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalog import ModelStore
+from .embedding import Embedder
+from .errors import EmptyQuestion
+from .indexing import Indexer, IndexReport, Progress
+from .llm import GenerationStats, Generator
+from .prompting import (
+    DECLINE_TEXT,
+    build_prompt,
+    cited_numbers,
+    clean_markers,
+    filter_stream,
+    is_decline,
+    source_label,
+)
+from .grounding import check_answer, render
+from .retrieval import Hit, Retriever
+from .settings import Settings
+from .store import DocumentRecord, StoredIndex, load_index
+
+_FOLLOW_UP = re.compile(
+    r"^(and|but|also|what about|how about|so|then)\b|\b(it|its|they|them|their|this|that|"
+    r"these|those|he|she|his|her)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    score: float
+    publisher: str = ""
+    date: str = ""
+    page: int | None = None
+    chunk_id: str = ""
+
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit) -> Citation:
+        doc = hit.document
+        return cls(
+            n=n,
+            doc_id=hit.chunk.doc_id,
+            title=doc.title,
+            section=hit.chunk.section,
+            text=hit.chunk.text,
+            score=hit.score,
+            publisher=doc.publisher,
+            date=doc.date,
+            page=hit.chunk.page,
+            chunk_id=hit.chunk.chunk_id,
+        )
+
+    def contract(self) -> dict[str, Any]:
+        keys = ("n", "doc_id", "title", "section", "text", "score")
+        return {k: getattr(self, k) for k in keys}
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_s: float
+    first_token_s: float
+    total_s: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    citations: tuple[Citation, ...]
+    contexts: tuple[Citation, ...]
+    declined: bool
+    model: dict[str, str]
+    timings: Timings
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer contract of DESIGN.md."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [c.contract() for c in self.citations],
+            "contexts": [c.contract() for c in self.contexts],
+            "declined": self.declined,
+            "model": dict(self.model),
+            "timings": asdict(self.timings),
+        }
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._generator = generator
+        self._retriever: Retriever | None = None
+        self.progress = progress
+        self._load_lock = threading.RLock()
+
+    # ------------------------------------------------------------ loaded parts
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._load_lock:
+            if self._embedder is None:
+                from .embedding import MiniLMEmbedder
+
+                self._embedder = MiniLMEmbedder(self.settings.embedding.batch_size)
+            return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        with self._load_lock:
+            if self._generator is None:
+                self._generator = load_generator(self.settings)
+            return self._generator
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._load_lock:
+            if self._retriever is None:
+                index = self._load_index()
+                self._retriever = Retriever(index, self.embedder, self.settings.retrieval)
+            return self._retriever
+
+    def _load_index(self) -> StoredIndex:
+        return load_index(self.settings.paths.index_dir, self.embedder.name, self.embedder.dim)
+
+    def documents(self) -> list[DocumentRecord]:
+        return list(self.retriever.index.manifest.documents.values())
+
+    def index(self, paths: Sequence[Path] = (), rebuild: bool = False) -> IndexReport:
+        """Add files to the corpus and bring the index up to date; reload it if it changed."""
+        indexer = Indexer(self.settings, lambda: self.embedder, self.progress)
+        report = indexer.update(list(paths), rebuild=rebuild)
+        with self._load_lock:
+            if self._retriever is None or self._retriever.index.index_id != report.index_id:
+                self._retriever = None
+        return report
+
+    # ------------------------------------------------------------ answering
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+        answer = None
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: Sequence[tuple[str, str]] = ()
+    ) -> Iterator[str | Answer]:
+        question = " ".join(question.split())
+        if not question:
+            raise EmptyQuestion()
+        started = time.perf_counter()
+        history = list(history)[-self.settings.generation.history_turns :]
+        hits = self.retriever.search(search_query(question, history))
+        retrieved = time.perf_counter()
+        generator = self.generator
+        packed = build_prompt(
+            question,
+            hits,
+            history,
+            generator.count_tokens,
+            generator.n_ctx,
+            self.settings.generation.max_tokens,
+        )
+        warnings = []
+        if packed.question_cut:
+            warnings.append("The question was too long for the model and was cut.")
+        stats = GenerationStats()
+        first_token = None
+        parts: list[str] = []
+        if packed.hits:
+            tokens = generator.stream(
+                packed.messages, self.settings.generation.max_tokens, stats
+            )
+            for text in filter_stream(tokens, len(packed.hits)):
+                if first_token is None:
+                    first_token = time.perf_counter()
+                parts.append(text)
+                yield text
+        else:
+            yield DECLINE_TEXT
+            parts.append(DECLINE_TEXT)
+        finished = time.perf_counter()
+        yield self._answer(
+            question, "".join(parts), packed.hits, generator, warnings,
+            Timings(
+                retrieve_s=round(retrieved - started, 4),
+                first_token_s=round((first_token or finished) - started, 4),
+                total_s=round(finished - started, 4),
+                prompt_tokens=stats.prompt_tokens,
+                completion_tokens=stats.completion_tokens,
+            ),
+        )  # fmt: skip
+
+    def _answer(
+        self,
+        question: str,
+        raw: str,
+        hits: list[Hit],
+        generator: Generator,
+        warnings: list[str],
+        timings: Timings,
+    ) -> Answer:
+        text = clean_markers(raw, len(hits))
+        contexts = tuple(Citation.from_hit(n, hit) for n, hit in enumerate(hits, start=1))
+        declined = is_decline(text) and not cited_numbers(text, len(hits))
+        if not declined:
+            passages = [f"{source_label(hit)}\n{hit.chunk.text}" for hit in hits]
+            checked = check_answer(text, passages)
+            dropped = sum(not c.supported for c in checked)
+            if checked and dropped == len(checked):
+                declined = True
+                warnings.append("The model's draft was not supported by the passages: withheld.")
+            elif dropped:
+                warnings.append(
+                    f"{dropped} sentence(s) the passages do not support were removed."
+                )
+            text = render(checked) if not declined else text
+        if declined:
+            text = DECLINE_TEXT
+        numbers = cited_numbers(text, len(hits))
+        if not declined and not numbers:
+            warnings.append("The answer cites no passage: check it against the sources.")
+        return Answer(
+            question=question,
+            answer=text,
+            citations=tuple(contexts[n - 1] for n in numbers) if not declined else (),
+            contexts=contexts,
+            declined=declined,
+            model={"name": generator.name, "sha256": generator.sha256},
+            timings=timings,
+            warnings=tuple(warnings),
+        )
+
+
+def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """The text searched: a follow-up carries the previous question with it."""
+    if history and (_FOLLOW_UP.search(question) or len(question.split()) <= 5):
+        return f"{history[-1][0]} {question}"
+    return question
+
+
+def load_generator(settings: Settings, progress: Callable[[str, int, int], None] | None = None):
+    """The configured model, verified, loaded into llama.cpp."""
+    from .llm import LlamaGenerator
+
+    g = settings.generation
+    model = ModelStore(settings.paths.models_dir, progress).resolve(g.model)
+    return LlamaGenerator(
+        model.path,
+        name=model.name,
+        sha256=model.sha256,
+        n_ctx=g.n_ctx,
+        n_threads=g.n_threads,
+        n_batch=g.n_batch,
+        temperature=g.temperature,
+        seed=g.seed,
+    )

@@ -1,0 +1,158 @@
+"""Chunking: documents into passages that fit the embedder, each with its section and offsets.
+
+Two steps. First the markdown headings split a document into sections, each knowing its
+heading path; the headings are found by a line scan rather than by langchain's
+`MarkdownHeaderTextSplitter`, because that splitter rewrites whitespace and so loses the
+character offsets a citation needs. Then langchain's `RecursiveCharacterTextSplitter`
+splits each section on paragraphs, lines, sentences and words to at most `chunk_tokens`
+word pieces of the embedder's own tokenizer, with overlap, keeping each piece's offset.
+
+Worked example (chunk_tokens large enough):
+
+    "# Intro\\nHello.\\n## 1.2 DATA USE\\nThe UK AI plan."
+    -> Chunk(section="Intro", text="Hello.", start=8, end=14)
+       Chunk(section="1.2 Data use", text="The UK AI plan.", start=31, end=46)
+
+All-capital headings are put in sentence case for display, keeping the acronyms that the
+document itself writes in capitals elsewhere ("AI", "UK"). Not handled: setext headings
+(underlined with === or ---), and headings inside code blocks are treated as headings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from .documents import Document
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+_SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    section: str
+    section_path: str
+    page: int | None
+    start: int
+    end: int
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Section:
+    path: tuple[str, ...]
+    start: int
+    end: int
+
+
+def split_sections(text: str) -> list[Section]:
+    """Sections between headings, with the heading path that leads to each."""
+    acronyms = _acronyms(text)
+    stack: list[tuple[int, str]] = []
+    sections: list[Section] = []
+    position = 0
+    for match in _HEADING.finditer(text):
+        if match.start() > position:
+            sections.append(Section(tuple(t for _, t in stack), position, match.start()))
+        level = len(match.group(1))
+        title = display_heading(match.group(2), acronyms)
+        stack = [(lvl, t) for lvl, t in stack if lvl < level] + [(level, title)]
+        position = match.end() + 1
+    if position < len(text):
+        sections.append(Section(tuple(t for _, t in stack), position, len(text)))
+    return sections
+
+
+def display_heading(heading: str, acronyms: frozenset[str] = frozenset()) -> str:
+    heading = re.sub(r"[*_`]+", "", heading).strip().rstrip(":")
+    letters = [c for c in heading if c.isalpha()]
+    if letters and all(c.isupper() for c in letters):
+        words = heading.lower().split()
+        words = [w.upper() if w.strip("?:,.'()").upper() in acronyms else w for w in words]
+        heading = " ".join(words)
+        index = next((i for i, c in enumerate(heading) if c.isalpha()), 0)
+        heading = heading[:index] + heading[index].upper() + heading[index + 1 :]
+    return heading
+
+
+def _acronyms(text: str) -> frozenset[str]:
+    body = _HEADING.sub("", text)
+    found = set()
+    for line in body.split("\n"):
+        if sum(c.islower() for c in line) > 10:  # only lines of running text
+            found.update(re.findall(r"\b[A-Z]{2,6}s?\b", line))
+    return frozenset(found)
+
+
+class Chunker:
+    """Splits documents with a token counter (the embedder's tokenizer in production)."""
+
+    def __init__(
+        self,
+        count_tokens: Callable[[str], int],
+        chunk_tokens: int = 200,
+        overlap_tokens: int = 30,
+        min_chunk_chars: int = 40,
+    ) -> None:
+        self.min_chunk_chars = min_chunk_chars
+        self.splitter = RecursiveCharacterTextSplitter(
+            chunk_size=chunk_tokens,
+            chunk_overlap=overlap_tokens,
+            length_function=count_tokens,
+            separators=_SEPARATORS,
+            keep_separator="end",
+            add_start_index=True,
+            strip_whitespace=True,
+        )
+
+    def chunks(self, document: Document) -> list[Chunk]:
+        pieces = list(self._pieces(document))
+        if not pieces and document.text.strip():  # a tiny document is still one passage
+            text = document.text.strip()
+            start = document.text.find(text)
+            pieces = [("", "", start, text)]
+        return [
+            Chunk(
+                chunk_id=f"{document.doc_id}#{n}",
+                doc_id=document.doc_id,
+                section=section,
+                section_path=path,
+                page=document.page_at(start),
+                start=start,
+                end=start + len(text),
+                text=text,
+            )
+            for n, (section, path, start, text) in enumerate(pieces)
+        ]
+
+    def _pieces(self, document: Document) -> Iterator[tuple[str, str, int, str]]:
+        for section in split_sections(document.text):
+            body = document.text[section.start : section.end]
+            if not body.strip():
+                continue
+            for piece in self.splitter.create_documents([body]):
+                text = piece.page_content
+                if len(text) < self.min_chunk_chars:
+                    continue
+                start = section.start + int(piece.metadata["start_index"])
+                if document.text[start : start + len(text)] != text:  # should never happen
+                    start = document.text.find(text, section.start)
+                title = section.path[-1] if section.path else ""
+                yield title, " › ".join(section.path), start, text
+
+
+def embedding_text(chunk: Chunk, title: str) -> str:
+    """What the embedder and BM25 see: the passage with its document and section names."""
+    heading = f"{title} — {chunk.section_path}" if chunk.section_path else title
+    return f"{heading}\n{chunk.text}"

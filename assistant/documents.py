@@ -1,0 +1,364 @@
+"""Loading documents: text, markdown, PDF, HTML and DOCX into clean text with metadata.
+
+Every loader returns the same `Document`: markdown-flavoured text (headings as `#` lines,
+so the chunker can find sections), the page where each PDF page starts, and the title,
+publisher and date shown in citations. Those come from `metadata.toml` beside the files
+when it names the file, otherwise from the file itself (front matter, PDF or DOCX
+properties, the HTML title, the first heading), otherwise from the file name.
+
+Cleaning removes what hurts retrieval and citations: YAML front matter, HTML tags,
+footnote markers, markdown emphasis and links, and web-page furniture lines ("Skip to
+content", "Back to Top"). It does not do OCR: a scanned PDF with no text layer is
+reported as unreadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UnreadableDocument, UnsupportedDocument
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
+METADATA_FILE = "metadata.toml"
+CLEANING_VERSION = 2  # raise when loading or cleaning changes, so indexes are rebuilt
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    path: str
+    title: str
+    publisher: str
+    date: str
+    text: str
+    sha256: str
+    kind: str
+    pages: tuple[tuple[int, int], ...] = ()  # (char offset where the page starts, page number)
+    notes: tuple[str, ...] = ()  # things the user should know (e.g. "read as Windows-1252")
+
+    def page_at(self, offset: int) -> int | None:
+        page = None
+        for start, number in self.pages:
+            if start > offset:
+                break
+            page = number
+        return page
+
+
+@dataclass
+class _Parsed:
+    text: str
+    title: str = ""
+    publisher: str = ""
+    date: str = ""
+    pages: list[tuple[int, int]] = field(default_factory=list)
+    page_texts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_metadata(folder: Path) -> dict[str, dict[str, str]]:
+    """The `metadata.toml` of a folder: {file name: {title, publisher, date}}."""
+    path = folder / METADATA_FILE
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return {name: {k: str(v) for k, v in entry.items()} for name, entry in data.items()}
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def load_document(
+    path: Path,
+    doc_id: str | None = None,
+    metadata: dict[str, str] | None = None,
+    max_bytes: int = 200 * 1024 * 1024,
+) -> Document:
+    """Read one file. Raises UnsupportedDocument or UnreadableDocument with the reason."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedDocument(
+            f"{path.name}: unsupported file type '{suffix or 'none'}' "
+            f"(supported: {', '.join(SUPPORTED_SUFFIXES)})"
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnreadableDocument(f"{path.name}: cannot be read ({exc.strerror})") from exc
+    if size == 0:
+        raise UnreadableDocument(f"{path.name}: the file is empty")
+    if size > max_bytes:
+        raise UnreadableDocument(
+            f"{path.name}: {size / 1e6:.0f} MB is over the {max_bytes / 1e6:.0f} MB limit"
+        )
+    parsed = _PARSERS[suffix](path)
+    if parsed.page_texts:  # clean page by page so page starts stay exact
+        text, pages = _join_pages([clean_text(page) for page in parsed.page_texts])
+        parsed.pages = pages
+    else:
+        text = clean_text(parsed.text)
+    if len(text.strip()) < 2:
+        raise UnreadableDocument(
+            f"{path.name}: no text could be extracted (a scanned PDF needs OCR first)"
+        )
+    meta = metadata or {}
+    title = meta.get("title") or parsed.title or _first_heading(text) or _title_from_name(path)
+    return Document(
+        doc_id=doc_id or path.stem,
+        path=str(path),
+        title=" ".join(title.split()),
+        publisher=meta.get("publisher") or parsed.publisher,
+        date=meta.get("date") or parsed.date,
+        text=text,
+        sha256=file_sha256(path),
+        kind=suffix.lstrip("."),
+        pages=tuple(parsed.pages),
+        notes=tuple(parsed.notes),
+    )
+
+
+# ---------------------------------------------------------------- parsers per type
+
+
+def _decode(path: Path) -> tuple[str, list[str]]:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise UnreadableDocument(f"{path.name}: looks like a binary file, not text")
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), [f"{path.name}: not UTF-8; read as Windows-1252"]
+    except UnicodeDecodeError as exc:
+        raise UnreadableDocument(
+            f"{path.name}: not valid UTF-8 text; save it as UTF-8 and add it again"
+        ) from exc
+
+
+def _parse_text(path: Path) -> _Parsed:
+    text, notes = _decode(path)
+    parsed = _parse_front_matter(text)
+    parsed.notes = notes
+    if path.suffix.lower() == ".txt":
+        parsed.text = _mark_plain_headings(parsed.text)
+    return parsed
+
+
+def _parse_pdf(path: Path) -> _Parsed:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise UnreadableDocument(f"{path.name}: the PDF is encrypted; save an unlocked copy")
+        parts = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata
+        title = str(info.title) if info and info.title else ""
+        author = str(info.author) if info and info.author else ""
+    except UnreadableDocument:
+        raise
+    except (PdfReadError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UnreadableDocument(f"{path.name}: not a readable PDF ({exc})") from exc
+    except Exception as exc:  # pypdf raises many kinds on damaged files
+        raise UnreadableDocument(f"{path.name}: not a readable PDF ({exc})") from exc
+    return _Parsed(text="", title=title, publisher=author, page_texts=parts)
+
+
+_HTML_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
+
+
+def _parse_html(path: Path) -> _Parsed:
+    from bs4 import BeautifulSoup
+
+    text, notes = _decode(path)
+    soup = BeautifulSoup(text, "lxml")
+    for tag in soup(_HTML_DROP):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    if soup.title:
+        soup.title.decompose()
+    for level in range(1, 7):
+        for heading in soup.find_all(f"h{level}"):
+            heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
+    for block in soup.find_all(["p", "li", "tr", "div", "br"]):
+        block.insert_after("\n")
+    body = soup.get_text()
+    return _Parsed(text=body, title=title, notes=notes)
+
+
+def _parse_docx(path: Path) -> _Parsed:
+    import docx
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+        if total > 500 * 1024 * 1024:
+            raise UnreadableDocument(f"{path.name}: unpacks to {total / 1e6:.0f} MB; refused")
+        document = docx.Document(str(path))
+    except UnreadableDocument:
+        raise
+    except Exception as exc:  # python-docx raises KeyError, BadZipFile, ValueError...
+        raise UnreadableDocument(f"{path.name}: not a readable DOCX file ({exc})") from exc
+    lines: list[str] = []
+    for paragraph in document.paragraphs:
+        style = paragraph.style.name if paragraph.style is not None else ""
+        content = paragraph.text.strip()
+        if not content:
+            continue
+        match = re.match(r"Heading (\d)", style)
+        if match or style == "Title":
+            level = int(match.group(1)) if match else 1
+            lines.append(f"\n{'#' * min(level, 6)} {content}\n")
+        else:
+            lines.append(content + "\n")
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" | ".join(cell.text.strip() for cell in row.cells) + "\n")
+    props = document.core_properties
+    return _Parsed(text="\n".join(lines), title=props.title or "", publisher=props.author or "")
+
+
+_PARSERS: dict[str, Callable[[Path], _Parsed]] = {
+    ".txt": _parse_text,
+    ".md": _parse_text,
+    ".markdown": _parse_text,
+    ".pdf": _parse_pdf,
+    ".html": _parse_html,
+    ".htm": _parse_html,
+    ".docx": _parse_docx,
+}
+
+
+# ---------------------------------------------------------------- cleaning
+
+_FRONT_MATTER = re.compile(r"\A\s*---\n(.*?)\n---\n", re.S)
+_FURNITURE = re.compile(
+    r"^(skip to (main )?content|back to top|menu|search|share( this)?|print|"
+    r"[\w&@.\- ]{1,30} (logo|search)|image credits?:.*|subscribe.*newsletter.*)$",
+    re.I,
+)
+# A footnote reference line: "65 Smith, J. (2024). Title. https://..." Footnote markers
+# are removed from the text, so these lines only add noise to retrieval.
+_REFERENCE = re.compile(
+    r"^\d{1,3} +(?=.*(https?://|\(\w*\s?\d{0,2},?\s?(19|20)\d\d\)|Accessed|Retrieved|et al\.))"
+)
+_REPLACEMENTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"<sup>.*?</sup>", re.S | re.I), ""),
+    (re.compile(r"\$\s*([0-9.]+)\s*\^\s*\{?(\d+)\}?\s*\$"), r"\1^\2"),
+    (re.compile(r"\^\{[\d,\s]+\}"), ""),
+    (re.compile(r"(?<=[A-Za-z])[¹²³⁴⁵⁶⁷⁸⁹⁰]+"), ""),
+    (re.compile(r"<br\s*/?>", re.I), "\n"),
+    (re.compile(r"</?[a-zA-Z][^<>]{0,200}>"), ""),
+    (re.compile(r"\*\*(.+?)\*\*", re.S), r"\1"),
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\\([$_*#])"), r"\1"),
+    (re.compile(r"[ \t]+\n"), "\n"),
+    (re.compile(r"\n{3,}"), "\n\n"),
+)
+
+
+def clean_text(text: str) -> str:
+    """Strip markup and furniture, keeping headings and paragraphs."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    lines = [
+        line
+        for line in text.split("\n")
+        if not _FURNITURE.match(line.strip().lstrip("#").strip()) and not _REFERENCE.match(line)
+    ]
+    text = "\n".join(lines)
+    for pattern, replacement in _REPLACEMENTS:
+        text = pattern.sub(replacement, text)
+    return text.strip() + "\n"
+
+
+def _parse_front_matter(text: str) -> _Parsed:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return _Parsed(text=text)
+    fields: dict[str, str] = {}
+    key = ""
+    for line in match.group(1).split("\n"):
+        item = re.match(r"^([A-Za-z_]\w*):\s*(.*)$", line)
+        if item:
+            key = item.group(1).lower()
+            fields[key] = item.group(2).strip()
+        elif key and line.startswith((" ", "\t")):
+            fields[key] += " " + line.strip()
+    unquote = lambda value: value.strip().strip("'\"")  # noqa: E731
+    return _Parsed(
+        text=text[match.end() :],
+        title=unquote(fields.get("title", "")),
+        publisher=unquote(fields.get("author", "") or fields.get("publisher", "")),
+        date=unquote(fields.get("date", "")),
+    )
+
+
+_PLAIN_HEADING = re.compile(r"^[A-Z][^\n]{2,79}$")
+
+
+def _mark_plain_headings(text: str) -> str:
+    """Turn short stand-alone title lines of plain text into `##` headings.
+
+    Plain-text conversions of reports keep their headings as lines of their own
+    ("Executive Summary"); marking them gives the chunker sections to cite.
+    """
+    lines = text.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        before = lines[i - 1].strip() if i > 0 else ""
+        after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if (
+            _PLAIN_HEADING.match(stripped)
+            and not before
+            and not after
+            and len(stripped.split()) <= 12
+            and not stripped.endswith((".", ",", ";", ":", "!", "”", '"', ")"))
+            and not re.search(r"\b(19|20)\d\d\b", stripped)
+            and not stripped.startswith("#")
+        ):
+            out.append("## " + stripped)
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _first_heading(text: str) -> str:
+    match = re.search(r"^#{1,3} +(.+)$", text, re.M)
+    return match.group(1).strip() if match else ""
+
+
+def _title_from_name(path: Path) -> str:
+    return re.sub(r"[-_]+", " ", path.stem).strip().capitalize()
+
+
+def _join_pages(page_texts: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    parts: list[str] = []
+    pages: list[tuple[int, int]] = []
+    offset = 0
+    for number, page_text in enumerate(page_texts, start=1):
+        page_text = page_text.strip()
+        if not page_text:
+            continue
+        pages.append((offset, number))
+        parts.append(page_text)
+        offset += len(page_text) + 2
+    return "\n\n".join(parts) + "\n", pages

@@ -1,0 +1,55 @@
+"""Domain errors. Each carries a message that says what to do next.
+
+The core raises these; only the CLI and the UI turn them into text for people.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base of every error the assistant reports to its user."""
+
+
+class EmptyQuestion(AssistantError):
+    def __init__(self) -> None:
+        super().__init__("The question is empty: type a question about the documents.")
+
+
+class IndexNotFound(AssistantError):
+    def __init__(self, index_dir: object) -> None:
+        super().__init__(
+            f"No index found in {index_dir}. Build it with `assistant index` "
+            "(or `make index`), which indexes the documents in the corpus folder."
+        )
+
+
+class IndexMismatch(AssistantError):
+    """The saved index was built with another format or embedder."""
+
+
+class IndexCorrupt(AssistantError):
+    """The saved index cannot be read."""
+
+
+class ModelNotFound(AssistantError):
+    """The model file is missing; the message names the command that fetches it."""
+
+
+class ModelHashMismatch(AssistantError):
+    """A model file's SHA-256 differs from the catalogue's: it is refused, never loaded."""
+
+
+class ModelFetchFailed(AssistantError):
+    """Downloading or assembling a catalogue model failed."""
+
+
+class UnsupportedDocument(AssistantError):
+    """A file type the loader does not read."""
+
+
+class UnreadableDocument(AssistantError):
+    """A supported file type whose content cannot be read (corrupt, empty, binary, too big)."""
+
+
+class QuestionTooLong(AssistantError):
+    """The question alone does not fit in the model's context window."""

@@ -1,0 +1,147 @@
+"""Grounding: check each sentence of an answer against the passages, and fix its citations.
+
+A fast, deterministic support test, used on every answer before it is shown:
+
+- a claim's content words (not stop words, compared by their first five letters, so
+  "investing" meets "investment") must be mostly present in the passage, and
+- every number and every capitalised name in the claim must appear in the passage.
+
+A sentence whose cited passages do not support it is re-cited to the given passage that
+does, if one does; a sentence no passage supports is removed; an answer left with nothing
+supported is replaced by the plain statement that the documents do not say. This catches
+what small models do most: answering from memory with a made-up citation, and citing the
+neighbouring passage.
+
+It is a lexical test: it cannot see negation or swapped roles ("A bought B" against "B
+bought A"). The evaluation harness adds a model-based judge for that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .retrieval import _STOPWORDS
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?![0-9])|\n|$)(?:\s*\[[\d,\s]+\])*")
+_MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"\b[A-Z][a-zA-Z]+(?:[-\s][A-Z][a-zA-Z]+)*")
+COVERAGE_THRESHOLD = 0.6
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str  # without its markers
+    cited: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Support:
+    coverage: float
+    missing_numbers: tuple[str, ...]
+    missing_names: tuple[str, ...]
+
+    @property
+    def supported(self) -> bool:
+        return (
+            self.coverage >= COVERAGE_THRESHOLD
+            and not self.missing_numbers
+            and not self.missing_names
+        )
+
+
+def split_sentences(answer: str) -> list[Sentence]:
+    sentences = []
+    for match in _SENTENCE.finditer(answer):
+        piece = match.group(0)
+        cited = tuple(
+            int(n) for m in _MARKER.finditer(piece) for n in m.group(1).split(",")
+        )
+        text = " ".join(_MARKER.sub(" ", piece).split())
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        if re.search(r"[A-Za-z0-9]", text):
+            sentences.append(Sentence(text, cited))
+    return sentences
+
+
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def content_words(text: str) -> set[str]:
+    words = re.findall(r"[a-z][a-z'’-]+|\d+(?:[.,]\d+)*", text.lower())
+    return {_stem(w) for w in words if w not in _STOPWORDS and len(w) > 2}
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def _names(text: str) -> set[str]:
+    names = set()
+    for match in _NAME.finditer(text):
+        words = re.split(r"[-\s]", match.group(0))
+        if match.start() == 0 and len(words) == 1:
+            continue  # a capital that only opens the sentence
+        words = [w for w in words if w.lower() not in _STOPWORDS]
+        names.update(w.lower() for w in words if len(w) > 1)
+    return names
+
+
+def support(claim: str, passage: str) -> Support:
+    """How far the passage supports the claim, by the lexical test above."""
+    words = content_words(claim)
+    passage_words = content_words(passage)
+    coverage = len(words & passage_words) / len(words) if words else 1.0
+    passage_lower = set(re.findall(r"[a-z0-9]+", passage.lower()))
+    passage_numbers = _numbers(passage)
+    missing_numbers = tuple(sorted(n for n in _numbers(claim) if n not in passage_numbers))
+    missing_names = tuple(sorted(n for n in _names(claim) if n not in passage_lower))
+    return Support(round(coverage, 3), missing_numbers, missing_names)
+
+
+@dataclass(frozen=True)
+class Checked:
+    sentence: Sentence
+    cited: tuple[int, ...]  # after re-citing
+    supported: bool
+    recited: bool
+
+
+def check_answer(answer: str, passages: list[str]) -> list[Checked]:
+    """Each sentence with the passages that support it (numbers are 1-based)."""
+    checked = []
+    for sentence in split_sentences(answer):
+        valid = [n for n in sentence.cited if 1 <= n <= len(passages)]
+        joined = " ".join(passages[n - 1] for n in valid)
+        if valid and support(sentence.text, joined).supported:
+            checked.append(Checked(sentence, tuple(valid), True, False))
+            continue
+        best = _best_passage(sentence.text, passages)
+        if best is not None:
+            checked.append(Checked(sentence, (best,), True, True))
+        else:
+            checked.append(Checked(sentence, tuple(valid), False, False))
+    return checked
+
+
+def _best_passage(claim: str, passages: list[str]) -> int | None:
+    scored = [(support(claim, p), n) for n, p in enumerate(passages, start=1)]
+    good = [(s.coverage, -n, n) for s, n in scored if s.supported]
+    return max(good)[2] if good else None
+
+
+def render(checked: list[Checked]) -> str:
+    """The answer rebuilt from its supported sentences, each with its markers."""
+    parts = []
+    for item in checked:
+        if not item.supported:
+            continue
+        text = item.sentence.text
+        markers = "".join(f"[{n}]" for n in item.cited)
+        if text[-1:] in ".!?":
+            parts.append(f"{text[:-1]} {markers}{text[-1]}" if markers else text)
+        else:
+            parts.append(f"{text} {markers}".strip())
+    return " ".join(parts)

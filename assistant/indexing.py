@@ -1,0 +1,312 @@
+"""Indexing: bring the index in line with the corpus folder, embedding only what changed.
+
+The corpus folder is the source of truth. A document whose file hash and citation
+metadata are unchanged keeps its chunks and vectors from the current build; a changed one
+is chunked and embedded again; one whose file is gone is dropped. Files that cannot be
+read are reported with the reason and the rest are still indexed. `add_files` copies the
+user's files into the corpus first, refusing (and not copying) those that cannot be read.
+
+One indexer runs at a time (a lock file in the index folder); the embedder is only
+loaded when something needs embedding, so an up-to-date corpus is checked in well under
+a second.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import Chunk, Chunker, embedding_text
+from .documents import (
+    CLEANING_VERSION,
+    METADATA_FILE,
+    Document,
+    file_sha256,
+    is_supported,
+    load_document,
+    read_metadata,
+)
+from .embedding import Embedder
+from .errors import AssistantError, IndexCorrupt, IndexMismatch, IndexNotFound
+from .settings import Settings
+from .store import FORMAT_VERSION, DocumentRecord, Manifest, StoredIndex, content_id, load_index
+from .store import write_index
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+IGNORED_NAMES = {METADATA_FILE, "README.md", "SOURCES.md", ".gitignore"}
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    notes: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded_chunks: int = 0
+    index_id: str = ""
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+class Indexer:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder_factory: Callable[[], Embedder],
+        progress: Progress | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self.progress = progress or (lambda stage, done, total: None)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self.progress("loading the embedder", 0, 1)
+            self._embedder = self.embedder_factory()
+        return self._embedder
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.settings.paths.corpus_dir
+
+    @property
+    def index_dir(self) -> Path:
+        return self.settings.paths.index_dir
+
+    def corpus_files(self) -> list[Path]:
+        if not self.corpus_dir.is_dir():
+            return []
+        return sorted(
+            p
+            for p in self.corpus_dir.rglob("*")
+            if p.is_file() and p.name not in IGNORED_NAMES and not p.name.startswith(".")
+        )
+
+    def add_files(self, paths: list[Path], report: IndexReport) -> list[Path]:
+        """Copy readable documents into the corpus; list the others with the reason."""
+        self.corpus_dir.mkdir(parents=True, exist_ok=True)
+        copied = []
+        for path in _expand(paths):
+            try:
+                load_document(path, max_bytes=self._max_bytes)
+            except AssistantError as exc:
+                report.failed.append((str(path), str(exc)))
+                continue
+            target = self._free_name(path)
+            if target is None:  # the same content is already in the corpus
+                continue
+            shutil.copy2(path, target)
+            copied.append(target)
+        return copied
+
+    def update(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
+        started = time.perf_counter()
+        report = IndexReport()
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with _lock(self.index_dir / ".lock"):
+            if paths:
+                self.add_files(paths, report)
+            previous = None if rebuild else self._previous()
+            documents, chunks, vectors = self._reconcile(previous, report)
+            manifest = self._manifest(documents, chunks, previous)
+            report.index_id = manifest.index_id
+            report.chunks = len(chunks)
+            if previous is None or manifest.index_id != previous.index_id:
+                self.progress("writing the index", 0, 1)
+                write_index(self.index_dir, manifest, chunks, vectors)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # ------------------------------------------------------------ internals
+
+    @property
+    def _max_bytes(self) -> int:
+        return self.settings.documents.max_document_mb * 1024 * 1024
+
+    def _previous(self) -> StoredIndex | None:
+        try:
+            from .embedding import EMBEDDER_DIM, EMBEDDER_NAME
+
+            previous = load_index(self.index_dir, EMBEDDER_NAME, EMBEDDER_DIM)
+        except (IndexNotFound, IndexMismatch, IndexCorrupt):
+            return None  # nothing reusable: everything is embedded again
+        if previous.manifest.chunking != self._chunking_settings():
+            return None
+        return previous
+
+    def _reconcile(
+        self, previous: StoredIndex | None, report: IndexReport
+    ) -> tuple[dict[str, DocumentRecord], list[Chunk], np.ndarray]:
+        metadata = read_metadata(self.corpus_dir)
+        old_docs = previous.manifest.documents if previous else {}
+        old_vectors = previous.vectors() if previous else None
+        old_rows: dict[str, list[int]] = {}
+        if previous:
+            for row, chunk in enumerate(previous.chunks):
+                old_rows.setdefault(chunk.doc_id, []).append(row)
+        documents: dict[str, DocumentRecord] = {}
+        chunks: list[Chunk] = []
+        parts: list[np.ndarray] = []
+        fresh: list[tuple[Document, list[Chunk]]] = []
+        files = self.corpus_files()
+        for number, path in enumerate(files, start=1):
+            self.progress("reading documents", number, len(files))
+            doc_id = self._doc_id(path, documents)
+            meta = metadata.get(path.name, {})
+            old = old_docs.get(doc_id)
+            try:
+                sha = file_sha256(path)
+            except OSError as exc:  # removed or unreadable since the folder was listed
+                report.failed.append((str(path), f"cannot be read ({exc.strerror})"))
+                continue
+            if old and old.sha256 == sha and _same_meta(old, meta) and old_vectors is not None:
+                rows = old_rows.get(doc_id, [])
+                documents[doc_id] = old
+                chunks.extend(previous.chunks[r] for r in rows)  # type: ignore[union-attr]
+                parts.append(old_vectors[rows])
+                report.unchanged.append(doc_id)
+                continue
+            if not is_supported(path):
+                report.failed.append((str(path), f"unsupported file type '{path.suffix}'"))
+                continue
+            try:
+                document = load_document(path, doc_id, meta, max_bytes=self._max_bytes)
+            except AssistantError as exc:
+                report.failed.append((str(path), str(exc)))
+                continue
+            report.notes.extend(document.notes)
+            (report.updated if old else report.added).append(doc_id)
+            fresh.append((document, self._chunker().chunks(document)))
+        for document, doc_chunks in fresh:
+            documents[document.doc_id] = _record(document, len(doc_chunks), old_docs)
+        new_chunks = [c for _, doc_chunks in fresh for c in doc_chunks]
+        if new_chunks:
+            titles = {d.doc_id: d.title for d, _ in fresh}
+            texts = [embedding_text(c, titles[c.doc_id]) for c in new_chunks]
+            report.embedded_chunks = len(texts)
+            chunks.extend(new_chunks)
+            parts.append(self.embedder.embed(texts))
+        report.removed = sorted(set(old_docs) - set(documents) - {f for f, _ in report.failed})
+        dim = self._dim()
+        vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+        return documents, chunks, vectors
+
+    def _chunker(self) -> Chunker:
+        c = self.settings.chunking
+        return Chunker(
+            self.embedder.count_tokens, c.chunk_tokens, c.overlap_tokens, c.min_chunk_chars
+        )
+
+    def _chunking_settings(self) -> dict[str, int]:
+        return {**self.settings.chunking.model_dump(), "cleaning_version": CLEANING_VERSION}
+
+    def _dim(self) -> int:
+        from .embedding import EMBEDDER_DIM
+
+        return EMBEDDER_DIM
+
+    def _manifest(
+        self,
+        documents: dict[str, DocumentRecord],
+        chunks: list[Chunk],
+        previous: StoredIndex | None,
+    ) -> Manifest:
+        from .embedding import EMBEDDER_DIM, EMBEDDER_NAME
+
+        body = {
+            "format": FORMAT_VERSION,
+            "embedder": {"name": EMBEDDER_NAME, "dim": EMBEDDER_DIM},
+            "chunking": self._chunking_settings(),
+            "documents": {k: documents[k].sha256 for k in sorted(documents)},
+        }
+        index_id = content_id(body, chunks)
+        created = (
+            previous.manifest.created
+            if previous and previous.index_id == index_id
+            else time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        )
+        return Manifest(
+            format=FORMAT_VERSION,
+            index_id=index_id,
+            created=created,
+            embedder=body["embedder"],
+            chunking=body["chunking"],
+            documents=dict(sorted(documents.items())),
+        )
+
+    def _doc_id(self, path: Path, taken: dict[str, DocumentRecord]) -> str:
+        relative = path.relative_to(self.corpus_dir).with_suffix("")
+        doc_id = relative.as_posix()
+        return doc_id if doc_id not in taken else relative.as_posix() + path.suffix
+
+    def _free_name(self, path: Path) -> Path | None:
+        name = sanitise_name(path.name)
+        target = self.corpus_dir / name
+        n = 1
+        while target.exists():
+            if file_sha256(target) == file_sha256(path):
+                return None
+            stem, suffix = Path(name).stem, Path(name).suffix
+            n += 1
+            target = self.corpus_dir / f"{stem}-{n}{suffix}"
+        return target
+
+
+def sanitise_name(name: str) -> str:
+    """A file name safe to create in the corpus: no folders, no dot files, no controls."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = "".join(c if (c.isalnum() or c in "-_.") else "-" for c in base)
+    cleaned = cleaned.lstrip(".-") or "document"
+    return cleaned[:120]
+
+
+def _expand(paths: list[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            yield path
+
+
+def _same_meta(old: DocumentRecord, meta: dict[str, str]) -> bool:
+    return all(meta.get(k, getattr(old, k)) == getattr(old, k) for k in ("title", "publisher", "date"))
+
+
+def _record(document: Document, n_chunks: int, old: dict[str, DocumentRecord]) -> DocumentRecord:
+    previous = old.get(document.doc_id)
+    return DocumentRecord(
+        doc_id=document.doc_id,
+        file=Path(document.path).name,
+        sha256=document.sha256,
+        title=document.title,
+        publisher=document.publisher,
+        date=document.date,
+        kind=document.kind,
+        chunks=n_chunks,
+        added=previous.added if previous else time.strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

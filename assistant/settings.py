@@ -1,0 +1,124 @@
+"""All settings in one place: defaults, then `assistant.toml`, then `ASSISTANT_*` variables.
+
+Nested by pipeline stage. A nested field is set from the environment with a double
+underscore, e.g. `ASSISTANT_RETRIEVAL__TOP_K=8`, and in `assistant.toml` under its table:
+
+    [retrieval]
+    top_k = 8
+
+Settings are built once by the entry point (`Settings.load()`) and passed down; nothing
+reads them at import time. Relative paths are resolved against the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+
+
+class PathSettings(BaseModel):
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to index.")
+    index_dir: Path = Field(Path("index"), description="Folder holding the built index.")
+    models_dir: Path = Field(Path("models"), description="Folder of GGUF model files.")
+    data_dir: Path = Field(Path("data"), description="Folder for logs and exports.")
+
+
+class DocumentSettings(BaseModel):
+    max_document_mb: int = Field(100, description="Largest file the indexer reads.")
+
+
+class ChunkingSettings(BaseModel):
+    chunk_tokens: int = Field(200, description="Chunk size in embedder word pieces (max 256).")
+    overlap_tokens: int = Field(30, description="Overlap between neighbouring chunks.")
+    min_chunk_chars: int = Field(40, description="Drop chunks shorter than this (page furniture).")
+
+
+class EmbeddingSettings(BaseModel):
+    batch_size: int = Field(32, description="Texts per embedding batch.")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(6, description="Passages given to the model.")
+    candidates: int = Field(100, description="Candidates taken from each of dense and BM25.")
+    rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
+    bm25_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
+
+
+class GenerationSettings(BaseModel):
+    model: str = Field(
+        DEFAULT_MODEL, description="Catalogue name of the model, or a path to any GGUF file."
+    )
+    n_ctx: int = Field(4096, description="Context window in tokens.")
+    n_threads: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1), description="CPU threads."
+    )
+    n_batch: int = Field(512, description="Prompt tokens evaluated per batch.")
+    max_tokens: int = Field(384, description="Most tokens in one answer.")
+    temperature: float = Field(0.0, description="Sampling temperature (0 = greedy).")
+    seed: int = Field(42, description="Sampling seed, for reproducible answers.")
+    history_turns: int = Field(3, description="Earlier turns of a conversation kept in the prompt.")
+
+
+class UISettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address the chat UI binds to.")
+    port: int = Field(7860, description="Port of the chat UI.")
+    username: str = Field("", description="Login required when binding beyond localhost.")
+    password: str = Field("", description="Password for that login.")
+    max_upload_mb: int = Field(50, description="Largest document accepted by upload.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+    )
+
+    paths: PathSettings = Field(default_factory=PathSettings)
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("ASSISTANT_CONFIG", "assistant.toml")
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build the settings; `overrides` are nested dicts, e.g. generation={"model": p}."""
+        return cls(**overrides)
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Settings:
+        """A copy with some fields of some sections replaced (for CLI flags and tests)."""
+        data = self.model_dump()
+        for section, values in sections.items():
+            data[section].update({k: v for k, v in values.items() if v is not None})
+        return Settings.model_validate(data)

@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Validate the evaluation data in eval/ against the corpus.
+
+Checks eval/gold.jsonl (question set) and eval/judge_calibration.jsonl
+(hand-labelled claim/passage pairs); see eval/FORMAT.md for the formats.
+
+For every line: JSON syntax, required fields and their types, allowed values,
+unique ids, and that every quote / passage is an exact, character-for-character
+substring of its document in the corpus folder (document id = file name
+without extension).
+
+Usage:
+    python3 eval/check_data.py [--corpus DIR] [--gold FILE] [--calibration FILE]
+
+Prints every failure as "<file>:<line> <id>: <message>" and exits 1 if there
+is any; otherwise prints counts and exits 0. Standard library only.
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# File types whose text can be read directly; the assistant also indexes pdf,
+# html and docx, but quotes can only be verified here against text files.
+TEXT_EXTENSIONS = (".txt", ".md", ".html", ".htm")
+# Files in the corpus folder that are not documents.
+NOT_DOCUMENTS = {"README.md", "metadata.toml"}
+
+QUESTION_TYPES = ("fact", "figure", "multi", "comparison", "unanswerable")
+GOLD_FIELDS = ("id", "question", "type", "gold_answer", "key_terms", "quotes")
+QUOTE_MIN, QUOTE_MAX = 40, 300
+MAX_KEY_TERMS = 4
+
+SUPPORTED_KINDS = ("paraphrase", "verbatim")
+UNSUPPORTED_KINDS = ("number_swap", "date_swap", "negation", "actor_swap",
+                     "unsupported_addition", "entity_swap", "partial",
+                     "unrelated")
+CAL_FIELDS = ("id", "doc_id", "passage", "claim", "supported", "kind")
+PASSAGE_MIN, PASSAGE_MAX = 200, 900
+
+
+_LOOKALIKES = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+               "\u2014": "-", "\u2013": "-", "\u00a0": " "}
+
+
+def _loose(text):
+    text = "".join(_LOOKALIKES.get(ch, ch) for ch in text)
+    return " ".join(text.replace("\\$", "$").replace("\\_", "_").split())
+
+
+def near_miss(text, doc):
+    """Explain a failed substring check when a looser comparison matches."""
+    if _loose(text) in _loose(doc):
+        return (" (it matches once quotes, dashes, whitespace and markdown escapes"
+                " are normalised: copy those characters exactly from the file)")
+    return ""
+
+
+def load_corpus(corpus_dir):
+    docs, problems = {}, []
+    if not os.path.isdir(corpus_dir):
+        return docs, ["corpus folder not found: %s" % corpus_dir]
+    for name in sorted(os.listdir(corpus_dir)):
+        path = os.path.join(corpus_dir, name)
+        if name in NOT_DOCUMENTS or name.startswith(".") or not os.path.isfile(path):
+            continue
+        stem, ext = os.path.splitext(name)
+        if ext.lower() not in TEXT_EXTENSIONS:
+            continue
+        if stem in docs:
+            problems.append("two corpus files share the document id %r" % stem)
+            continue
+        with open(path, encoding="utf-8") as fh:
+            docs[stem] = fh.read()
+    return docs, problems
+
+
+def read_jsonl(path, failures):
+    """Yield (line_number, object) for each non-blank line."""
+    rows = []
+    if not os.path.isfile(path):
+        failures.append("%s: file not found" % path)
+        return rows
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                failures.append("%s:%d: invalid JSON (%s)" % (os.path.basename(path), n, exc))
+                continue
+            if not isinstance(obj, dict):
+                failures.append("%s:%d: line is not a JSON object" % (os.path.basename(path), n))
+                continue
+            rows.append((n, obj))
+    return rows
+
+
+def is_text(value):
+    return isinstance(value, str) and value.strip() != ""
+
+
+def check_gold(path, docs, failures):
+    fname = os.path.basename(path)
+    rows = read_jsonl(path, failures)
+    seen = Counter()
+    types = Counter()
+    per_doc = Counter()
+
+    for n, q in rows:
+        qid = q.get("id")
+        where = "%s:%d %s" % (fname, n, qid if isinstance(qid, str) else "<no id>")
+
+        def fail(msg):
+            failures.append("%s: %s" % (where, msg))
+
+        missing = [f for f in GOLD_FIELDS if f not in q]
+        extra = [f for f in q if f not in GOLD_FIELDS]
+        if missing:
+            fail("missing field(s): %s" % ", ".join(missing))
+        if extra:
+            fail("unknown field(s): %s" % ", ".join(extra))
+        if not is_text(qid):
+            fail("id must be a non-empty string")
+        else:
+            seen[qid] += 1
+            if seen[qid] == 2:
+                fail("duplicate id %r" % qid)
+        if not is_text(q.get("question")):
+            fail("question must be a non-empty string")
+        qtype = q.get("type")
+        if qtype not in QUESTION_TYPES:
+            fail("type must be one of %s, got %r" % (", ".join(QUESTION_TYPES), qtype))
+        else:
+            types[qtype] += 1
+        answer = q.get("gold_answer")
+        if not is_text(answer):
+            fail("gold_answer must be a non-empty string")
+            answer = ""
+
+        terms = q.get("key_terms")
+        if not isinstance(terms, list) or not all(is_text(t) for t in terms):
+            fail("key_terms must be a list of non-empty strings")
+            terms = []
+        quotes = q.get("quotes")
+        if not isinstance(quotes, list):
+            fail("quotes must be a list")
+            quotes = []
+
+        if qtype == "unanswerable":
+            if terms:
+                fail("unanswerable questions must have key_terms []")
+            if quotes:
+                fail("unanswerable questions must have quotes []")
+        elif qtype in QUESTION_TYPES:
+            if not 1 <= len(terms) <= MAX_KEY_TERMS:
+                fail("key_terms must hold 1-%d terms, got %d" % (MAX_KEY_TERMS, len(terms)))
+            if not quotes:
+                fail("answerable questions need at least one quote")
+            for t in terms:
+                if t.lower() not in answer.lower():
+                    fail("key term %r does not occur in gold_answer" % t)
+            if len({t.lower() for t in terms}) != len(terms):
+                fail("key_terms contain duplicates")
+
+        quote_docs = set()
+        quote_texts = []
+        for i, quote in enumerate(quotes):
+            tag = "quotes[%d]" % i
+            if not isinstance(quote, dict):
+                fail("%s must be an object with doc_id and text" % tag)
+                continue
+            bad = set(quote) - {"doc_id", "text"}
+            if bad:
+                fail("%s has unknown field(s): %s" % (tag, ", ".join(sorted(bad))))
+            doc_id, text = quote.get("doc_id"), quote.get("text")
+            if not is_text(doc_id) or not isinstance(text, str):
+                fail("%s needs string doc_id and text" % tag)
+                continue
+            if doc_id not in docs:
+                fail("%s: unknown doc_id %r (no such text file in corpus)" % (tag, doc_id))
+                continue
+            quote_docs.add(doc_id)
+            quote_texts.append(text)
+            if not QUOTE_MIN <= len(text) <= QUOTE_MAX:
+                fail("%s is %d characters long, must be %d-%d"
+                     % (tag, len(text), QUOTE_MIN, QUOTE_MAX))
+            if text not in docs[doc_id]:
+                fail("%s is not an exact substring of %s: %r%s"
+                     % (tag, doc_id, text[:80] + ("..." if len(text) > 80 else ""),
+                        near_miss(text, docs[doc_id])))
+        for d in quote_docs:
+            per_doc[d] += 1
+
+        if qtype == "multi" and len(quotes) < 2:
+            fail("multi questions need at least two quotes")
+        if qtype == "comparison" and len(quote_docs) < 2:
+            fail("comparison questions need quotes from at least two documents")
+        if qtype == "figure":
+            joined = " ".join(quote_texts).lower()
+            if terms and not any(t.lower() in joined for t in terms):
+                fail("figure question: no key term occurs in its quotes")
+
+    return len(rows), types, per_doc
+
+
+def check_calibration(path, docs, failures):
+    fname = os.path.basename(path)
+    rows = read_jsonl(path, failures)
+    seen = Counter()
+    kinds = Counter()
+    labels = Counter()
+    per_doc = Counter()
+    pairs = Counter()
+
+    for n, c in rows:
+        cid = c.get("id")
+        where = "%s:%d %s" % (fname, n, cid if isinstance(cid, str) else "<no id>")
+
+        def fail(msg):
+            failures.append("%s: %s" % (where, msg))
+
+        missing = [f for f in CAL_FIELDS if f not in c]
+        extra = [f for f in c if f not in CAL_FIELDS]
+        if missing:
+            fail("missing field(s): %s" % ", ".join(missing))
+        if extra:
+            fail("unknown field(s): %s" % ", ".join(extra))
+        if not is_text(cid):
+            fail("id must be a non-empty string")
+        else:
+            seen[cid] += 1
+            if seen[cid] == 2:
+                fail("duplicate id %r" % cid)
+
+        doc_id, passage, claim = c.get("doc_id"), c.get("passage"), c.get("claim")
+        if not is_text(doc_id):
+            fail("doc_id must be a non-empty string")
+        elif doc_id not in docs:
+            fail("unknown doc_id %r (no such text file in corpus)" % doc_id)
+        else:
+            per_doc[doc_id] += 1
+        if not isinstance(passage, str):
+            fail("passage must be a string")
+        else:
+            if not PASSAGE_MIN <= len(passage) <= PASSAGE_MAX:
+                fail("passage is %d characters long, must be %d-%d"
+                     % (len(passage), PASSAGE_MIN, PASSAGE_MAX))
+            if doc_id in docs and passage not in docs[doc_id]:
+                fail("passage is not an exact substring of %s: %r%s"
+                     % (doc_id, passage[:80] + ("..." if len(passage) > 80 else ""),
+                        near_miss(passage, docs[doc_id])))
+        if not is_text(claim):
+            fail("claim must be a non-empty string")
+        supported = c.get("supported")
+        if not isinstance(supported, bool):
+            fail("supported must be true or false")
+        else:
+            labels[supported] += 1
+        kind = c.get("kind")
+        if kind not in SUPPORTED_KINDS + UNSUPPORTED_KINDS:
+            fail("kind must be one of %s, got %r"
+                 % (", ".join(SUPPORTED_KINDS + UNSUPPORTED_KINDS), kind))
+        else:
+            kinds[kind] += 1
+            if isinstance(supported, bool):
+                if kind in SUPPORTED_KINDS and not supported:
+                    fail("kind %r is for supported claims but supported is false" % kind)
+                if kind in UNSUPPORTED_KINDS and supported:
+                    fail("kind %r is for unsupported claims but supported is true" % kind)
+        if isinstance(passage, str) and isinstance(claim, str):
+            pairs[(passage, claim.strip().lower())] += 1
+            if pairs[(passage, claim.strip().lower())] == 2:
+                fail("same passage and claim already used")
+
+    return len(rows), kinds, labels, per_doc
+
+
+def show(title, counter, order=None):
+    keys = order if order else sorted(counter)
+    parts = ["%s=%d" % (k, counter[k]) for k in keys if counter[k] or order]
+    print("  %-12s %s" % (title, "  ".join(parts)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", default=os.path.join(os.path.dirname(HERE), "corpus"),
+                    help="corpus folder (default: the corpus/ folder next to eval/)")
+    ap.add_argument("--gold", default=os.path.join(HERE, "gold.jsonl"))
+    ap.add_argument("--calibration", default=os.path.join(HERE, "judge_calibration.jsonl"))
+    args = ap.parse_args()
+
+    failures = []
+    docs, problems = load_corpus(args.corpus)
+    failures.extend(problems)
+
+    n_gold, types, gold_docs = check_gold(args.gold, docs, failures)
+    n_cal, kinds, labels, cal_docs = check_calibration(args.calibration, docs, failures)
+
+    if failures:
+        for f in failures:
+            print("FAIL " + f)
+        print("%d failure(s)" % len(failures))
+        return 1
+
+    print("OK  corpus: %d documents in %s" % (len(docs), args.corpus))
+    print("gold.jsonl: %d questions" % n_gold)
+    show("by type", types, QUESTION_TYPES)
+    show("by doc", gold_docs, sorted(docs))
+    print("judge_calibration.jsonl: %d pairs (supported=%d, unsupported=%d)"
+          % (n_cal, labels[True], labels[False]))
+    show("by kind", kinds, SUPPORTED_KINDS + UNSUPPORTED_KINDS)
+    show("by doc", cal_docs, sorted(docs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Shared fakes and fixtures.
+
+The fakes implement the real interfaces: `FakeEmbedder` gives deterministic unit
+vectors from hashed words (so texts sharing words are close), and `FakeGenerator`
+replies from a queue and records every prompt it was given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.answering import Assistant
+from assistant.llm import GenerationStats, Message
+from assistant.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = ROOT / "models"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class FakeEmbedder:
+    name = "sentence-transformers/all-MiniLM-L6-v2"  # the index accepts it as the real one
+    dim = 384
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
+                out[row, slot] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    @property
+    def embedded(self) -> int:
+        return sum(len(c) for c in self.calls)
+
+
+class FakeGenerator:
+    name = "fake-model"
+    sha256 = "0" * 64
+
+    def __init__(self, replies: Sequence[str] = (), n_ctx: int = 4096) -> None:
+        self.replies = list(replies)
+        self.prompts: list[list[Message]] = []
+        self.n_ctx = n_ctx
+
+    def enqueue(self, reply: str) -> None:
+        self.replies.append(reply)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(
+        self, messages: list[Message], max_tokens: int, stats: GenerationStats
+    ) -> Iterator[str]:
+        self.prompts.append(messages)
+        reply = self.replies.pop(0) if self.replies else "The documents do not say."
+        words = reply.split(" ")
+        stats.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
+        stats.completion_tokens = len(words)
+        for i, word in enumerate(words):
+            yield word if i == 0 else " " + word
+
+
+def make_settings(tmp_path: Path, **sections: dict) -> Settings:
+    base = {
+        "paths": {
+            "corpus_dir": tmp_path / "corpus",
+            "index_dir": tmp_path / "index",
+            "models_dir": MODELS_DIR,
+            "data_dir": tmp_path / "data",
+        }
+    }
+    for key, values in sections.items():
+        base.setdefault(key, {}).update(values)
+    return Settings.load(**base)
+
+
+SMALL_CORPUS = {
+    "justice.md": (
+        "# Justice\n\nThe Ministry of Justice will give 2,500 employees access to AI tools.\n\n"
+        "## Probation\n\nMore than 1,000 probation officers already use transcription tools.\n"
+    ),
+    "openness.txt": (
+        "Open models let governments inspect and adapt AI systems. Red Hat argued that "
+        "sovereignty needs the ability to switch providers.\n"
+    ),
+    "weather.md": "# Weather\n\nIt rained on Tuesday in the northern districts of the city.\n",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in SMALL_CORPUS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def fake_assistant(tmp_path: Path, corpus: Path) -> Assistant:
+    """An assistant over the small corpus, indexed with the fake embedder."""
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), FakeGenerator())
+    assistant.index()
+    return assistant
+
+
+def real_model_path(name: str) -> Path:
+    from assistant.catalog import CATALOG
+
+    path = MODELS_DIR / CATALOG[name].file
+    if not path.exists():
+        pytest.fail(f"{path} is missing: `make test` fetches it (assistant models fetch {name})")
+    return path
