@@ -53,7 +53,7 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(100, description="Candidates taken from each of dense and BM25.")
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
-    bm25_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
+    bm25_weight: float = Field(1.5, description="Weight of the BM25 ranking in the fusion.")
 
 
 class GenerationSettings(BaseModel):

@@ -1,0 +1,60 @@
+# Two commands set everything up on a fresh machine:
+#   make run    install, fetch and verify the default model, build the index, open the chat UI
+#   make test   the same installs, then the whole test suite
+# Each step is skipped when already done.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MODEL  ?= qwen2.5-coder-1.5b
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install models test-models index ui lint clean
+
+run: install models index
+	@echo "== opening the chat UI at http://127.0.0.1:7860 (Ctrl-C stops it)"
+	$(BIN)/assistant ui
+
+install: $(STAMP)
+
+$(BIN)/python:
+	@echo "== creating $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "== installing torch 2.13.0 (CPU build) first, so nothing pulls the CUDA build"
+	$(BIN)/pip install --progress-bar on torch==2.13.0
+	@echo "== installing the assistant and its pinned dependencies"
+	@echo "   (llama-cpp-python compiles llama.cpp the first time: about 5 minutes on 2 cores)"
+	$(BIN)/pip install --progress-bar on -e '.[test]'
+	@touch $(STAMP)
+
+models: install
+	@echo "== fetching and verifying the model $(MODEL)"
+	$(BIN)/assistant models fetch $(MODEL)
+
+test-models: install
+	@echo "== fetching and verifying the models the tests use"
+	$(BIN)/assistant models fetch smollm2-135m qwen2.5-coder-1.5b
+
+index: install
+	@echo "== indexing the documents in corpus/"
+	$(BIN)/assistant index
+
+ui: install
+	$(BIN)/assistant ui
+
+test: install test-models
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check assistant tests
+	$(BIN)/mypy assistant
+
+clean:
+	rm -rf index/builds index/CURRENT data test-output
