@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install models test-models index ui lint clean
+.PHONY: run test install models test-models browser-deps index ui eval lint clean
 
 run: install models index
 	@echo "== opening the chat UI at http://127.0.0.1:7860 (Ctrl-C stops it)"
@@ -49,7 +49,17 @@ index: install
 ui: install
 	$(BIN)/assistant ui
 
-test: install test-models
+# The evaluation harness on eval/gold.jsonl; a report lands in eval/reports/<timestamp>/.
+# EVAL_ARGS passes options, e.g. make eval EVAL_ARGS="--limit 10 --judge fast".
+eval: install models index
+	$(BIN)/assistant eval $(EVAL_ARGS)
+
+# The browser test drives Debian's chromium through Playwright (never `playwright install`).
+browser-deps:
+	@test -x /usr/bin/chromium || { echo "== installing chromium for the browser test"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+test: install test-models browser-deps
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -23,17 +23,17 @@ from .catalog import ModelStore
 from .embedding import Embedder
 from .errors import EmptyQuestion
 from .indexing import Indexer, IndexReport, Progress
+from .library import delete_document, screen_upload
+from .grounding import SentenceStream
 from .llm import GenerationStats, Generator
 from .prompting import (
     DECLINE_TEXT,
     build_prompt,
     cited_numbers,
-    clean_markers,
-    filter_stream,
     is_decline,
     source_label,
 )
-from .grounding import check_answer, render
+from .provenance import record_answer
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .store import DocumentRecord, StoredIndex, load_index
@@ -98,10 +98,13 @@ class Answer:
     model: dict[str, str]
     timings: Timings
     warnings: tuple[str, ...] = field(default=())
+    id: str = ""  # the answer's id in the audit log (`assistant audit show ID`)
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The answer contract of DESIGN.md."""
         return {
+            "id": self.id,
             "question": self.question,
             "answer": self.answer,
             "citations": [c.contract() for c in self.citations],
@@ -159,34 +162,55 @@ class Assistant:
     def documents(self) -> list[DocumentRecord]:
         return list(self.retriever.index.manifest.documents.values())
 
-    def index(self, paths: Sequence[Path] = (), rebuild: bool = False) -> IndexReport:
+    def index(
+        self, paths: Sequence[Path] = (), rebuild: bool = False, progress: Progress | None = None
+    ) -> IndexReport:
         """Add files to the corpus and bring the index up to date; reload it if it changed."""
-        indexer = Indexer(self.settings, lambda: self.embedder, self.progress)
+        indexer = Indexer(self.settings, lambda: self.embedder, progress or self.progress)
         report = indexer.update(list(paths), rebuild=rebuild)
         with self._load_lock:
             if self._retriever is None or self._retriever.index.index_id != report.index_id:
                 self._retriever = None
         return report
 
+    def upload(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexReport:
+        """Add uploaded files: each is screened (type by content, size limit) first."""
+        limit = self.settings.ui.max_upload_mb * 1024 * 1024
+        rejected = [(p, screen_upload(p, limit)) for p in paths]
+        report = self.index([p for p, why in rejected if why is None], progress=progress)
+        report.failed[:0] = [(p.name, why) for p, why in rejected if why is not None]
+        return report
+
+    def remove(self, doc_id: str, progress: Progress | None = None) -> IndexReport:
+        """Delete a document's file from the corpus folder and update the index."""
+        delete_document(self.settings.paths.corpus_dir, self.documents(), doc_id)
+        return self.index(progress=progress)
+
     # ------------------------------------------------------------ answering
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[tuple[str, str]] = (), top_k: int | None = None
+    ) -> Answer:
         answer = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, top_k):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
         return answer
 
     def stream(
-        self, question: str, history: Sequence[tuple[str, str]] = ()
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        top_k: int | None = None,
     ) -> Iterator[str | Answer]:
+        """Text pieces as generated, then the `Answer`; `top_k` overrides the passages given."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion()
         started = time.perf_counter()
         history = list(history)[-self.settings.generation.history_turns :]
-        hits = self.retriever.search(search_query(question, history))
+        hits = self.retriever.search(search_query(question, history), top_k)
         retrieved = time.perf_counter()
         generator = self.generator
         packed = build_prompt(
@@ -203,63 +227,58 @@ class Assistant:
         stats = GenerationStats()
         first_token = None
         parts: list[str] = []
+        checker = SentenceStream([f"{source_label(h)}\n{h.chunk.text}" for h in packed.hits])
         if packed.hits:
-            tokens = generator.stream(
-                packed.messages, self.settings.generation.max_tokens, stats
-            )
-            for text in filter_stream(tokens, len(packed.hits)):
-                if first_token is None:
-                    first_token = time.perf_counter()
-                parts.append(text)
-                yield text
-        else:
+            tokens = generator.stream(packed.messages, self.settings.generation.max_tokens, stats)
+            for token in tokens:
+                for piece in checker.feed(token):
+                    first_token = first_token or time.perf_counter()
+                    parts.append(piece)
+                    yield piece
+            for piece in checker.finish():
+                first_token = first_token or time.perf_counter()
+                parts.append(piece)
+                yield piece
+        if not parts:
             yield DECLINE_TEXT
-            parts.append(DECLINE_TEXT)
         finished = time.perf_counter()
-        yield self._answer(
-            question, "".join(parts), packed.hits, generator, warnings,
-            Timings(
-                retrieve_s=round(retrieved - started, 4),
-                first_token_s=round((first_token or finished) - started, 4),
-                total_s=round(finished - started, 4),
-                prompt_tokens=stats.prompt_tokens,
-                completion_tokens=stats.completion_tokens,
-            ),
-        )  # fmt: skip
+        timings = Timings(
+            retrieve_s=round(retrieved - started, 4),
+            first_token_s=round((first_token or finished) - started, 4),
+            total_s=round(finished - started, 4),
+            prompt_tokens=stats.prompt_tokens,
+            completion_tokens=stats.completion_tokens,
+        )
+        answer = self._answer(question, "".join(parts).strip(), packed.hits, checker, generator,
+                              warnings, timings)  # fmt: skip
+        query = search_query(question, history)
+        yield record_answer(self, answer, packed.messages, history, query, top_k)
 
     def _answer(
         self,
         question: str,
-        raw: str,
+        text: str,
         hits: list[Hit],
+        checker: SentenceStream,
         generator: Generator,
         warnings: list[str],
         timings: Timings,
     ) -> Answer:
-        text = clean_markers(raw, len(hits))
+        """The checked text (already shown) with its citations as data."""
         contexts = tuple(Citation.from_hit(n, hit) for n, hit in enumerate(hits, start=1))
-        declined = is_decline(text) and not cited_numbers(text, len(hits))
-        if not declined:
-            passages = [f"{source_label(hit)}\n{hit.chunk.text}" for hit in hits]
-            checked = check_answer(text, passages)
-            dropped = sum(not c.supported for c in checked)
-            if checked and dropped == len(checked):
-                declined = True
-                warnings.append("The model's draft was not supported by the passages: withheld.")
-            elif dropped:
-                warnings.append(
-                    f"{dropped} sentence(s) the passages do not support were removed."
-                )
-            text = render(checked) if not declined else text
-        if declined:
-            text = DECLINE_TEXT
+        declined = not text or (is_decline(text) and not cited_numbers(text, len(hits)))
+        drafted = any(not is_decline(c.sentence.text) for c in checker.checked)
+        if declined and drafted:
+            warnings.append("The model's draft was not supported by the passages: withheld.")
+        elif checker.unsupported and not declined:
+            warnings.append(
+                f"{checker.unsupported} sentence(s) the passages do not support were removed."
+            )
         numbers = cited_numbers(text, len(hits))
-        if not declined and not numbers:
-            warnings.append("The answer cites no passage: check it against the sources.")
         return Answer(
             question=question,
-            answer=text,
-            citations=tuple(contexts[n - 1] for n in numbers) if not declined else (),
+            answer=DECLINE_TEXT if declined else text,
+            citations=tuple(contexts[n - 1] for n in numbers),
             contexts=contexts,
             declined=declined,
             model={"name": generator.name, "sha256": generator.sha256},

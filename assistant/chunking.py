@@ -78,9 +78,10 @@ def display_heading(heading: str, acronyms: frozenset[str] = frozenset()) -> str
     heading = re.sub(r"[*_`]+", "", heading).strip().rstrip(":")
     letters = [c for c in heading if c.isalpha()]
     if letters and all(c.isupper() for c in letters):
-        words = heading.lower().split()
-        words = [w.upper() if w.strip("?:,.'()").upper() in acronyms else w for w in words]
-        heading = " ".join(words)
+        forms = {a.upper(): a for a in acronyms}  # "LLMS" -> "LLMs", and "uk's" -> "UK's"
+        heading = re.sub(
+            r"[a-z]+", lambda m: forms.get(m.group(0).upper(), m.group(0)), heading.lower()
+        )
         index = next((i for i, c in enumerate(heading) if c.isalpha()), 0)
         heading = heading[:index] + heading[index].upper() + heading[index + 1 :]
     return heading

@@ -19,6 +19,7 @@ from .answering import Answer, Assistant
 from .catalog import CATALOG, ModelStore
 from .embedding import force_offline
 from .errors import AssistantError
+from .grounding import supporting_spans
 from .indexing import IndexReport
 from .settings import Settings
 
@@ -129,6 +130,8 @@ def _run(
         _print_sources(answer)
     for warning in answer.warnings:
         click.echo(f"note: {warning}", err=True)
+    if answer.id and stream:
+        click.echo(f"(answer {answer.id}: `assistant audit show {answer.id}`)", err=True)
     return answer
 
 
@@ -145,7 +148,9 @@ def _print_sources(answer: Answer) -> None:
         if citation.page:
             label += f", page {citation.page}"
         click.echo(f"[{citation.n}] {label}")
-        passage = textwrap.shorten(" ".join(citation.text.split()), 400, placeholder=" …")
+        spans = supporting_spans(answer.answer, citation.n, citation.text)
+        excerpt = " … ".join(citation.text[a:b] for a, b in spans) or citation.text
+        passage = textwrap.shorten(" ".join(excerpt.split()), 500, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(passage, 92), "    "))
 
 
@@ -244,6 +249,136 @@ def ui(ctx: click.Context, host: str | None, port: int | None, model: str | None
         launch(Assistant(settings, progress=Progress()), settings)
     except AssistantError as exc:
         raise _fail(exc) from exc
+
+
+@main.command("eval")
+@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("eval/gold.jsonl"), show_default=True, help="Question set (JSONL).")
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--answers", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Score these answers (answer contract, one a line) instead of asking.")
+@click.option("--compare", nargs=2, type=click.Path(path_type=Path, exists=True),
+              help="Put two reports (folders or summary.json) side by side.")
+@click.option("--judge", type=click.Choice(["fast", "model", "combined"]), default="combined",
+              show_default=True, help="Support judge: lexical, local model, or both.")
+@click.option("--claims", type=click.Choice(["sentences", "model"]), default="sentences",
+              show_default=True, help="Claims are sentences, or split by the judge model.")
+@click.option("--judge-model", help="GGUF for the judge (default: the answering model).")
+@click.option("--calibrate", is_flag=True, help="Also score the judge on labelled pairs.")
+@click.option("--calibration", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("eval/judge_calibration.jsonl"), show_default=True,
+              help="Labelled pairs for --calibrate.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Report folder (default eval/reports/<timestamp>).")
+@click.option("--model", help="Catalogue name or path of a GGUF file.")
+@click.pass_context
+def eval_(ctx: click.Context, compare: tuple[Path, Path] | None, model: str | None,
+          calibrate: bool, calibration: Path, **options: Any) -> None:  # fmt: skip
+    """Measure how far the answers can be trusted, on a question set with gold quotes."""
+    from . import reporting
+
+    try:
+        if compare:
+            a, b = (reporting.load_summary(p) for p in compare)
+            rows = [("metric", str(compare[0]), str(compare[1]), "B - A"),
+                    *reporting.compare(a, b)]  # fmt: skip
+            widths = [max(len(r[i]) for r in rows) for i in range(4)]
+            for row in rows:
+                click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+            return
+        if options["claims"] == "model" and options["judge"] == "fast":
+            raise click.UsageError("--claims model needs a model judge (--judge model|combined).")
+        settings = _settings(ctx, model=model)
+        run = reporting.EvalOptions(calibration=calibration if calibrate else None, **options)
+        summary, out = reporting.run_eval(settings, run, ProgressBar())
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    click.echo(reporting.summary_table(summary))
+    click.echo(f"Report: {out / 'report.md'}", err=True)
+
+
+class ProgressBar:
+    """A progress bar per stage, on standard error."""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        filled = 30 * done // max(total, 1)
+        bar = "#" * filled + "." * (30 - filled)
+        click.echo(f"\r{stage:<34} [{bar}] {done}/{total}", nl=False, err=True)
+        if done >= total:
+            click.echo(err=True)
+
+
+@main.group()
+def audit() -> None:
+    """Check and read the audit log: one tamper-evident record per answer."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the whole hash chain; name the first altered, removed or reordered record."""
+    from .audit import AuditLog
+
+    log = AuditLog.from_settings(ctx.obj)
+    result = log.verify()
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if not result.ok:
+        raise click.ClickException(f"{log.path}: {result.problem}. Keep the file as evidence.")
+    click.echo(f"{log.path}: {result.records} records, chain intact. Last hash (keep a copy "
+               f"elsewhere to anchor the chain): {result.head_hash}")  # fmt: skip
+
+
+@audit.command("show")
+@click.argument("record_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as stored.")
+@click.pass_context
+def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
+    """Print the provenance record of the answer RECORD_ID."""
+    from .audit import AuditLog, render
+
+    try:
+        record = AuditLog.from_settings(ctx.obj).find(record_id)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    click.echo(json.dumps(record, ensure_ascii=False, indent=1) if as_json else render(record))
+
+
+@main.command()
+@click.argument("record_id")
+@click.pass_context
+def replay(ctx: click.Context, record_id: str) -> None:
+    """Ask a recorded question again with its recorded index, model and settings."""
+    from .replay import replay as run_replay
+
+    try:
+        report = run_replay(ctx.obj, record_id)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Replaying {record_id} ({report.record['time']}): {report.record['question']}")
+    for change in report.changes:
+        click.echo(f"changed since: {change}")
+    if not report.ran:
+        raise click.ClickException("Not replayed: the recorded index build or model is not "
+                                   "available as it was (see above).")  # fmt: skip
+    assert report.answer is not None
+    for difference in report.differences:
+        click.echo(f"differs: {difference}")
+    verdict = "Identical answer, citations and passages" if report.identical else "Different"
+    click.echo(f"{verdict} (the replay is recorded as {report.answer.id}).")
+    ctx.exit(0 if report.identical else 1)
+
+
+@main.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check this installation: models, index, offline settings, audit log, memory."""
+    from .doctor import run_checks
+
+    checks = run_checks(ctx.obj)
+    for check in checks:
+        click.echo(f"{'OK ' if check.ok else 'FIX'}  {check.name:<8}  {check.detail}")
+    ctx.exit(0 if all(check.ok for check in checks) else 1)
 
 
 if __name__ == "__main__":

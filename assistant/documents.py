@@ -26,7 +26,7 @@ from .errors import UnreadableDocument, UnsupportedDocument
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
 METADATA_FILE = "metadata.toml"
-CLEANING_VERSION = 2  # raise when loading or cleaning changes, so indexes are rebuilt
+CLEANING_VERSION = 4  # raise when loading or cleaning changes, so indexes are rebuilt
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,11 @@ def load_document(
         raise UnreadableDocument(
             f"{path.name}: {size / 1e6:.0f} MB is over the {max_bytes / 1e6:.0f} MB limit"
         )
-    parsed = _PARSERS[suffix](path)
+    try:  # hashed before reading, so a file rewritten meanwhile is indexed again next run
+        sha256 = file_sha256(path)
+        parsed = _PARSERS[suffix](path)
+    except OSError as exc:  # removed or made unreadable while being indexed
+        raise UnreadableDocument(f"{path.name}: cannot be read ({exc.strerror})") from exc
     if parsed.page_texts:  # clean page by page so page starts stay exact
         text, pages = _join_pages([clean_text(page) for page in parsed.page_texts])
         parsed.pages = pages
@@ -126,7 +130,7 @@ def load_document(
         publisher=meta.get("publisher") or parsed.publisher,
         date=meta.get("date") or parsed.date,
         text=text,
-        sha256=file_sha256(path),
+        sha256=sha256,
         kind=suffix.lstrip("."),
         pages=tuple(parsed.pages),
         notes=tuple(parsed.notes),
@@ -192,6 +196,9 @@ def _parse_html(path: Path) -> _Parsed:
     soup = BeautifulSoup(text, "lxml")
     for tag in soup(_HTML_DROP):
         tag.decompose()
+    for sup in soup.find_all("sup"):  # footnote markers; the tags are gone before cleaning
+        if re.fullmatch(r"[\s\d,\[\]*†‡–-]+", sup.get_text()):
+            sup.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     if soup.title:
         soup.title.decompose()
@@ -258,7 +265,8 @@ _FURNITURE = re.compile(
 # A footnote reference line: "65 Smith, J. (2024). Title. https://..." Footnote markers
 # are removed from the text, so these lines only add noise to retrieval.
 _REFERENCE = re.compile(
-    r"^\d{1,3} +(?=.*(https?://|\(\w*\s?\d{0,2},?\s?(19|20)\d\d\)|Accessed|Retrieved|et al\.))"
+    r"^(?:<sup>)?\d{1,3}(?:</sup>)? *"
+    r"(?=.*(https?://|\(\w*\s?\d{0,2},?\s?(19|20)\d\d\)|Accessed|Retrieved|et al\.))"
 )
 _REPLACEMENTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"<sup>.*?</sup>", re.S | re.I), ""),

@@ -53,3 +53,23 @@ class UnreadableDocument(AssistantError):
 
 class QuestionTooLong(AssistantError):
     """The question alone does not fit in the model's context window."""
+
+
+class DocumentNotFound(AssistantError):
+    """A document asked for by id is not in the index."""
+
+
+class EvaluationDataError(AssistantError):
+    """A question set, answers file, calibration set or report cannot be read."""
+
+
+class AuditLogFailed(AssistantError):
+    """An answer's provenance record could not be written to the audit log."""
+
+
+class RecordNotFound(AssistantError):
+    """No record with the given answer id in the audit log."""
+
+
+class IndexWriteFailed(AssistantError):
+    """A new index build could not be written; the previous one is still in use."""

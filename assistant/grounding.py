@@ -21,9 +21,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .prompting import is_decline
 from .retrieval import _STOPWORDS
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?![0-9])|\n|$)(?:\s*\[[\d,\s]+\])*")
+_BOUNDARY = re.compile(  # not inside a number: "2.5 billion" is one sentence
+    r"(?<![A-Z])[.!?](?![0-9])(?:\s*\[[\d,\s]+\])*[ \t]*\n?\s*(?=[^\s\[])|\n+(?=\S)"
+)
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+(?:[-\s][A-Z][a-zA-Z]+)*")
@@ -52,9 +55,15 @@ class Support:
 
 
 def split_sentences(answer: str) -> list[Sentence]:
+    """Sentences with the markers that follow them ("Text [1]." and "Text. [1]" alike)."""
     sentences = []
-    for match in _SENTENCE.finditer(answer):
-        piece = match.group(0)
+    start = 0
+    pieces = []
+    for match in _BOUNDARY.finditer(answer):
+        pieces.append(answer[start : match.end()])
+        start = match.end()
+    pieces.append(answer[start:])
+    for piece in pieces:
         cited = tuple(
             int(n) for m in _MARKER.finditer(piece) for n in m.group(1).split(",")
         )
@@ -113,6 +122,9 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
     """Each sentence with the passages that support it (numbers are 1-based)."""
     checked = []
     for sentence in split_sentences(answer):
+        if is_decline(sentence.text):  # no content words: any passage would "support" it
+            checked.append(Checked(sentence, (), True, False))
+            continue
         valid = [n for n in sentence.cited if 1 <= n <= len(passages)]
         joined = " ".join(passages[n - 1] for n in valid)
         if valid and support(sentence.text, joined).supported:
@@ -145,3 +157,78 @@ def render(checked: list[Checked]) -> str:
         else:
             parts.append(f"{text} {markers}".strip())
     return " ".join(parts)
+
+
+class SentenceStream:
+    """Checks a streamed answer sentence by sentence, before any of it is shown.
+
+    Tokens are buffered until a sentence (with the markers that follow it) is complete;
+    the sentence is then checked against the passages and released with corrected
+    markers, or held back when no passage supports it. The text shown is therefore the
+    checked answer, one sentence behind the model.
+    """
+
+    def __init__(self, passages: list[str]) -> None:
+        self.passages = passages
+        self.buffer = ""
+        self.checked: list[Checked] = []
+
+    def feed(self, token: str) -> list[str]:
+        self.buffer += token
+        out = []
+        while (match := _BOUNDARY.search(self.buffer)) is not None:
+            sentence, self.buffer = self.buffer[: match.end()], self.buffer[match.end() :]
+            out.extend(self._release(sentence))
+        return out
+
+    def finish(self) -> list[str]:
+        sentence, self.buffer = self.buffer, ""
+        return self._release(sentence)
+
+    def _release(self, raw: str) -> list[str]:
+        checked = check_answer(raw, self.passages)
+        self.checked.extend(checked)
+        shown = [c for c in checked if c.supported]
+        if not shown:
+            return []
+        separator = "\n" if raw.rstrip(" \t").endswith("\n") else " "
+        prefix = " " if self._released else ""
+        self._released = True
+        return [prefix + render(shown) + ("" if separator == " " else "\n")]
+
+    _released = False
+
+    @property
+    def unsupported(self) -> int:
+        return sum(not c.supported for c in self.checked)
+
+
+_PASSAGE_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=\w))+(?:[.!?]+|\n|$)")
+
+
+def supporting_spans(answer: str, n: int, passage: str) -> list[tuple[int, int]]:
+    """Character spans of the passage's sentences that best support the answer's
+    sentences citing passage `n` (for highlighting): per sentence, the passage sentence
+    sharing most of its content words, and any other sharing at least half of them."""
+    pieces = [
+        (m.start(), m.end(), content_words(m.group(0)))
+        for m in _PASSAGE_SENTENCE.finditer(passage)
+        if m.group(0).strip()
+    ]
+    spans: set[tuple[int, int]] = set()
+    for sentence in split_sentences(answer):
+        words = content_words(sentence.text)
+        if n not in sentence.cited or not words:
+            continue
+        scored = [(len(words & w) / len(words), start, end) for start, end, w in pieces]
+        best = max(scored, default=(0.0, 0, 0))
+        spans.update((s, e) for c, s, e in scored if c > 0 and (c == best[0] or c >= 0.5))
+    return [_trim(passage, s, e) for s, e in sorted(spans)]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

@@ -16,7 +16,7 @@ from __future__ import annotations
 import fcntl
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +36,16 @@ from .documents import (
 from .embedding import Embedder
 from .errors import AssistantError, IndexCorrupt, IndexMismatch, IndexNotFound
 from .settings import Settings
-from .store import FORMAT_VERSION, DocumentRecord, Manifest, StoredIndex, content_id, load_index
-from .store import write_index
+from .store import (
+    FORMAT_VERSION,
+    DocumentRecord,
+    Manifest,
+    StoredIndex,
+    content_id,
+    load_index,
+    remove_leftovers,
+    write_index,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 IGNORED_NAMES = {METADATA_FILE, "README.md", "SOURCES.md", ".gitignore"}
@@ -101,16 +109,19 @@ class Indexer:
         """Copy readable documents into the corpus; list the others with the reason."""
         self.corpus_dir.mkdir(parents=True, exist_ok=True)
         copied = []
+        known = {file_sha256(p) for p in self.corpus_files()}
         for path in _expand(paths):
             try:
                 load_document(path, max_bytes=self._max_bytes)
             except AssistantError as exc:
                 report.failed.append((str(path), str(exc)))
                 continue
-            target = self._free_name(path)
-            if target is None:  # the same content is already in the corpus
+            sha = file_sha256(path)
+            if sha in known:  # the same content is already in the corpus, by any name
                 continue
+            target = self._free_name(path)
             shutil.copy2(path, target)
+            known.add(sha)
             copied.append(target)
         return copied
 
@@ -129,6 +140,8 @@ class Indexer:
             if previous is None or manifest.index_id != previous.index_id:
                 self.progress("writing the index", 0, 1)
                 write_index(self.index_dir, manifest, chunks, vectors)
+            else:
+                remove_leftovers(self.index_dir)  # of a build killed after the switch
         report.seconds = time.perf_counter() - started
         return report
 
@@ -164,15 +177,17 @@ class Indexer:
         parts: list[np.ndarray] = []
         fresh: list[tuple[Document, list[Chunk]]] = []
         files = self.corpus_files()
+        failed: set[str] = set()
         for number, path in enumerate(files, start=1):
             self.progress("reading documents", number, len(files))
-            doc_id = self._doc_id(path, documents)
+            doc_id = self._doc_id(path, documents.keys() | {d.doc_id for d, _ in fresh})
             meta = metadata.get(path.name, {})
             old = old_docs.get(doc_id)
             try:
                 sha = file_sha256(path)
             except OSError as exc:  # removed or unreadable since the folder was listed
                 report.failed.append((str(path), f"cannot be read ({exc.strerror})"))
+                failed.add(doc_id)
                 continue
             if old and old.sha256 == sha and _same_meta(old, meta) and old_vectors is not None:
                 rows = old_rows.get(doc_id, [])
@@ -183,11 +198,13 @@ class Indexer:
                 continue
             if not is_supported(path):
                 report.failed.append((str(path), f"unsupported file type '{path.suffix}'"))
+                failed.add(doc_id)
                 continue
             try:
                 document = load_document(path, doc_id, meta, max_bytes=self._max_bytes)
             except AssistantError as exc:
                 report.failed.append((str(path), str(exc)))
+                failed.add(doc_id)
                 continue
             report.notes.extend(document.notes)
             (report.updated if old else report.added).append(doc_id)
@@ -201,7 +218,7 @@ class Indexer:
             report.embedded_chunks = len(texts)
             chunks.extend(new_chunks)
             parts.append(self.embedder.embed(texts))
-        report.removed = sorted(set(old_docs) - set(documents) - {f for f, _ in report.failed})
+        report.removed = sorted(set(old_docs) - set(documents) - failed)
         dim = self._dim()
         vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
         return documents, chunks, vectors
@@ -232,7 +249,11 @@ class Indexer:
             "format": FORMAT_VERSION,
             "embedder": {"name": EMBEDDER_NAME, "dim": EMBEDDER_DIM},
             "chunking": self._chunking_settings(),
-            "documents": {k: documents[k].sha256 for k in sorted(documents)},
+            "documents": {  # citation metadata too: a new title alone makes a new build
+                k: [documents[k].sha256, documents[k].title, documents[k].publisher,
+                    documents[k].date]
+                for k in sorted(documents)
+            },  # fmt: skip
         }
         index_id = content_id(body, chunks)
         created = (
@@ -249,18 +270,16 @@ class Indexer:
             documents=dict(sorted(documents.items())),
         )
 
-    def _doc_id(self, path: Path, taken: dict[str, DocumentRecord]) -> str:
+    def _doc_id(self, path: Path, taken: Collection[str]) -> str:
         relative = path.relative_to(self.corpus_dir).with_suffix("")
         doc_id = relative.as_posix()
         return doc_id if doc_id not in taken else relative.as_posix() + path.suffix
 
-    def _free_name(self, path: Path) -> Path | None:
+    def _free_name(self, path: Path) -> Path:
         name = sanitise_name(path.name)
         target = self.corpus_dir / name
         n = 1
         while target.exists():
-            if file_sha256(target) == file_sha256(path):
-                return None
             stem, suffix = Path(name).stem, Path(name).suffix
             n += 1
             target = self.corpus_dir / f"{stem}-{n}{suffix}"

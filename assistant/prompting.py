@@ -50,6 +50,7 @@ _DECLINE_PATTERNS = re.compile(
     re.I,
 )
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_SPACED_MARKER = re.compile(r"([ \t]*)\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,11 @@ def clean_markers(answer: str, n_given: int) -> str:
     """Drop marker numbers that name no given passage; drop markers left empty."""
 
     def keep(match: re.Match[str]) -> str:
-        numbers = [p.strip() for p in match.group(1).split(",")]
+        numbers = [p.strip() for p in match.group(2).split(",")]
         valid = [p for p in numbers if 1 <= int(p) <= n_given]
-        return f"[{', '.join(valid)}]" if valid else ""
+        return f"{match.group(1)}[{', '.join(valid)}]" if valid else ""
 
-    text = _MARKER.sub(keep, answer)
+    text = _SPACED_MARKER.sub(keep, answer)  # a dropped marker takes its space with it
     return re.sub(r"[ \t]+([.,;:])", r"\1", text).strip()
 
 

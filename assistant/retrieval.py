@@ -24,8 +24,11 @@ from .embedding import Embedder
 from .settings import RetrievalSettings
 from .store import DocumentRecord, StoredIndex
 
+# Within one line, not opening with a sentence's "The": "The Ministry of Justice" gives
+# "Ministry of Justice".
 _PHRASE = re.compile(
-    r"\b[A-Z][a-z]+(?:\s+(?:of|for|and|the|on|in|to)){0,2}(?:\s+[A-Z][a-z]+)+"
+    r"\b(?!(?:The|A|An|And|In|On|Of|For|To)\b)[A-Z][a-z]+"
+    r"(?:[ \t]+(?:(?:of|for|and|the|on|in|to)[ \t]+){0,2}[A-Z][a-z]+)+"
 )
 _CONNECTORS = {"of", "for", "and", "the", "on", "in", "to"}
 
@@ -114,9 +117,15 @@ class Retriever:
         )
         dense_rank = {item: r for r, item in enumerate(dense, start=1)}
         bm25_rank = {item: r for r, item in enumerate(keyword, start=1)}
-        hits = []
-        for item, score in fused[:top_k]:
+        hits: list[Hit] = []
+        per_document: dict[str, int] = {}
+        for item, score in fused:
+            if len(hits) == top_k:
+                break
             chunk = self.index.chunks[item]
+            if per_document.get(chunk.doc_id, 0) >= self.settings.max_per_document:
+                continue  # leave room for other documents (comparisons need them)
+            per_document[chunk.doc_id] = per_document.get(chunk.doc_id, 0) + 1
             hits.append(
                 Hit(
                     chunk=chunk,

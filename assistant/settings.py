@@ -51,6 +51,7 @@ class EmbeddingSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     top_k: int = Field(6, description="Passages given to the model.")
     candidates: int = Field(100, description="Candidates taken from each of dense and BM25.")
+    max_per_document: int = Field(4, description="Most passages taken from one document.")
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.5, description="Weight of the BM25 ranking in the fusion.")
@@ -79,6 +80,11 @@ class UISettings(BaseModel):
     max_upload_mb: int = Field(50, description="Largest document accepted by upload.")
 
 
+class AuditSettings(BaseModel):
+    enabled: bool = Field(True, description="Append a provenance record of every answer.")
+    log_file: str = Field("audit.jsonl", description="Audit log file, inside paths.data_dir.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASSISTANT_",
@@ -94,6 +100,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .chunking import Chunk
-from .errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from .errors import IndexCorrupt, IndexMismatch, IndexNotFound, IndexWriteFailed
 
 FORMAT_VERSION = 1
 KEEP_BUILDS = 5
@@ -98,11 +98,15 @@ def current_build(index_dir: Path) -> Path | None:
     return build if build.is_dir() else None
 
 
-def load_index(index_dir: Path, embedder_name: str, dim: int) -> StoredIndex:
-    """Load the current build, refusing one made with another format or embedder."""
+def load_index(
+    index_dir: Path, embedder_name: str, dim: int, build_id: str | None = None
+) -> StoredIndex:
+    """Load the current build (or a kept one by id), refusing another format or embedder."""
     import faiss
 
-    build = current_build(index_dir)
+    build = current_build(index_dir) if build_id is None else index_dir / "builds" / build_id
+    if build is not None and not build.is_dir():
+        build = None
     if build is None:
         raise IndexNotFound(index_dir)
     try:
@@ -144,6 +148,20 @@ def write_index(
     index_dir: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray
 ) -> Path:
     """Write a build aside, then switch `CURRENT` to it in one atomic rename."""
+    try:
+        return _write_build(index_dir, manifest, chunks, vectors)
+    except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise IndexWriteFailed(
+            f"The new index could not be written in {index_dir} ({reason.splitlines()[0]}). "
+            "The previous index is unchanged and still in use: free space or fix the "
+            "folder's permissions, then run `assistant index` again."
+        ) from exc
+
+
+def _write_build(
+    index_dir: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray
+) -> Path:
     import faiss
 
     builds = index_dir / "builds"
@@ -163,6 +181,7 @@ def write_index(
             for name in ("faiss.index", "chunks.jsonl"):
                 _fsync(staging / name)
             os.replace(staging, final)
+            _fsync_dir(builds)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -174,11 +193,15 @@ def write_index(
 def _write_text(path: Path, text: str) -> None:
     """Write beside, fsync, rename: readers see the old or the new file, never half."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
 
 
@@ -195,9 +218,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _prune(builds: Path, keep: str) -> None:
-    for stale in builds.glob(".staging-*"):
+def remove_leftovers(index_dir: Path) -> None:
+    """Delete what a writer killed mid-build left behind (call with the indexer's lock)."""
+    for stale in (index_dir / "builds").glob(".staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
+    for stale in index_dir.glob(".CURRENT.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+def _prune(builds: Path, keep: str) -> None:
+    remove_leftovers(builds.parent)
     done = sorted(
         (p for p in builds.iterdir() if p.is_dir() and p.name != keep),
         key=lambda p: p.stat().st_mtime,

@@ -1,104 +1,452 @@
 """The chat UI in the browser (Gradio Blocks), built by `build_ui(assistant)`.
 
-Thin: it streams what `Assistant.stream()` yields and shows the sources of each answer
-from the `Answer`'s citations. Bound to 127.0.0.1 unless told otherwise; binding to any
-other address needs a username and password. No share links, no analytics. One answer
-is generated at a time; other requests wait in Gradio's queue.
+Thin: the handlers call the core (`Assistant.stream`, `upload`, `remove`, `documents`,
+`briefing`) and turn what comes back into HTML. An answer streams in as it is generated
+and is then replaced by the checked `Answer`, whose markers [n] link to source cards in
+the sources panel (hover shows the source, click scrolls to it). A declined answer is
+shown as a calm notice, an error as a warning.
+
+Bound to 127.0.0.1 unless told otherwise; binding to any other address needs a username
+and password. No share links, no analytics. One answer is generated at a time; other
+requests wait in Gradio's queue, which shows their place.
 """
 
 from __future__ import annotations
 
 import html
+import os
+import re
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from .answering import Answer, Assistant
+from .answering import Answer, Assistant, Citation
+from .briefing import (
+    DECLINED_NOTE,
+    answer_markdown,
+    conversation_markdown,
+    highlighted,
+    reference,
+)
+from .catalog import ModelStore
 from .errors import AssistantError
+from .indexing import IndexReport
+from .library import suggested_questions
 from .settings import Settings
+from .store import DocumentRecord
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-EXAMPLES = [
-    "How many Ministry of Justice staff get AI tools?",
-    "What does the Open Dividend report recommend the UK government do about AI openness?",
-    "How does ITIF define control-oriented AI sovereignty?",
-    "What policy levers does ai@cam say the UK should connect?",
-]
+PENDING = "Searching the documents and reading the passages…"
+_MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+Chat = list[dict[str, Any]]
+
+CSS = """
+.gradio-container {max-width: 1400px !important}
+#status {font-size: .9em}
+.badge {display:inline-block; padding:.1em .6em; border-radius:999px; margin-right:.4em;
+  background:#e2e8f0; color:#1e293b}
+.badge.offline {background:#dcfce7; color:#14532d}
+a.cite {text-decoration:none; font-weight:600; font-size:.8em; padding:0 .1em;
+  vertical-align:super; line-height:0}
+a.cite:hover, a.cite:focus {text-decoration:underline}
+.pending {color:#64748b; font-style:italic}
+.declined {background:#f1f5f9; border-left:4px solid #64748b; padding:.5em .8em;
+  border-radius:6px; color:#1e293b}
+.declined::before {content:"Not in the documents"; display:block; font-weight:600;
+  font-size:.8em; text-transform:uppercase; letter-spacing:.04em; color:#475569}
+.failed {background:#fef2f2; border-left:4px solid #b91c1c; padding:.5em .8em; border-radius:6px}
+.note {color:#64748b; font-size:.85em; margin-top:.4em}
+#sources-panel {max-height:75vh; overflow-y:auto; scroll-behavior:smooth}
+.turn h4 {margin:.2em 0 .4em 0}
+.src-card {border:1px solid #cbd5e1; border-radius:8px; padding:.6em .8em; margin:.5em 0;
+  scroll-margin-top:1em; background:var(--block-background-fill)}
+.src-card:target {outline:3px solid #f59e0b; background:#fffbeb}
+.src-card .meta {color:#475569; font-size:.85em; margin:.15em 0 .4em 0}
+.src-card .passage {font-size:.92em; line-height:1.45; white-space:pre-line}
+.src-card mark {background:#fde68a; padding:0 .1em}
+details.uncited > summary {cursor:pointer; color:#475569; font-size:.9em}
+details.uncited .src-card {opacity:.8; font-size:.9em; border-style:dashed}
+button.copy-answer {border:1px solid #94a3b8; border-radius:6px; padding:.15em .7em;
+  font-size:.85em; background:transparent; cursor:pointer}
+textarea.copy-text {position:absolute; left:-9999px}
+.earlier {border-top:1px solid #e2e8f0; margin-top:1em; padding-top:.5em}
+table.library {width:100%; border-collapse:collapse; font-size:.88em}
+table.library th, table.library td {text-align:left; padding:.35em .4em; vertical-align:top;
+  border-bottom:1px solid #e2e8f0}
+table.library td.num {text-align:right}
+.library-wrap {max-height:42vh; overflow:auto; border:1px solid #e2e8f0; border-radius:6px}
+table.library thead th {position:sticky; top:0; background:var(--block-background-fill)}
+@media (max-width: 800px) { #sources-panel, .library-wrap {max-height:none} }
+"""
+
+# Copy buttons in the sources panel: the answer's Markdown sits in a hidden textarea.
+COPY_JS = """
+element.addEventListener('click', async (event) => {
+  const button = event.target.closest('button.copy-answer');
+  if (!button) return;
+  const text = button.parentElement.querySelector('textarea.copy-text');
+  try { await navigator.clipboard.writeText(text.value); }
+  catch (e) { text.select(); document.execCommand('copy'); }
+  button.textContent = 'Copied';
+  setTimeout(() => { button.textContent = 'Copy answer with references'; }, 2000);
+});
+"""
 
 
-def sources_markdown(answer: Answer) -> str:
+# ---------------------------------------------------------------- rendering
+
+
+def cite_links(text: str, turn: int, citations: dict[int, Citation]) -> str:
+    """Escaped answer text whose markers [n] link to the source cards of `turn`."""
+
+    def link(match: re.Match[str]) -> str:
+        out = []
+        for n in (int(x) for x in match.group(1).split(",")):
+            c = citations.get(n)
+            if c is None:
+                out.append(f"[{n}]")
+                continue
+            tip = html.escape(f"{reference(c)}: {_clip(c.text, 240)}", quote=True)
+            out.append(f'<a class="cite" href="#src-{turn}-{n}" title="{tip}">[{n}]</a>')
+        return "".join(out)
+
+    return _MARKERS.sub(link, html.escape(text, quote=False))
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The chat message for a finished answer."""
     if answer.declined:
-        return "_The indexed documents do not answer this question._"
+        return f'<div class="declined">{html.escape(DECLINED_NOTE)}</div>'
+    body = cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
+    notes = "".join(f'<div class="note">Note: {html.escape(w)}</div>' for w in answer.warnings)
+    return body + notes
+
+
+def card_html(answer: Answer, c: Citation, turn: int) -> str:
+    passage = "".join(
+        f"<mark>{html.escape(text)}</mark>" if marked else html.escape(text)
+        for text, marked in highlighted(answer, c)
+    )
+    meta = " · ".join(
+        html.escape(p)
+        for p in (c.publisher, c.date, c.section and f"§{c.section}", c.page and f"page {c.page}")
+        if p
+    )
+    return (
+        f'<div class="src-card" id="src-{turn}-{c.n}"><strong>[{c.n}] {html.escape(c.title)}'
+        f'</strong><div class="meta">{meta}</div><div class="passage">{passage}</div></div>'
+    )
+
+
+def turn_html(answer: Answer, turn: int) -> str:
+    cited = {c.n for c in answer.citations}
+    parts = [f'<section class="turn" id="turn-{turn}">']
+    parts.append(f"<h4>Sources for: “{html.escape(answer.question)}”</h4>")
+    if answer.declined:
+        parts.append(f'<div class="declined">{html.escape(DECLINED_NOTE)}</div>')
+    else:
+        parts.append(
+            '<div><button class="copy-answer" type="button">Copy answer with references'
+            f'</button><textarea class="copy-text" readonly aria-hidden="true" tabindex="-1">'
+            f"{html.escape(answer_markdown(answer))}</textarea></div>"
+        )
+    parts += [card_html(answer, c, turn) for c in answer.citations]
+    others = [c for c in answer.contexts if c.n not in cited]
+    if others:
+        label = "passage" if len(others) == 1 else "passages"
+        parts.append(
+            f'<details class="uncited"><summary>{len(others)} more {label} retrieved but not '
+            "cited</summary>" + "".join(card_html(answer, c, turn) for c in others) + "</details>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def sources_html(answers: list[Answer]) -> str:
+    """The sources panel: the latest answer's sources first, then earlier answers'."""
+    if not answers:
+        return (
+            '<p class="note">The passages behind each answer appear here, with the sentences '
+            "that support it highlighted.</p>"
+        )
+    turns = [turn_html(a, t) for t, a in reversed(list(enumerate(answers, start=1)))]
+    if len(turns) > 1:
+        turns[1] = '<div class="earlier">Earlier answers</div>' + turns[1]
+    return "".join(turns)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def documents_html(records: list[DocumentRecord]) -> str:
+    """The library as a table: title, publisher, date, type, passages, when added."""
+    if not records:
+        return '<p class="note">No documents are indexed yet: add some below.</p>'
+    rows = "".join(
+        f"<tr><td><strong>{html.escape(r.title)}</strong></td><td>{html.escape(r.publisher)}"
+        f"</td><td>{html.escape(r.date)}</td><td>{html.escape(r.kind.upper())}</td>"
+        f'<td class="num">{r.chunks}</td><td>{html.escape(r.added)}</td></tr>'
+        for r in sorted(records, key=lambda r: r.title.lower())
+    )
+    head = "".join(
+        f"<th>{h}</th>" for h in ("Title", "Publisher", "Date", "Type", "Passages", "Added")
+    )
+    table = f'<table class="library"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    return f'<div class="library-wrap">{table}</div>'
+
+
+def report_markdown(report: IndexReport, records: list[DocumentRecord]) -> str:
+    """What an upload did, by document title; re-indexed documents only as a count."""
+    titles = {r.doc_id: r.title for r in records}
     lines = []
-    for c in answer.citations:
-        where = ", ".join(p for p in (c.publisher, c.date) if p)
-        label = f"**[{c.n}] {html.escape(c.title)}**" + (f" ({html.escape(where)})" if where else "")
-        if c.section:
-            label += f", §{html.escape(c.section)}"
-        if c.page:
-            label += f", page {c.page}"
-        quote = html.escape(" ".join(c.text.split()))
-        lines.append(f"{label}\n\n> {quote}\n")
-    return "\n".join(lines) or "_No passage cited._"
+    if report.added:
+        names = ", ".join(f"“{html.escape(titles.get(d, d))}”" for d in report.added)
+        lines.append(f"**Added:** {names}.")
+    if report.updated:
+        lines.append(f"{len(report.updated)} changed document(s) were indexed again.")
+    for name, reason in report.failed:
+        lines.append(f"**Not added: {html.escape(Path(name).name)}**: {html.escape(reason)}.")
+    if not (report.added or report.failed):
+        lines.append("Nothing new: the document is already in the library.")
+    total = len(report.added) + len(report.updated) + len(report.unchanged)
+    lines.append(f"The library holds {total} documents ({report.chunks} passages).")
+    return "\n\n".join(lines)
+
+
+def status_markdown(assistant: Assistant, top_k: int) -> str:
+    """Model name, licence and verification, passages per answer, offline state."""
+    settings = assistant.settings
+    try:
+        model = ModelStore(settings.paths.models_dir).resolve(settings.generation.model)
+        check = "SHA-256 verified ✓" if model.verified else "not in the catalogue: unverified"
+        model_line = f"**{model.name}** ({model.licence}), {check} `{model.sha256[:16]}…`"
+    except AssistantError as exc:
+        model_line = f"**Model problem:** {_text(exc)}"
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    state = "Offline: nothing leaves this computer" if offline else "Offline mode is not set"
+    return (
+        f'<span class="badge offline">● {state}</span> '
+        f'<span class="badge">{top_k} passages per answer</span>\n\n'
+        f"Model: {model_line}"
+    )
+
+
+# ---------------------------------------------------------------- handlers
 
 
 def respond(
-    assistant: Assistant, message: str, history: list[dict[str, Any]]
-) -> Iterator[tuple[list[dict[str, Any]], str, str]]:
-    """Event handler: yields (chat history, sources markdown, cleared textbox)."""
-    turns = _pairs(history)
-    history = [*history, {"role": "user", "content": message}]
-    reply = ""
+    assistant: Assistant,
+    message: str,
+    history: Chat,
+    answers: list[Answer],
+    top_k: int | None = None,
+) -> Iterator[tuple[Chat, list[Answer], str, str]]:
+    """Event handler: yields (chat, answers so far, sources panel, textbox value)."""
+    message = message.strip()
+    if not message:
+        yield history, answers, sources_html(answers), ""
+        return
+    turn = len(answers) + 1
+    asked = [*history, {"role": "user", "content": html.escape(message)}]
+    waiting = f'<span class="pending">{PENDING}</span>'
+    yield [*asked, {"role": "assistant", "content": waiting}], answers, sources_html(answers), ""
+    pairs = [(a.question, a.answer) for a in answers]
+    streamed = ""
     try:
-        for event in assistant.stream(message, turns):
+        for event in assistant.stream(message, pairs, top_k):
             if isinstance(event, Answer):
-                text = event.answer
-                notes = "".join(f"\n\n_Note: {w}_" for w in event.warnings)
-                final = [*history, {"role": "assistant", "content": text + notes}]
-                yield final, sources_markdown(event), ""
+                done = [*answers, event]
+                chat = [*asked, {"role": "assistant", "content": answer_html(event, turn)}]
+                yield chat, done, sources_html(done), ""
             else:
-                reply += event
-                yield [*history, {"role": "assistant", "content": reply}], "", ""
+                streamed += event
+                chat = [*asked, {"role": "assistant", "content": html.escape(streamed)}]
+                yield chat, answers, sources_html(answers), ""
     except AssistantError as exc:
-        yield [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], "", ""
+        failed = f'<div class="failed"><strong>Something went wrong.</strong> {_text(exc)}</div>'
+        yield [*asked, {"role": "assistant", "content": failed}], answers, sources_html(answers), ""
 
 
-def _pairs(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    pairs = []
-    for asked, answered in zip(history[::2], history[1::2], strict=False):
-        if asked.get("role") == "user" and answered.get("role") == "assistant":
-            pairs.append((str(asked["content"]), str(answered["content"])))
-    return pairs
+def upload(
+    assistant: Assistant, files: list[str] | None, progress: Any = None
+) -> tuple[str, str, list[tuple[str, str]]]:
+    """Event handler: index uploaded files; yields (report, document rows, remove choices)."""
+    if not files:
+        return "", *_library(assistant)
+
+    def report_progress(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress((done, max(total, 1)), desc=stage)
+
+    try:
+        report = assistant.upload([Path(f) for f in files], report_progress)
+        text = report_markdown(report, assistant.documents())
+    except AssistantError as exc:
+        text = f"**Not added:** {_text(exc)}"
+    return text, *_library(assistant)
+
+
+def remove(
+    assistant: Assistant, doc_id: str | None, progress: Any = None
+) -> tuple[str, str, list[tuple[str, str]]]:
+    """Event handler: remove a document from the corpus and the index."""
+    if not doc_id:
+        return "Choose a document to remove first.", *_library(assistant)
+    title = next((r.title for r in assistant.documents() if r.doc_id == doc_id), doc_id)
+
+    def report_progress(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress((done, max(total, 1)), desc=stage)
+
+    try:
+        report = assistant.remove(doc_id, report_progress)
+        text = f"Removed “{html.escape(title)}”. The library holds {report.chunks} passages."
+    except AssistantError as exc:
+        text = f"**Not removed:** {_text(exc)}"
+    return text, *_library(assistant)
+
+
+def _text(exc: Exception) -> str:
+    return html.escape(str(exc))
+
+
+def _library(assistant: Assistant) -> tuple[str, list[tuple[str, str]]]:
+    records = assistant.documents()
+    choices = [(r.title, r.doc_id) for r in sorted(records, key=lambda r: r.title.lower())]
+    return documents_html(records), choices
+
+
+def export(assistant: Assistant, answers: list[Answer]) -> str | None:
+    """Event handler: write the conversation as Markdown; returns the file's path."""
+    if not answers:
+        return None
+    folder = assistant.settings.paths.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d-%H%M%S")
+    path = folder / f"conversation-{stamp}.md"
+    model = answers[-1].model.get("name", "")
+    path.write_text(
+        conversation_markdown(answers, model, time.strftime("%d %B %Y, %H:%M")), encoding="utf-8"
+    )
+    return str(path)
+
+
+# ---------------------------------------------------------------- layout
 
 
 def build_ui(assistant: Assistant) -> Any:
     import gradio as gr
 
+    settings = assistant.settings
+    top_k = settings.retrieval.top_k
+    rows, choices = _library(assistant)
+    examples = suggested_questions(assistant.documents())
+    types = [".pdf", ".docx", ".txt", ".md", ".html", ".htm", ".markdown"]
+
     with gr.Blocks(title="Policy assistant (offline)") as demo:
-        gr.Markdown(
-            "## Policy assistant\nAnswers come only from the indexed documents, each "
-            "sentence with its source. Runs offline on this computer."
-        )
-        chatbot = gr.Chatbot(label="Conversation", height=460)
-        with gr.Row():
-            box = gr.Textbox(
-                placeholder="Ask a question about the documents, then press Enter",
-                show_label=False,
-                scale=8,
-                autofocus=True,
+        answers = gr.State([])
+        with gr.Row(equal_height=False):
+            gr.Markdown(
+                "## Policy assistant\nAnswers come only from the indexed documents; every "
+                "sentence cites its source. Hover or click a number [1] to see the passage."
             )
-            send = gr.Button("Ask", variant="primary", scale=1)
-        gr.Examples(EXAMPLES, inputs=box)
-        gr.Markdown("### Sources of the last answer")
-        sources = gr.Markdown(elem_id="sources")
+            status = gr.Markdown(status_markdown(assistant, top_k), elem_id="status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=340):
+                chatbot = gr.Chatbot(
+                    label="Conversation",
+                    elem_id="chat",
+                    height="58vh",
+                    buttons=[],
+                    feedback_options=None,
+                    placeholder="Ask a question about the documents below, or pick an example.",
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        placeholder="Type a question and press Enter",
+                        show_label=False,
+                        scale=8,
+                        min_width=260,
+                        autofocus=True,
+                        lines=1,
+                        max_lines=4,
+                        elem_id="question",
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=70)
+                    stop = gr.Button("Stop", variant="stop", scale=1, min_width=70)
+                gr.Examples(examples, inputs=box, label="Example questions")
+                with gr.Row():
+                    clear = gr.Button("Clear conversation", size="sm")
+                    save = gr.Button("Export conversation (Markdown)", size="sm")
+                exported = gr.File(label="Exported conversation", visible=False, elem_id="export")
+            with gr.Column(scale=2, min_width=300):
+                with gr.Tabs():
+                    with gr.Tab("Sources", id="sources"):
+                        sources = gr.HTML(
+                            sources_html([]), elem_id="sources-panel", js_on_load=COPY_JS
+                        )
+                    with gr.Tab("Documents", id="documents"):
+                        table = gr.HTML(rows, elem_id="documents")
+                        files = gr.File(
+                            label=f"Add documents (PDF, DOCX, TXT, MD, HTML; up to "
+                            f"{settings.ui.max_upload_mb} MB each)",
+                            file_count="multiple",
+                            file_types=types,
+                            elem_id="upload",
+                        )
+                        report = gr.Markdown(elem_id="upload-report")
+                        with gr.Row():
+                            doomed = gr.Dropdown(choices, label="Remove a document", scale=3)
+                            drop = gr.Button("Remove", variant="stop", scale=1, min_width=80)
+                    with gr.Tab("Settings", id="settings"):
+                        passages = gr.Slider(
+                            1, 12, value=top_k, step=1, label="Passages given to the model"
+                        )
+                        gr.Markdown(
+                            "Fewer passages answer faster; more find answers spread across "
+                            "documents. The model and the documents stay on this computer."
+                        )
 
-        def handler(message: str, history: list[dict[str, Any]]) -> Iterator[Any]:
-            if not message.strip():
-                yield history, "_Type a question first._", message
-                return
-            yield from respond(assistant, message, history or [])
+        def ask(message: str, history: Chat, kept: list[Answer], k: float) -> Iterator[Any]:
+            yield from respond(assistant, message, history or [], kept or [], int(k))
 
-        for trigger in (box.submit, send.click):
-            trigger(handler, [box, chatbot], [chatbot, sources, box], concurrency_limit=1)
+        def add(paths: list[str] | None, progress: Any = gr.Progress()) -> Any:  # noqa: B008
+            text, new_rows, new_choices = upload(assistant, paths, progress)
+            return text, new_rows, gr.Dropdown(choices=new_choices, value=None), None
+
+        def delete(doc_id: str | None, progress: Any = gr.Progress()) -> Any:  # noqa: B008
+            text, new_rows, new_choices = remove(assistant, doc_id, progress)
+            return text, new_rows, gr.Dropdown(choices=new_choices, value=None)
+
+        def keep(kept: list[Answer]) -> Any:
+            path = export(assistant, kept or [])
+            return gr.File(value=path, visible=path is not None)
+
+        chat_io = ([box, chatbot, answers, passages], [chatbot, answers, sources, box])
+        asking = [
+            trigger(ask, *chat_io, concurrency_limit=1, concurrency_id="model")
+            for trigger in (box.submit, send.click)
+        ]
+        stop.click(None, None, None, cancels=asking)
+        clear.click(
+            lambda: ([], [], sources_html([]), gr.File(value=None, visible=False)),
+            None,
+            [chatbot, answers, sources, exported],
+            cancels=asking,
+        )
+        save.click(keep, answers, exported)
+        files.upload(add, files, [report, table, doomed, files], concurrency_id="library")
+        drop.click(
+            delete,
+            doomed,
+            [report, table, doomed],
+            js="(d) => (d && confirm('Remove this document from the library?')) ? d : null",
+            concurrency_id="library",
+        )
+        passages.change(lambda k: status_markdown(assistant, int(k)), passages, status)
     return demo
 
 
@@ -118,7 +466,9 @@ def check_binding(settings: Settings) -> tuple[str, str] | None:
 
 def launch(assistant: Assistant, settings: Settings) -> None:
     auth = check_binding(settings)
-    assistant.retriever  # load the index now, so a missing index is reported at start
+    # Load the index and the model now: a missing index is reported at start, and the
+    # first question does not wait for the model to load.
+    _ = assistant.retriever, assistant.generator
     demo = build_ui(assistant)
     demo.queue(default_concurrency_limit=1).launch(
         server_name=settings.ui.host,
@@ -128,4 +478,6 @@ def launch(assistant: Assistant, settings: Settings) -> None:
         inbrowser=False,
         footer_links=[],
         max_file_size=f"{settings.ui.max_upload_mb}mb",
+        allowed_paths=[str(settings.paths.data_dir / "exports")],
+        css=CSS,
     )

@@ -1,0 +1,92 @@
+"""Briefing: answers as text people keep, with their references and source passages.
+
+`reference()` is the one-line reference of a cited passage (title, publisher, date,
+section, page); `answer_markdown()` is one answer with its references, for pasting;
+`conversation_markdown()` is a whole conversation as a brief: each question, its answer,
+and each cited passage quoted with the sentences that support the answer in bold.
+`highlighted()` splits a passage into (text, supports the answer?) pieces for display.
+
+It writes Markdown only; it leaves out passages that were retrieved but not cited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .answering import Answer, Citation
+from .grounding import supporting_spans
+
+DECLINED_NOTE = (
+    "The indexed documents do not answer this question. Try other words, or add a "
+    "document that covers it."
+)
+
+
+def reference(c: Citation) -> str:
+    """ "Title (Publisher, date), §section, page 4" """
+    where = ", ".join(p for p in (c.publisher, c.date) if p)
+    text = f"{c.title} ({where})" if where else c.title
+    if c.section:
+        text += f", §{c.section}"
+    if c.page:
+        text += f", page {c.page}"
+    return text
+
+
+def highlighted(answer: Answer, c: Citation) -> list[tuple[str, bool]]:
+    """The passage as pieces, each marked True when it supports the answer."""
+    spans = supporting_spans(answer.answer, c.n, c.text) if not answer.declined else []
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in spans:
+        if start > at:
+            pieces.append((c.text[at:start], False))
+        pieces.append((c.text[start:end], True))
+        at = end
+    if at < len(c.text):
+        pieces.append((c.text[at:], False))
+    return pieces
+
+
+def answer_markdown(answer: Answer) -> str:
+    """One answer with its references, ready to paste."""
+    if answer.declined:
+        return f"{answer.question}\n\n{DECLINED_NOTE}\n"
+    lines = [answer.answer, "", "References:"]
+    lines += [f"[{c.n}] {reference(c)}" for c in answer.citations]
+    return "\n".join(lines) + "\n"
+
+
+def conversation_markdown(
+    answers: Sequence[Answer], model: str = "", when: str = ""
+) -> str:
+    """The conversation as a brief: questions, answers, references, quoted passages."""
+    lines = ["# Questions answered from the indexed documents", ""]
+    made = ", ".join(p for p in (when and f"Prepared {when}", model and f"model {model}") if p)
+    if made:
+        lines += [f"_{made}. Every answer cites the passages below; check them before use._", ""]
+    for number, answer in enumerate(answers, start=1):
+        lines += [f"## {number}. {answer.question}", ""]
+        if answer.declined:
+            lines += [f"_{DECLINED_NOTE}_", ""]
+            continue
+        lines += [answer.answer, ""]
+        for note in answer.warnings:
+            lines += [f"_Note: {note}_", ""]
+        if answer.citations:
+            lines += ["### Sources", ""]
+        for c in answer.citations:
+            lines += [f"**[{c.n}] {reference(c)}**", ""]
+            quoted = "".join(
+                f"**{_inline(text)}**" if marked else _inline(text)
+                for text, marked in highlighted(answer, c)
+            )
+            lines += [f"> {quoted}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _inline(text: str) -> str:
+    """Passage text on one line, so the whole passage stays inside its quote."""
+    lead = " " if text[:1].isspace() else ""
+    trail = " " if text[-1:].isspace() else ""
+    return lead + " ".join(text.replace("*", "\\*").split()) + trail

@@ -1,0 +1,195 @@
+"""Replay: ask a recorded question again with the recorded index build, model and settings.
+
+First it checks what the answer depended on and lists what changed since: the index
+build (the last few are kept under `index/builds/<id>/`) and the recorded passages in
+it, the model file's SHA-256, the embedder, the prompt template, the software versions,
+and each source document's SHA-256 against the current index. When the build or the
+model is gone or different it does not run something else and call it a replay: it says
+what changed (which documents, which model) and stops. Otherwise it asks the question
+again, with the recorded conversation turns, and compares the answer, the citations and
+the passages given with the record.
+
+The replay's own answer is recorded in the audit log too, marked `replay_of`.
+Not done: restoring a pruned build (the documents' old versions are not kept, only
+their hashes, titles and dates in the record).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .answering import Answer, Assistant
+from .audit import AuditLog
+from .catalog import CATALOG, ModelStore
+from .embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
+from .llm import Generator
+from .prompting import PROMPT_VERSION, SYSTEM_PROMPT
+from .provenance import sha256_text, software_versions
+from .settings import Settings
+from .store import StoredIndex, current_build, load_index
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    record: dict[str, Any]
+    changes: tuple[str, ...] = ()  # what differs from the recorded setup
+    ran: bool = False  # False when the recorded build or model is not available
+    differences: tuple[str, ...] = ()  # how the new answer differs from the recorded one
+    answer: Answer | None = None
+
+    @property
+    def identical(self) -> bool:
+        return self.ran and not self.differences
+
+
+class _PinnedAssistant(Assistant):
+    """An assistant that searches one kept index build and marks its records as replays."""
+
+    def __init__(self, settings: Settings, build_id: str, replay_of: str, **parts: Any) -> None:
+        super().__init__(settings, **parts)
+        self.build_id = build_id
+        self.record_extra = {"replay_of": replay_of}
+
+    def _load_index(self) -> StoredIndex:
+        index_dir = self.settings.paths.index_dir
+        return load_index(index_dir, self.embedder.name, self.embedder.dim, self.build_id)
+
+
+def replay(
+    settings: Settings,
+    record_id: str,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+) -> ReplayReport:
+    record = AuditLog.from_settings(settings).find(record_id)
+    changes, blocking = _setup_changes(settings, record, embedder, generator)
+    changes += _document_changes(settings.paths.index_dir, record)
+    if blocking:
+        return ReplayReport(record, tuple(changes))
+    g, model = record["generation"], record["model"]
+    pinned = settings.with_overrides(
+        generation={**g, "model": model["name"] if model["name"] in CATALOG else model["file"]},
+        retrieval=record["retrieval"],
+    )
+    assistant = _PinnedAssistant(
+        pinned, record["index"]["id"], record["id"], embedder=embedder, generator=generator
+    )
+    history = [(str(asked), str(answered)) for asked, answered in record["history"]]
+    answer = assistant.ask(record["question"], history)
+    return ReplayReport(record, tuple(changes), True, _differences(record, answer), answer)
+
+
+def _setup_changes(
+    settings: Settings,
+    record: dict[str, Any],
+    embedder: Embedder | None,
+    generator: Generator | None,
+) -> tuple[list[str], bool]:
+    """What changed in the index build, model, embedder, prompt and software; and whether
+    any of it makes an exact replay impossible."""
+    changes: list[str] = []
+    index = record["index"]
+    build = settings.paths.index_dir / "builds" / index["id"]
+    blocking = False
+    if not build.is_dir():
+        changes.append(f"the index build {index['id']} (built {index['created']}) is no longer "
+                       "kept: the index was rebuilt several times since")  # fmt: skip
+        blocking = True
+    else:
+        altered = _altered_passages(build, record["passages"])
+        if altered:
+            changes.append(f"the kept index build {index['id']} no longer holds passages "
+                           f"{', '.join(altered)} as recorded: it was altered")  # fmt: skip
+            blocking = True
+    model_change = _model_change(settings, record["model"], generator)
+    if model_change:
+        changes.append(model_change)
+        blocking = True
+    name = embedder.name if embedder else EMBEDDER_NAME
+    dim = embedder.dim if embedder else EMBEDDER_DIM
+    if (name, dim) != (record["embedder"]["name"], record["embedder"]["dim"]):
+        changes.append(f"the embedder is now {name} ({dim}), not {record['embedder']['name']}")
+        blocking = True
+    prompt = record["prompt"]
+    if prompt["version"] != PROMPT_VERSION or prompt["system_sha256"] != sha256_text(SYSTEM_PROMPT):
+        changes.append(f"the prompt template changed (version {prompt['version']} then, "
+                       f"{PROMPT_VERSION} now): the answer may differ")  # fmt: skip
+    now = software_versions()
+    moved = [f"{k} {v} then, {now.get(k)} now" for k, v in record["software"].items()
+             if now.get(k) != v]  # fmt: skip
+    if moved:
+        changes.append("software versions differ: " + "; ".join(moved))
+    return changes, blocking
+
+
+def _altered_passages(build: Path, passages: list[dict[str, Any]]) -> list[str]:
+    wanted = {p["chunk_id"]: p["sha256"] for p in passages}
+    found: dict[str, str] = {}
+    with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            chunk = json.loads(line)
+            if chunk["chunk_id"] in wanted:
+                found[chunk["chunk_id"]] = sha256_text(chunk["text"])
+    return [cid for cid, sha in wanted.items() if found.get(cid) != sha]
+
+
+def _model_change(settings: Settings, model: dict[str, Any], generator: Generator | None) -> str:
+    if generator is not None:
+        now = generator.sha256
+    else:
+        known = CATALOG.get(model["name"])
+        path = settings.paths.models_dir / known.file if known else Path(model["file"])
+        if not path.exists():
+            fetch = f" (fetch it with `assistant models fetch {model['name']}`)" if known else ""
+            return f"the model file {path} of {model['name']} is missing{fetch}"
+        now = ModelStore(settings.paths.models_dir).file_hash(path)
+    if now != model["sha256"]:
+        return (f"the model file of {model['name']} changed: SHA-256 {model['sha256']} then, "
+                f"{now} now")  # fmt: skip
+    return ""
+
+
+def _document_changes(index_dir: Path, record: dict[str, Any]) -> list[str]:
+    """Source documents changed or removed in the current index since the answer."""
+    build = current_build(index_dir)
+    if build is None:
+        return ["there is no current index to compare the source documents with"]
+    try:
+        current = json.loads((build / "manifest.json").read_text())["documents"]
+    except (OSError, ValueError, KeyError):
+        return ["the current index's manifest cannot be read"]
+    changes = []
+    for doc_id, then in record["documents"].items():
+        now = current.get(doc_id)
+        label = f"{doc_id} ({then['title']}, {then['date'] or 'no date'})"
+        if now is None:
+            changes.append(f"{label} has been removed from the index since")
+        elif now["sha256"] != then["sha256"]:
+            changes.append(
+                f"{label} has changed since: SHA-256 {then['sha256'][:16]}… then, "
+                f"{now['sha256'][:16]}… now ({now['title']}, {now['date']})"
+            )
+    return changes
+
+
+def _differences(record: dict[str, Any], answer: Answer) -> tuple[str, ...]:
+    new = answer.provenance
+    differences = []
+    if new["answer"] != record["answer"]:
+        differences.append(f"the answer differs.\n  then: {record['answer']}\n  now:  "
+                           f"{new['answer']}")  # fmt: skip
+    if new["declined"] != record["declined"]:
+        differences.append(f"declined then: {record['declined']}, now: {new['declined']}")
+    if new["cited"] != record["cited"]:
+        differences.append(f"cited passages then {record['cited']}, now {new['cited']}")
+    then_passages = [(p["chunk_id"], p["sha256"]) for p in record["passages"]]
+    if [(p["chunk_id"], p["sha256"]) for p in new["passages"]] != then_passages:
+        differences.append("the passages given to the model differ: "
+                           f"then {[c for c, _ in then_passages]}, "
+                           f"now {[p['chunk_id'] for p in new['passages']]}")  # fmt: skip
+    if new["prompt"]["messages_sha256"] != record["prompt"]["messages_sha256"]:
+        differences.append("the prompt given to the model differs")
+    return tuple(differences)

@@ -1,0 +1,331 @@
+"""Reporting: run the evaluation over a question set and write its report.
+
+`run_eval` answers the questions with the assistant (or reads answers another system
+produced), judges them, and writes under the output folder:
+
+    answers.jsonl   one line per question: question, answer, citations, contexts, claims
+                    marked supported or not, every metric
+    summary.json    averages overall and by question type, latency, judge calibration
+    report.md       the summary table and the ten worst answers with their claims
+    metrics_by_type.png, latency.png
+
+Questions are all answered first, then all judged, so each model keeps its prompt prefix
+warm. `compare` puts two reports side by side. Not done here: the metric formulas
+(`evaluation.py`) and the judge (`judging.py`); display (the CLI).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .answering import Assistant
+from .catalog import ModelStore
+from .documents import read_metadata
+from .errors import AssistantError, EvaluationDataError
+from .evaluation import (
+    METRICS,
+    QUESTION_TYPES,
+    GoldQuestion,
+    average,
+    load_pairs,
+    load_questions,
+    score_answer,
+)
+from .judging import (
+    CombinedJudge,
+    FastJudge,
+    Judge,
+    ModelJudge,
+    TierScore,
+    calibrate,
+    load_model_judge,
+    make_judge,
+)
+from .settings import Settings
+
+Progress = Callable[[str, int, int], None]
+LABELS = {
+    "hit": "hit@k", "mrr": "MRR", "quote_recall": "quote recall", "key_terms": "key terms",
+    "correct": "strictly correct", "faithfulness": "faithfulness",
+    "citation_recall": "citation recall", "citation_precision": "citation precision",
+    "refusal": "unanswerable declined", "false_refusal": "answerable declined",
+    "first_token_s": "first token (s)", "total_s": "total (s)",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    questions: Path
+    limit: int | None = None
+    answers: Path | None = None  # score these instead of asking the assistant
+    judge: str = "combined"
+    claims: str = "sentences"  # or "model": the judge model splits answers into claims
+    judge_model: str | None = None  # default: the answering model
+    calibration: Path | None = None  # labelled pairs to calibrate the judge on
+    out: Path | None = None
+
+
+def run_eval(
+    settings: Settings, options: EvalOptions, progress: Progress | None = None,
+    assistant: Assistant | None = None,
+) -> tuple[dict[str, Any], Path]:  # fmt: skip
+    """Answer, judge, write the report; returns the summary and the report's folder."""
+    started = time.perf_counter()
+    questions = _read_questions(options.questions)[: options.limit]
+    if options.answers:
+        answers = read_answers(options.answers, questions)
+    else:
+        assistant = assistant or Assistant(settings)
+        answers = answer_all(assistant, questions, progress)
+    judge = build_judge(settings, options, assistant)
+    records = []
+    for i, (question, answer) in enumerate(zip(questions, answers, strict=True), start=1):
+        records.append(score_answer(question, answer, judge, options.claims))
+        if progress:
+            progress("judging", i, len(questions))
+    calibration = None
+    if options.calibration:
+        calibration = run_calibration(settings, options.calibration, judge, progress)
+    summary = summarise(records, options, answers, judge, calibration)
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = options.out or options.questions.parent / "reports" / stamp
+    write_report(out, records, summary)
+    return summary, out
+
+
+def _read_questions(path: Path) -> list[GoldQuestion]:
+    try:
+        return load_questions(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EvaluationDataError(
+            f"{path} is not a question set ({exc}); see eval/FORMAT.md."
+        ) from exc
+
+
+def answer_all(
+    assistant: Assistant, questions: Sequence[GoldQuestion], progress: Progress | None
+) -> list[dict[str, Any]]:
+    answers = []
+    for i, question in enumerate(questions, start=1):
+        try:
+            answers.append(assistant.ask(question.question).to_json())
+        except AssistantError as exc:  # one bad question must not end a long run
+            answers.append({"question": question.question, "answer": "", "declined": False,
+                            "citations": [], "contexts": [], "error": str(exc)})  # fmt: skip
+        if progress:
+            progress("answering", i, len(questions))
+    return answers
+
+
+def read_answers(path: Path, questions: Sequence[GoldQuestion]) -> list[dict[str, Any]]:
+    """Answers in the answer contract, one JSON object a line, matched by `id` or question."""
+    by_key: dict[str, dict[str, Any]] = {}
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                by_key[str(row.get("id") or " ".join(str(row["question"]).split()))] = row
+    except (OSError, ValueError, KeyError) as exc:
+        raise EvaluationDataError(f"{path} is not a file of answers ({exc}).") from exc
+    answers = []
+    for q in questions:
+        row = by_key.get(q.id) or by_key.get(" ".join(q.question.split()))
+        if row is None:
+            raise EvaluationDataError(f"{path} has no answer to {q.id}: {q.question}")
+        answers.append(row)
+    return answers
+
+
+def build_judge(settings: Settings, options: EvalOptions, assistant: Assistant | None) -> Judge:
+    def load() -> ModelJudge:
+        spec = options.judge_model or settings.generation.model
+        generator = assistant.generator if assistant and not options.answers else None
+        llama = getattr(generator, "llama", None)
+        model = ModelStore(settings.paths.models_dir).resolve(spec)
+        if llama is not None and getattr(generator, "sha256", None) == model.sha256:
+            return ModelJudge(llama, name=model.name, lock=getattr(generator, "lock", None))
+        g = settings.generation
+        return load_model_judge(model.path, model.name, g.n_ctx, g.n_threads)
+
+    return make_judge(options.judge, load)
+
+
+def run_calibration(
+    settings: Settings, path: Path, judge: Judge, progress: Progress | None
+) -> list[dict[str, Any]]:
+    """Balanced accuracy of each tier the judge has, and of the judge itself."""
+    metadata = read_metadata(settings.paths.corpus_dir)
+    labels = {}
+    for name, entry in metadata.items():
+        where = ", ".join(v for v in (entry.get("publisher"), entry.get("date")) if v)
+        labels[Path(name).stem] = f"{entry.get('title', '')} ({where})" if where else ""
+    try:
+        pairs = load_pairs(path, labels)
+    except (OSError, ValueError, KeyError) as exc:
+        raise EvaluationDataError(f"{path} is not a calibration set ({exc}).") from exc
+    judges: list[Judge] = [FastJudge()]
+    if isinstance(judge, CombinedJudge):
+        judges += [judge.model, judge]
+    elif isinstance(judge, ModelJudge):
+        judges.append(judge)
+    scores: list[TierScore] = calibrate(judges, pairs, progress)
+    return [asdict(s) | {"pairs": len(pairs)} for s in scores]
+
+
+def summarise(
+    records: Sequence[Mapping[str, Any]],
+    options: EvalOptions,
+    answers: Sequence[Mapping[str, Any]],
+    judge: Judge,
+    calibration: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    by_type = {
+        t: {"n": len(rows), **average(rows)}
+        for t in QUESTION_TYPES
+        if (rows := [r for r in records if r["type"] == t])
+    }
+    latency = {}
+    for key in ("first_token_s", "total_s"):
+        values = sorted(r["metrics"][key] for r in records if r["metrics"].get(key) is not None)
+        if values:
+            latency[key] = {"median": round(statistics.median(values), 3),
+                            "p90": round(values[int(0.9 * (len(values) - 1))], 3),
+                            "max": round(values[-1], 3)}  # fmt: skip
+    models = sorted({str((a.get("model") or {}).get("name", "")) for a in answers} - {""})
+    return {
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "questions": str(options.questions), "n": len(records),
+        "answers": str(options.answers) if options.answers else "assistant",
+        "model": ", ".join(models) or "unknown", "judge": options.judge,
+        "judge_model": getattr(getattr(judge, "model", judge), "name", "") or None,
+        "claims": options.claims, "overall": average(records), "by_type": by_type,
+        "latency": latency, "errors": sum(1 for a in answers if a.get("error")),
+        "calibration": calibration,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------- files
+
+
+def write_report(out: Path, records: Sequence[Mapping[str, Any]], summary: dict[str, Any]) -> None:
+    from .plotting import plot_latency, plot_metrics_by_type
+
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "answers.jsonl").open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    plot_metrics_by_type(summary, out / "metrics_by_type.png")
+    plot_latency(records, out / "latency.png")
+    (out / "report.md").write_text(markdown(summary, records), encoding="utf-8")
+
+
+def quality(record: Mapping[str, Any]) -> float:
+    """One number to rank answers by (for the worst ten): the mean of what applies."""
+    m = record["metrics"]
+    parts = [m.get(k) for k in ("key_terms", "faithfulness", "citation_recall", "refusal")]
+    if m.get("false_refusal") is not None:
+        parts.append(1 - m["false_refusal"])
+    values = [p for p in parts if p is not None]
+    return sum(values) / len(values) if values else 1.0
+
+
+def summary_table(summary: Mapping[str, Any]) -> str:
+    """The metrics overall and by question type, as a Markdown table."""
+    types = list(summary["by_type"])
+    header = ["metric", f"all ({summary['n']})", *(f"{t} ({summary['by_type'][t]['n']})"
+                                                   for t in types)]  # fmt: skip
+    rows = [header, ["---"] * len(header)]
+    for name in METRICS:
+        cells = [_cell(summary["overall"].get(name), name)]
+        cells += [_cell(summary["by_type"][t].get(name), name) for t in types]
+        rows.append([LABELS[name], *cells])
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def _cell(value: float | None, name: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f}" if name.endswith("_s") else f"{100 * value:.1f}"
+
+
+def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> str:
+    lines = [
+        f"# Evaluation report ({summary['created']})", "",
+        f"- questions: `{summary['questions']}` ({summary['n']}); answers: {summary['answers']}",
+        f"- answering model: {summary['model']}; judge: {summary['judge']}"
+        + (f" ({summary['judge_model']})" if summary.get("judge_model") else "")
+        + f"; claims: {summary['claims']}; run time {summary.get('seconds', 0):.0f} s", "",
+        "Scores in percent (latency in seconds), each averaged over the questions where it "
+        "applies; formulas in eval/METRICS.md.", "", summary_table(summary), "",
+        "![metrics by question type](metrics_by_type.png) ![latency](latency.png)", "",
+    ]  # fmt: skip
+    for key, stats in summary["latency"].items():
+        lines.append(f"- {LABELS[key]}: median {stats['median']}, p90 {stats['p90']}, "
+                     f"max {stats['max']}")  # fmt: skip
+    if summary.get("calibration"):
+        lines += ["", "## Judge calibration", "",
+                  "Balanced accuracy (percent) against hand labels "
+                  f"({summary['calibration'][0]['pairs']} pairs):", "",
+                  "| judge | balanced accuracy | supported found | unsupported found |",
+                  "| --- | --- | --- | --- |"]  # fmt: skip
+        for tier in summary["calibration"]:
+            lines.append(
+                f"| {tier['tier']} | {tier['balanced_accuracy']} | "
+                f"{tier['true_positive_rate']} | {tier['true_negative_rate']} |"
+            )
+    lines += ["", "## The ten worst answers", ""]
+    for record in sorted(records, key=quality)[:10]:
+        lines += _worst(record)
+    return "\n".join(lines) + "\n"
+
+
+def _worst(record: Mapping[str, Any]) -> list[str]:
+    m = {k: v for k, v in record["metrics"].items() if v is not None and not k.endswith("_s")}
+    scores = ", ".join(f"{LABELS[k]} {100 * v:.0f}" for k, v in m.items())
+    lines = [f"### {record['id']} ({record['type']}): {record['question']}", "",
+             f"- expected: {record['gold_answer']}",
+             f"- answer: {record['answer'] or '(none)'}", f"- scores: {scores}"]  # fmt: skip
+    for claim in record["claims"]:
+        mark = "supported" if claim["supported"] else "NOT supported"
+        note = f" ({claim['detail']})" if claim.get("detail") else ""
+        lines.append(f"  - [{mark}, {claim['tier']} {claim['score']:.2f}] {claim['text']}{note}")
+    return [*lines, ""]
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def load_summary(path: Path) -> dict[str, Any]:
+    file = path / "summary.json" if path.is_dir() else path
+    try:
+        return dict(json.loads(file.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise EvaluationDataError(f"{file} is not an evaluation summary ({exc}).") from exc
+
+
+def compare(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(metric, A, B, B - A) rows, overall then by question type."""
+    rows = [("model", str(a.get("model")), str(b.get("model")), ""),
+            ("judge", str(a.get("judge")), str(b.get("judge")), ""),
+            ("questions", str(a.get("n")), str(b.get("n")), "")]  # fmt: skip
+    scopes = [("", a["overall"], b["overall"])]
+    scopes += [(f"{t}: ", a["by_type"][t], b["by_type"][t])
+               for t in a["by_type"] if t in b["by_type"]]  # fmt: skip
+    for prefix, left, right in scopes:
+        for name in METRICS:
+            x, y = left.get(name), right.get(name)
+            if x is None and y is None:
+                continue
+            scale = 1 if name.endswith("_s") else 100
+            delta = f"{scale * (y - x):+.1f}" if x is not None and y is not None else ""
+            rows.append((prefix + LABELS[name], _cell(x, name), _cell(y, name), delta))
+    return rows

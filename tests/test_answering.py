@@ -1,0 +1,167 @@
+"""Answering with the fake embedder and model: citations as data, declines, follow-ups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FakeEmbedder, FakeGenerator, make_settings
+
+from assistant.answering import Answer, Assistant, search_query
+from assistant.errors import EmptyQuestion
+from assistant.prompting import DECLINE_TEXT
+
+# The answer contract of DESIGN.md, key for key.
+CONTRACT_KEYS = {"question", "answer", "citations", "contexts", "declined", "model", "timings"}
+PASSAGE_KEYS = {"n", "doc_id", "title", "section", "text", "score"}
+TIMING_KEYS = {"retrieve_s", "first_token_s", "total_s", "prompt_tokens", "completion_tokens"}
+MOJ = "The Ministry of Justice will give 2,500 employees access to AI tools."
+
+
+def generator(assistant: Assistant) -> FakeGenerator:
+    fake = assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    return fake
+
+
+def number_of(answer: Answer, text: str) -> int:
+    """The marker number under which the passage holding `text` was given."""
+    return next(c.n for c in answer.contexts if text in c.text)
+
+
+def ask_with_reply(assistant: Assistant, question: str, reply: str) -> Answer:
+    """Ask once to learn the passage numbers, then again with `reply` written for them."""
+    generator(assistant).enqueue(DECLINE_TEXT)
+    first = assistant.ask(question)
+    generator(assistant).enqueue(reply.format(moj=number_of(first, "2,500 employees")))
+    return assistant.ask(question)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t "])
+def test_empty_question(fake_assistant: Assistant, question: str) -> None:
+    with pytest.raises(EmptyQuestion, match="type a question"):
+        fake_assistant.ask(question)
+    assert generator(fake_assistant).prompts == []
+
+
+def test_a_cited_reply_gives_citations_with_the_right_document(fake_assistant: Assistant) -> None:
+    answer = ask_with_reply(
+        fake_assistant, "How many Ministry of Justice staff get AI tools?",
+        MOJ.removesuffix(".") + " [{moj}].",
+    )  # fmt: skip
+    n = number_of(answer, "2,500 employees")
+    assert answer.answer == MOJ.removesuffix(".") + f" [{n}]."
+    assert not answer.declined
+    assert [(c.n, c.doc_id, c.title) for c in answer.citations] == [(n, "justice", "Justice")]
+    assert MOJ in answer.citations[0].text
+    assert answer.citations[0].section == "Justice"
+    assert len(answer.contexts) == 4  # every passage of the small corpus was given
+    assert [c.n for c in answer.contexts] == [1, 2, 3, 4]
+    assert answer.model == {"name": "fake-model", "sha256": "0" * 64}
+
+
+def test_a_marker_for_a_passage_not_given_is_dropped(fake_assistant: Assistant) -> None:
+    answer = ask_with_reply(
+        fake_assistant, "How many Ministry of Justice staff get AI tools?",
+        MOJ.removesuffix(".") + " [{moj}][9].",
+    )  # fmt: skip
+    n = number_of(answer, "2,500 employees")
+    assert "[9]" not in answer.answer and f"[{n}]" in answer.answer
+    assert [c.n for c in answer.citations] == [n]
+    assert all(c.n <= len(answer.contexts) for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["The documents do not say.", "The sources do not contain this information."],
+)
+def test_a_decline_reply(fake_assistant: Assistant, reply: str) -> None:
+    generator(fake_assistant).enqueue(reply)
+    answer = fake_assistant.ask("Who is the mayor of the city?")
+    assert answer.declined
+    assert answer.citations == ()
+    assert answer.answer == DECLINE_TEXT
+    assert answer.contexts  # the passages given are still reported
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The capital of Australia is Canberra [1].",
+        "The Ministry of Justice gave 9,000 judges free laptops [1].",
+    ],
+)
+def test_a_reply_the_passages_do_not_support_is_declined(
+    fake_assistant: Assistant, reply: str
+) -> None:
+    generator(fake_assistant).enqueue(reply)
+    answer = fake_assistant.ask("What is the capital of Australia?")
+    assert answer.declined
+    assert answer.citations == ()
+    assert answer.answer == DECLINE_TEXT
+    assert "Canberra" not in answer.answer
+    assert any("not supported" in w for w in answer.warnings)
+
+
+def test_stream_yields_text_then_the_answer(fake_assistant: Assistant) -> None:
+    generator(fake_assistant).enqueue(MOJ.removesuffix(".") + " [1].")
+    events = list(fake_assistant.stream("How many Ministry of Justice staff get AI tools?"))
+    assert isinstance(events[-1], Answer)
+    assert all(isinstance(e, str) for e in events[:-1]) and len(events) >= 2
+    assert "".join(events[:-1]).strip() == events[-1].answer
+
+
+def test_a_follow_up_is_searched_with_the_previous_question(tmp_path: Path, corpus: Path) -> None:
+    settings = make_settings(tmp_path, retrieval={"top_k": 1})
+    fake = FakeGenerator()
+    assistant = Assistant(settings, FakeEmbedder(), fake)
+    assistant.index()
+    history = [("Which ministry gives 2,500 employees access to AI tools?", "The Ministry [1].")]
+    assistant.ask("And what about them?", history)
+    messages = fake.prompts[-1]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[1]["content"] == history[0][0]
+    user = messages[-1]["content"]
+    assert MOJ in user  # found through the previous question
+    assert user.endswith("Question: And what about them?\nAnswer:")
+    assistant.ask("And what about them?")  # the same words alone find another passage
+    assert MOJ not in fake.prompts[-1][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "expected"),
+    [
+        ("What about it?", [("Who funds parks?", "x")], "Who funds parks? What about it?"),
+        ("And probation?", [("MoJ staff?", "x")], "MoJ staff? And probation?"),
+        ("How many staff will the Ministry of Justice train in 2026?",
+         [("Who funds parks?", "x")],
+         "How many staff will the Ministry of Justice train in 2026?"),
+        ("What about it?", [], "What about it?"),
+    ],
+)  # fmt: skip
+def test_search_query(question: str, history: list[tuple[str, str]], expected: str) -> None:
+    assert search_query(question, history) == expected
+
+
+def test_json_contract_has_exactly_the_keys_of_the_design(fake_assistant: Assistant) -> None:
+    generator(fake_assistant).enqueue(MOJ.removesuffix(".") + " [1].")
+    data = fake_assistant.ask("How many Ministry of Justice staff get AI tools?").to_json()
+    assert set(data) == CONTRACT_KEYS
+    assert isinstance(data["question"], str) and isinstance(data["answer"], str)
+    assert isinstance(data["declined"], bool)
+    assert set(data["model"]) == {"name", "sha256"}
+    assert set(data["timings"]) == TIMING_KEYS
+    assert isinstance(data["timings"]["prompt_tokens"], int)
+    assert isinstance(data["timings"]["total_s"], float)
+    for passage in data["citations"] + data["contexts"]:
+        assert set(passage) == PASSAGE_KEYS
+        assert isinstance(passage["n"], int) and isinstance(passage["score"], float)
+    assert data["citations"] and data["contexts"]
+
+
+def test_missing_index_is_reported(tmp_path: Path) -> None:
+    from assistant.errors import IndexNotFound
+
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), FakeGenerator())
+    with pytest.raises(IndexNotFound, match="assistant index"):
+        assistant.ask("Anything?")

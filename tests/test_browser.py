@@ -1,0 +1,256 @@
+"""The chat UI in a real Chromium, on the real embedder and the default model.
+
+Starts `assistant ui` on a free port over a copy of the corpus and index (uploads do not
+touch the repository's corpus), then, as an adviser would: loads the page, asks a corpus
+question, watches the answer stream in, clicks a citation, copies an answer, asks
+something the documents do not cover, uploads a document and asks what only it says,
+exports the conversation and reads the file. A screenshot of each step is saved under
+test-output/browser/, with the time from pressing Enter to the first visible token.
+
+Needs /usr/bin/chromium (`make browser-deps` installs it) and the models (`make test-models`);
+it indexes its copy of the corpus itself (reusing the repository's index when there is one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import MODELS_DIR, ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = Path("/usr/bin/chromium")
+OUT = ROOT / "test-output" / "browser"
+MODEL = os.environ.get("BROWSER_TEST_MODEL", "qwen2.5-coder-1.5b")
+UPLOADED = (
+    "# Riverside Harbour Plan\n\n"
+    "The Riverside Harbour Authority will plant 4,812 oak trees along the Quayside "
+    "promenade by 2031. The planting is paid for by a levy on cruise ship berths.\n"
+)
+LAST_BOT = "#chat .bot .message-content"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
+    work = tmp_path_factory.mktemp("ui")
+    shutil.copytree(ROOT / "corpus", work / "corpus")
+    # The repository's index, when built, saves embedding again what has not changed.
+    shutil.copytree(ROOT / "index", work / "index", ignore=shutil.ignore_patterns(".lock"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASSISTANT_CONFIG": str(work / "none.toml"),
+        "ASSISTANT_PATHS__CORPUS_DIR": str(work / "corpus"),
+        "ASSISTANT_PATHS__INDEX_DIR": str(work / "index"),
+        "ASSISTANT_PATHS__DATA_DIR": str(work / "data"),
+        "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR),
+        "ASSISTANT_GENERATION__MODEL": MODEL,
+        "ASSISTANT_UI__PORT": str(port),
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    indexed = subprocess.run(
+        [sys.executable, "-m", "assistant", "index"], cwd=work, env=env, capture_output=True,
+        text=True, timeout=600,
+    )  # fmt: skip
+    assert indexed.returncode == 0, indexed.stderr[-2000:]
+    log = (work / "ui.log").open("w")
+    command = [sys.executable, "-m", "assistant", "ui"]
+    process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the UI exited: {(work / 'ui.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail(f"the UI did not start: {(work / 'ui.log').read_text()[-2000:]}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: str) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    args = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-dev-shm-usage",
+    ]  # fmt: skip
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 860}, accept_downloads=True
+        )
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+        tab = context.new_page()
+        tab.set_default_timeout(180_000)
+        tab.goto(server)
+        yield tab
+        browser.close()
+
+
+def shot(page, name: str, full: bool = True) -> None:
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
+
+
+def ask(page, question: str) -> float:
+    """Type the question, press Enter; wait for the finished answer. Returns the seconds
+    from Enter to the first visible token of the answer."""
+    before = page.locator(LAST_BOT).count()
+    page.fill("#question textarea", question)
+    started = time.monotonic()
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#chat .bot .message-content').length > n",
+        arg=before,
+        polling=50,
+    )
+    page.wait_for_function(
+        """() => { const b = document.querySelectorAll('#chat .bot .message-content');
+                   const last = b[b.length - 1];
+                   return last.innerText.trim() && !last.querySelector('.pending'); }""",
+        polling=50,
+    )
+    first_token = time.monotonic() - started
+    # Finished: the Ask button is usable again and the question is in the sources panel.
+    page.wait_for_function(
+        "(q) => document.querySelector('#sources-panel').innerText.includes(q)", arg=question
+    )
+    return first_token
+
+
+def last_answer(page) -> str:
+    return page.locator(LAST_BOT).last.inner_text()
+
+
+def test_policymaker_journey(page) -> None:
+    timings: dict[str, float] = {}
+    page.wait_for_selector("#question textarea")
+    assert page.locator("text=Offline: nothing leaves this computer").count() == 1
+    assert page.locator("text=SHA-256 verified").count() == 1
+    examples = page.locator("text=What are the key points of").count()
+    assert examples >= 1
+    shot(page, "01-loaded")
+
+    # A corpus question, streamed, then checked and cited.
+    question = "How many Ministry of Justice staff will get access to AI tools?"
+    page.fill("#question textarea", question)
+    started = time.monotonic()
+    page.press("#question textarea", "Enter")
+    page.wait_for_selector("#chat .pending")
+    shot(page, "02-waiting", full=False)
+    page.wait_for_function(
+        """() => { const b = document.querySelectorAll('#chat .bot .message-content');
+                   return b.length && b[b.length-1].innerText.trim()
+                          && !b[b.length-1].querySelector('.pending'); }""",
+        polling=50,
+    )
+    timings["enter_to_first_token_s"] = round(time.monotonic() - started, 2)
+    shot(page, "03-streaming", full=False)
+    page.wait_for_selector("#chat a.cite")
+    timings["enter_to_final_answer_s"] = round(time.monotonic() - started, 2)
+    answer = last_answer(page)
+    assert re.search(r"2,?500", answer), answer
+    cards = page.locator("#sources-panel .turn").first.locator(":scope > .src-card")
+    assert cards.count() >= 1
+    assert cards.first.locator(".passage").inner_text().strip()
+    assert cards.first.locator("mark").count() >= 1  # supporting sentence highlighted
+    shot(page, "04-answer")
+
+    # Clicking a citation shows its passage.
+    marker = page.locator("#chat a.cite").first
+    target = marker.get_attribute("href") or ""
+    assert re.fullmatch(r"#src-1-\d+", target)
+    assert marker.get_attribute("title")  # hover shows the source
+    marker.click()
+    card = page.locator(target)
+    page.wait_for_function("(id) => location.hash === id", arg=target)
+    assert card.evaluate("el => el.matches(':target')")
+    box = card.bounding_box()
+    assert box is not None and 0 <= box["y"] < page.viewport_size["height"]
+    shot(page, "05-citation-clicked", full=False)
+
+    # Copy one answer with its references.
+    page.locator("#sources-panel button.copy-answer").first.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert re.search(r"2,?500", copied) and "References:" in copied and "[1]" in copied
+
+    # A question the documents do not answer: a calm, distinct state.
+    ask(page, "What is the population of Lima, the capital of Peru?")
+    assert page.locator("#chat .bot").last.locator(".declined").count() == 1
+    assert page.locator("#chat .bot").last.locator(".failed").count() == 0
+    shot(page, "06-declined")
+
+    # Upload a document, then ask what only it says.
+    page.get_by_role("tab", name="Documents").click()
+    upload = OUT / "riverside-harbour-plan.md"
+    upload.write_text(UPLOADED, encoding="utf-8")
+    page.set_input_files("#upload input[type=file]", str(upload))
+    page.wait_for_function(
+        "() => document.querySelector('#upload-report').innerText.includes('Added')"
+    )
+    assert page.locator("#documents").get_by_text("Riverside Harbour Plan").count() >= 1
+    shot(page, "07-uploaded")
+    page.get_by_role("tab", name="Sources").click()
+    timings["uploaded_question_first_token_s"] = round(
+        ask(page, "How many oak trees will the Riverside Harbour Authority plant?"), 2
+    )
+    assert "4,812" in last_answer(page) or "4812" in last_answer(page)
+    latest = page.locator("#sources-panel .turn").first
+    assert "Riverside Harbour Plan" in latest.locator(":scope > .src-card").first.inner_text()
+    shot(page, "08-uploaded-answer")
+
+    # Export the conversation and read the file.
+    page.get_by_role("button", name="Export conversation (Markdown)").click()
+    link = page.locator("#export a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    saved = OUT / "conversation.md"
+    download.value.save_as(saved)
+    brief = saved.read_text(encoding="utf-8")
+    assert f"## 1. {question}" in brief
+    assert "## 3. How many oak trees will the Riverside Harbour Authority plant?" in brief
+    assert "do not answer this question" in brief  # the declined turn, said plainly
+    assert "**[1]" in brief and "> " in brief and "4,812 oak trees" in brief
+    shot(page, "09-exported")
+
+    # A narrow window still reads.
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.wait_for_timeout(500)
+    shot(page, "10-narrow")
+    (OUT / "timings.json").write_text(json.dumps({"model": MODEL, **timings}, indent=1))
+    print(f"\nbrowser timings ({MODEL}): {timings}")

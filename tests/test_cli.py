@@ -1,0 +1,139 @@
+"""The command line through click's CliRunner, with the fake embedder and model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import FakeEmbedder, FakeGenerator
+
+import assistant.cli as cli
+from assistant.answering import Assistant
+from assistant.catalog import CATALOG
+
+CONTRACT_KEYS = {"question", "answer", "citations", "contexts", "declined", "model", "timings"}
+REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
+
+
+@pytest.fixture
+def replies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replies for the fake model; the CLI builds its Assistant with the fakes."""
+    queue: list[str] = []
+
+    def build(settings, progress=None):  # type: ignore[no-untyped-def]
+        return Assistant(settings, FakeEmbedder(), FakeGenerator(queue), progress)
+
+    monkeypatch.setattr(cli, "Assistant", build)
+    return queue
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "ASSISTANT_CONFIG": str(tmp_path / "no-such.toml"),
+        "ASSISTANT_PATHS__CORPUS_DIR": str(tmp_path / "corpus"),
+        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_PATHS__MODELS_DIR": str(tmp_path / "models"),
+        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+def run(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(cli.main, list(args), env=env, catch_exceptions=False)
+
+
+def test_ask_json_prints_exactly_one_contract_object(
+    corpus: Path, env: dict[str, str], replies: list[str]
+) -> None:
+    assert run(env, "index").exit_code == 0
+    replies.append(REPLY)
+    result = run(env, "ask", "--json", "How many Ministry of Justice staff get AI tools?")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)  # the whole of stdout is one JSON object
+    assert set(data) == CONTRACT_KEYS
+    assert data["question"] == "How many Ministry of Justice staff get AI tools?"
+    assert not data["declined"]
+    assert [c["doc_id"] for c in data["citations"]] == ["justice"]
+    assert "2,500" in data["citations"][0]["text"]
+
+
+def test_ask_streams_the_answer_and_its_sources(
+    corpus: Path, env: dict[str, str], replies: list[str]
+) -> None:
+    run(env, "index")
+    replies.append(REPLY)
+    result = run(env, "ask", "How", "many", "Ministry", "of", "Justice", "staff", "get", "tools?")
+    assert result.exit_code == 0, result.stderr
+    assert "2,500 employees" in result.stdout
+    assert "Sources:" in result.stdout and "[1] Justice, §Justice" in result.stdout
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+def test_empty_question_fails_with_a_clear_message(
+    corpus: Path, env: dict[str, str], replies: list[str], question: str
+) -> None:
+    run(env, "index")
+    result = run(env, "ask", question)
+    assert result.exit_code != 0
+    assert "The question is empty: type a question about the documents." in result.stderr
+    assert result.stdout == ""
+
+
+def test_no_question_at_all_is_a_usage_error(env: dict[str, str], replies: list[str]) -> None:
+    result = run(env, "ask")
+    assert result.exit_code == 2 and "Missing argument 'QUESTION...'" in result.stderr
+
+
+def test_missing_index_names_the_index_command(
+    env: dict[str, str], replies: list[str], tmp_path: Path
+) -> None:
+    result = run(env, "ask", "--json", "Anything?")
+    assert result.exit_code == 1
+    assert "No index found in" in result.stderr and "`assistant index`" in result.stderr
+    assert result.stdout == ""
+
+
+def test_models_lists_the_three_catalogue_entries(env: dict[str, str], tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / CATALOG["smollm2-135m"].file).write_bytes(b"GGUF not the real file")
+    result = run(env, "models")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:5] == ["name", "licence", "size", "installed", "verified"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert list(rows) == ["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "smollm2-135m"]
+    assert "(default)" in rows["qwen2.5-coder-1.5b"]
+    assert "HASH MISMATCH" in rows["smollm2-135m"]
+    assert "1.12 GB" in rows["qwen2.5-coder-1.5b"]
+    assert rows["qwen2.5-coder-0.5b"].split()[3:5] == ["no", "-"]
+
+
+def test_index_lists_a_bad_file_and_indexes_the_rest(
+    corpus: Path, env: dict[str, str], replies: list[str]
+) -> None:
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not a pdf body\n%%EOF")
+    (corpus / "blob.txt").write_bytes(bytes(range(256)))
+    result = run(env, "index")
+    assert result.exit_code == 0
+    err = result.stderr
+    assert f"not indexed: {corpus / 'broken.pdf'}: broken.pdf: not a readable PDF" in err
+    assert f"not indexed: {corpus / 'blob.txt'}: blob.txt: looks like a binary file" in err
+    for doc_id in ("justice", "openness", "weather"):
+        assert f"added: {doc_id}" in err
+    assert "Index updated: 3 documents, 4 passages (4 embedded now)" in err
+    again = run(env, "index")
+    assert "Index already up to date: 3 documents, 4 passages (0 embedded now)" in again.stderr
+
+
+def test_index_adds_given_files(
+    corpus: Path, env: dict[str, str], replies: list[str], tmp_path: Path
+) -> None:
+    extra = tmp_path / "Harbour plan.md"
+    extra.write_text("# Harbour\n\nThe harbour authority will dredge the channel in 2027.\n")
+    result = run(env, "index", str(extra), str(tmp_path / "missing.md"))
+    assert "skipped " + str(tmp_path / "missing.md") + ": no such file or folder" in result.stderr
+    assert "added: Harbour-plan" in result.stderr
+    assert (corpus / "Harbour-plan.md").exists()

@@ -1,0 +1,235 @@
+"""Loaders for each file type, cleaning, and clear refusals of bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.chunking import Chunker
+from assistant.documents import clean_text, load_document, read_metadata
+from assistant.errors import UnreadableDocument, UnsupportedDocument
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def make_pdf(path: Path, pages: list[list[str]], title: str = "") -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    if title:
+        pdf.setTitle(title)
+    for lines in pages:
+        y = 800
+        for line in lines:
+            pdf.drawString(72, y, line)
+            y -= 16
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def make_docx(path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Digital strategy"
+    document.add_paragraph("A short preface about the strategy and its aims for everyone.")
+    document.add_heading("Funding the programme", level=1)
+    document.add_paragraph("The programme receives 40 million pounds over four years.")
+    document.add_heading("Staff training", level=2)
+    document.add_paragraph("Every analyst attends a two-week course on data ethics.")
+    document.save(str(path))
+    return path
+
+
+def test_txt_is_read_and_title_falls_back_to_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "annual_review-2024.txt"
+    path.write_text("The agency reviewed 14 programmes this year.\n", encoding="utf-8")
+    document = load_document(path)
+    assert document.text == "The agency reviewed 14 programmes this year.\n"
+    assert document.title == "Annual review 2024"
+    assert document.kind == "txt"
+    assert document.doc_id == "annual_review-2024"
+    assert document.notes == ()
+    assert len(document.sha256) == 64
+
+
+def test_markdown_front_matter_gives_title_and_date_and_is_removed(tmp_path: Path) -> None:
+    path = tmp_path / "news.md"
+    path.write_text(
+        '---\ntitle: "Councils adopt open models"\ndate: 2025-03-04\nauthor: City Desk\n---\n'
+        "# A heading\n\nCouncils adopted **open** models, see [the plan](https://x.org/p).\n",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert document.title == "Councils adopt open models"
+    assert document.date == "2025-03-04"
+    assert document.publisher == "City Desk"
+    assert "---" not in document.text and "title:" not in document.text
+    assert document.text.startswith("# A heading\n")
+    assert "Councils adopted open models, see the plan." in document.text  # emphasis, link
+
+
+def test_metadata_toml_wins_over_the_file(tmp_path: Path) -> None:
+    (tmp_path / "metadata.toml").write_text(
+        '["news.md"]\ntitle = "From the catalogue"\npublisher = "Ministry"\ndate = "2025"\n'
+    )
+    path = tmp_path / "news.md"
+    path.write_text("---\ntitle: From the file\n---\nSome body text here.\n")
+    document = load_document(path, metadata=read_metadata(tmp_path)["news.md"])
+    assert (document.title, document.publisher, document.date) == (
+        "From the catalogue", "Ministry", "2025",
+    )  # fmt: skip
+
+
+def test_pdf_keeps_page_numbers_on_chunks(tmp_path: Path) -> None:
+    page1 = ["Page one talks about the national compute budget for research."] * 3
+    page2 = ["Page two describes the training plan for public servants."] * 3
+    path = make_pdf(tmp_path / "report.pdf", [page1, page2], title="Compute report")
+    document = load_document(path)
+    assert document.title == "Compute report"
+    assert document.kind == "pdf"
+    assert [number for _, number in document.pages] == [1, 2]
+    second_start = document.pages[1][0]
+    assert document.text[second_start:].startswith("Page two")
+    assert "national compute budget" in document.text[:second_start]
+    chunks = Chunker(words, chunk_tokens=12, overlap_tokens=0, min_chunk_chars=10).chunks(document)
+    pages = {chunk.page for chunk in chunks}
+    assert pages == {1, 2}
+    for chunk in chunks:
+        assert chunk.page == (1 if "Page one" in chunk.text else 2)
+        assert document.text[chunk.start : chunk.end] == chunk.text
+
+
+def test_html_drops_scripts_and_navigation_and_h2_becomes_a_section(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>Open AI in the public sector</title>"
+        "<script>var tracker = 'SECRET_SCRIPT';</script><style>p {color: red}</style></head>"
+        "<body><nav><a href='/'>Home</a> NAVIGATION_MENU</nav>"
+        "<p>Skip to content</p>"
+        "<h1>Open AI in government</h1><p>Open models can be inspected by auditors.</p>"
+        "<h2>Procurement rules</h2><p>Buyers must ask for model weights<sup>12</sup> first.</p>"
+        "<p>Back to Top</p><footer>FOOTER_TEXT</footer></body></html>",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert document.title == "Open AI in the public sector"
+    for absent in ("SECRET_SCRIPT", "color", "NAVIGATION_MENU", "FOOTER_TEXT", "Skip to content",
+                   "Back to Top", "12", "<"):  # fmt: skip
+        assert absent not in document.text
+    assert "## Procurement rules" in document.text
+    assert "Buyers must ask for model weights first." in document.text
+    chunks = Chunker(words, 50, 0, 10).chunks(document)
+    by_text = {c.text: c.section for c in chunks}
+    assert by_text["Buyers must ask for model weights first."] == "Procurement rules"
+
+
+def test_docx_heading_1_becomes_a_section(tmp_path: Path) -> None:
+    document = load_document(make_docx(tmp_path / "strategy.docx"))
+    assert document.title == "Digital strategy"
+    assert document.kind == "docx"
+    assert "# Funding the programme" in document.text
+    assert "## Staff training" in document.text
+    chunks = Chunker(words, 50, 0, 10).chunks(document)
+    sections = {c.text: (c.section, c.section_path) for c in chunks}
+    assert sections["The programme receives 40 million pounds over four years."] == (
+        "Funding the programme", "Funding the programme",
+    )  # fmt: skip
+    assert sections["Every analyst attends a two-week course on data ethics."] == (
+        "Staff training", "Funding the programme › Staff training",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Skip to content\nReal text stays.", "Real text stays.\n"),
+        ("Real text stays.\nBack to Top", "Real text stays.\n"),
+        ("## Back to top\nReal text stays.", "Real text stays.\n"),
+        ("Spending rose<sup>4</sup> sharply.", "Spending rose sharply.\n"),
+        ("Spending rose<sup>[4, 5]</sup> sharply.", "Spending rose sharply.\n"),
+        ("A\r\nB\r\n\r\n\r\n\r\nC", "A\nB\n\nC\n"),
+        ("Text with <b>bold</b> tags.", "Text with bold tags.\n"),
+    ],
+)
+def test_clean_text(raw: str, expected: str) -> None:
+    assert clean_text(raw) == expected
+
+
+def test_furniture_lines_removed_from_a_loaded_file(tmp_path: Path) -> None:
+    path = tmp_path / "item.md"
+    path.write_text(
+        "Skip to content\n\n# News\n\nThe ministry announced a plan<sup>3</sup>.\n\nBack to Top\n"
+    )
+    document = load_document(path)
+    assert document.text == "# News\n\nThe ministry announced a plan.\n"
+
+
+def test_non_utf8_text_is_read_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.txt"
+    path.write_bytes("Café budgets rose by 5 € per person – “quoted”.\n".encode("cp1252"))
+    document = load_document(path)
+    assert "Café budgets rose by 5 € per person – “quoted”." in document.text
+    assert document.notes == ("legacy.txt: not UTF-8; read as Windows-1252",)
+
+
+def _corrupt_pdf(path: Path) -> None:
+    path.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage without xref\n%%EOF")
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _binary(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 4)
+
+
+def _broken_docx(path: Path) -> None:
+    path.write_bytes(b"PK\x03\x04 this is not really a zip archive")
+
+
+def _blank_pdf(path: Path) -> None:
+    make_pdf(path, [[]])
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("broken.pdf", _corrupt_pdf, "broken.pdf: not a readable PDF"),
+        ("empty.txt", _empty, "empty.txt: the file is empty"),
+        ("blob.txt", _binary, "blob.txt: looks like a binary file, not text"),
+        ("broken.docx", _broken_docx, "broken.docx: not a readable DOCX file"),
+        ("scan.pdf", _blank_pdf, "scan.pdf: no text could be extracted"),
+    ],
+)
+def test_unreadable_files_are_refused_with_the_reason(
+    tmp_path: Path, name: str, make: object, message: str
+) -> None:
+    path = tmp_path / name
+    make(path)  # type: ignore[operator]
+    with pytest.raises(UnreadableDocument) as caught:
+        load_document(path)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize("name", ["slides.pptx", "data.csv", "README"])
+def test_unsupported_extensions_are_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text("some content that would be readable\n")
+    with pytest.raises(UnsupportedDocument) as caught:
+        load_document(path)
+    assert name in str(caught.value)
+    assert "supported: .txt, .md" in str(caught.value)
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 1000)
+    with pytest.raises(UnreadableDocument, match="over the 0 MB limit"):
+        load_document(path, max_bytes=100)

@@ -1,0 +1,111 @@
+"""Grounding: hand-labelled sentences checked against passages, with exact scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.grounding import Sentence, check_answer, render, split_sentences, support
+
+P1 = "The Ministry of Justice will give 2,500 employees access to AI tools."
+P2 = "More than 1,000 probation officers already use transcription tools."
+P3 = "Red Hat argued that sovereignty needs the ability to switch providers."
+PASSAGES = [P1, P2, P3]
+
+
+@pytest.mark.parametrize(
+    ("claim", "passage", "coverage", "numbers", "names", "supported"),
+    [
+        # paraphrase: 6 of 7 content stems (minis, justi, emplo, acces, tools, 2,500; not "givin")
+        ("The Ministry of Justice is giving 2,500 employees access to AI tools.", P1,
+         0.857, (), (), True),
+        # a number swapped: 6 of 7 stems ("3,500" is one), and the number is missing
+        ("The Ministry of Justice will give 3,500 employees access to AI tools.", P1,
+         0.857, ("3500",), (), False),
+        # a name added: 7 of 9 stems, and "Sam Altman" is not in the passage
+        ("Sam Altman said the Ministry of Justice will give 2,500 employees access to AI tools.",
+         P1, 0.778, (), ("altman", "sam"), False),
+        # the right words from the wrong passage: 1 of 6 stems (tools)
+        ("More than 1,000 probation officers use transcription tools.", P1,
+         0.167, ("1000",), (), False),
+        ("Red Hat said sovereignty needs the ability to switch providers.", P3,
+         1.0, (), (), True),
+    ],
+)  # fmt: skip
+def test_support_hand_labelled(
+    claim: str, passage: str, coverage: float, numbers: tuple[str, ...],
+    names: tuple[str, ...], supported: bool,
+) -> None:  # fmt: skip
+    result = support(claim, passage)
+    assert result.coverage == coverage
+    assert result.missing_numbers == numbers
+    assert result.missing_names == names
+    assert result.supported is supported
+
+
+@pytest.mark.parametrize(
+    ("answer", "cited", "supported", "recited"),
+    [
+        ("The Ministry of Justice is giving 2,500 employees access to AI tools [1].",
+         (1,), True, False),
+        ("The Ministry of Justice will give 3,500 employees access to AI tools [1].",
+         (1,), False, False),
+        ("Sam Altman said the Ministry of Justice will give 2,500 employees AI tools [1].",
+         (1,), False, False),
+        # cited to the neighbouring passage: re-cited to the one that supports it
+        ("More than 1,000 probation officers use transcription tools [1].", (2,), True, True),
+        # no marker at all: cited to the passage that supports it
+        ("Red Hat said sovereignty needs the ability to switch providers.", (3,), True, True),
+        # a marker past the passages given is ignored
+        ("More than 1,000 probation officers use transcription tools [7].", (2,), True, True),
+    ],
+)  # fmt: skip
+def test_check_answer_hand_labelled(
+    answer: str, cited: tuple[int, ...], supported: bool, recited: bool
+) -> None:
+    [checked] = check_answer(answer, PASSAGES)
+    assert (checked.cited, checked.supported, checked.recited) == (cited, supported, recited)
+
+
+def test_an_answer_with_nothing_supported_is_all_unsupported() -> None:
+    answer = "The capital of Australia is Canberra [1]. Paris will host 40 summits [2]."
+    checked = check_answer(answer, PASSAGES)
+    assert [c.supported for c in checked] == [False, False]
+    assert render(checked) == ""
+
+
+def test_a_mixed_answer_keeps_and_fixes_the_supported_sentences() -> None:
+    answer = (
+        "The Ministry of Justice will give 2,500 employees access to AI tools [1]. "
+        "More than 1,000 probation officers already use transcription tools [3]. "
+        "The scheme cost 9 million pounds [1]."
+    )
+    checked = check_answer(answer, PASSAGES)
+    assert [(c.supported, c.cited, c.recited) for c in checked] == [
+        (True, (1,), False), (True, (2,), True), (False, (1,), False),
+    ]  # fmt: skip
+    assert sum(c.supported for c in checked) / len(checked) == pytest.approx(2 / 3)
+    assert render(checked) == (
+        "The Ministry of Justice will give 2,500 employees access to AI tools [1]. "
+        "More than 1,000 probation officers already use transcription tools [2]."
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "sentences"),
+    [
+        ("It costs 2.5 billion [1]. Next one [2, 3].",
+         [Sentence("It costs 2.5 billion.", (1,)), Sentence("Next one.", (2, 3))]),
+        ("First [1][2]\nSecond line", [Sentence("First", (1, 2)), Sentence("Second line", ())]),
+        ("Is it? Yes! [3]", [Sentence("Is it?", ()), Sentence("Yes!", (3,))]),
+        ("[1]", []),
+    ],
+)  # fmt: skip
+def test_split_sentences(answer: str, sentences: list[Sentence]) -> None:
+    assert split_sentences(answer) == sentences
+
+
+def test_a_decimal_number_stays_in_its_sentence() -> None:
+    passage = "IDC forecasts AI will add 19.9 trillion dollars to the global economy through 2030."
+    answer = "AI could add 19.9 trillion dollars to the economy by 2030 [1]."
+    [checked] = check_answer(answer, [passage])
+    assert (checked.supported, checked.cited) == (True, (1,))

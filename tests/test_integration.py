@@ -1,0 +1,138 @@
+"""End to end with the real parts: MiniLM embedder, FAISS, BM25 and GGUF models in llama.cpp.
+
+The real corpus is indexed once into a temporary folder and the default model is loaded
+once for the module; each question has a known answer in one corpus document.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from assistant.answering import Answer, Assistant, load_generator
+from assistant.catalog import CATALOG, ModelStore
+from assistant.errors import ModelHashMismatch
+from assistant.llm import GenerationStats
+from assistant.settings import DEFAULT_MODEL, Settings
+from conftest import MODELS_DIR, ROOT, real_model_path
+
+pytestmark = pytest.mark.model
+
+
+def real_settings(tmp: Path, **generation: object) -> Settings:
+    return Settings.load(
+        paths={
+            "corpus_dir": ROOT / "corpus",
+            "index_dir": tmp / "index",
+            "models_dir": MODELS_DIR,
+            "data_dir": tmp / "data",
+        },
+        generation={"model": DEFAULT_MODEL, "n_threads": 2, **generation},
+    )
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    real_model_path(DEFAULT_MODEL)
+    settings = real_settings(tmp_path_factory.mktemp("real"))
+    assistant = Assistant(settings)
+    started = time.perf_counter()
+    report = assistant.index()
+    print(f"indexed {report.chunks} passages in {time.perf_counter() - started:.1f} s")
+    assert report.failed == []
+    assert sorted(report.added) == [
+        "cam-ai-sovereignty-vision", "itif-ai-sovereignty", "moj-openai-partnership",
+        "open-dividend", "sovereign-ai-national-policy",
+    ]  # fmt: skip
+    assert assistant.generator.n_ctx == settings.generation.n_ctx  # loads the model once
+    return assistant
+
+
+@pytest.mark.parametrize(
+    ("question", "fact", "doc_id"),
+    [
+        ("How many Ministry of Justice staff get AI tools?", "2,500", "moj-openai-partnership"),
+        ("What does ITIF call AI sovereignty understood as a nation's ability to dictate the "
+         "terms on which foreign AI operates within its borders?", "control-oriented",
+         "itif-ai-sovereignty"),
+        ("Who is the Director of ai@cam?", "Jessica Montgomery", "cam-ai-sovereignty-vision"),
+        ("According to the IDC report cited in the Sovereign AI paper, how much will AI "
+         "contribute to the global economy through 2030?", "19.9",
+         "sovereign-ai-national-policy"),
+        ("How much did France invest in Current AI?", "400 million", "open-dividend"),
+    ],
+)  # fmt: skip
+def test_known_answers_are_found_and_cited(
+    assistant: Assistant, question: str, fact: str, doc_id: str
+) -> None:
+    answer = assistant.ask(question)
+    shown = f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+    print(f"{answer.timings.total_s:.1f} s: {shown}")
+    assert not answer.declined, shown
+    assert fact.lower() in answer.answer.lower(), shown
+    assert any(
+        c.doc_id == doc_id and fact.lower() in c.text.lower() for c in answer.citations
+    ), shown
+    assert answer.model["sha256"] == CATALOG[DEFAULT_MODEL].sha256
+
+
+def test_a_question_the_corpus_cannot_answer_is_declined(assistant: Assistant) -> None:
+    answer = assistant.ask("What is the population of Canada?")
+    assert answer.declined, answer.answer
+    assert answer.citations == () and answer.contexts
+
+
+def test_the_stream_matches_the_answer(assistant: Assistant) -> None:
+    events = list(assistant.stream("How many probation officers already use automation tools?"))
+    final = events[-1]
+    assert isinstance(final, Answer) and not final.declined
+    assert "1,000" in final.answer
+    assert "".join(e for e in events[:-1] if isinstance(e, str)).strip() == final.answer
+    assert 0 < final.timings.first_token_s <= final.timings.total_s
+    assert final.timings.prompt_tokens > 0 and final.timings.completion_tokens > 0
+
+
+def test_smollm2_loads_through_llama_cpp_and_streams(tmp_path: Path) -> None:
+    real_model_path("smollm2-135m")
+    settings = real_settings(tmp_path, model="smollm2-135m", n_ctx=512)
+    generator = load_generator(settings)
+    assert generator.name == "smollm2-135m"
+    assert generator.sha256 == CATALOG["smollm2-135m"].sha256
+    assert generator.n_ctx == 512
+    stats = GenerationStats()
+    tokens = list(generator.stream([{"role": "user", "content": "Say hello."}], 12, stats))
+    assert len(tokens) >= 2 and all(isinstance(t, str) for t in tokens)
+    assert stats.completion_tokens == len(tokens) <= 12
+    assert stats.prompt_tokens > 0
+    assert generator.count_tokens("Hello world") >= 2
+
+
+def test_an_altered_gguf_is_refused_before_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llama_cpp
+
+    source = real_model_path("smollm2-135m")
+    models = tmp_path / "models"
+    models.mkdir()
+    altered = models / source.name
+    shutil.copyfile(source, altered)
+    with altered.open("r+b") as handle:  # flip one byte in the middle of the weights
+        handle.seek(altered.stat().st_size // 2)
+        byte = handle.read(1)
+        handle.seek(-1, 1)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    entry = replace(CATALOG["smollm2-135m"], name="smollm2-altered")
+    monkeypatch.setitem(CATALOG, entry.name, entry)
+    loads: list[object] = []
+    monkeypatch.setattr(llama_cpp, "Llama", lambda *a, **k: loads.append(k))
+    settings = real_settings(tmp_path, model="smollm2-altered")
+    settings = settings.with_overrides(paths={"models_dir": models})
+    with pytest.raises(ModelHashMismatch, match="refused, not loaded"):
+        load_generator(settings)
+    assert loads == []
+    assert ModelStore(models).status("smollm2-altered") == (True, False)

@@ -1,0 +1,136 @@
+"""Retrieval: rank fusion by hand, abbreviation expansion, and hybrid search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder, make_settings
+
+from assistant.indexing import Indexer
+from assistant.retrieval import Retriever, rrf_fuse, tokenize
+from assistant.store import load_index
+
+
+@pytest.mark.parametrize(
+    ("rankings", "weights", "k", "expected"),
+    [
+        # 1: 1/11 + 2/12 = .257576   2: 1/12 = .083333
+        # 3: 1/13 + 2/11 = .258741   4: 2/13 = .153846
+        ([[1, 2, 3], [3, 1, 4]], [1.0, 2.0], 10,
+         [(3, 0.258741), (1, 0.257576), (4, 0.153846), (2, 0.083333)]),
+        # equal weights: 1 is 1/11 + 1/12, ahead of 3 with 1/13 + 1/11
+        ([[1, 2, 3], [3, 1, 4]], [1.0, 1.0], 10,
+         [(1, 0.174242), (3, 0.167832), (2, 0.083333), (4, 0.076923)]),
+        # a tie (1/2 + 1/3 each) keeps the order of first appearance
+        ([[5, 6], [6, 5]], [1.0, 1.0], 1, [(5, 0.833333), (6, 0.833333)]),
+        ([[8], [7]], [1.0, 1.0], 20, [(8, 0.047619), (7, 0.047619)]),
+        # weights make a tie: 1 is 1/1; 2 is 1/2 + 0.5/1
+        ([[1, 2], [2]], [1.0, 0.5], 0, [(1, 1.0), (2, 1.0)]),
+        # a zero weight leaves only the other ranking's order
+        ([[1, 2], [2, 1]], [0.0, 1.0], 20, [(2, 0.047619), (1, 0.045455)]),
+        ([[], []], [1.0, 1.0], 20, []),
+    ],
+)  # fmt: skip
+def test_rrf_fuse_by_hand(
+    rankings: list[list[int]], weights: list[float], k: int, expected: list[tuple[int, float]]
+) -> None:
+    fused = rrf_fuse(rankings, weights, k)
+    assert [item for item, _ in fused] == [item for item, _ in expected]
+    assert [round(score, 6) for _, score in fused] == [score for _, score in expected]
+
+
+def test_rrf_fuse_needs_one_weight_per_ranking() -> None:
+    with pytest.raises(ValueError):
+        rrf_fuse([[1], [2]], [1.0], 20)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The MoJ gave 2,500 staff AI tools.", ["moj", "gave", "2,500", "staff", "ai", "tools"]),
+        ("What does the report say about it?", []),
+        ("Red Hat's view: open-source wins", ["red", "hat's", "view", "open-source", "wins"]),
+    ],
+)
+def test_tokenize(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
+
+
+def retriever_for(tmp_path: Path, embedder: FakeEmbedder, **retrieval: object) -> Retriever:
+    settings = make_settings(tmp_path, retrieval=retrieval)
+    Indexer(settings, lambda: embedder).update()
+    index = load_index(settings.paths.index_dir, embedder.name, embedder.dim)
+    return Retriever(index, embedder, settings.retrieval)
+
+
+@pytest.mark.parametrize(
+    ("query", "expanded"),
+    [
+        ("What did the MoJ announce?", "What did the MoJ announce? (Ministry of Justice)"),
+        ("what did the moj announce?", "what did the moj announce?"),  # not written as one
+        ("Did RH say anything?", "Did RH say anything? (Red Hat)"),
+        ("Is AI used?", "Is AI used?"),  # the corpus writes "AI" itself
+        ("Who is the PM?", "Who is the PM?"),  # no phrase with those initials
+    ],
+)
+def test_abbreviations_are_expanded_from_the_corpus(
+    tmp_path: Path, corpus: Path, query: str, expanded: str
+) -> None:
+    retriever = retriever_for(tmp_path, FakeEmbedder())
+    assert retriever.abbreviations["moj"] == "Ministry of Justice"
+    assert retriever.expand(query) == expanded
+
+
+def test_hybrid_search_finds_the_abbreviated_passage(tmp_path: Path, corpus: Path) -> None:
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2)
+    hits = retriever.search("How many MoJ employees get access?")
+    assert len(hits) == 2
+    assert hits[0].chunk.text.startswith("The Ministry of Justice will give 2,500 employees")
+    assert hits[0].bm25_rank == 1
+    assert hits[0].document.title == "Justice"
+    assert hits[0].score >= hits[1].score
+
+
+class BlindEmbedder(FakeEmbedder):
+    """Dense vectors that put the passage headed "Funding" farthest from every query."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out[:, 0] = 1.0
+        for row, text in enumerate(texts):
+            if text.startswith("Funding"):
+                out[row] = np.sqrt(0.5)
+                out[row, 2:] = 0.0
+        return out
+
+
+def test_bm25_finds_an_exact_name_the_dense_search_cannot(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(8):
+        (corpus / f"a{n}.md").write_text(
+            f"# Note {n}\n\nRegional councils discussed budgets and staffing plans {n} times.\n"
+        )
+    (corpus / "z-current.md").write_text(
+        "# Funding\n\nFrance invested 400 million euros in Current AI, a public-interest body.\n"
+    )
+    retriever = retriever_for(
+        tmp_path, BlindEmbedder(), top_k=3, rrf_k=20, dense_weight=1.0, bm25_weight=1.0
+    )
+    hits = retriever.search("How much went to Current AI?")
+    assert hits[0].chunk.doc_id == "z-current"
+    assert hits[0].bm25_rank == 1
+    assert hits[0].dense_rank == 9  # last in the dense ranking
+    # k=20: 1/21 from BM25 + 1/29 from dense, ahead of 1/21 for the first dense hit
+    assert hits[0].score == pytest.approx(1 / 21 + 1 / 29, abs=1e-6)
+    assert hits[1].score == pytest.approx(1 / 21, abs=1e-6)
+
+
+def test_search_on_an_empty_index_returns_nothing(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    retriever = retriever_for(tmp_path, FakeEmbedder())
+    assert retriever.search("anything at all") == []

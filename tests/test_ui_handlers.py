@@ -1,0 +1,178 @@
+"""The chat UI's event handlers and rendering, driven with the fake embedder and model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FakeEmbedder, FakeGenerator, make_settings
+
+from assistant.answering import Answer, Assistant, Citation, Timings
+from assistant.errors import AssistantError
+from assistant.ui import (
+    PENDING,
+    answer_html,
+    build_ui,
+    check_binding,
+    export,
+    remove,
+    respond,
+    sources_html,
+    upload,
+)
+
+REPLY = (
+    "The Ministry of Justice will give 2,500 employees access to AI tools [1]. "
+    "More than 1,000 probation officers already use transcription tools [2]."
+)
+
+
+def run(assistant: Assistant, question: str, history=None, answers=None, top_k=None):
+    return list(respond(assistant, question, history or [], answers or [], top_k))
+
+
+def test_respond_streams_then_shows_the_checked_answer(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    steps = run(fake_assistant, "How many Ministry of Justice staff get AI tools?")
+    first_chat, first_answers, _, box = steps[0]
+    assert PENDING in first_chat[-1]["content"] and first_answers == [] and box == ""
+    streamed = [chat[-1]["content"] for chat, answers, _, _ in steps[1:-1]]
+    assert streamed and all(
+        len(a) <= len(b) for a, b in zip(streamed, streamed[1:], strict=False)
+    )
+    assert "cite" not in streamed[0]  # plain text while streaming
+    chat, answers, panel, box = steps[-1]
+    assert len(answers) == 1 and isinstance(answers[0], Answer)
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    final = chat[-1]["content"]
+    assert "2,500 employees" in final
+    cited = {c.n for c in answers[0].citations}
+    for n in cited:
+        assert f'href="#src-1-{n}"' in final  # the marker links to its card
+        assert f'id="src-1-{n}"' in panel
+    assert 'title="Justice' in final  # hovering shows the source
+    supporting = "The Ministry of Justice will give 2,500 employees access to AI tools."
+    assert f"<mark>{supporting}</mark>" in panel
+    assert 'class="uncited"' in panel and "retrieved but not cited" in panel
+    assert "Copy answer with references" in panel and "References:" in panel
+
+
+def test_follow_up_gets_the_earlier_turn(fake_assistant: Assistant) -> None:
+    generator: FakeGenerator = fake_assistant.generator  # type: ignore[assignment]
+    generator.enqueue(REPLY)
+    question = "How many Ministry of Justice staff get AI tools?"
+    chat, answers, _, _ = run(fake_assistant, question)[-1]
+    generator.enqueue("More than 1,000 probation officers already use transcription tools [1].")
+    chat, answers, panel, _ = run(fake_assistant, "And what about probation?", chat, answers)[-1]
+    assert len(answers) == 2 and len(chat) == 4
+    prompt = " ".join(m["content"] for m in generator.prompts[-1])
+    assert question in prompt
+    assert 'href="#src-2-' in chat[-1]["content"]
+    assert panel.index('id="turn-2"') < panel.index('id="turn-1"')  # newest first
+
+
+def test_passages_setting_limits_the_sources(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    _, answers, _, _ = run(fake_assistant, "Ministry of Justice AI tools", top_k=1)[-1]
+    assert len(answers[0].contexts) == 1
+
+
+def test_model_output_is_escaped(fake_assistant: Assistant) -> None:
+    reply = "<script>alert(1)</script> Ministry of Justice [1]."
+    fake_assistant.generator.enqueue(reply)  # type: ignore[attr-defined]
+    steps = run(fake_assistant, "Ministry of Justice AI tools")
+    for chat, _, panel, _ in steps:
+        assert "<script>" not in chat[-1]["content"] and "<script>" not in panel
+
+
+def citation(n: int, text: str) -> Citation:
+    return Citation(n, f"doc{n}", f"Doc {n}", "", text, 0.5, "Publisher", "2025")
+
+
+def test_declined_is_calm_and_distinct() -> None:
+    answer = Answer(
+        question="Who is the mayor?",
+        answer="The documents do not say.",
+        citations=(),
+        contexts=(citation(1, "Bus fares will be frozen."),),
+        declined=True,
+        model={"name": "m", "sha256": ""},
+        timings=Timings(0, 0, 0, 0, 0),
+    )
+    shown = answer_html(answer, 1)
+    assert 'class="declined"' in shown and "do not answer this question" in shown
+    assert "cite" not in shown and "⚠" not in shown
+    panel = sources_html([answer])
+    assert 'class="declined"' in panel and "1 more passage retrieved but not cited" in panel
+    assert "Copy answer" not in panel
+
+
+def test_errors_show_as_warnings(tmp_path: Path) -> None:
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), FakeGenerator())
+    chat, answers, _, _ = run(assistant, "Anything?")[-1]  # no index was built
+    shown = chat[-1]["content"]
+    assert 'class="failed"' in shown and "Something went wrong" in shown
+    assert "assistant index" in shown  # says what to do next
+    assert answers == []
+    assert run(assistant, "   ") == [([], [], sources_html([]), "")]
+
+
+def test_upload_and_remove_report_what_happened(fake_assistant: Assistant, tmp_path: Path) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    good = incoming / "harbour.md"
+    good.write_text("# Harbour\n\nThe harbour authority will dredge the channel in 2027.\n")
+    bad = incoming / "scan.pdf"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    seen: list[tuple[tuple[int, int], str]] = []
+    text, rows, choices = upload(
+        fake_assistant, [str(good), str(bad)], lambda v, desc="": seen.append((v, desc))
+    )
+    assert "**Added:** “Harbour”" in text
+    assert "**Not added: scan.pdf**" in text and "binary data" in text
+    assert "<strong>Harbour</strong>" in rows and ("Harbour", "harbour") in choices
+    assert any(desc == "reading documents" for _, desc in seen)
+    text, rows, choices = remove(fake_assistant, "harbour")
+    assert text.startswith("Removed “Harbour”") and "Harbour" not in rows
+    assert rows.count("<tr>") == 4 and len(choices) == 3  # a header and three documents
+    assert remove(fake_assistant, None)[0] == "Choose a document to remove first."
+
+
+def test_export_writes_a_brief(fake_assistant: Assistant) -> None:
+    assert export(fake_assistant, []) is None
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    _, answers, _, _ = run(fake_assistant, "How many Ministry of Justice staff get AI tools?")[-1]
+    path = Path(export(fake_assistant, answers) or "")
+    assert path.parent == fake_assistant.settings.paths.data_dir / "exports"
+    brief = path.read_text(encoding="utf-8")
+    assert "## 1. How many Ministry of Justice staff get AI tools?" in brief
+    assert answers[0].answer in brief and "### Sources" in brief
+    assert "**The Ministry of Justice will give 2,500 employees access to AI tools.**" in brief
+
+
+def test_binding_beyond_localhost_needs_a_login(tmp_path: Path) -> None:
+    assert check_binding(make_settings(tmp_path)) is None
+    with pytest.raises(AssistantError, match="Refusing to listen on 0.0.0.0"):
+        check_binding(make_settings(tmp_path, ui={"host": "0.0.0.0"}))
+    login = make_settings(tmp_path, ui={"host": "0.0.0.0", "username": "a", "password": "b"})
+    assert check_binding(login) == ("a", "b")
+
+
+def test_build_ui_lists_documents_and_examples(fake_assistant: Assistant) -> None:
+    import gradio as gr
+
+    demo = build_ui(fake_assistant)
+    assert isinstance(demo, gr.Blocks)
+    config = str(demo.config)
+    for elem in ("chat", "question", "sources-panel", "documents", "upload", "status"):
+        assert f"'elem_id': '{elem}'" in config
+    assert "What are the key points of “Justice”?" in config
+    assert "SHA-256 verified" in config and "Offline" in config
+
+
+def test_answers_are_generated_one_at_a_time(fake_assistant: Assistant) -> None:
+    demo = build_ui(fake_assistant)
+    chat_events = [fn for fn in demo.fns.values() if fn.concurrency_id == "model"]
+    assert len(chat_events) == 2  # Enter in the box, and the Ask button
+    assert all(fn.concurrency_limit == 1 for fn in chat_events)
+    assert any(d.get("cancels") for d in demo.config["dependencies"])  # the Stop button
