@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install models test-models browser-deps index ui eval lint clean
+.PHONY: run test install models test-models browser-deps index ui eval bench lint clean
 
 run: install models index
 	@echo "== opening the chat UI at http://127.0.0.1:7860 (Ctrl-C stops it)"
@@ -53,6 +53,16 @@ ui: install
 # EVAL_ARGS passes options, e.g. make eval EVAL_ARGS="--limit 10 --judge fast".
 eval: install models index
 	$(BIN)/assistant eval $(EVAL_ARGS)
+
+# The benchmark against bare llama.cpp and a textbook LangChain pipeline (about half an hour
+# on 2 cores); a report lands in eval/reports/bench-<timestamp>/. BENCH_ARGS passes options,
+# e.g. make bench BENCH_ARGS="--sweep" or BENCH_ARGS="--only retrieval --sizes 100000".
+bench: $(VENV)/.bench-installed models index
+	$(BIN)/assistant bench $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --progress-bar on -e '.[test,bench]'
+	@touch $@
 
 # The browser test drives Debian's chromium through Playwright (never `playwright install`).
 browser-deps:

@@ -23,6 +23,7 @@ from .catalog import ModelStore
 from .embedding import Embedder
 from .errors import EmptyQuestion
 from .indexing import Indexer, IndexReport, Progress
+from .injection import neutralise
 from .library import delete_document, screen_upload
 from .grounding import SentenceStream
 from .llm import GenerationStats, Generator
@@ -210,7 +211,8 @@ class Assistant:
             raise EmptyQuestion()
         started = time.perf_counter()
         history = list(history)[-self.settings.generation.history_turns :]
-        hits = self.retriever.search(search_query(question, history), top_k)
+        retriever = self.retriever  # the index searched is the one recorded, even if reloaded
+        hits = retriever.search(search_query(question, history), top_k)
         retrieved = time.perf_counter()
         generator = self.generator
         packed = build_prompt(
@@ -227,7 +229,8 @@ class Assistant:
         stats = GenerationStats()
         first_token = None
         parts: list[str] = []
-        checker = SentenceStream([f"{source_label(h)}\n{h.chunk.text}" for h in packed.hits])
+        checker = SentenceStream([f"{source_label(h)}\n{neutralise(h.chunk.text)}"
+                                  for h in packed.hits])  # fmt: skip
         if packed.hits:
             tokens = generator.stream(packed.messages, self.settings.generation.max_tokens, stats)
             for token in tokens:
@@ -252,7 +255,8 @@ class Assistant:
         answer = self._answer(question, "".join(parts).strip(), packed.hits, checker, generator,
                               warnings, timings)  # fmt: skip
         query = search_query(question, history)
-        yield record_answer(self, answer, packed.messages, history, query, top_k)
+        manifest = retriever.index.manifest
+        yield record_answer(self, answer, manifest, packed.messages, history, query, top_k)
 
     def _answer(
         self,
@@ -295,10 +299,14 @@ def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
 
 
 def load_generator(settings: Settings, progress: Callable[[str, int, int], None] | None = None):
-    """The configured model, verified, loaded into llama.cpp."""
+    """The configured model, verified, loaded into llama.cpp (or a model server's client)."""
     from .llm import LlamaGenerator
 
     g = settings.generation
+    if g.backend == "openai":
+        from .remote import load_remote
+
+        return load_remote(settings, progress)
     model = ModelStore(settings.paths.models_dir, progress).resolve(g.model)
     return LlamaGenerator(
         model.path,

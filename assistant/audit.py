@@ -6,10 +6,10 @@ Each line is one record as canonical JSON (sorted keys, no spaces). Besides the 
 canonical JSON without `hash`. Changing, removing or reordering a record breaks a link,
 and `verify()` names the first record concerned. A head file beside the log
 (`audit.jsonl.head`) holds the number of records and the hash of the last one, so records
-cut off the end are missed too.
+cut off the end are noticed too.
 
 Writing, under an exclusive lock (`flock` on `audit.jsonl.lock`, plus a thread lock): the
-record goes in with one `write()` and is fsynced, then the head is replaced atomically
+record is appended as one line and fsynced, then the head is replaced atomically
 and fsynced. A crash can leave at most an incomplete last line beyond the head (not a
 record: the next append cuts it off) or one complete record the head does not count yet
 (valid: the next append counts it). Neither is reported as tampering.
@@ -24,9 +24,9 @@ import fcntl
 import hashlib
 import json
 import os
-import textwrap
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,17 +158,32 @@ class AuditLog:
 
     def verify(self) -> Verification:
         """Check every record's hash, every link of the chain and the head; report the
-        first break."""
-        entries: list[_Entry] = []
-        torn = False
+        first break. Reads the log once, in constant memory."""
+        head = self._read_head()
+        count, last, at_head, torn = 0, GENESIS, GENESIS, False
         if self.path.exists():
             with self.path.open("rb") as log:
                 for number, line in enumerate(log, start=1):
                     if not line.endswith(b"\n"):
                         torn = True
                         break
-                    entries.append(_Entry.parse(number, line))
-        return _check_chain(entries, self._read_head(), torn)
+                    entry = _Entry.parse(number, line)
+                    problem = _link_problem(entry, count + 1, last, self._appears_later)
+                    if problem:
+                        return Verification(count, last, problem)
+                    count, last = count + 1, entry.hash
+                    if head and count == head[0]:
+                        at_head = last
+        return _check_head(count, last, at_head, head, torn)
+
+    def _appears_later(self, after_line: int, seq: int) -> bool:
+        """Whether a record numbered `seq` comes after line `after_line` (it was moved)."""
+        pattern = re.compile(rb'"seq":%d[,}]' % seq)  # keys are outside strings: unambiguous
+        with self.path.open("rb") as log:
+            for number, line in enumerate(log, start=1):
+                if number > after_line and pattern.search(line):
+                    return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -191,36 +206,32 @@ class _Entry:
             return cls(number, -1, "", "", "", False)
 
 
-def _check_chain(entries: list[_Entry], head: tuple[int, str] | None, torn: bool) -> Verification:
-    seqs = {entry.seq for entry in entries}
-    prev = GENESIS
-    for position, e in enumerate(entries, start=1):
-        where = f"record {e.seq} (id {e.id}, line {e.line})"
-        problem = ""
-        if e.seq < 0:
-            problem = f"line {e.line} is not a readable record: it was altered or damaged"
-        elif not e.intact:
-            problem = f"{where} was altered: its content no longer matches its hash"
-        elif e.seq != position and position in seqs:
-            problem = (
-                f"{where} is out of order: record {position} was expected there "
-                "(records were reordered)"
-            )
-        elif e.seq != position:
-            missing = f"{position}" if e.seq == position + 1 else f"{position} to {e.seq - 1}"
-            problem = f"record {missing} removed: {where} follows record {position - 1}"
-        elif e.prev != prev:
-            problem = f"record {e.seq - 1} was altered or replaced: {where} does not link to it"
-        if problem:
-            return Verification(position - 1, prev, problem)
-        prev = e.hash
-    return _check_head(entries, head, torn, prev)
+def _link_problem(
+    e: _Entry, position: int, prev: str, appears_later: Callable[[int, int], bool]
+) -> str:
+    """What is wrong with the record at `position` of the chain, or ""."""
+    where = f"record {e.seq} (id {e.id}, line {e.line})"
+    if e.seq < 0:
+        return f"line {e.line} is not a readable record: it was altered or damaged"
+    if not e.intact:
+        return f"{where} was altered: its content no longer matches its hash"
+    if e.seq != position and appears_later(e.line, position):
+        return (
+            f"{where} is out of order: record {position} was expected there (records "
+            "were reordered)"
+        )
+    if e.seq != position:
+        missing = f"{position}" if e.seq == position + 1 else f"{position} to {e.seq - 1}"
+        return f"record {missing} removed: {where} follows record {position - 1}"
+    if e.prev != prev:
+        return f"record {e.seq - 1} was altered or replaced: {where} does not link to it"
+    return ""
 
 
 def _check_head(
-    entries: list[_Entry], head: tuple[int, str] | None, torn: bool, last: str
+    count: int, last: str, at_head: str, head: tuple[int, str] | None, torn: bool
 ) -> Verification:
-    count = len(entries)
+    """The end of the chain against the head file: nothing cut off, nothing replaced."""
     notes = []
     if torn:
         notes.append("an interrupted write left an incomplete line at the end; it is not a "
@@ -236,8 +247,7 @@ def _check_head(
         return Verification(count, last, f"the log ends at record {count} but held "
                             f"{head_count}: records {count + 1} to {head_count} are {cut} "
                             "(the file was truncated)")  # fmt: skip
-    expected = entries[head_count - 1].hash if head_count else GENESIS
-    if head_hash != expected:
+    if head_hash != at_head:
         return Verification(count, last, f"record {head_count} was altered or replaced: it "
                             "does not match the hash kept in the head file")  # fmt: skip
     if count > head_count + 1:
@@ -274,50 +284,3 @@ def _recover_tail(log: Any) -> tuple[int, str] | None:
         return int(last["seq"]), str(last["hash"])
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def render(record: dict[str, Any]) -> str:
-    """A record for people: what was asked and answered, from what, by what."""
-    lines = [
-        f"Answer {record['id']}  (record {record.get('seq', '-')}, {record['time']})",
-        f"Question: {record['question']}",
-    ]
-    for asked, answered in record.get("history", []):
-        lines.append(f"  earlier turn: {asked} -> {textwrap.shorten(answered, 100)}")
-    lines += [
-        "Answer:",
-        textwrap.indent(textwrap.fill(record["answer"], 92), "  "),
-        f"Declined: {'yes' if record['declined'] else 'no'}   "
-        f"Cited: {', '.join(f'[{n}]' for n in record['cited']) or 'none'}",
-    ]
-    lines += [f"Note: {w}" for w in record.get("warnings", [])]
-    lines.append("Passages given to the model:")
-    for p in record["passages"]:
-        mark = "*" if p["n"] in record["cited"] else " "
-        where = f", §{p['section']}" if p["section"] else ""
-        where += f", page {p['page']}" if p.get("page") else ""
-        lines.append(f" {mark}[{p['n']}] {p['doc_id']}{where}  chunk {p['chunk_id']}  "
-                     f"text SHA-256 {p['sha256'][:16]}…  score {p['score']}")  # fmt: skip
-        lines.append("      " + textwrap.shorten(" ".join(p["text"].split()), 160))
-    lines.append("Source documents (the versions used):")
-    for doc_id, d in record["documents"].items():
-        lines.append(
-            f"  {doc_id}: {d['title']} ({', '.join(x for x in (d['publisher'], d['date']) if x)})"
-        )
-        lines.append(f"      file {d['file']}  SHA-256 {d['sha256']}")
-    index, model, g = record["index"], record["model"], record["generation"]
-    lines += [
-        f"Index: {index['id']} (built {index['created']}, {index['documents']} documents)",
-        f"Embedder: {record['embedder']['name']} ({record['embedder']['dim']} dimensions)",
-        f"Model: {model['name']}  SHA-256 {model['sha256']}",
-        f"Prompt template: version {record['prompt']['version']}",
-        f"Generation: temperature {g['temperature']}, seed {g['seed']}, "
-        f"max {g['max_tokens']} tokens, context {g['n_ctx']}",
-        f"Retrieval: {', '.join(f'{k} {v}' for k, v in record['retrieval'].items())}",
-        f"Software: {', '.join(f'{k} {v}' for k, v in record['software'].items())}",
-    ]
-    if record.get("replay_of"):
-        lines.append(f"Replay of: {record['replay_of']}")
-    if "hash" in record:
-        lines.append(f"Chain: previous {record['prev'][:16]}…  this {record['hash']}")
-    return "\n".join(lines)

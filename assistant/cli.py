@@ -29,11 +29,15 @@ class Progress:
 
     def __init__(self) -> None:
         self.stage = ""
+        self.shown = -1
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage != self.stage and self.stage:
             click.echo(file=sys.stderr)
+        if stage == self.stage and total > 1 and 100 * done // total == self.shown:
+            return  # redraw only when the percentage moves
         self.stage = stage
+        self.shown = 100 * done // total if total > 1 else -1
         percent = f" {100 * done // total:3d}%" if total > 1 else ""
         count = f" ({_size(done)}/{_size(total)})" if total > 1 << 20 else ""
         count = count or (f" ({done}/{total})" if total > 1 else "")
@@ -335,7 +339,8 @@ def audit_verify(ctx: click.Context) -> None:
 @click.pass_context
 def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
     """Print the provenance record of the answer RECORD_ID."""
-    from .audit import AuditLog, render
+    from .audit import AuditLog
+    from .provenance import render
 
     try:
         record = AuditLog.from_settings(ctx.obj).find(record_id)
@@ -379,6 +384,34 @@ def doctor(ctx: click.Context) -> None:
     for check in checks:
         click.echo(f"{'OK ' if check.ok else 'FIX'}  {check.name:<8}  {check.detail}")
     ctx.exit(0 if all(check.ok for check in checks) else 1)
+
+
+@main.command()
+@click.option("--only", multiple=True, type=click.Choice(["indexing", "retrieval", "answering",
+              "langchain", "coldstart", "sweep"]), help="Run only these sections (repeat).")
+@click.option("--sweep", is_flag=True, help="Also sweep passages, chunk size, threads, batch.")
+@click.option("--sizes", default="100000,1000000", show_default=True,
+              help="Synthetic corpus sizes for retrieval, comma-separated.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Report folder (default eval/reports/bench-<timestamp>).")
+@click.option("--model", help="Catalogue name or path of a GGUF file.")
+@click.pass_context
+def bench(ctx: click.Context, only: tuple[str, ...], sweep: bool, sizes: str, out: Path | None,
+          model: str | None) -> None:  # fmt: skip
+    """Measure every stage against bare llama.cpp and a textbook LangChain pipeline."""
+    from .bench import DEFAULT_SECTIONS, BenchOptions, run_bench
+    from .benchreport import summary_rows, table
+
+    sections = only or (DEFAULT_SECTIONS + (("sweep",) if sweep else ()))
+    options = BenchOptions(sections=tuple(sections), out=out,
+                           sizes=tuple(int(n) for n in sizes.split(",") if n.strip()))
+    try:
+        results, folder = run_bench(_settings(ctx, model=model), options,
+                                    lambda text: click.echo(text, err=True))  # fmt: skip
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    click.echo(table(summary_rows(results)))
+    click.echo(f"Report: {folder / 'report.md'}", err=True)
 
 
 if __name__ == "__main__":

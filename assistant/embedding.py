@@ -60,6 +60,7 @@ class MiniLMEmbedder:
         from sentence_transformers import SentenceTransformer
 
         transformers.logging.set_verbosity_error()  # long texts are counted, not embedded
+        transformers.logging.disable_progress_bar()
         self.model = SentenceTransformer(str(bundled_model_dir()), device="cpu")
         self.tokenizer = self.model.tokenizer
         self.batch_size = batch_size

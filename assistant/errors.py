@@ -73,3 +73,7 @@ class RecordNotFound(AssistantError):
 
 class IndexWriteFailed(AssistantError):
     """A new index build could not be written; the previous one is still in use."""
+
+
+class GeneratorUnavailable(AssistantError):
+    """The configured model server cannot be reached or refused the request."""

@@ -303,8 +303,8 @@ def _judge_claims(
     """Each claim against the passages. A claim its cited passages support is supported by
     all of them (entailment is monotonic), so the full context is judged only otherwise."""
     everything = joined(passages, sorted(passages))
-    if claim_mode == "model" and isinstance(getattr(judge, "model", judge), ModelJudge):
-        model: ModelJudge = getattr(judge, "model", judge)
+    model = getattr(judge, "model", judge)
+    if claim_mode == "model" and isinstance(model, ModelJudge):
         units: list[tuple[str, Sequence[int]]] = [
             (c, ()) for c in model.decompose(str(answer.get("answer", "")))
         ]

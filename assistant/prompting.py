@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from .injection import neutralise
 from .retrieval import Hit
 
 PROMPT_VERSION = "2026-11-b"
@@ -96,7 +97,7 @@ def build_prompt(
     given: list[Hit] = []
     blocks: list[str] = []
     for hit in hits:
-        block = f"[{len(given) + 1}] {source_label(hit)}\n{hit.chunk.text}"
+        block = f"[{len(given) + 1}] {source_label(hit)}\n{neutralise(hit.chunk.text)}"
         cost = count_tokens(block) + 2
         if cost > budget:
             continue

@@ -9,7 +9,7 @@ exact messages, the generation and retrieval settings, and the software versions
 
 `record_answer()` gives the answer its id and, when the audit log is on, appends the
 record to it (`audit.AuditLog`). Every answer gets a record, logged or not: it is also
-on `Answer.provenance` for callers of the package.
+on `Answer.provenance` for callers of the package. `render()` shows a record for people.
 
 Not recorded: the model's raw draft before the grounding check (the record holds what
 the user was shown, and the messages, by hash, from which a replay regenerates the draft).
@@ -21,6 +21,7 @@ import hashlib
 import json
 import platform
 import secrets
+import textwrap
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -28,10 +29,12 @@ from functools import lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from .injection import instruction_like
 from .prompting import PROMPT_VERSION, SYSTEM_PROMPT
 
 if TYPE_CHECKING:
     from .answering import Answer, Assistant
+    from .store import Manifest
 
 RECORD_FORMAT = 1
 _PACKAGES = ("policy-assistant", "llama-cpp-python", "faiss-cpu", "sentence-transformers",
@@ -61,6 +64,7 @@ def software_versions() -> dict[str, str]:
 def build_record(
     assistant: Assistant,
     answer: Answer,
+    manifest: Manifest,
     messages: list[dict[str, str]],
     history: list[tuple[str, str]],
     search_query: str,
@@ -68,12 +72,12 @@ def build_record(
 ) -> dict[str, Any]:
     """The provenance record of `answer` (without the audit log's chain fields)."""
     settings = assistant.settings
-    manifest = assistant.retriever.index.manifest
     generator = assistant.generator
     passages = [
         {
             "n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "section": c.section,
             "page": c.page, "score": c.score, "sha256": sha256_text(c.text), "text": c.text,
+            "instructions_withheld": instruction_like(c.text),
         }
         for c in answer.contexts
     ]  # fmt: skip
@@ -137,6 +141,7 @@ def build_record(
 def record_answer(
     assistant: Assistant,
     answer: Answer,
+    manifest: Manifest,
     messages: list[dict[str, str]],
     history: list[tuple[str, str]],
     search_query: str,
@@ -145,7 +150,56 @@ def record_answer(
     """The answer with its id and provenance; appended to the audit log when that is on."""
     from .audit import AuditLog
 
-    record = build_record(assistant, answer, messages, history, search_query, top_k)
+    record = build_record(assistant, answer, manifest, messages, history, search_query, top_k)
     if assistant.settings.audit.enabled:
         record = AuditLog.from_settings(assistant.settings).append(record)
     return replace(answer, id=record["id"], provenance=record)
+
+
+def render(record: dict[str, Any]) -> str:
+    """A record for people: what was asked and answered, from what, by what."""
+    lines = [
+        f"Answer {record['id']}  (record {record.get('seq', '-')}, {record['time']})",
+        f"Question: {record['question']}",
+    ]
+    for asked, answered in record.get("history", []):
+        lines.append(f"  earlier turn: {asked} -> {textwrap.shorten(answered, 100)}")
+    lines += [
+        "Answer:",
+        textwrap.indent(textwrap.fill(record["answer"], 92), "  "),
+        f"Declined: {'yes' if record['declined'] else 'no'}   "
+        f"Cited: {', '.join(f'[{n}]' for n in record['cited']) or 'none'}",
+    ]
+    lines += [f"Note: {w}" for w in record.get("warnings", [])]
+    lines.append("Passages given to the model:")
+    for p in record["passages"]:
+        mark = "*" if p["n"] in record["cited"] else " "
+        where = f", §{p['section']}" if p["section"] else ""
+        where += f", page {p['page']}" if p.get("page") else ""
+        lines.append(f" {mark}[{p['n']}] {p['doc_id']}{where}  chunk {p['chunk_id']}  "
+                     f"text SHA-256 {p['sha256'][:16]}…  score {p['score']}")  # fmt: skip
+        lines.append("      " + textwrap.shorten(" ".join(p["text"].split()), 160))
+        if p.get("instructions_withheld"):
+            lines.append("      (instructions to AI systems in it were withheld from the model)")
+    lines.append("Source documents (the versions used):")
+    for doc_id, d in record["documents"].items():
+        lines.append(
+            f"  {doc_id}: {d['title']} ({', '.join(x for x in (d['publisher'], d['date']) if x)})"
+        )
+        lines.append(f"      file {d['file']}  SHA-256 {d['sha256']}")
+    index, model, g = record["index"], record["model"], record["generation"]
+    lines += [
+        f"Index: {index['id']} (built {index['created']}, {index['documents']} documents)",
+        f"Embedder: {record['embedder']['name']} ({record['embedder']['dim']} dimensions)",
+        f"Model: {model['name']}  SHA-256 {model['sha256']}",
+        f"Prompt template: version {record['prompt']['version']}",
+        f"Generation: temperature {g['temperature']}, seed {g['seed']}, "
+        f"max {g['max_tokens']} tokens, context {g['n_ctx']}",
+        f"Retrieval: {', '.join(f'{k} {v}' for k, v in record['retrieval'].items())}",
+        f"Software: {', '.join(f'{k} {v}' for k, v in record['software'].items())}",
+    ]
+    if record.get("replay_of"):
+        lines.append(f"Replay of: {record['replay_of']}")
+    if "hash" in record:
+        lines.append(f"Chain: previous {record['prev'][:16]}…  this {record['hash']}")
+    return "\n".join(lines)

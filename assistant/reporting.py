@@ -205,7 +205,8 @@ def summarise(
         "questions": str(options.questions), "n": len(records),
         "answers": str(options.answers) if options.answers else "assistant",
         "model": ", ".join(models) or "unknown", "judge": options.judge,
-        "judge_model": getattr(getattr(judge, "model", judge), "name", "") or None,
+        "judge_model": model.name if isinstance(model := getattr(judge, "model", judge),
+                                                 ModelJudge) else None,
         "claims": options.claims, "overall": average(records), "by_type": by_type,
         "latency": latency, "errors": sum(1 for a in answers if a.get("error")),
         "calibration": calibration,
@@ -282,10 +283,29 @@ def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -
                 f"| {tier['tier']} | {tier['balanced_accuracy']} | "
                 f"{tier['true_positive_rate']} | {tier['true_negative_rate']} |"
             )
+        lines += _by_kind(summary["calibration"])
     lines += ["", "## The ten worst answers", ""]
-    for record in sorted(records, key=quality)[:10]:
+    worst = [r for r in sorted(records, key=quality) if quality(r) < 1][:10]
+    for record in worst:
         lines += _worst(record)
+    if not worst:
+        lines.append("None: every answer scored full marks on what applies to it.")
     return "\n".join(lines) + "\n"
+
+
+def _by_kind(calibration: Sequence[Mapping[str, Any]]) -> list[str]:
+    tiers = [t["tier"] for t in calibration]
+    lines = [
+        "",
+        "Percent judged correctly, by kind of claim:",
+        "",
+        "| kind | " + " | ".join(tiers) + " |",
+        "| --- |" + " --- |" * len(tiers),
+    ]
+    for kind in calibration[0]["by_kind"]:
+        cells = [f"{t['by_kind'].get(kind, 0):.0f}" for t in calibration]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _worst(record: Mapping[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import (
@@ -70,6 +70,18 @@ class GenerationSettings(BaseModel):
     temperature: float = Field(0.0, description="Sampling temperature (0 = greedy).")
     seed: int = Field(42, description="Sampling seed, for reproducible answers.")
     history_turns: int = Field(3, description="Earlier turns of a conversation kept in the prompt.")
+    backend: Literal["local", "openai"] = Field(
+        "local", description="local: llama.cpp in-process; openai: an OpenAI-compatible server."
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="The server's API root (backend openai)."
+    )
+    api_key: str = Field("", description="Bearer token for the server, if it wants one.")
+    remote_model: str = Field("", description="Model name sent to the server (empty: its first).")
+    remote_gguf: str = Field(
+        "", description="Catalogue name or path of the GGUF the server runs, hashed for the record."
+    )
+    timeout_s: float = Field(120.0, description="Seconds to wait for the server.")
 
 
 class UISettings(BaseModel):

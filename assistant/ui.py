@@ -480,4 +480,8 @@ def launch(assistant: Assistant, settings: Settings) -> None:
         max_file_size=f"{settings.ui.max_upload_mb}mb",
         allowed_paths=[str(settings.paths.data_dir / "exports")],
         css=CSS,
+        quiet=True,  # Gradio's own banner suggests share links, which are never used here
+        prevent_thread_lock=True,
     )
+    print(f"Chat UI at http://{settings.ui.host}:{settings.ui.port} (Ctrl-C stops it)", flush=True)
+    demo.block_thread()

@@ -112,3 +112,51 @@ def sparse(path: Path, size: int) -> None:
     """A file of `size` bytes that takes no disk space (a hole)."""
     with path.open("wb") as handle:
         handle.truncate(size)
+
+
+SCRIPT_HTML = (
+    "<html><head><title>Road budget</title><script>var x = 'SCRIPTPAYLOAD'; alert(1)</script>"
+    '<style>p {color: red}</style></head><body onload="steal()"><h1>Road budget</h1>'
+    '<p>The road budget grows by 3 percent in 2026.</p><img src=x onerror="evil()">'
+    '<iframe src="javascript:alert(2)"></iframe></body></html>'
+)
+UNICODE_NAME = "énergie-日本語-\u202egpj.md"  # with a right-to-left override character
+
+# file -> ("refused", what the indexer says, what the upload screen says) or
+#         ("indexed", the document id it gets, "")
+EXPECTED: dict[str, tuple[str, str, str]] = {
+    "empty.txt": ("refused", "the file is empty", "the file is empty"),
+    "huge.txt": ("refused", "MB limit", "upload limit"),
+    "random.pdf": ("refused", "not a readable PDF", "binary data, not the .pdf"),
+    "bomb.pdf": ("refused", "Limit reached while decompressing", "Limit reached"),
+    "nested.pdf": ("refused", "not a readable PDF", "not a readable PDF"),
+    "loop.pdf": ("refused", "cyclic page references", "cyclic page references"),
+    "bomb.docx": ("refused", "unpacks to 629 MB; refused", "unpacks to 629 MB"),
+    "nul.txt": ("refused", "looks like a binary file", "binary data, not the .txt"),
+    "invalid-utf8.txt": ("refused", "not valid UTF-8", "binary data, not the .txt"),
+    "scripts.html": ("indexed", "scripts", ""),
+    "latin1.txt": ("indexed", "latin1", ""),
+    "dotdot.md": ("indexed", "dotdot", ""),
+    "..hidden-name.md": ("indexed", "hidden-name", ""),
+    UNICODE_NAME: ("indexed", "énergie-日本語--gpj", ""),
+}
+
+
+def hostile_batch(folder: Path) -> list[Path]:
+    """Every file of EXPECTED, made in `folder`; `dotdot.md` is given through `sub/..`."""
+    (folder / "sub").mkdir(parents=True)
+    (folder / "empty.txt").write_bytes(b"")
+    sparse(folder / "huge.txt", 200 * MB)
+    (folder / "random.pdf").write_bytes(bytes(range(256)) * 400)
+    pdf_bomb(folder / "bomb.pdf")
+    pdf_nested(folder / "nested.pdf")
+    pdf_page_loop(folder / "loop.pdf")
+    docx_bomb(folder / "bomb.docx")
+    (folder / "scripts.html").write_text(SCRIPT_HTML)
+    (folder / "nul.txt").write_bytes(b"Water\x00\x00 policy\x00 text " * 50)
+    (folder / "invalid-utf8.txt").write_bytes(b"The caf\xe9 policy \x81\x8d\x8f\x90 is broken.")
+    (folder / "latin1.txt").write_bytes("The café tax rises by 2 percent.".encode("latin-1"))
+    (folder / "dotdot.md").write_text("# Parks\n\nThe parks budget is 40,000 pounds.\n")
+    (folder / "..hidden-name.md").write_text("# Bridges\n\nThe bridge budget is 70,000 pounds.\n")
+    (folder / UNICODE_NAME).write_text("# Énergie\n\nLe budget énergie est de 9 millions.\n")
+    return [folder / ("sub/../" + name if name == "dotdot.md" else name) for name in EXPECTED]

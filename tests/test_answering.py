@@ -12,7 +12,8 @@ from assistant.errors import EmptyQuestion
 from assistant.prompting import DECLINE_TEXT
 
 # The answer contract of DESIGN.md, key for key.
-CONTRACT_KEYS = {"question", "answer", "citations", "contexts", "declined", "model", "timings"}
+CONTRACT_KEYS = {"id", "question", "answer", "citations", "contexts", "declined", "model",
+                 "timings"}  # fmt: skip
 PASSAGE_KEYS = {"n", "doc_id", "title", "section", "text", "score"}
 TIMING_KEYS = {"retrieve_s", "first_token_s", "total_s", "prompt_tokens", "completion_tokens"}
 MOJ = "The Ministry of Justice will give 2,500 employees access to AI tools."

@@ -129,15 +129,10 @@ def shot(page, name: str, full: bool = True) -> None:
 def ask(page, question: str) -> float:
     """Type the question, press Enter; wait for the finished answer. Returns the seconds
     from Enter to the first visible token of the answer."""
-    before = page.locator(LAST_BOT).count()
     page.fill("#question textarea", question)
     started = time.monotonic()
     page.press("#question textarea", "Enter")
-    page.wait_for_function(
-        "(n) => document.querySelectorAll('#chat .bot .message-content').length > n",
-        arg=before,
-        polling=50,
-    )
+    page.wait_for_selector("#chat .pending", timeout=60_000)
     page.wait_for_function(
         """() => { const b = document.querySelectorAll('#chat .bot .message-content');
                    const last = b[b.length - 1];

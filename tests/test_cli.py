@@ -13,7 +13,8 @@ import assistant.cli as cli
 from assistant.answering import Assistant
 from assistant.catalog import CATALOG
 
-CONTRACT_KEYS = {"question", "answer", "citations", "contexts", "declined", "model", "timings"}
+CONTRACT_KEYS = {"id", "question", "answer", "citations", "contexts", "declined", "model",
+                 "timings"}  # fmt: skip
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 
 
@@ -108,7 +109,7 @@ def test_models_lists_the_three_catalogue_entries(env: dict[str, str], tmp_path:
     assert "(default)" in rows["qwen2.5-coder-1.5b"]
     assert "HASH MISMATCH" in rows["smollm2-135m"]
     assert "1.12 GB" in rows["qwen2.5-coder-1.5b"]
-    assert rows["qwen2.5-coder-0.5b"].split()[3:5] == ["no", "-"]
+    assert rows["qwen2.5-coder-0.5b"].split()[3:6] == ["MB", "no", "-"]  # 491 MB
 
 
 def test_index_lists_a_bad_file_and_indexes_the_rest(

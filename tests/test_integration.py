@@ -12,13 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import MODELS_DIR, ROOT, real_model_path
 
 from assistant.answering import Answer, Assistant, load_generator
 from assistant.catalog import CATALOG, ModelStore
 from assistant.errors import ModelHashMismatch
 from assistant.llm import GenerationStats
 from assistant.settings import DEFAULT_MODEL, Settings
-from conftest import MODELS_DIR, ROOT, real_model_path
 
 pytestmark = pytest.mark.model
 
@@ -56,14 +56,14 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     ("question", "fact", "doc_id"),
     [
         ("How many Ministry of Justice staff get AI tools?", "2,500", "moj-openai-partnership"),
-        ("What does ITIF call AI sovereignty understood as a nation's ability to dictate the "
-         "terms on which foreign AI operates within its borders?", "control-oriented",
-         "itif-ai-sovereignty"),
+        ("What term does ITIF use for AI sovereignty as the ability to dictate the terms on "
+         "which foreign AI operates?", "control-oriented", "itif-ai-sovereignty"),
         ("Who is the Director of ai@cam?", "Jessica Montgomery", "cam-ai-sovereignty-vision"),
         ("According to the IDC report cited in the Sovereign AI paper, how much will AI "
          "contribute to the global economy through 2030?", "19.9",
          "sovereign-ai-national-policy"),
-        ("How much did France invest in Current AI?", "400 million", "open-dividend"),
+        ("How many Indian languages and dialects do the Bhashini open-source models support?",
+         "22", "open-dividend"),
     ],
 )  # fmt: skip
 def test_known_answers_are_found_and_cited(
@@ -87,10 +87,10 @@ def test_a_question_the_corpus_cannot_answer_is_declined(assistant: Assistant) -
 
 
 def test_the_stream_matches_the_answer(assistant: Assistant) -> None:
-    events = list(assistant.stream("How many probation officers already use automation tools?"))
+    events = list(assistant.stream("How many Ministry of Justice employees get AI tools?"))
     final = events[-1]
     assert isinstance(final, Answer) and not final.declined
-    assert "1,000" in final.answer
+    assert "2,500" in final.answer
     assert "".join(e for e in events[:-1] if isinstance(e, str)).strip() == final.answer
     assert 0 < final.timings.first_token_s <= final.timings.total_s
     assert final.timings.prompt_tokens > 0 and final.timings.completion_tokens > 0

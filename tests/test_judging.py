@@ -64,3 +64,14 @@ def test_calibration_scores_every_tier(model_judge: ModelJudge) -> None:
     assert scores["fast"].balanced_accuracy < scores["model"].balanced_accuracy
     assert set(scores["fast"].by_kind) == {"paraphrase", "negation", "unrelated", "verbatim",
                                            "entity_swap"}  # fmt: skip
+
+
+@pytest.mark.model
+def test_model_splits_an_answer_into_claims(model_judge: ModelJudge) -> None:
+    text = (
+        "The Ministry of Justice will give 2,500 employees AI tools, and more than 1,000 "
+        "probation officers already use Justice Transcribe [1]."
+    )
+    claims = model_judge.decompose(text, max_tokens=96)
+    assert 2 <= len(claims) <= 4
+    assert any("2,500" in c for c in claims) and any("1,000" in c for c in claims)

@@ -71,6 +71,22 @@ def test_harness_on_three_questions_with_fakes(fake_assistant: Assistant, tmp_pa
     assert load_summary(out) == summary
 
 
+def test_the_report_carries_the_judge_calibration(
+    fake_assistant: Assistant, tmp_path: Path
+) -> None:
+    for reply in REPLIES:
+        fake_assistant.generator.enqueue(reply)  # type: ignore[attr-defined]
+    settings = fake_assistant.settings.with_overrides(paths={"corpus_dir": ROOT / "corpus"})
+    options = EvalOptions(questions=_gold(tmp_path), judge="fast", out=tmp_path / "r",
+                          calibration=ROOT / "eval" / "judge_calibration.jsonl")  # fmt: skip
+    summary, out = run_eval(settings, options, None, fake_assistant)
+    (fast,) = summary["calibration"]
+    assert fast["tier"] == "fast" and fast["pairs"] == 246
+    assert 60 < fast["balanced_accuracy"] < 95  # lexical: it misses negations
+    assert fast["by_kind"]["negation"] < 20 and fast["by_kind"]["number_swap"] > 70
+    assert f"| fast | {fast['balanced_accuracy']} |" in (out / "report.md").read_text()
+
+
 def test_scoring_answers_from_another_system_and_comparing(
     fake_assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,420 @@
+"""The benchmark: the cost of every stage, against what a user would otherwise run.
+
+`run_bench` measures, in one process and one run (ratios are only meaningful within a
+run on a shared machine):
+
+- indexing: chunks per second of the indexer against raw `SentenceTransformer.encode`
+  of the same texts, and the time to re-run indexing on an unchanged corpus;
+- retrieval: hybrid search latency at the corpus size, and flat against IVF search
+  (with recall@10) on synthetic corpora of 100k and 1M vectors (`synthetic.py`);
+- answering: for fixed questions, the model's first token, the first checked sentence
+  shown, output tokens per second, total time and prompt tokens, against bare
+  llama-cpp-python given the identical messages, and against the textbook LangChain
+  pipeline, whose answers are also scored by the evaluation harness (`baselines.py`);
+- cold start: `assistant ask` in a fresh process to its first word on standard output,
+  and that process's peak memory;
+- sweep (on request): passages per prompt, chunk size, threads and batch size (`tuning.py`).
+
+Everything lands in `eval/reports/bench-<timestamp>/` as results.json and report.md.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .answering import Assistant, load_generator
+from .baselines import BareLlama, ClockedGenerator, LangChainRag, Run
+from .catalog import ModelStore
+from .chunking import embedding_text
+from .embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
+from .evaluation import GoldQuestion, load_questions
+from .indexing import Indexer
+from .settings import Settings
+from .store import load_index
+from .synthetic import LatencySummary, bm25_bytes, index_bytes, measure_size, timed
+
+Progress = Callable[[str], None]
+SECTIONS = ("indexing", "retrieval", "answering", "langchain", "coldstart", "sweep")
+DEFAULT_SECTIONS = SECTIONS[:-1]
+# Ten fixed questions of eval/gold.jsonl: figures, facts, multi-part, comparison, unanswerable.
+FIXED_QUESTIONS = ("q001", "q010", "q024", "q036", "q045", "q059", "q062", "q066", "q073", "q079")
+WARM_UP = "What is AI sovereignty?"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    sections: tuple[str, ...] = DEFAULT_SECTIONS
+    questions: Path = Path("eval/gold.jsonl")
+    question_ids: tuple[str, ...] = FIXED_QUESTIONS
+    sizes: tuple[int, ...] = (100_000, 1_000_000)
+    queries: int = 200
+    bm25_limit: int = 100_000
+    out: Path | None = None
+
+
+class Bench:
+    """Shared state of one run: settings, loaded embedder, questions, the output folder."""
+
+    def __init__(self, settings: Settings, options: BenchOptions, out: Path, say: Progress):
+        self.settings = settings.with_overrides(paths={"data_dir": out / "data"})
+        self.options = options
+        self.out = out
+        self.say = say
+        self._embedder: MiniLMEmbedder | None = None
+        self.gold = load_questions(options.questions)
+        by_id = {q.id: q for q in self.gold}
+        self.fixed: list[GoldQuestion] = [by_id[i] for i in options.question_ids]
+        self.results: dict[str, Any] = {}
+
+    @property
+    def embedder(self) -> MiniLMEmbedder:
+        if self._embedder is None:
+            started = time.perf_counter()
+            self._embedder = MiniLMEmbedder(self.settings.embedding.batch_size)
+            self.results.setdefault("loads", {})["embedder_s"] = _r(time.perf_counter() - started)
+        return self._embedder
+
+
+def run_bench(
+    settings: Settings, options: BenchOptions, say: Progress | None = None
+) -> tuple[dict[str, Any], Path]:
+    """Run the chosen sections; write results.json and report.md; return both."""
+    from . import benchreport, tuning
+
+    out = options.out or Path("eval/reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
+    out.mkdir(parents=True, exist_ok=True)
+    bench = Bench(settings, options, out, say or (lambda text: None))
+    bench.results["machine"] = machine()
+    bench.results["settings"] = {
+        "model": settings.generation.model, "n_threads": settings.generation.n_threads,
+        "n_batch": settings.generation.n_batch, "n_ctx": settings.generation.n_ctx,
+        "top_k": settings.retrieval.top_k, "chunk_tokens": settings.chunking.chunk_tokens,
+        "max_tokens": settings.generation.max_tokens,
+    }  # fmt: skip
+    steps: dict[str, Callable[[Bench], dict[str, Any]]] = {
+        "indexing": bench_indexing, "retrieval": bench_retrieval, "answering": bench_answering,
+        "langchain": bench_langchain, "coldstart": bench_coldstart, "sweep": tuning.sweep,
+    }  # fmt: skip
+    for name in SECTIONS:
+        if name in options.sections:
+            bench.say(f"== {name}")
+            started = time.perf_counter()
+            bench.results[name] = steps[name](bench)
+            bench.results[name]["section_s"] = _r(time.perf_counter() - started)
+            _write(out, bench.results)  # a long run keeps what it has measured so far
+    (out / "report.md").write_text(benchreport.markdown(bench.results), encoding="utf-8")
+    return bench.results, out
+
+
+def _write(out: Path, results: dict[str, Any]) -> None:
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+
+
+def _r(value: float, digits: int = 4) -> float:
+    return round(float(value), digits)
+
+
+def machine() -> dict[str, Any]:
+    load = os.getloadavg()
+    return {"cpus": os.cpu_count(), "load_average_1m": round(load[0], 2),
+            "python": sys.version.split()[0],
+            "time": datetime.now().isoformat(timespec="seconds")}  # fmt: skip
+
+
+def rss_bytes() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+# ---------------------------------------------------------------- indexing
+
+
+def bench_indexing(bench: Bench) -> dict[str, Any]:
+    embedder = bench.embedder
+    with tempfile.TemporaryDirectory() as tmp:
+        index_dir = Path(tmp) / "index"
+        settings = bench.settings.with_overrides(paths={"index_dir": index_dir})
+        pipeline_s, raw_s = [], []
+        texts: list[str] = []
+        for _ in range(2):  # alternate, keep the best of each: the machine is shared
+            _remove(index_dir)
+            started = time.perf_counter()
+            report = Indexer(settings, lambda: embedder).update(rebuild=True)
+            pipeline_s.append(time.perf_counter() - started)
+            if not texts:
+                index = load_index(index_dir, EMBEDDER_NAME, EMBEDDER_DIM)
+                titles = {k: d.title for k, d in index.manifest.documents.items()}
+                texts = [embedding_text(c, titles[c.doc_id]) for c in index.chunks]
+            started = time.perf_counter()
+            embedder.model.encode(texts, batch_size=bench.settings.embedding.batch_size,
+                                  normalize_embeddings=True, show_progress_bar=False)  # fmt: skip
+            raw_s.append(time.perf_counter() - started)
+        unchanged = []
+        for _ in range(3):
+            started = time.perf_counter()
+            again = Indexer(settings, _no_embedder).update()
+            unchanged.append(time.perf_counter() - started)
+        command = [sys.executable, "-m", "assistant", "index"]
+        started = time.perf_counter()
+        process = subprocess.run(command, env=_env(settings), capture_output=True, text=True)
+        cli_s = time.perf_counter() - started
+        build = index_dir / "builds" / again.index_id
+        on_disk = sum(p.stat().st_size for p in build.iterdir())
+    best, raw = min(pipeline_s), min(raw_s)
+    return {
+        "chunks": report.chunks, "pipeline_s": _r(best), "raw_encode_s": _r(raw),
+        "pipeline_chunks_per_s": _r(report.chunks / best, 1),
+        "raw_chunks_per_s": _r(len(texts) / raw, 1), "overhead_ratio": _r(best / raw, 3),
+        "unchanged_in_process_s": _r(min(unchanged)), "unchanged_cli_s": _r(cli_s),
+        "unchanged_cli_ok": process.returncode == 0, "index_bytes_on_disk": on_disk,
+        "runs": {"pipeline_s": [_r(s) for s in pipeline_s], "raw_s": [_r(s) for s in raw_s]},
+    }  # fmt: skip
+
+
+def _no_embedder() -> MiniLMEmbedder:
+    raise AssertionError("an unchanged corpus must not need the embedder")
+
+
+def _remove(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that gives a child `assistant` process these settings' paths."""
+    env = dict(os.environ)
+    for key, value in settings.paths.model_dump().items():
+        env[f"ASSISTANT_PATHS__{key.upper()}"] = str(Path(value).resolve())
+    env["ASSISTANT_GENERATION__MODEL"] = settings.generation.model
+    return env | extra
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+def bench_retrieval(bench: Bench) -> dict[str, Any]:
+    import faiss
+
+    assistant = Assistant(bench.settings, embedder=bench.embedder)
+    retriever = assistant.retriever
+    queries = [q.question for q in bench.gold]
+    for query in queries[:5]:
+        retriever.search(query)  # warm caches
+    corpus: dict[str, Any] = {"chunks": len(retriever.index.chunks), "queries": len(queries)}
+    for threads in (1, os.cpu_count() or 1):
+        faiss.omp_set_num_threads(threads)
+        seconds, _ = timed(lambda i: retriever.search(queries[i]), len(queries))
+        corpus[f"hybrid_threads_{threads}"] = LatencySummary.of(seconds).__dict__
+    vectors = bench.embedder.embed(queries)
+    embed_s, _ = timed(lambda i: bench.embedder.embed([queries[i]]), len(queries))
+    dense_s, _ = timed(lambda i: retriever.index.faiss_index.search(vectors[i : i + 1], 100),
+                       len(queries))  # fmt: skip
+    bm25_s, _ = timed(lambda i: retriever._bm25(queries[i], 100), len(queries))
+    corpus.update(
+        embed_query=LatencySummary.of(embed_s).__dict__,
+        dense=LatencySummary.of(dense_s).__dict__, bm25=LatencySummary.of(bm25_s).__dict__,
+        faiss_bytes=index_bytes(retriever.index.faiss_index), bm25_bytes=bm25_bytes(retriever.bm25),
+    )  # fmt: skip
+    faiss.omp_set_num_threads(1)
+    synthetic = []
+    for n in bench.options.sizes:
+        bench.say(f"   synthetic corpus of {n:,} vectors")
+        queries_n = bench.options.queries if n <= 100_000 else max(50, bench.options.queries // 2)
+        synthetic.append(measure_size(n, queries_n, bench.options.bm25_limit, threads=1))
+        gc.collect()
+    return {"corpus": corpus, "synthetic": synthetic}
+
+
+# ---------------------------------------------------------------- answering
+
+
+def bench_answering(bench: Bench) -> dict[str, Any]:
+    """The assistant against bare llama-cpp-python given the identical messages."""
+    g = bench.settings.generation
+    started = time.perf_counter()
+    clocked = ClockedGenerator(load_generator(bench.settings))
+    load_s = time.perf_counter() - started
+    assistant = Assistant(bench.settings, embedder=bench.embedder, generator=clocked)
+    path = ModelStore(bench.settings.paths.models_dir).resolve(g.model).path
+    bare = BareLlama(path, g.n_ctx, g.n_threads, g.n_batch, g.seed)
+    assistant.ask(WARM_UP)  # both start with the system prompt evaluated once
+    bare.answer(clocked.messages, g.max_tokens)
+    rows, answers = [], []
+    for number, question in enumerate(bench.fixed, start=1):
+        bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
+        started = time.perf_counter()
+        answer = assistant.ask(question.question)
+        total = time.perf_counter() - started
+        ours = Run(first_token_s=(clocked.first_token_at or started + total) - started,
+                   last_token_s=(clocked.last_token_at or started + total) - started,
+                   total_s=total, prompt_tokens=answer.timings.prompt_tokens,
+                   completion_tokens=answer.timings.completion_tokens)  # fmt: skip
+        reference = bare.answer(clocked.messages, g.max_tokens)
+        rows.append(_row(question, ours, reference, answer.timings.first_token_s))
+        answers.append(answer.to_json() | {"id": question.id})
+    cold = _prefix_effect(bench, bare, clocked.messages)
+    _write_answers(bench.out / "answers-assistant.jsonl", answers)
+    result = {"model": clocked.name, "model_load_s": _r(load_s), "rss_bytes": rss_bytes(),
+              "questions": rows, "summary": _summary(rows), "prefix_cache": cold}  # fmt: skip
+    del assistant, clocked, bare
+    gc.collect()
+    return result
+
+
+def _row(question: GoldQuestion, ours: Run, bare: Run, shown_s: float) -> dict[str, Any]:
+    return {
+        "id": question.id, "type": question.type,
+        "first_token_s": _r(ours.first_token_s), "first_sentence_s": _r(shown_s),
+        "total_s": _r(ours.total_s), "prompt_tokens": ours.prompt_tokens,
+        "completion_tokens": ours.completion_tokens,
+        "bare_first_token_s": _r(bare.first_token_s), "bare_total_s": _r(bare.total_s),
+        "bare_prompt_tokens": bare.prompt_tokens, "bare_completion_tokens": bare.completion_tokens,
+        "tokens_per_s": _r(ours.tokens_per_s, 2), "bare_tokens_per_s": _r(bare.tokens_per_s, 2),
+        "total_ratio": _r(ours.total_s / bare.total_s, 3),
+    }  # fmt: skip
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def median(key: str) -> float:
+        return _r(statistics.median(r[key] for r in rows))
+
+    total, bare_total = sum(r["total_s"] for r in rows), sum(r["bare_total_s"] for r in rows)
+    return {
+        "first_token_s": median("first_token_s"), "first_sentence_s": median("first_sentence_s"),
+        "bare_first_token_s": median("bare_first_token_s"), "total_s_sum": _r(total),
+        "bare_total_s_sum": _r(bare_total), "total_ratio": _r(total / bare_total, 3),
+        "first_token_ratio": _r(median("first_token_s") / median("bare_first_token_s"), 3),
+        "tokens_per_s": median("tokens_per_s"), "bare_tokens_per_s": median("bare_tokens_per_s"),
+        "prompt_tokens_mean": _r(statistics.mean(r["prompt_tokens"] for r in rows), 1),
+        "completion_tokens_mean": _r(statistics.mean(r["completion_tokens"] for r in rows), 1),
+    }  # fmt: skip
+
+
+def _prefix_effect(bench: Bench, bare: BareLlama, messages: list[Any]) -> dict[str, Any]:
+    """Time to the first token with the system prompt's evaluation reused, and without."""
+    other = [messages[0], {"role": "user", "content": WARM_UP}]
+    bare.answer(other, 1)
+    warm = bare.answer(messages, 1).first_token_s  # shares only the system prompt
+    bare.llama.reset()
+    cold = bare.answer(messages, 1).first_token_s
+    return {"reused_s": _r(warm), "not_reused_s": _r(cold), "saved_s": _r(cold - warm)}
+
+
+def _write_answers(path: Path, answers: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for answer in answers:
+            handle.write(json.dumps(answer, ensure_ascii=False) + "\n")
+
+
+# ---------------------------------------------------------------- LangChain
+
+
+def bench_langchain(bench: Bench) -> dict[str, Any]:
+    g = bench.settings.generation
+    path = ModelStore(bench.settings.paths.models_dir).resolve(g.model).path
+    rag = LangChainRag(bench.settings.paths.corpus_dir, path, g.n_ctx, g.n_threads, g.n_batch,
+                       g.seed, g.max_tokens)  # fmt: skip
+    rag.answer(WARM_UP)
+    rows, answers = [], []
+    for number, question in enumerate(bench.fixed, start=1):
+        bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
+        run, contract = rag.answer(question.question)
+        rows.append({"id": question.id, "first_token_s": _r(run.first_token_s),
+                     "total_s": _r(run.total_s), "prompt_tokens": run.prompt_tokens,
+                     "completion_tokens": run.completion_tokens,
+                     "tokens_per_s": _r(run.tokens_per_s, 2)})  # fmt: skip
+        answers.append(contract | {"id": question.id})
+    _write_answers(bench.out / "answers-langchain.jsonl", answers)
+    result = {
+        "chunks": len(rag.chunks), "index_s": _r(rag.index_s),
+        "chunks_per_s": _r(len(rag.chunks) / rag.index_s, 1), "questions": rows,
+        "first_token_s": _r(statistics.median(r["first_token_s"] for r in rows)),
+        "total_s_sum": _r(sum(r["total_s"] for r in rows)),
+        "tokens_per_s": _r(statistics.median(r["tokens_per_s"] for r in rows), 2),
+        "prompt_tokens_mean": _r(statistics.mean(r["prompt_tokens"] for r in rows), 1),
+        "completion_tokens_mean": _r(statistics.mean(r["completion_tokens"] for r in rows), 1),
+    }  # fmt: skip
+    del rag
+    gc.collect()
+    result["scores"] = score_answers(bench)
+    return result
+
+
+def score_answers(bench: Bench) -> dict[str, Any]:
+    """Both answer files scored by the evaluation harness (lexical judge, no model)."""
+    scores = {}
+    for name in ("assistant", "langchain"):
+        answers = bench.out / f"answers-{name}.jsonl"
+        if answers.exists():
+            scores[name] = score_answers_file(bench, answers, f"eval-{name}")
+    return scores
+
+
+def score_answers_file(bench: Bench, answers: Path, name: str) -> dict[str, Any]:
+    """The harness's overall scores of a file of answers to the fixed questions."""
+    from .reporting import EvalOptions, run_eval
+
+    subset = bench.out / "questions.jsonl"
+    if not subset.exists():
+        wanted = set(bench.options.question_ids)
+        lines = bench.options.questions.read_text(encoding="utf-8").splitlines()
+        subset.write_text("\n".join(x for x in lines if x.strip() and json.loads(x)["id"] in wanted)
+                          + "\n", encoding="utf-8")  # fmt: skip
+    options = EvalOptions(questions=subset, answers=answers, judge="fast", out=bench.out / name)
+    summary, _ = run_eval(bench.settings, options)
+    return dict(summary["overall"])
+
+
+# ---------------------------------------------------------------- cold start
+
+
+def bench_coldstart(bench: Bench) -> dict[str, Any]:
+    """`assistant ask` in a new process: to its first word on standard output, and peak RSS."""
+    question = bench.fixed[0].question
+    runs = []
+    for _ in range(2):
+        runs.append(_cold_ask(bench, question))
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import assistant.cli"], check=True)
+    imports = time.perf_counter() - started
+    best = min(runs, key=lambda r: r["first_word_s"])
+    return {"question": question, "runs": runs, "first_word_s": best["first_word_s"],
+            "total_s": best["total_s"], "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
+            "import_cli_s": _r(imports)}  # fmt: skip
+
+
+def _cold_ask(bench: Bench, question: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "assistant", "ask", question]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=_env(bench.settings), stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    assert process.stdout is not None
+    first = 0.0
+    while True:
+        byte = process.stdout.read(1)
+        if not byte:
+            break
+        if not first and not byte.isspace():
+            first = time.perf_counter() - started
+        if first:
+            process.stdout.read()  # the rest, to the end
+            break
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    total = time.perf_counter() - started
+    return {"first_word_s": _r(first or total), "total_s": _r(total),
+            "peak_rss_bytes": usage.ru_maxrss * 1024, "exit": process.returncode}  # fmt: skip

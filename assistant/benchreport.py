@@ -1,0 +1,185 @@
+"""The benchmark's results as Markdown: one summary table, then the detail of each section.
+
+Ratios are the assistant's time over the reference's, measured in the same run; below 1
+the assistant is faster. Scores are the evaluation harness's, in percent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Row = tuple[str, str, str, str, str, str]
+SCORES = ("hit", "quote_recall", "key_terms", "faithfulness", "citation_recall", "refusal",
+          "false_refusal")  # fmt: skip
+
+
+def _s(value: float | None, unit: str = " s") -> str:
+    return "–" if value is None else f"{value:.2f}{unit}"
+
+
+def _ms(latency: dict[str, float]) -> str:
+    return f"{latency['p50_ms']:.2f} / {latency['p99_ms']:.2f} ms"
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.3f}" if b else "–"
+
+
+def summary_rows(results: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    if ix := results.get("indexing"):
+        rows += [
+            ("indexing", f"chunks/s, default corpus ({ix['chunks']} chunks)",
+             f"{ix['pipeline_chunks_per_s']:.1f}", f"{ix['raw_chunks_per_s']:.1f} (raw encode)",
+             f"{ix['overhead_ratio']:.3f}", "< 1.10"),
+            ("indexing", "re-index an unchanged corpus: in-process / `assistant index`",
+             f"{ix['unchanged_in_process_s']:.3f} s / {ix['unchanged_cli_s']:.2f} s", "", "",
+             "< 1 s"),
+        ]  # fmt: skip
+    if rt := results.get("retrieval"):
+        corpus = rt["corpus"]
+        for key in sorted(k for k in corpus if k.startswith("hybrid_threads_")):
+            rows.append(("retrieval", f"hybrid p50 / p99, {corpus['chunks']} chunks, "
+                         f"{key.rsplit('_', 1)[1]} FAISS thread(s)", _ms(corpus[key]), "", "", ""))
+        rows.append(("retrieval", "memory: FAISS / BM25", f"{_mb(corpus['faiss_bytes'])} / "
+                     f"{_mb(corpus['bm25_bytes'])}", "", "", ""))  # fmt: skip
+        for size in rt["synthetic"]:
+            n = f"{size['vectors']:,}"
+            best = max(size["ivf"]["by_nprobe"], key=lambda r: (r["recall_at_10"] >= 0.9,
+                                                                 -r["latency"]["p50_ms"]))
+            rows.append(("retrieval", f"dense p50 / p99, {n} vectors: IVF{size['ivf']['nlist']} "
+                         f"nprobe {best['nprobe']} vs flat", _ms(best["latency"]),
+                         _ms(size["flat"]["latency"]),
+                         _ratio(best["latency"]["p50_ms"], size["flat"]["latency"]["p50_ms"]),
+                         f"recall@10 {best['recall_at_10']:.3f}"))  # fmt: skip
+            rows.append(("retrieval", f"memory, {n} vectors: IVF vs flat",
+                         _mb(size["ivf"]["bytes"]), _mb(size["flat"]["bytes"]), "",
+                         f"IVF build {size['ivf']['build_s']:.1f} s"))  # fmt: skip
+            if size.get("hybrid"):
+                h = size["hybrid"]
+                rows.append(("retrieval", f"hybrid (IVF + BM25) p50 / p99, {n} documents",
+                             _ms(h["hybrid_ivf_latency"]), _ms(h["hybrid_flat_latency"]) +
+                             " (flat + BM25)", "", f"BM25 {_mb(h['bm25_bytes'])}"))  # fmt: skip
+    if an := results.get("answering"):
+        s = an["summary"]
+        rows += [
+            ("answering", "model's first token, median", _s(s["first_token_s"]),
+             _s(s["bare_first_token_s"]) + " (bare llama.cpp)", f"{s['first_token_ratio']:.3f}",
+             ""),
+            ("answering", "first checked sentence shown, median", _s(s["first_sentence_s"]), "",
+             "", ""),
+            ("answering", "output tokens/s, median", _s(s["tokens_per_s"], ""),
+             _s(s["bare_tokens_per_s"], ""), _ratio(s["bare_tokens_per_s"], s["tokens_per_s"]),
+             ""),
+            ("answering", f"total time, sum over {len(an['questions'])} questions",
+             _s(s["total_s_sum"]), _s(s["bare_total_s_sum"]), f"{s['total_ratio']:.3f}",
+             "< 1.05"),
+            ("answering", "prompt / completion tokens, mean",
+             f"{s['prompt_tokens_mean']:.0f} / {s['completion_tokens_mean']:.0f}", "identical",
+             "", ""),
+        ]  # fmt: skip
+        if pc := an.get("prefix_cache"):
+            rows.append(("answering", "first token, system prompt reused vs evaluated again",
+                         _s(pc["reused_s"]), _s(pc["not_reused_s"]),
+                         _ratio(pc["reused_s"], pc["not_reused_s"]), ""))  # fmt: skip
+    if lc := results.get("langchain"):
+        rows += _langchain_rows(lc, results.get("answering"), results.get("indexing"))
+    if cs := results.get("coldstart"):
+        rows += [
+            ("cold start", "`assistant ask` to its first word / to the end",
+             f"{cs['first_word_s']:.2f} s / {cs['total_s']:.2f} s", "", "", ""),
+            ("cold start", "peak memory (RSS) / importing the CLI",
+             f"{cs['peak_rss_bytes'] / 1e9:.2f} GB / {cs['import_cli_s']:.2f} s", "", "", ""),
+        ]  # fmt: skip
+    return rows
+
+
+def _langchain_rows(lc: dict[str, Any], an: dict[str, Any] | None,
+                    ix: dict[str, Any] | None) -> list[Row]:  # fmt: skip
+    rows: list[Row] = []
+    if an:
+        s = an["summary"]
+        rows += [
+            ("vs LangChain", "model's first token, median", _s(s["first_token_s"]),
+             _s(lc["first_token_s"]), _ratio(s["first_token_s"], lc["first_token_s"]), ""),
+            ("vs LangChain", "total time, sum", _s(s["total_s_sum"]), _s(lc["total_s_sum"]),
+             _ratio(s["total_s_sum"], lc["total_s_sum"]), ""),
+            ("vs LangChain", "prompt / completion tokens, mean",
+             f"{s['prompt_tokens_mean']:.0f} / {s['completion_tokens_mean']:.0f}",
+             f"{lc['prompt_tokens_mean']:.0f} / {lc['completion_tokens_mean']:.0f}", "", ""),
+        ]  # fmt: skip
+    if ix:
+        rows.append(("vs LangChain", "indexing chunks/s (its chunks are 1000 characters)",
+                     f"{ix['pipeline_chunks_per_s']:.1f}", f"{lc['chunks_per_s']:.1f}", "", ""))
+    scores = lc.get("scores") or {}
+    ours, theirs = scores.get("assistant") or {}, scores.get("langchain") or {}
+    for name in SCORES:
+        a, b = ours.get(name), theirs.get(name)
+        if a is None and b is None:
+            continue
+        rows.append(("vs LangChain", f"harness score: {name} (%)", _pct(a), _pct(b), "", ""))
+    return rows
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def table(rows: list[Row]) -> str:
+    header = ("stage", "measure", "assistant", "reference", "ratio", "target / note")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, st = results.get("machine", {}), results.get("settings", {})
+    lines = [
+        f"# Benchmark, {m.get('time', '')}", "",
+        f"{m.get('cpus')} CPUs, load average {m.get('load_average_1m')} at the start; model "
+        f"{st.get('model')}, {st.get('n_threads')} threads, batch {st.get('n_batch')}, context "
+        f"{st.get('n_ctx')}, {st.get('top_k')} passages of {st.get('chunk_tokens')} word pieces.",
+        "", "Ratios: the assistant's time over the reference's, in this run.", "",
+        table(summary_rows(results)), "",
+    ]  # fmt: skip
+    if an := results.get("answering"):
+        lines += ["## Answering, question by question", "",
+                  "| id | type | first token | first sentence | total | bare total | ratio | "
+                  "prompt tokens | completion tokens |", "|" + "---|" * 9]  # fmt: skip
+        for r in an["questions"]:
+            lines.append(f"| {r['id']} | {r['type']} | {r['first_token_s']:.2f} | "
+                         f"{r['first_sentence_s']:.2f} | {r['total_s']:.2f} | "
+                         f"{r['bare_total_s']:.2f} | {r['total_ratio']:.3f} | "
+                         f"{r['prompt_tokens']} | {r['completion_tokens']} |")  # fmt: skip
+        lines.append("")
+    if sw := results.get("sweep"):
+        lines += _sweep(sw)
+    return "\n".join(lines) + "\n"
+
+
+def _sweep(sw: dict[str, Any]) -> list[str]:
+    lines = ["## Sweep: chunk size and passages (retrieval only, every gold question)", "",
+             "| chunk word pieces | chunks | passages | hit@k | quote recall | prompt tokens |",
+             "|" + "---|" * 6]  # fmt: skip
+    for r in sw.get("retrieval", []):
+        lines.append(f"| {r['chunk_tokens']} | {r['chunks']} | {r['passages']} | "
+                     f"{100 * r['hit']:.1f} | {100 * r['quote_recall']:.1f} | "
+                     f"{r['prompt_tokens_mean']:.0f} |")  # fmt: skip
+    lines += ["", "## Sweep: passages given to the model (fixed questions, medians)", "",
+              "| passages | first token | first sentence | total | prompt tokens | "
+              + " | ".join(SCORES) + " |", "|" + "---|" * (5 + len(SCORES))]  # fmt: skip
+    for r in sw.get("passages", []):
+        scores = " | ".join(_pct(r["scores"].get(k)) for k in SCORES)
+        lines.append(f"| {r['passages']} | {r['first_token_s']:.2f} | {r['first_sentence_s']:.2f}"
+                     f" | {r['total_s']:.2f} | {r['prompt_tokens']:.0f} | {scores} |")
+    lines += ["", "## Sweep: engine threads and batch", "",
+              "| threads | batch | prompt tokens | prompt tokens/s | output tokens/s |",
+              "|" + "---|" * 5]  # fmt: skip
+    for r in sw.get("engine", []):
+        lines.append(f"| {r['threads']} | {r['batch']} | {r['prompt_tokens']} | "
+                     f"{r['prompt_tokens_per_s']:.1f} | {r['output_tokens_per_s']:.2f} |")
+    return [*lines, ""]

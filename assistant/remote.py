@@ -1,0 +1,188 @@
+"""Generation on a server: any OpenAI-compatible chat endpoint, streamed over HTTP.
+
+One laptop serves one user; a department points every assistant at one model server
+instead: llama.cpp's `llama-server`, `python -m llama_cpp.server`, or vLLM on a GPU box.
+`OpenAIGenerator` implements the same `Generator` interface as the in-process model,
+streaming `POST {base_url}/chat/completions` as server-sent events.
+
+Tokens are counted (to pack the prompt) by the server when it offers a tokenizer
+(llama_cpp.server's `/extras/tokenize/count`, vLLM's `/tokenize`), else by the GGUF named
+in `generation.remote_gguf` loaded vocabulary-only, else estimated from the length.
+
+The model's identity: the SHA-256 of `generation.remote_gguf` when it is given (the
+operator states which file the server runs; it is hashed and verified like a local one),
+otherwise the server's model id, recorded as unverified: a server cannot prove its weights.
+
+Not done here: retries and load balancing (put a proxy in front of several servers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .catalog import ModelStore
+from .errors import GeneratorUnavailable
+from .llm import GenerationStats, Message
+from .settings import Settings
+
+UNVERIFIED = "unverified"
+CHARS_PER_TOKEN = 3.5  # English prose in BPE vocabularies: an overestimate keeps prompts safe
+
+
+class OpenAIGenerator:
+    """A chat model behind an OpenAI-compatible HTTP API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str = "",
+        api_key: str = "",
+        n_ctx: int = 4096,
+        temperature: float = 0.0,
+        seed: int = 42,
+        timeout_s: float = 120.0,
+        verified: tuple[str, str, Path] | None = None,  # (name, sha256, path) of the GGUF
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.root_url = self.base_url.removesuffix("/v1")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s, connect=5))
+        self.temperature = temperature
+        self.seed = seed
+        self.n_ctx = n_ctx
+        self.model = model or self._first_model()
+        if verified is not None:
+            self.name, self.sha256, self.path = verified
+        else:
+            self.name, self.sha256, self.path = f"{self.model} (server)", UNVERIFIED, None
+        self._count = lru_cache(maxsize=1024)(self._counter(verified[2] if verified else None))
+
+    # ------------------------------------------------------------ the interface
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._count(text))
+
+    def stream(
+        self, messages: list[Message], max_tokens: int, stats: GenerationStats
+    ) -> Iterator[str]:
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": self.temperature,
+            "top_k": 1 if self.temperature == 0 else 40,
+            "seed": self.seed,
+            "repeat_penalty": 1.0,  # llama.cpp servers default to 1.1; the local path uses none
+            "stream": True,
+            "stream_options": {"include_usage": True},  # vLLM reports usage; others ignore it
+        }
+        completion = 0
+        usage: dict[str, Any] = {}
+        try:
+            with self.client.stream("POST", f"{self.base_url}/chat/completions", json=body) as r:
+                if r.status_code != 200:
+                    r.read()
+                    raise GeneratorUnavailable(self._refused(r))
+                for event in _events(r.iter_lines()):
+                    usage = event.get("usage") or usage
+                    for choice in event.get("choices") or []:
+                        text = (choice.get("delta") or {}).get("content") or ""
+                        if text:
+                            completion += 1
+                            yield text
+        except httpx.HTTPError as exc:
+            raise GeneratorUnavailable(self._unreachable(exc)) from exc
+        finally:
+            stats.completion_tokens = int(usage.get("completion_tokens") or completion)
+            if usage.get("prompt_tokens"):
+                stats.prompt_tokens = int(usage["prompt_tokens"])
+            elif completion:  # the template's few tokens are not counted
+                stats.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
+                stats.extra["prompt_tokens_estimated"] = 1.0
+
+    # ------------------------------------------------------------ internals
+
+    def _first_model(self) -> str:
+        try:
+            response = self.client.get(f"{self.base_url}/models")
+        except httpx.HTTPError as exc:
+            raise GeneratorUnavailable(self._unreachable(exc)) from exc
+        if response.status_code != 200:
+            raise GeneratorUnavailable(self._refused(response))
+        models = response.json().get("data") or []
+        if not models:
+            raise GeneratorUnavailable(f"The model server at {self.base_url} serves no model.")
+        return str(models[0]["id"])
+
+    def _counter(self, gguf: Path | None) -> Callable[[str], int]:
+        """The most exact token counter available, probed once."""
+        for path, key, field in (("/extras/tokenize/count", "input", "count"),
+                                 ("/tokenize", "prompt", "count")):  # fmt: skip
+            url = self.root_url + path
+            try:
+                response = self.client.post(url, json={key: "probe", "model": self.model})
+                if response.status_code == 200 and field in response.json():
+                    return lambda text, url=url, key=key, field=field: int(
+                        self.client.post(url, json={key: text, "model": self.model}).json()[field]
+                    )
+            except (httpx.HTTPError, ValueError):
+                continue
+        if gguf is not None:
+            from llama_cpp import Llama
+
+            vocab = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
+            return lambda text: len(vocab.tokenize(text.encode("utf-8"), False, True))
+        return lambda text: int(len(text) / CHARS_PER_TOKEN) + 1
+
+    def _unreachable(self, exc: Exception) -> str:
+        return (
+            f"The model server at {self.base_url} cannot be reached ({exc}). Start it "
+            "(README: 'Serving many users'), fix generation.base_url, or set "
+            'generation.backend = "local" to run the model in-process.'
+        )
+
+    def _refused(self, response: httpx.Response) -> str:
+        detail = response.text[:300].strip()
+        return (
+            f"The model server at {self.base_url} answered HTTP {response.status_code}: "
+            f"{detail}. Check generation.remote_model and generation.api_key."
+        )
+
+
+def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """The JSON payloads of a server-sent event stream, up to `[DONE]`."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue  # comments, keep-alives, event names
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        if data:
+            yield json.loads(data)
+
+
+def load_remote(
+    settings: Settings, progress: Callable[[str, int, int], None] | None = None
+) -> OpenAIGenerator:
+    """The configured server's client; the GGUF it runs is verified when one is named."""
+    g = settings.generation
+    verified = None
+    if g.remote_gguf:
+        model = ModelStore(settings.paths.models_dir, progress).resolve(g.remote_gguf)
+        verified = (model.name, model.sha256, model.path)
+    return OpenAIGenerator(
+        g.base_url,
+        model=g.remote_model,
+        api_key=g.api_key,
+        n_ctx=g.n_ctx,
+        temperature=g.temperature,
+        seed=g.seed,
+        timeout_s=g.timeout_s,
+        verified=verified,
+    )

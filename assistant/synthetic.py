@@ -1,0 +1,176 @@
+"""Retrieval at sizes the shipped corpus does not reach: synthetic vectors and documents.
+
+The vectors are clustered (a mixture of Gaussians on the unit sphere, like sentence
+embeddings of a corpus with topics), since uniformly random vectors have no neighbours
+worth finding and make every approximate index look bad. Queries are perturbed copies of
+stored vectors. The documents for BM25 draw words from a Zipf vocabulary.
+
+Measured: flat search (exact) against an IVF index (approximate; recall@10 against the
+flat result), each query alone as in the product; build time and memory of each index.
+BM25 is measured only where its build stays in seconds (`bm25_limit` documents).
+Not done: HNSW (its build takes minutes at 1M vectors on two cores).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .retrieval import rrf_fuse
+
+DIM = 384
+CANDIDATES = 100  # what the product takes from each ranking before fusing
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> LatencySummary:
+        ms = sorted(1000 * s for s in seconds)
+        return cls(
+            round(percentile(ms, 50), 3), round(percentile(ms, 99), 3),
+            round(sum(ms) / len(ms), 3),
+        )  # fmt: skip
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not sorted_values:
+        return float("nan")
+    position = (len(sorted_values) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    weight = position - low
+    return sorted_values[low] * (1 - weight) + sorted_values[high] * weight
+
+
+def clustered_vectors(n: int, clusters: int, seed: int = 0, block: int = 100_000) -> np.ndarray:
+    """n unit vectors around `clusters` random centres, built in blocks to bound memory."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, DIM)).astype(np.float32)
+    out = np.empty((n, DIM), dtype=np.float32)
+    for begin in range(0, n, block):
+        size = min(block, n - begin)
+        rows = centres[rng.integers(clusters, size=size)]
+        rows += 1.5 * rng.standard_normal((size, DIM), dtype=np.float32)
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        out[begin : begin + size] = rows
+    return out
+
+
+def queries_near(vectors: np.ndarray, n: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    picked = vectors[rng.choice(len(vectors), size=n, replace=False)].copy()
+    picked += 0.3 * rng.standard_normal(picked.shape, dtype=np.float32) / math.sqrt(DIM)
+    return picked / np.linalg.norm(picked, axis=1, keepdims=True)
+
+
+def zipf_documents(
+    n: int, vocabulary: int = 20_000, words: int = 60, seed: int = 2
+) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    ids = np.minimum(rng.zipf(1.2, size=(n, words)), vocabulary) - 1
+    return [[f"w{i}" for i in row] for row in ids]
+
+
+def timed(run: Callable[[int], Any], n: int) -> tuple[list[float], list[Any]]:
+    seconds, results = [], []
+    for i in range(n):
+        started = time.perf_counter()
+        results.append(run(i))
+        seconds.append(time.perf_counter() - started)
+    return seconds, results
+
+
+def index_bytes(index: Any) -> int:
+    import faiss
+
+    return int(faiss.serialize_index(index).nbytes)
+
+
+def bm25_bytes(bm25: Any) -> int:
+    return int(sum(getattr(a, "nbytes", 0) for a in (getattr(bm25, "scores", None) or {}).values()))
+
+
+def measure_size(n: int, queries: int, bm25_limit: int, threads: int) -> dict[str, Any]:
+    """Flat and IVF search (and BM25 with fusion, up to `bm25_limit` documents) over n vectors."""
+    import faiss
+
+    faiss.omp_set_num_threads(threads)
+    vectors = clustered_vectors(n, clusters=max(64, n // 20))
+    asked = queries_near(vectors, queries)
+    result: dict[str, Any] = {"vectors": n, "queries": queries, "dim": DIM}
+
+    started = time.perf_counter()
+    flat = faiss.IndexFlatIP(DIM)
+    flat.add(vectors)
+    result["flat"] = {"build_s": round(time.perf_counter() - started, 2),
+                      "bytes": index_bytes(flat)}  # fmt: skip
+    seconds, exact = timed(lambda i: flat.search(asked[i : i + 1], CANDIDATES)[1][0], queries)
+    result["flat"]["latency"] = LatencySummary.of(seconds).__dict__
+
+    nlist = max(16, min(4096, int(math.sqrt(n))))
+    started = time.perf_counter()
+    quantizer = faiss.IndexFlatIP(DIM)
+    ivf = faiss.IndexIVFFlat(quantizer, DIM, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(vectors[np.random.default_rng(3).choice(n, min(n, 64 * nlist), replace=False)])
+    ivf.add(vectors)
+    result["ivf"] = {"nlist": nlist, "build_s": round(time.perf_counter() - started, 2),
+                     "bytes": index_bytes(ivf), "by_nprobe": []}  # fmt: skip
+    for nprobe in (8, 32, 128):
+        ivf.nprobe = nprobe
+        seconds, found = timed(lambda i: ivf.search(asked[i : i + 1], CANDIDATES)[1][0], queries)
+        recall = np.mean([len(set(f[:10]) & set(e[:10])) / 10
+                          for f, e in zip(found, exact, strict=True)])  # fmt: skip
+        result["ivf"]["by_nprobe"].append({
+            "nprobe": nprobe, "recall_at_10": round(float(recall), 4),
+            "latency": LatencySummary.of(seconds).__dict__,
+        })  # fmt: skip
+    del vectors
+    if n <= bm25_limit:
+        result["hybrid"] = _hybrid(n, asked, flat, ivf)
+    else:
+        result["hybrid"] = None  # BM25 over this many documents: see the module's note
+    return result
+
+
+def _hybrid(n: int, asked: np.ndarray, flat: Any, ivf: Any) -> dict[str, Any]:
+    """BM25 over n synthetic documents, and dense + BM25 + fusion as one search."""
+    import bm25s
+
+    documents = zipf_documents(n)
+    started = time.perf_counter()
+    bm25 = bm25s.BM25()
+    bm25.index(documents, show_progress=False)
+    build = time.perf_counter() - started
+    rng = np.random.default_rng(4)
+    texts = [list(rng.choice(documents[int(i)], size=6)) for i in rng.integers(n, size=len(asked))]
+
+    def search(index: Any) -> Callable[[int], Any]:
+        def run(i: int) -> Any:
+            dense = index.search(asked[i : i + 1], CANDIDATES)[1][0]
+            ids, _ = bm25.retrieve([texts[i]], k=CANDIDATES, show_progress=False, n_threads=1)
+            return rrf_fuse([list(dense), list(ids[0])], [1.0, 1.5], 20)[:10]
+
+        return run
+
+    bm25_only, _ = timed(
+        lambda i: bm25.retrieve([texts[i]], k=CANDIDATES, show_progress=False, n_threads=1),
+        len(asked),
+    )
+    with_flat, _ = timed(search(flat), len(asked))
+    with_ivf, _ = timed(search(ivf), len(asked))
+    return {
+        "bm25_build_s": round(build, 2), "bm25_bytes": bm25_bytes(bm25),
+        "bm25_latency": LatencySummary.of(bm25_only).__dict__,
+        "hybrid_flat_latency": LatencySummary.of(with_flat).__dict__,
+        "hybrid_ivf_latency": LatencySummary.of(with_ivf).__dict__,
+    }  # fmt: skip

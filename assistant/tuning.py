@@ -1,0 +1,136 @@
+"""The benchmark's sweep: what passages per prompt, chunk size, threads and batch cost and buy.
+
+- Retrieval only, over every gold question: for each chunk size (the corpus indexed
+  again into a temporary folder) and each passage count, how often the gold quotes are
+  among the passages given (hit@k, quote recall) and how many prompt tokens they cost.
+- With the model, on the fixed questions: time to the first token and the harness's
+  scores for a few passage counts.
+- The engine: prompt and output tokens per second for threads and batch sizes.
+
+The defaults in `settings.py` were picked from these numbers; the report shows them.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .answering import Assistant, load_generator
+from .baselines import BareLlama, ClockedGenerator
+from .catalog import ModelStore
+from .embedding import EMBEDDER_DIM, EMBEDDER_NAME
+from .evaluation import retrieval_score
+from .indexing import Indexer
+from .prompting import build_prompt
+from .retrieval import Retriever
+from .store import load_index
+
+if TYPE_CHECKING:
+    from .bench import Bench
+
+CHUNK_SIZES = (128, 200, 256)
+PASSAGE_COUNTS = (2, 3, 4, 5, 6, 8)
+MODEL_PASSAGE_COUNTS = (3, 4, 6)
+ENGINE = ((1, 512), (2, 128), (2, 512))  # (threads, batch)
+
+
+def sweep(bench: Bench) -> dict[str, Any]:
+    return {
+        "retrieval": sweep_retrieval(bench),
+        "passages": sweep_passages(bench),
+        "engine": sweep_engine(bench),
+    }
+
+
+def _tokenizer(bench: Bench) -> Any:
+    from llama_cpp import Llama
+
+    path = ModelStore(bench.settings.paths.models_dir).resolve(bench.settings.generation.model)
+    vocab = Llama(model_path=str(path.path), vocab_only=True, verbose=False)
+    return lambda text: len(vocab.tokenize(text.encode("utf-8"), False, True))
+
+
+def sweep_retrieval(bench: Bench) -> list[dict[str, Any]]:
+    count = _tokenizer(bench)
+    g = bench.settings.generation
+    questions = [q for q in bench.gold if q.quotes]
+    rows = []
+    for size in CHUNK_SIZES:
+        bench.say(f"   chunks of {size} word pieces")
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = bench.settings.with_overrides(
+                paths={"index_dir": Path(tmp)}, chunking={"chunk_tokens": size}
+            )
+            Indexer(settings, lambda: bench.embedder).update(rebuild=True)
+            index = load_index(Path(tmp), EMBEDDER_NAME, EMBEDDER_DIM)
+            retriever = Retriever(index, bench.embedder, settings.retrieval)
+            found = [retriever.search(q.question, max(PASSAGE_COUNTS)) for q in questions]
+        for k in PASSAGE_COUNTS:
+            scores = [retrieval_score(q.quotes, [h.chunk.text for h in hits[:k]])
+                      for q, hits in zip(questions, found, strict=True)]  # fmt: skip
+            tokens = [
+                sum(count(m["content"]) for m in
+                    build_prompt(q.question, hits[:k], [], count, g.n_ctx, g.max_tokens).messages)
+                for q, hits in zip(questions, found, strict=True)
+            ]  # fmt: skip
+            valid = [s for s in scores if s is not None]
+            rows.append({
+                "chunk_tokens": size, "passages": k, "chunks": len(index.chunks),
+                "hit": round(statistics.mean(s.hit for s in valid), 4),
+                "quote_recall": round(statistics.mean(s.quote_recall for s in valid), 4),
+                "prompt_tokens_mean": round(statistics.mean(tokens), 1),
+            })  # fmt: skip
+    return rows
+
+
+def sweep_passages(bench: Bench) -> list[dict[str, Any]]:
+    """The fixed questions answered with each passage count, interleaved, then scored."""
+    from .bench import WARM_UP, _write_answers, score_answers_file
+
+    clocked = ClockedGenerator(load_generator(bench.settings))
+    assistant = Assistant(bench.settings, embedder=bench.embedder, generator=clocked)
+    assistant.ask(WARM_UP)
+    runs: dict[int, list[dict[str, Any]]] = {k: [] for k in MODEL_PASSAGE_COUNTS}
+    answers: dict[int, list[dict[str, Any]]] = {k: [] for k in MODEL_PASSAGE_COUNTS}
+    for number, question in enumerate(bench.fixed, start=1):
+        bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
+        for k in MODEL_PASSAGE_COUNTS:
+            started = time.perf_counter()
+            answer = assistant.ask(question.question, top_k=k)
+            total = time.perf_counter() - started
+            runs[k].append({"first_token_s": (clocked.first_token_at or started) - started,
+                            "first_sentence_s": answer.timings.first_token_s, "total_s": total,
+                            "prompt_tokens": answer.timings.prompt_tokens})  # fmt: skip
+            answers[k].append(answer.to_json() | {"id": question.id})
+    rows = []
+    for k in MODEL_PASSAGE_COUNTS:
+        path = bench.out / f"answers-passages-{k}.jsonl"
+        _write_answers(path, answers[k])
+        overall = score_answers_file(bench, path, f"eval-passages-{k}")
+        rows.append({"passages": k, **{key: round(statistics.median(r[key] for r in runs[k]), 3)
+                                       for key in runs[k][0]}, "scores": overall})  # fmt: skip
+    return rows
+
+
+def sweep_engine(bench: Bench) -> list[dict[str, Any]]:
+    """Prompt and output speed of the bare engine for each (threads, batch)."""
+    g = bench.settings.generation
+    path = ModelStore(bench.settings.paths.models_dir).resolve(g.model).path
+    clocked = ClockedGenerator(load_generator(bench.settings))
+    assistant = Assistant(bench.settings, embedder=bench.embedder, generator=clocked)
+    assistant.ask(bench.fixed[0].question, top_k=4)
+    messages = clocked.messages
+    del assistant, clocked
+    rows = []
+    for threads, batch in ENGINE:
+        bench.say(f"   {threads} threads, batch {batch}")
+        bare = BareLlama(path, g.n_ctx, threads, batch, g.seed)
+        run = bare.answer(messages, 48)
+        rows.append({"threads": threads, "batch": batch, "prompt_tokens": run.prompt_tokens,
+                     "prompt_tokens_per_s": round(run.prompt_tokens / run.first_token_s, 1),
+                     "output_tokens_per_s": round(run.tokens_per_s, 2)})  # fmt: skip
+        del bare
+    return rows

@@ -1,0 +1,105 @@
+"""Hostile files through `assistant index` and the UI's upload: each refused or indexed
+safely with a clear message, the process's peak memory bounded, nothing written outside
+the corpus folder. Both run as real processes so their peak memory can be measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from hostile import EXPECTED, hostile_batch
+
+from assistant.embedding import EMBEDDER_DIM, EMBEDDER_NAME
+from assistant.store import load_index
+
+MEMORY_LIMIT_MB = 1500  # the embedder and torch alone take about 600 MB
+
+
+def _run(command: list[str], base: Path) -> tuple[int, str, str, float]:
+    """Exit code, stdout, stderr and peak resident memory in MB of a child process."""
+    env = {**os.environ, "ASSISTANT_PATHS__CORPUS_DIR": str(base / "corpus"),
+           "ASSISTANT_PATHS__INDEX_DIR": str(base / "index"),
+           "ASSISTANT_PATHS__DATA_DIR": str(base / "data"), "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": str(ROOT / "tests")}  # fmt: skip
+    out, err = base / "stdout", base / "stderr"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        child = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, cwd=base)
+        _, status, usage = os.wait4(child.pid, 0)
+    return (
+        os.waitstatus_to_exitcode(status),
+        out.read_text(),
+        err.read_text(),
+        usage.ru_maxrss / 1024,
+    )
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return hostile_batch(tmp_path_factory.mktemp("hostile") / "in")
+
+
+def _check_index(base: Path) -> None:
+    index = load_index(base / "index", EMBEDDER_NAME, EMBEDDER_DIM)
+    indexed = sorted(d for d, (outcome, *_) in ((v[1], v) for v in EXPECTED.values())
+                     if outcome == "indexed")  # fmt: skip
+    assert sorted(index.manifest.documents) == indexed
+    text = " ".join(c.text for c in index.chunks)
+    assert "road budget grows by 3 percent" in text
+    for planted in ("SCRIPTPAYLOAD", "alert(", "onerror", "steal()", "javascript:", "\x00"):
+        assert planted not in text
+    assert "café tax" in text
+    corpus = sorted(p.name for p in (base / "corpus").iterdir())
+    assert corpus == sorted(["dotdot.md", "hidden-name.md", "latin1.txt", "scripts.html",
+                             "énergie-日本語--gpj.md"])  # fmt: skip
+    assert {p.name for p in base.iterdir()} <= {"corpus", "data", "index", "stderr", "stdout"}
+
+
+def test_hostile_files_through_assistant_index(batch: list[Path], tmp_path: Path) -> None:
+    code, _, stderr, peak_mb = _run([sys.executable, "-m", "assistant", "index",
+                                     *map(str, batch)], tmp_path)  # fmt: skip
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    for name, (outcome, said, _) in EXPECTED.items():
+        if outcome == "refused":
+            line = next(x for x in stderr.splitlines() if x.startswith("not indexed:")
+                        and f"/{name}:" in x)  # fmt: skip
+            assert said in line, line
+        else:
+            assert f"added: {said}" in stderr
+    assert "note: latin1.txt: not UTF-8; read as Windows-1252" in stderr
+    _check_index(tmp_path)
+    print(f"\nassistant index, hostile batch: peak memory {peak_mb:.0f} MB")
+    assert peak_mb < MEMORY_LIMIT_MB
+
+
+_UPLOAD = textwrap.dedent("""
+    import json, sys
+    from conftest import FakeEmbedder, FakeGenerator
+    from assistant import ui
+    from assistant.answering import Assistant
+    from assistant.settings import Settings
+    assistant = Assistant(Settings.load(), FakeEmbedder(), FakeGenerator())
+    report, _, _ = ui.upload(assistant, sys.argv[1:])
+    print(json.dumps(report))
+""")
+
+
+def test_hostile_files_through_the_ui_upload(batch: list[Path], tmp_path: Path) -> None:
+    code, stdout, stderr, peak_mb = _run([sys.executable, "-c", _UPLOAD, *map(str, batch)],
+                                         tmp_path)  # fmt: skip
+    assert code == 0, stderr
+    report = json.loads(stdout.splitlines()[-1])
+    for name, (outcome, _, said) in EXPECTED.items():
+        if outcome == "refused":
+            entry = next(x for x in report.split("\n\n") if f"Not added: {name}**" in x)
+            assert said in entry, entry
+    assert "**Added:** “Road budget”" in report or "“Road budget”" in report.split("\n\n")[0]
+    _check_index(tmp_path)
+    print(f"\nUI upload, hostile batch: peak memory {peak_mb:.0f} MB")
+    assert peak_mb < MEMORY_LIMIT_MB

@@ -1,0 +1,134 @@
+"""The OpenAI-compatible generator against a real llama_cpp.server started here.
+
+The server runs SmolLM2-135M (fast; its answers are nonsense, which does not matter:
+what is checked is that the remote path gives what the in-process path gives).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import FakeEmbedder, make_settings, real_model_path
+
+from assistant.answering import Assistant, load_generator
+from assistant.catalog import CATALOG
+from assistant.errors import GeneratorUnavailable
+from assistant.llm import GenerationStats, LlamaGenerator
+from assistant.remote import UNVERIFIED, OpenAIGenerator, _events
+
+pytestmark = pytest.mark.model
+N_CTX = 2048
+MESSAGES = [
+    {"role": "system", "content": "You answer in one short sentence."},
+    {"role": "user", "content": "What colour is the sky on a clear day?"},
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m llama_cpp.server` on a free loopback port; yields its API root."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model",
+        str(real_model_path("smollm2-135m")), "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", str(N_CTX), "--n_threads", "2", "--seed", "42",
+    ]  # fmt: skip
+    handle = log.open("wb")  # a pipe would fill with llama.cpp's log and stall the server
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited: {log.read_text(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the server did not start within 90 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        handle.close()
+
+
+def remote_settings(tmp_path: Path, url: str, **generation: object):
+    return make_settings(
+        tmp_path, generation={"backend": "openai", "base_url": url, "n_ctx": N_CTX, **generation}
+    )
+
+
+def test_the_stream_is_what_the_in_process_model_writes(server: str) -> None:
+    remote = OpenAIGenerator(server, n_ctx=N_CTX)
+    local = LlamaGenerator(
+        real_model_path("smollm2-135m"), "smollm2-135m", "", n_ctx=N_CTX, n_threads=2
+    )
+    remote_stats, local_stats = GenerationStats(), GenerationStats()
+    remote_text = "".join(remote.stream(MESSAGES, 24, remote_stats))
+    local_text = "".join(local.stream(MESSAGES, 24, local_stats))
+    assert remote_text.strip()
+    assert remote_text == local_text  # greedy decoding of the same GGUF by the same llama.cpp
+    assert remote_stats.completion_tokens == local_stats.completion_tokens > 0
+    assert 0 < remote_stats.prompt_tokens <= local_stats.prompt_tokens
+
+
+def test_tokens_are_counted_by_the_server_as_by_the_file(server: str) -> None:
+    remote = OpenAIGenerator(server, n_ctx=N_CTX)
+    local = LlamaGenerator(real_model_path("smollm2-135m"), "smollm2-135m", "", n_ctx=256)
+    text = "The Ministry of Justice will give 2,500 employees access to AI tools."
+    assert remote.count_tokens(text) == local.count_tokens(text) > 10
+
+
+def test_a_question_through_the_assistant(tmp_path: Path, corpus: Path, server: str) -> None:
+    settings = remote_settings(tmp_path, server, remote_gguf="smollm2-135m", max_tokens=48)
+    assistant = Assistant(settings, FakeEmbedder())
+    assistant.index()
+    answer = assistant.ask("How many Ministry of Justice staff get AI tools?")
+    assert answer.model == {"name": "smollm2-135m", "sha256": CATALOG["smollm2-135m"].sha256}
+    assert answer.contexts  # the passages were packed with the server's token counts
+    assert answer.timings.completion_tokens > 0
+    assert answer.timings.prompt_tokens > 100  # the system prompt alone is longer
+    assert answer.answer  # checked and shown, or the plain decline
+
+
+def test_without_a_named_file_the_model_is_recorded_unverified(tmp_path: Path, server: str):
+    generator = load_generator(remote_settings(tmp_path, server))
+    assert generator.sha256 == UNVERIFIED
+    assert generator.name.endswith("(server)")
+    assert "smollm2" in generator.name  # the server's model id
+
+
+def test_an_unreachable_server_says_what_to_do(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    with pytest.raises(GeneratorUnavailable, match='backend = "local"'):
+        load_generator(remote_settings(tmp_path, url))
+
+
+def test_server_sent_events_are_parsed_up_to_done() -> None:
+    lines = [
+        ": keep-alive",
+        'data: {"choices": [{"delta": {"role": "assistant"}}]}',
+        "",
+        'data: {"choices": [{"delta": {"content": "Hi"}}]}',
+        "data: [DONE]",
+        'data: {"choices": [{"delta": {"content": "after the end"}}]}',
+    ]
+    events = list(_events(iter(lines)))
+    assert [e["choices"][0]["delta"].get("content") for e in events] == [None, "Hi"]
