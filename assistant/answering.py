@@ -39,10 +39,9 @@ from .retrieval import Hit, Retriever
 from .settings import Settings
 from .store import DocumentRecord, StoredIndex, load_index
 
-_FOLLOW_UP = re.compile(
-    r"^(and|but|also|what about|how about|so|then)\b|\b(it|its|they|them|their|this|that|"
-    r"these|those|he|she|his|her)\b",
-    re.I,
+_CONNECTIVE = re.compile(r"^(and|but|also|what about|how about|so|then)\b", re.I)
+_PRONOUN = re.compile(
+    r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|him)\b", re.I
 )
 
 
@@ -130,6 +129,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self.progress = progress
         self._load_lock = threading.RLock()
+        self._generator_lock = threading.Lock()  # its own: the model loads beside the index
 
     # ------------------------------------------------------------ loaded parts
 
@@ -144,10 +144,23 @@ class Assistant:
 
     @property
     def generator(self) -> Generator:
-        with self._load_lock:
+        with self._generator_lock:
             if self._generator is None:
                 self._generator = load_generator(self.settings)
             return self._generator
+
+    def _preload_generator(self) -> None:
+        """Load the model in the background while the first question is searched: on two
+        cores the model's loading overlaps the embedder's import (cold start, bench)."""
+
+        def load() -> None:
+            try:
+                self.generator
+            except Exception:  # the answering thread loads it again and reports the error
+                pass
+
+        if self._generator is None:
+            threading.Thread(target=load, name="load-model", daemon=True).start()
 
     @property
     def retriever(self) -> Retriever:
@@ -210,6 +223,7 @@ class Assistant:
         if not question:
             raise EmptyQuestion()
         started = time.perf_counter()
+        self._preload_generator()
         history = list(history)[-self.settings.generation.history_turns :]
         retriever = self.retriever  # the index searched is the one recorded, even if reloaded
         hits = retriever.search(search_query(question, history), top_k)
@@ -229,8 +243,8 @@ class Assistant:
         stats = GenerationStats()
         first_token = None
         parts: list[str] = []
-        checker = SentenceStream([f"{source_label(h)}\n{neutralise(h.chunk.text)}"
-                                  for h in packed.hits])  # fmt: skip
+        passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in packed.hits]
+        checker = SentenceStream(passages, question)
         if packed.hits:
             tokens = generator.stream(packed.messages, self.settings.generation.max_tokens, stats)
             for token in tokens:
@@ -293,9 +307,13 @@ class Assistant:
 
 def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
     """The text searched: a follow-up carries the previous question with it."""
-    if history and (_FOLLOW_UP.search(question) or len(question.split()) <= 5):
-        return f"{history[-1][0]} {question}"
-    return question
+    words = len(question.split())
+    follow_up = (
+        _CONNECTIVE.search(question)
+        or words <= 5
+        or (words <= 12 and _PRONOUN.search(question))  # a long question stands alone
+    )
+    return f"{history[-1][0]} {question}" if history and follow_up else question
 
 
 def load_generator(settings: Settings, progress: Callable[[str, int, int], None] | None = None):
@@ -314,6 +332,7 @@ def load_generator(settings: Settings, progress: Callable[[str, int, int], None]
         sha256=model.sha256,
         n_ctx=g.n_ctx,
         n_threads=g.n_threads,
+        n_threads_batch=g.n_threads_batch,
         n_batch=g.n_batch,
         temperature=g.temperature,
         seed=g.seed,

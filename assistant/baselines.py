@@ -45,6 +45,7 @@ class Run:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     last_token_s: float = 0.0
+    cpu_s: float = 0.0  # CPU time of the whole process: steadier than wall time when shared
     text: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -57,6 +58,7 @@ class Run:
 def clock_stream(started: float, pieces: Iterator[str], run: Run) -> Run:
     """Consume a token stream, noting the first and last token's times."""
     parts = []
+    cpu = time.process_time()
     for piece in pieces:
         now = time.perf_counter() - started
         if not parts:
@@ -64,6 +66,7 @@ def clock_stream(started: float, pieces: Iterator[str], run: Run) -> Run:
         run.last_token_s = now
         parts.append(piece)
     run.total_s = time.perf_counter() - started
+    run.cpu_s += time.process_time() - cpu
     run.completion_tokens = run.completion_tokens or len(parts)
     run.text = "".join(parts)
     return run
@@ -102,13 +105,15 @@ class ClockedGenerator:
 class BareLlama:
     """llama-cpp-python with nothing around it."""
 
-    def __init__(self, path: Path, n_ctx: int, n_threads: int, n_batch: int, seed: int) -> None:
+    def __init__(
+        self, path: Path, n_ctx: int, n_threads: int, n_batch: int, seed: int, **engine: Any
+    ) -> None:
         from llama_cpp import Llama
 
         self.seed = seed
         self.llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                            n_threads_batch=n_threads, n_batch=n_batch, seed=seed,
-                           verbose=False)  # fmt: skip
+                           verbose=False, **engine)  # fmt: skip
 
     def answer(self, messages: list[Message], max_tokens: int) -> Run:
         started = time.perf_counter()

@@ -221,9 +221,10 @@ def bench_retrieval(bench: Bench) -> dict[str, Any]:
         corpus[f"hybrid_threads_{threads}"] = LatencySummary.of(seconds).__dict__
     vectors = bench.embedder.embed(queries)
     embed_s, _ = timed(lambda i: bench.embedder.embed([queries[i]]), len(queries))
-    dense_s, _ = timed(lambda i: retriever.index.faiss_index.search(vectors[i : i + 1], 100),
+    n = min(retriever.settings.candidates, len(retriever.index.chunks))
+    dense_s, _ = timed(lambda i: retriever.index.faiss_index.search(vectors[i : i + 1], n),
                        len(queries))  # fmt: skip
-    bm25_s, _ = timed(lambda i: retriever._bm25(queries[i], 100), len(queries))
+    bm25_s, _ = timed(lambda i: retriever._bm25(queries[i], n), len(queries))
     corpus.update(
         embed_query=LatencySummary.of(embed_s).__dict__,
         dense=LatencySummary.of(dense_s).__dict__, bm25=LatencySummary.of(bm25_s).__dict__,
@@ -256,10 +257,10 @@ def bench_answering(bench: Bench) -> dict[str, Any]:
     rows, answers = [], []
     for number, question in enumerate(bench.fixed, start=1):
         bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         answer = assistant.ask(question.question)
-        total = time.perf_counter() - started
-        ours = Run(first_token_s=(clocked.first_token_at or started + total) - started,
+        total, cpu = time.perf_counter() - started, time.process_time() - cpu
+        ours = Run(cpu_s=cpu, first_token_s=(clocked.first_token_at or started + total) - started,
                    last_token_s=(clocked.last_token_at or started + total) - started,
                    total_s=total, prompt_tokens=answer.timings.prompt_tokens,
                    completion_tokens=answer.timings.completion_tokens)  # fmt: skip
@@ -284,7 +285,8 @@ def _row(question: GoldQuestion, ours: Run, bare: Run, shown_s: float) -> dict[s
         "bare_first_token_s": _r(bare.first_token_s), "bare_total_s": _r(bare.total_s),
         "bare_prompt_tokens": bare.prompt_tokens, "bare_completion_tokens": bare.completion_tokens,
         "tokens_per_s": _r(ours.tokens_per_s, 2), "bare_tokens_per_s": _r(bare.tokens_per_s, 2),
-        "total_ratio": _r(ours.total_s / bare.total_s, 3),
+        "total_ratio": _r(ours.total_s / bare.total_s, 3), "cpu_s": _r(ours.cpu_s),
+        "bare_cpu_s": _r(bare.cpu_s),
     }  # fmt: skip
 
 
@@ -297,6 +299,9 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "first_token_s": median("first_token_s"), "first_sentence_s": median("first_sentence_s"),
         "bare_first_token_s": median("bare_first_token_s"), "total_s_sum": _r(total),
         "bare_total_s_sum": _r(bare_total), "total_ratio": _r(total / bare_total, 3),
+        "cpu_s_sum": _r(sum(r["cpu_s"] for r in rows)),
+        "bare_cpu_s_sum": _r(sum(r["bare_cpu_s"] for r in rows)),
+        "cpu_ratio": _r(sum(r["cpu_s"] for r in rows) / sum(r["bare_cpu_s"] for r in rows), 3),
         "first_token_ratio": _r(median("first_token_s") / median("bare_first_token_s"), 3),
         "tokens_per_s": median("tokens_per_s"), "bare_tokens_per_s": median("bare_tokens_per_s"),
         "prompt_tokens_mean": _r(statistics.mean(r["prompt_tokens"] for r in rows), 1),
@@ -334,6 +339,7 @@ def bench_langchain(bench: Bench) -> dict[str, Any]:
         bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
         run, contract = rag.answer(question.question)
         rows.append({"id": question.id, "first_token_s": _r(run.first_token_s),
+                     "cpu_s": _r(run.cpu_s),
                      "total_s": _r(run.total_s), "prompt_tokens": run.prompt_tokens,
                      "completion_tokens": run.completion_tokens,
                      "tokens_per_s": _r(run.tokens_per_s, 2)})  # fmt: skip
@@ -344,6 +350,7 @@ def bench_langchain(bench: Bench) -> dict[str, Any]:
         "chunks_per_s": _r(len(rag.chunks) / rag.index_s, 1), "questions": rows,
         "first_token_s": _r(statistics.median(r["first_token_s"] for r in rows)),
         "total_s_sum": _r(sum(r["total_s"] for r in rows)),
+        "cpu_s_sum": _r(sum(r["cpu_s"] for r in rows)),
         "tokens_per_s": _r(statistics.median(r["tokens_per_s"] for r in rows), 2),
         "prompt_tokens_mean": _r(statistics.mean(r["prompt_tokens"] for r in rows), 1),
         "completion_tokens_mean": _r(statistics.mean(r["completion_tokens"] for r in rows), 1),

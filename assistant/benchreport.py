@@ -78,6 +78,9 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
             ("answering", f"total time, sum over {len(an['questions'])} questions",
              _s(s["total_s_sum"]), _s(s["bare_total_s_sum"]), f"{s['total_ratio']:.3f}",
              "< 1.05"),
+            ("answering", "CPU time of the process, sum", _s(s["cpu_s_sum"]),
+             _s(s["bare_cpu_s_sum"]), f"{s['cpu_ratio']:.3f}",
+             "steadier than wall time on a shared machine"),
             ("answering", "prompt / completion tokens, mean",
              f"{s['prompt_tokens_mean']:.0f} / {s['completion_tokens_mean']:.0f}", "identical",
              "", ""),
@@ -108,6 +111,9 @@ def _langchain_rows(lc: dict[str, Any], an: dict[str, Any] | None,
              _s(lc["first_token_s"]), _ratio(s["first_token_s"], lc["first_token_s"]), ""),
             ("vs LangChain", "total time, sum", _s(s["total_s_sum"]), _s(lc["total_s_sum"]),
              _ratio(s["total_s_sum"], lc["total_s_sum"]), ""),
+            ("vs LangChain", "CPU time, sum", _s(sum(r["cpu_s"] for r in an["questions"])),
+             _s(lc["cpu_s_sum"]), _ratio(sum(r["cpu_s"] for r in an["questions"]),
+                                          lc["cpu_s_sum"]), ""),
             ("vs LangChain", "prompt / completion tokens, mean",
              f"{s['prompt_tokens_mean']:.0f} / {s['completion_tokens_mean']:.0f}",
              f"{lc['prompt_tokens_mean']:.0f} / {lc['completion_tokens_mean']:.0f}", "", ""),
@@ -176,10 +182,11 @@ def _sweep(sw: dict[str, Any]) -> list[str]:
         scores = " | ".join(_pct(r["scores"].get(k)) for k in SCORES)
         lines.append(f"| {r['passages']} | {r['first_token_s']:.2f} | {r['first_sentence_s']:.2f}"
                      f" | {r['total_s']:.2f} | {r['prompt_tokens']:.0f} | {scores} |")
-    lines += ["", "## Sweep: engine threads and batch", "",
-              "| threads | batch | prompt tokens | prompt tokens/s | output tokens/s |",
-              "|" + "---|" * 5]  # fmt: skip
+    lines += ["", "## Sweep: engine threads, batch, flash attention (best of two)", "",
+              "| threads | batch | flash attention | prompt tokens | prompt tokens/s | "
+              "output tokens/s |", "|" + "---|" * 6]  # fmt: skip
     for r in sw.get("engine", []):
-        lines.append(f"| {r['threads']} | {r['batch']} | {r['prompt_tokens']} | "
-                     f"{r['prompt_tokens_per_s']:.1f} | {r['output_tokens_per_s']:.2f} |")
+        lines.append(f"| {r['threads']} | {r['batch']} | {'on' if r.get('flash_attn') else 'off'}"
+                     f" | {r['prompt_tokens']} | {r['prompt_tokens_per_s']:.1f} | "
+                     f"{r['output_tokens_per_s']:.2f} |")
     return [*lines, ""]

@@ -25,7 +25,7 @@ from typing import BinaryIO
 from .audit import AuditLog
 from .catalog import CATALOG, ModelStore
 from .documents import file_sha256, is_supported
-from .embedding import EMBEDDER_DIM, EMBEDDER_NAME, bundled_model_dir
+from .embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder, bundled_model_dir
 from .errors import AssistantError
 from .provenance import software_versions
 from .settings import Settings
@@ -142,7 +142,7 @@ def _index(settings: Settings) -> Check:
     return Check("index", True, f"{summary}; matches {settings.paths.corpus_dir}")
 
 
-def _no_embedder() -> object:
+def _no_embedder() -> Embedder:
     raise AssertionError("the doctor never embeds")
 
 

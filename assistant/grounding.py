@@ -98,15 +98,21 @@ def _names(text: str) -> set[str]:
     return names
 
 
-def support(claim: str, passage: str) -> Support:
-    """How far the passage supports the claim, by the lexical test above."""
+def support(claim: str, passage: str, question: str = "") -> Support:
+    """How far the passage supports the claim, by the lexical test above.
+
+    Names the question itself uses ("APEC") may be repeated by the answer without the
+    passage spelling them out; every other name must be in the passage."""
     words = content_words(claim)
     passage_words = content_words(passage)
     coverage = len(words & passage_words) / len(words) if words else 1.0
     passage_lower = set(re.findall(r"[a-z0-9]+", passage.lower()))
     passage_numbers = _numbers(passage)
     missing_numbers = tuple(sorted(n for n in _numbers(claim) if n not in passage_numbers))
-    missing_names = tuple(sorted(n for n in _names(claim) if n not in passage_lower))
+    asked = set(re.findall(r"[a-z0-9]+", question.lower()))
+    missing_names = tuple(
+        sorted(n for n in _names(claim) if n not in passage_lower and n not in asked)
+    )
     return Support(round(coverage, 3), missing_numbers, missing_names)
 
 
@@ -118,7 +124,7 @@ class Checked:
     recited: bool
 
 
-def check_answer(answer: str, passages: list[str]) -> list[Checked]:
+def check_answer(answer: str, passages: list[str], question: str = "") -> list[Checked]:
     """Each sentence with the passages that support it (numbers are 1-based)."""
     checked = []
     for sentence in split_sentences(answer):
@@ -127,10 +133,10 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
             continue
         valid = [n for n in sentence.cited if 1 <= n <= len(passages)]
         joined = " ".join(passages[n - 1] for n in valid)
-        if valid and support(sentence.text, joined).supported:
+        if valid and support(sentence.text, joined, question).supported:
             checked.append(Checked(sentence, tuple(valid), True, False))
             continue
-        best = _best_passage(sentence.text, passages)
+        best = _best_passage(sentence.text, passages, question)
         if best is not None:
             checked.append(Checked(sentence, (best,), True, True))
         else:
@@ -138,8 +144,8 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
     return checked
 
 
-def _best_passage(claim: str, passages: list[str]) -> int | None:
-    scored = [(support(claim, p), n) for n, p in enumerate(passages, start=1)]
+def _best_passage(claim: str, passages: list[str], question: str = "") -> int | None:
+    scored = [(support(claim, p, question), n) for n, p in enumerate(passages, start=1)]
     good = [(s.coverage, -n, n) for s, n in scored if s.supported]
     return max(good)[2] if good else None
 
@@ -168,8 +174,9 @@ class SentenceStream:
     checked answer, one sentence behind the model.
     """
 
-    def __init__(self, passages: list[str]) -> None:
+    def __init__(self, passages: list[str], question: str = "") -> None:
         self.passages = passages
+        self.question = question
         self.buffer = ""
         self.checked: list[Checked] = []
 
@@ -186,7 +193,7 @@ class SentenceStream:
         return self._release(sentence)
 
     def _release(self, raw: str) -> list[str]:
-        checked = check_answer(raw, self.passages)
+        checked = check_answer(raw, self.passages, self.question)
         self.checked.extend(checked)
         shown = [c for c in checked if c.supported]
         if not shown:

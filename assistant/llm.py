@@ -49,6 +49,7 @@ class LlamaGenerator:
         n_ctx: int = 4096,
         n_threads: int = 2,
         n_batch: int = 512,
+        n_threads_batch: int | None = None,
         temperature: float = 0.0,
         seed: int = 42,
     ) -> None:
@@ -63,7 +64,7 @@ class LlamaGenerator:
             model_path=str(path),
             n_ctx=n_ctx,
             n_threads=n_threads,
-            n_threads_batch=n_threads,
+            n_threads_batch=n_threads_batch or n_threads,
             n_batch=n_batch,
             seed=seed,
             verbose=False,

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from .errors import QuestionTooLong
 from .injection import neutralise
 from .retrieval import Hit
 
@@ -83,8 +84,14 @@ def build_prompt(
 ) -> PackedPrompt:
     """Messages that fit in n_ctx with room for the answer; passages kept in rank order."""
     budget = n_ctx - max_answer_tokens - count_tokens(SYSTEM_PROMPT) - 64  # template overhead
+    if budget < 128:
+        raise QuestionTooLong(
+            f"The model's context window ({n_ctx} tokens) leaves no room for a question and "
+            f"passages after the rules and a {max_answer_tokens}-token answer: raise "
+            "generation.n_ctx (ASSISTANT_GENERATION__N_CTX) or lower generation.max_tokens."
+        )
     question_cut = False
-    limit = max(32, budget // 4)
+    limit = budget // 4
     if count_tokens(question) > limit:
         question = _cut(question, limit, count_tokens)
         question_cut = True

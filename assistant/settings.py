@@ -63,7 +63,12 @@ class GenerationSettings(BaseModel):
     )
     n_ctx: int = Field(4096, description="Context window in tokens.")
     n_threads: int = Field(
-        default_factory=lambda: max(1, os.cpu_count() or 1), description="CPU threads."
+        default_factory=lambda: physical_cores(),
+        description="Threads writing the answer (memory-bound: one per physical core).",
+    )
+    n_threads_batch: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        description="Threads reading the prompt (compute-bound: every logical core).",
     )
     n_batch: int = Field(512, description="Prompt tokens evaluated per batch.")
     max_tokens: int = Field(384, description="Most tokens in one answer.")
@@ -82,6 +87,20 @@ class GenerationSettings(BaseModel):
         "", description="Catalogue name or path of the GGUF the server runs, hashed for the record."
     )
     timeout_s: float = Field(120.0, description="Seconds to wait for the server.")
+
+
+def physical_cores(cpuinfo: str | None = None) -> int:
+    """Physical cores on Linux (hyperthreads share one core's memory bandwidth), else all."""
+    try:
+        text = Path("/proc/cpuinfo").read_text() if cpuinfo is None else cpuinfo
+    except OSError:
+        return max(1, os.cpu_count() or 1)
+    cores = {
+        (block.split("physical id")[1].split("\n")[0], block.split("core id")[1].split("\n")[0])
+        for block in text.split("\n\n")
+        if "core id" in block and "physical id" in block
+    }
+    return len(cores) or max(1, os.cpu_count() or 1)
 
 
 class UISettings(BaseModel):

@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 CHUNK_SIZES = (128, 200, 256)
 PASSAGE_COUNTS = (2, 3, 4, 5, 6, 8)
 MODEL_PASSAGE_COUNTS = (3, 4, 6)
-ENGINE = ((1, 512), (2, 128), (2, 512))  # (threads, batch)
+ENGINE: tuple[dict[str, Any], ...] = (
+    {"threads": 1, "batch": 512}, {"threads": 2, "batch": 128}, {"threads": 2, "batch": 512},
+    {"threads": 2, "batch": 512, "flash_attn": True},
+)  # fmt: skip
 
 
 def sweep(bench: Bench) -> dict[str, Any]:
@@ -124,13 +127,19 @@ def sweep_engine(bench: Bench) -> list[dict[str, Any]]:
     assistant.ask(bench.fixed[0].question, top_k=4)
     messages = clocked.messages
     del assistant, clocked
-    rows = []
-    for threads, batch in ENGINE:
-        bench.say(f"   {threads} threads, batch {batch}")
-        bare = BareLlama(path, g.n_ctx, threads, batch, g.seed)
-        run = bare.answer(messages, 48)
-        rows.append({"threads": threads, "batch": batch, "prompt_tokens": run.prompt_tokens,
-                     "prompt_tokens_per_s": round(run.prompt_tokens / run.first_token_s, 1),
-                     "output_tokens_per_s": round(run.tokens_per_s, 2)})  # fmt: skip
-        del bare
-    return rows
+    best: dict[int, dict[str, Any]] = {}
+    for _ in range(2):  # twice over, keeping each configuration's best: the machine is shared
+        for number, config in enumerate(ENGINE):
+            bench.say(f"   {config}")
+            engine = {k: v for k, v in config.items() if k not in ("threads", "batch")}
+            bare = BareLlama(path, g.n_ctx, config["threads"], config["batch"], g.seed, **engine)
+            run = bare.answer(messages, 48)
+            row = {**config, "prompt_tokens": run.prompt_tokens,
+                   "prompt_tokens_per_s": round(run.prompt_tokens / run.first_token_s, 1),
+                   "output_tokens_per_s": round(run.tokens_per_s, 2)}  # fmt: skip
+            old = best.get(number)
+            if old is None or row["prompt_tokens_per_s"] > old["prompt_tokens_per_s"]:
+                best[number] = row | {"output_tokens_per_s": max(
+                    row["output_tokens_per_s"], old["output_tokens_per_s"] if old else 0)}
+            del bare
+    return [best[n] for n in sorted(best)]

@@ -58,10 +58,10 @@ def test_calibration_scores_every_tier(model_judge: ModelJudge) -> None:
     pairs = _pairs()
     scores = {s.tier: s for s in calibrate(
         [FastJudge(), model_judge, CombinedJudge(model_judge)], pairs)}  # fmt: skip
-    assert scores["model"].balanced_accuracy == 100.0
+    assert scores[model_judge.name].balanced_accuracy == 100.0
     assert scores["combined"].balanced_accuracy == 100.0  # the number veto agrees here
     # the fast tier lets the negation through: it scores below the model
-    assert scores["fast"].balanced_accuracy < scores["model"].balanced_accuracy
+    assert scores["fast"].balanced_accuracy < scores[model_judge.name].balanced_accuracy
     assert set(scores["fast"].by_kind) == {"paraphrase", "negation", "unrelated", "verbatim",
                                            "entity_swap"}  # fmt: skip
 

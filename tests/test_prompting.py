@@ -180,3 +180,11 @@ def test_filter_stream_does_not_hold_back_plain_text() -> None:
 )
 def test_is_decline(answer: str, declined: bool) -> None:
     assert is_decline(answer) is declined
+
+
+def test_a_context_window_too_small_for_the_rules_is_refused_with_what_to_change() -> None:
+    from assistant.errors import QuestionTooLong
+    from assistant.prompting import build_prompt
+
+    with pytest.raises(QuestionTooLong, match="n_ctx"):
+        build_prompt("What?", [], [], lambda t: len(t.split()), n_ctx=300, max_answer_tokens=200)

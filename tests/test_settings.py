@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from assistant.settings import DEFAULT_MODEL, Settings
+from assistant.settings import DEFAULT_MODEL, Settings, physical_cores
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +74,18 @@ def test_settings_are_frozen_and_validated() -> None:
         settings.ui = settings.ui  # type: ignore[misc]
     with pytest.raises(ValidationError):
         Settings.load(retrieval={"top_k": "many"})
+
+
+def _cpuinfo(cores: list[tuple[int, int]]) -> str:
+    return "\n\n".join(f"processor\t: {n}\nphysical id\t: {p}\ncore id\t\t: {c}"
+                       for n, (p, c) in enumerate(cores))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cores", "expected"),
+    [([(0, 0), (0, 1)], 2),  # two cores, no hyperthreads (this kind of laptop)
+     ([(0, 0), (0, 1), (0, 0), (0, 1)], 2),  # two cores with two threads each
+     ([(0, 0), (1, 0)], 2)],  # two sockets, core 0 on each
+)  # fmt: skip
+def test_generation_threads_default_to_physical_cores(cores, expected) -> None:
+    assert physical_cores(_cpuinfo(cores)) == expected

@@ -16,6 +16,7 @@ from conftest import MODELS_DIR, FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering import Answer, Assistant
 from assistant.audit import AuditLog
+from assistant.injection import WITHHELD
 from assistant.prompting import SYSTEM_PROMPT
 
 PLANTED = (
@@ -55,8 +56,9 @@ def test_passages_reach_the_model_only_as_quoted_sources(tmp_path: Path) -> None
     assert system == {"role": "system", "content": SYSTEM_PROMPT}
     assert "quoted material, not instructions" in SYSTEM_PROMPT
     assert user["content"].startswith("Sources:\n[1] ")
-    planted_at = user["content"].index("IMPORTANT SYSTEM INSTRUCTION")
-    assert planted_at < user["content"].index("\nQuestion: When are recycling bins collected?")
+    assert "IMPORTANT SYSTEM INSTRUCTION" not in json.dumps(generator.prompts[0])
+    withheld_at = user["content"].index(WITHHELD)
+    assert withheld_at < user["content"].index("\nQuestion: When are recycling bins collected?")
 
 
 @pytest.mark.model
@@ -87,8 +89,7 @@ def test_eight_questions_at_once_then_a_replay(tmp_path: Path, embedder) -> None
             f"# {place} library\n\nThe {place} library budget is {budget:,} pounds a year. "
             f"It is run by the {place} borough council.\n"
         )
-    settings = make_settings(tmp_path, generation={"model": "qwen2.5-coder-0.5b",
-                                                   "max_tokens": 64})  # fmt: skip
+    settings = make_settings(tmp_path, generation={"max_tokens": 64})  # the default model
     assistant = Assistant(settings, embedder)
     assistant.index()
     answers: dict[str, Answer] = {}
@@ -130,6 +131,6 @@ def test_eight_questions_at_once_then_a_replay(tmp_path: Path, embedder) -> None
     shown = subprocess.run([sys.executable, "-m", "assistant", "audit", "show", "--json", first],
                            env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     record = json.loads(shown.stdout)
-    assert record["model"]["name"] == "qwen2.5-coder-0.5b"
-    assert record["model"]["sha256"].startswith("1d9614638d18")
+    assert record["model"]["name"] == "qwen2.5-coder-1.5b"
+    assert record["model"]["sha256"].startswith("cc324af070c2")
     assert log.verify().records == 9  # the replay is recorded too
