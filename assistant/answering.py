@@ -155,7 +155,7 @@ class Assistant:
 
         def load() -> None:
             try:
-                self.generator
+                _ = self.generator
             except Exception:  # the answering thread loads it again and reports the error
                 pass
 

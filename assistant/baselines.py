@@ -57,7 +57,7 @@ class Run:
 
 def clock_stream(started: float, pieces: Iterator[str], run: Run) -> Run:
     """Consume a token stream, noting the first and last token's times."""
-    parts = []
+    parts: list[str] = []
     cpu = time.process_time()
     for piece in pieces:
         now = time.perf_counter() - started
@@ -122,7 +122,8 @@ class BareLlama:
             messages=messages,  # type: ignore[arg-type]
             max_tokens=max_tokens, temperature=0.0, top_k=1, seed=self.seed, stream=True,
         )  # fmt: skip
-        pieces = (c["choices"][0]["delta"].get("content") or "" for c in chunks)  # type: ignore[index]
+        pieces = (str(c["choices"][0]["delta"].get("content") or "")  # type: ignore[index, union-attr]
+                  for c in chunks)  # fmt: skip
         run = clock_stream(started, (p for p in pieces if p), Run())
         run.prompt_tokens = max(0, self.llama.n_tokens - run.completion_tokens)
         return run

@@ -334,7 +334,8 @@ def bench_langchain(bench: Bench) -> dict[str, Any]:
     rag = LangChainRag(bench.settings.paths.corpus_dir, path, g.n_ctx, g.n_threads, g.n_batch,
                        g.seed, g.max_tokens)  # fmt: skip
     rag.answer(WARM_UP)
-    rows, answers = [], []
+    rows: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []
     for number, question in enumerate(bench.fixed, start=1):
         bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
         run, contract = rag.answer(question.question)

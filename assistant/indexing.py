@@ -221,7 +221,9 @@ class Indexer:
         report.removed = sorted(set(old_docs) - set(documents) - failed)
         dim = self._dim()
         vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
-        return documents, chunks, vectors
+        # One order whatever was reused: the same content always gets the same build id.
+        order = sorted(range(len(chunks)), key=lambda row: chunks[row].doc_id)
+        return documents, [chunks[row] for row in order], vectors[order]
 
     def _chunker(self) -> Chunker:
         c = self.settings.chunking

@@ -57,10 +57,11 @@ class OpenAIGenerator:
         self.seed = seed
         self.n_ctx = n_ctx
         self.model = model or self._first_model()
+        self.path: Path | None = None
         if verified is not None:
             self.name, self.sha256, self.path = verified
         else:
-            self.name, self.sha256, self.path = f"{self.model} (server)", UNVERIFIED, None
+            self.name, self.sha256 = f"{self.model} (server)", UNVERIFIED
         self._count = lru_cache(maxsize=1024)(self._counter(verified[2] if verified else None))
 
     # ------------------------------------------------------------ the interface
@@ -128,9 +129,7 @@ class OpenAIGenerator:
             try:
                 response = self.client.post(url, json={key: "probe", "model": self.model})
                 if response.status_code == 200 and field in response.json():
-                    return lambda text, url=url, key=key, field=field: int(
-                        self.client.post(url, json={key: text, "model": self.model}).json()[field]
-                    )
+                    return self._server_counter(url, key, field)
             except (httpx.HTTPError, ValueError):
                 continue
         if gguf is not None:
@@ -139,6 +138,13 @@ class OpenAIGenerator:
             vocab = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
             return lambda text: len(vocab.tokenize(text.encode("utf-8"), False, True))
         return lambda text: int(len(text) / CHARS_PER_TOKEN) + 1
+
+    def _server_counter(self, url: str, key: str, field: str) -> Callable[[str], int]:
+        def count(text: str) -> int:
+            response = self.client.post(url, json={key: text, "model": self.model})
+            return int(response.json()[field])
+
+        return count
 
     def _unreachable(self, exc: Exception) -> str:
         return (

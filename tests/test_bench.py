@@ -95,7 +95,8 @@ def test_clock_stream_counts_pieces() -> None:
 @pytest.mark.parametrize(("tokens", "first", "last", "rate"),
                          [(5, 1.0, 3.0, 2.0), (1, 1.0, 1.0, 0.0), (0, 0.0, 0.0, 0.0)])
 def test_output_rate_counts_the_gaps_between_tokens(tokens, first, last, rate) -> None:
-    assert Run(first_token_s=first, last_token_s=last, completion_tokens=tokens).tokens_per_s == rate
+    run = Run(first_token_s=first, last_token_s=last, completion_tokens=tokens)
+    assert run.tokens_per_s == rate
 
 
 def _row(total: float, bare: float) -> dict[str, float]:

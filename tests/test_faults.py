@@ -255,3 +255,16 @@ def documents_sha(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_same_content_always_gets_the_same_build(tmp_path: Path, corpus: Path) -> None:
+    """Incremental and full builds agree, so a run with nothing new writes nothing."""
+    settings = make_settings(tmp_path)
+    Indexer(settings, FakeEmbedder).update()
+    (corpus / "aardvark.md").write_text("# Aardvarks\n\nAardvarks eat ants at night.\n")
+    updated = Indexer(settings, FakeEmbedder).update()
+    again = Indexer(settings, FakeEmbedder).update()
+    rebuilt = Indexer(settings, FakeEmbedder).update(rebuild=True)
+    assert updated.index_id == again.index_id == rebuilt.index_id
+    assert not again.changed
+    assert len(list((tmp_path / "index" / "builds").iterdir())) == 2
