@@ -22,10 +22,10 @@ from typing import Any
 from .catalog import ModelStore
 from .embedding import Embedder
 from .errors import EmptyQuestion
+from .grounding import SentenceStream
 from .indexing import Indexer, IndexReport, Progress
 from .injection import neutralise
 from .library import delete_document, screen_upload
-from .grounding import SentenceStream
 from .llm import GenerationStats, Generator
 from .prompting import (
     DECLINE_TEXT,

@@ -88,7 +88,7 @@ def _numbers(text: str) -> set[str]:
 
 
 def _names(text: str) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for match in _NAME.finditer(text):
         words = re.split(r"[-\s]", match.group(0))
         if match.start() == 0 and len(words) == 1:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -247,7 +248,7 @@ class Indexer:
     ) -> Manifest:
         from .embedding import EMBEDDER_DIM, EMBEDDER_NAME
 
-        body = {
+        body: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "embedder": {"name": EMBEDDER_NAME, "dim": EMBEDDER_DIM},
             "chunking": self._chunking_settings(),
@@ -305,7 +306,8 @@ def _expand(paths: list[Path]) -> Iterator[Path]:
 
 
 def _same_meta(old: DocumentRecord, meta: dict[str, str]) -> bool:
-    return all(meta.get(k, getattr(old, k)) == getattr(old, k) for k in ("title", "publisher", "date"))
+    fields = ("title", "publisher", "date")
+    return all(meta.get(k, getattr(old, k)) == getattr(old, k) for k in fields)
 
 
 def _record(document: Document, n_chunks: int, old: dict[str, DocumentRecord]) -> DocumentRecord:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 Message = dict[str, str]
 
@@ -91,8 +91,8 @@ class LlamaGenerator:
             completion = 0
             try:
                 for chunk in chunks:
-                    delta = chunk["choices"][0]["delta"]  # type: ignore[index]
-                    text = delta.get("content") or ""
+                    delta: dict[str, Any] = chunk["choices"][0]["delta"]  # type: ignore
+                    text = str(delta.get("content") or "")
                     if text:
                         completion += 1
                         yield text

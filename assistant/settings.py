@@ -127,14 +127,14 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    paths: PathSettings = Field(default_factory=PathSettings)
-    documents: DocumentSettings = Field(default_factory=DocumentSettings)
-    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
-    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
-    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
-    generation: GenerationSettings = Field(default_factory=GenerationSettings)
-    ui: UISettings = Field(default_factory=UISettings)
-    audit: AuditSettings = Field(default_factory=AuditSettings)
+    paths: PathSettings = Field(default_factory=lambda: PathSettings())
+    documents: DocumentSettings = Field(default_factory=lambda: DocumentSettings())
+    chunking: ChunkingSettings = Field(default_factory=lambda: ChunkingSettings())
+    embedding: EmbeddingSettings = Field(default_factory=lambda: EmbeddingSettings())
+    retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings())
+    generation: GenerationSettings = Field(default_factory=lambda: GenerationSettings())
+    ui: UISettings = Field(default_factory=lambda: UISettings())
+    audit: AuditSettings = Field(default_factory=lambda: AuditSettings())
 
     @classmethod
     def settings_customise_sources(

@@ -430,12 +430,12 @@ def build_ui(assistant: Assistant) -> Any:
             trigger(ask, *chat_io, concurrency_limit=1, concurrency_id="model")
             for trigger in (box.submit, send.click)
         ]
-        stop.click(None, None, None, cancels=asking)
+        stop.click(None, None, None, cancels=asking)  # type: ignore[arg-type]
         clear.click(
             lambda: ([], [], sources_html([]), gr.File(value=None, visible=False)),
             None,
             [chatbot, answers, sources, exported],
-            cancels=asking,
+            cancels=asking,  # type: ignore[arg-type]
         )
         save.click(keep, answers, exported)
         files.upload(add, files, [report, table, doomed, files], concurrency_id="library")
