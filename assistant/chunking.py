@@ -25,8 +25,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from .documents import Document
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
@@ -106,6 +104,10 @@ class Chunker:
         overlap_tokens: int = 30,
         min_chunk_chars: int = 40,
     ) -> None:
+        # Imported here: it pulls in langchain-core (a second of start-up), and only
+        # indexing needs it, not answering or an up-to-date `assistant index`.
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
         self.min_chunk_chars = min_chunk_chars
         self.splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_tokens,

@@ -390,21 +390,24 @@ def doctor(ctx: click.Context) -> None:
 @click.option("--only", multiple=True, type=click.Choice(["indexing", "retrieval", "answering",
               "langchain", "coldstart", "sweep"]), help="Run only these sections (repeat).")
 @click.option("--sweep", is_flag=True, help="Also sweep passages, chunk size, threads, batch.")
+@click.option("--sweep-part", multiple=True, type=click.Choice(["retrieval", "passages",
+              "engine"]), help="Only these parts of the sweep (repeat).")
 @click.option("--sizes", default="100000,1000000", show_default=True,
               help="Synthetic corpus sizes for retrieval, comma-separated.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Report folder (default eval/reports/bench-<timestamp>).")
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.pass_context
-def bench(ctx: click.Context, only: tuple[str, ...], sweep: bool, sizes: str, out: Path | None,
-          model: str | None) -> None:  # fmt: skip
+def bench(ctx: click.Context, only: tuple[str, ...], sweep: bool, sweep_part: tuple[str, ...],
+          sizes: str, out: Path | None, model: str | None) -> None:  # fmt: skip
     """Measure every stage against bare llama.cpp and a textbook LangChain pipeline."""
     from .bench import DEFAULT_SECTIONS, BenchOptions, run_bench
     from .benchreport import summary_rows, table
 
     sections = only or (DEFAULT_SECTIONS + (("sweep",) if sweep else ()))
     options = BenchOptions(sections=tuple(sections), out=out,
-                           sizes=tuple(int(n) for n in sizes.split(",") if n.strip()))
+                           sizes=tuple(int(n) for n in sizes.split(",") if n.strip()),
+                           **({"sweep": sweep_part} if sweep_part else {}))  # fmt: skip
     try:
         results, folder = run_bench(_settings(ctx, model=model), options,
                                     lambda text: click.echo(text, err=True))  # fmt: skip

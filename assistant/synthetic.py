@@ -125,7 +125,7 @@ def measure_size(n: int, queries: int, bm25_limit: int, threads: int) -> dict[st
     ivf.add(vectors)
     result["ivf"] = {"nlist": nlist, "build_s": round(time.perf_counter() - started, 2),
                      "bytes": index_bytes(ivf), "by_nprobe": []}  # fmt: skip
-    for nprobe in (8, 32, 128):
+    for nprobe in (8, 32, 128, 256):
         ivf.nprobe = nprobe
         seconds, found = timed(lambda i: ivf.search(asked[i : i + 1], CANDIDATES)[1][0], queries)
         recall = np.mean([len(set(f[:10]) & set(e[:10])) / 10

@@ -41,11 +41,8 @@ ENGINE: tuple[dict[str, Any], ...] = (
 
 
 def sweep(bench: Bench) -> dict[str, Any]:
-    return {
-        "retrieval": sweep_retrieval(bench),
-        "passages": sweep_passages(bench),
-        "engine": sweep_engine(bench),
-    }
+    parts = {"retrieval": sweep_retrieval, "passages": sweep_passages, "engine": sweep_engine}
+    return {name: run(bench) for name, run in parts.items() if name in bench.options.sweep}
 
 
 def _tokenizer(bench: Bench) -> Any:
