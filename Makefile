@@ -40,7 +40,7 @@ models: install
 
 test-models: install
 	@echo "== fetching and verifying the models the tests use"
-	$(BIN)/assistant models fetch smollm2-135m qwen2.5-coder-1.5b
+	$(BIN)/assistant models fetch smollm2-135m qwen2.5-coder-0.5b qwen2.5-coder-1.5b
 
 index: install
 	@echo "== indexing the documents in corpus/"
@@ -69,7 +69,7 @@ browser-deps:
 	@test -x /usr/bin/chromium || { echo "== installing chromium for the browser test"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
-test: install test-models browser-deps
+test: install test-models index browser-deps
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -49,8 +49,10 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
                      f"{_mb(corpus['bm25_bytes'])}", "", "", ""))  # fmt: skip
         for size in rt["synthetic"]:
             n = f"{size['vectors']:,}"
-            best = max(size["ivf"]["by_nprobe"], key=lambda r: (r["recall_at_10"] >= 0.9,
-                                                                 -r["latency"]["p50_ms"]))
+            probes = size["ivf"]["by_nprobe"]
+            good = [r for r in probes if r["recall_at_10"] >= 0.9]  # the fastest good enough,
+            best = (min(good, key=lambda r: r["latency"]["p50_ms"]) if good  # else the best
+                    else max(probes, key=lambda r: r["recall_at_10"]))  # fmt: skip
             rows.append(("retrieval", f"dense p50 / p99, {n} vectors: IVF{size['ivf']['nlist']} "
                          f"nprobe {best['nprobe']} vs flat", _ms(best["latency"]),
                          _ms(size["flat"]["latency"]),
@@ -152,6 +154,21 @@ def markdown(results: dict[str, Any]) -> str:
         "", "Ratios: the assistant's time over the reference's, in this run.", "",
         table(summary_rows(results)), "",
     ]  # fmt: skip
+    if rt := results.get("retrieval"):
+        lines += ["## Dense search on synthetic corpora (one query at a time, one thread)", "",
+                  "| vectors | index | nprobe | recall@10 | p50 | p99 | memory | build |",
+                  "|" + "---|" * 8]  # fmt: skip
+        for size in rt["synthetic"]:
+            flat, ivf = size["flat"], size["ivf"]
+            lines.append(f"| {size['vectors']:,} | flat | – | 1.000 | {flat['latency']['p50_ms']}"
+                         f" ms | {flat['latency']['p99_ms']} ms | {_mb(flat['bytes'])} | "
+                         f"{flat['build_s']} s |")  # fmt: skip
+            for r in ivf["by_nprobe"]:
+                lines.append(f"| {size['vectors']:,} | IVF{ivf['nlist']} | {r['nprobe']} | "
+                             f"{r['recall_at_10']:.3f} | {r['latency']['p50_ms']} ms | "
+                             f"{r['latency']['p99_ms']} ms | {_mb(ivf['bytes'])} | "
+                             f"{ivf['build_s']} s |")  # fmt: skip
+        lines.append("")
     if an := results.get("answering"):
         lines += ["## Answering, question by question", "",
                   "| id | type | first token | first sentence | total | bare total | ratio | "
