@@ -284,12 +284,25 @@ def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -
                 f"{tier['true_positive_rate']} | {tier['true_negative_rate']} |"
             )
         lines += _by_kind(summary["calibration"])
-    lines += ["", "## The ten worst answers", ""]
-    worst = [r for r in sorted(records, key=quality) if quality(r) < 1][:10]
-    for record in worst:
+    lines += [
+        "",
+        "## The ten worst answers",
+        "",
+        "Answers that say something, ranked by the mean of their key terms, "
+        "faithfulness, citation recall and refusal score; each claim as judged.",
+        "",
+    ]
+    answered = [r for r in records if r["claims"] and quality(r) < 1]
+    for record in sorted(answered, key=quality)[:10]:
         lines += _worst(record)
-    if not worst:
-        lines.append("None: every answer scored full marks on what applies to it.")
+    if not answered:
+        lines.append("None: every answer that says something scored full marks.")
+    declined = [r for r in records if r["metrics"].get("false_refusal")]
+    if declined:
+        lines += ["", f"## Declined although the documents answer ({len(declined)})", ""]
+        lines += [f"- {r['id']} ({r['type']}, gold quote retrieved: "
+                  f"{'yes' if r['metrics'].get('hit') else 'no'}): {r['question']}"
+                  for r in declined]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
