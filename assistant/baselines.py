@@ -84,7 +84,7 @@ class ClockedGenerator:
         self.inner = inner
         self.name, self.sha256, self.n_ctx = inner.name, inner.sha256, inner.n_ctx
         self.messages: list[Message] = []
-        self.first_token_at = self.last_token_at = 0.0
+        self.first_token_at = self.last_token_at = self.model_s = 0.0
 
     def __getattr__(self, name: str) -> Any:  # llama, lock, path: as the wrapped model's
         return getattr(self.inner, name)
@@ -95,9 +95,15 @@ class ClockedGenerator:
     def stream(
         self, messages: list[Message], max_tokens: int, stats: GenerationStats
     ) -> Iterator[str]:
-        self.messages, self.first_token_at = messages, 0.0
-        for token in self.inner.stream(messages, max_tokens, stats):
+        self.messages, self.first_token_at, self.model_s = messages, 0.0, 0.0
+        tokens = iter(self.inner.stream(messages, max_tokens, stats))
+        while True:
+            asked = time.perf_counter()
+            token = next(tokens, None)
             self.last_token_at = time.perf_counter()
+            self.model_s += self.last_token_at - asked  # time inside the model, not the pipeline
+            if token is None:
+                return
             self.first_token_at = self.first_token_at or self.last_token_at
             yield token
 

@@ -266,7 +266,8 @@ def bench_answering(bench: Bench) -> dict[str, Any]:
                    total_s=total, prompt_tokens=answer.timings.prompt_tokens,
                    completion_tokens=answer.timings.completion_tokens)  # fmt: skip
         reference = bare.answer(clocked.messages, g.max_tokens)
-        rows.append(_row(question, ours, reference, answer.timings.first_token_s))
+        rows.append(_row(question, ours, reference, answer.timings.first_token_s)
+                    | {"outside_model_s": _r(total - clocked.model_s)})
         answers.append(answer.to_json() | {"id": question.id})
     cold = _prefix_effect(bench, bare, clocked.messages)
     _write_answers(bench.out / "answers-assistant.jsonl", answers)
@@ -302,6 +303,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "bare_total_s_sum": _r(bare_total), "total_ratio": _r(total / bare_total, 3),
         "cpu_s_sum": _r(sum(r["cpu_s"] for r in rows)),
         "bare_cpu_s_sum": _r(sum(r["bare_cpu_s"] for r in rows)),
+        "outside_model_s_sum": _r(sum(r.get("outside_model_s", 0.0) for r in rows)),
         "cpu_ratio": _r(sum(r["cpu_s"] for r in rows) / sum(r["bare_cpu_s"] for r in rows), 3),
         "first_token_ratio": _r(median("first_token_s") / median("bare_first_token_s"), 3),
         "tokens_per_s": median("tokens_per_s"), "bare_tokens_per_s": median("bare_tokens_per_s"),
@@ -412,6 +414,7 @@ def _cold_ask(bench: Bench, question: str) -> dict[str, Any]:
     process = subprocess.Popen(command, env=_env(bench.settings), stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)  # fmt: skip
     assert process.stdout is not None
+    peak = _PeakMemory(process.pid)
     first = 0.0
     while True:
         byte = process.stdout.read(1)
@@ -422,8 +425,36 @@ def _cold_ask(bench: Bench, question: str) -> dict[str, Any]:
         if first:
             process.stdout.read()  # the rest, to the end
             break
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    process.wait()
     total = time.perf_counter() - started
     return {"first_word_s": _r(first or total), "total_s": _r(total),
-            "peak_rss_bytes": usage.ru_maxrss * 1024, "exit": process.returncode}  # fmt: skip
+            "peak_rss_bytes": peak.stop(), "exit": process.returncode}  # fmt: skip
+
+
+class _PeakMemory:
+    """The peak RSS of a child process, read from its own /proc entry while it runs.
+
+    (getrusage's ru_maxrss of a child can carry the parent's size over from the fork.)
+    """
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.path, self.peak, self.done = Path(f"/proc/{pid}/status"), 0, threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self) -> None:
+        while not self.done.is_set():
+            try:
+                for line in self.path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):  # the high-water mark: nothing is missed
+                        self.peak = max(self.peak, int(line.split()[1]) * 1024)
+            except (OSError, ValueError):
+                return
+            self.done.wait(0.1)
+
+    def stop(self) -> int:
+        self.done.set()
+        self.thread.join()
+        return self.peak

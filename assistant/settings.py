@@ -50,8 +50,8 @@ class EmbeddingSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     top_k: int = Field(
-        4, description="Passages given to the model (4: a quarter fewer prompt tokens than 6 "
-        "for hit@k 94% instead of 97% on the gold set; `assistant bench --sweep`)."
+        6, description="Passages given to the model (fewer start the answer sooner but miss "
+        "the second document of multi-part questions; `assistant bench --sweep`)."
     )
     candidates: int = Field(100, description="Candidates taken from each of dense and BM25.")
     max_per_document: int = Field(4, description="Most passages taken from one document.")
