@@ -334,6 +334,7 @@ def load_generator(settings: Settings, progress: Callable[[str, int, int], None]
         n_threads=g.n_threads,
         n_threads_batch=g.n_threads_batch,
         n_batch=g.n_batch,
+        use_mmap=g.use_mmap,
         temperature=g.temperature,
         seed=g.seed,
     )

@@ -39,11 +39,20 @@ from .baselines import BareLlama, ClockedGenerator, LangChainRag, Run
 from .catalog import ModelStore
 from .chunking import embedding_text
 from .embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
+from .errors import BenchError
 from .evaluation import GoldQuestion, load_questions
 from .indexing import Indexer
 from .settings import Settings
 from .store import load_index
-from .synthetic import LatencySummary, bm25_bytes, index_bytes, measure_size, timed
+from .synthetic import (
+    LatencySummary,
+    Shape,
+    bm25_bytes,
+    corpus_shape,
+    index_bytes,
+    measure_size,
+    timed,
+)
 
 Progress = Callable[[str], None]
 SECTIONS = ("indexing", "retrieval", "answering", "langchain", "coldstart", "sweep")
@@ -217,7 +226,7 @@ def bench_retrieval(bench: Bench) -> dict[str, Any]:
         retriever.search(query)  # warm caches
     corpus: dict[str, Any] = {"chunks": len(retriever.index.chunks), "queries": len(queries)}
     for threads in (1, os.cpu_count() or 1):
-        faiss.omp_set_num_threads(threads)
+        retriever.faiss_threads = threads
         seconds, _ = timed(lambda i: retriever.search(queries[i]), len(queries))
         corpus[f"hybrid_threads_{threads}"] = LatencySummary.of(seconds).__dict__
     vectors = bench.embedder.embed(queries)
@@ -232,11 +241,15 @@ def bench_retrieval(bench: Bench) -> dict[str, Any]:
         faiss_bytes=index_bytes(retriever.index.faiss_index), bm25_bytes=bm25_bytes(retriever.bm25),
     )  # fmt: skip
     faiss.omp_set_num_threads(1)
+    stored = retriever.index.faiss_index
+    shape = corpus_shape(stored.reconstruct_n(0, stored.ntotal)) if stored.ntotal > 10 else Shape()
+    corpus["shape"] = shape.__dict__
     synthetic = []
     for n in bench.options.sizes:
         bench.say(f"   synthetic corpus of {n:,} vectors")
         queries_n = bench.options.queries if n <= 100_000 else max(50, bench.options.queries // 2)
-        synthetic.append(measure_size(n, queries_n, bench.options.bm25_limit, threads=1))
+        synthetic.append(measure_size(n, queries_n, bench.options.bm25_limit, threads=1,
+                                      shape=shape))  # fmt: skip
         gc.collect()
     return {"corpus": corpus, "synthetic": synthetic}
 
@@ -252,7 +265,7 @@ def bench_answering(bench: Bench) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     assistant = Assistant(bench.settings, embedder=bench.embedder, generator=clocked)
     path = ModelStore(bench.settings.paths.models_dir).resolve(g.model).path
-    bare = BareLlama(path, g.n_ctx, g.n_threads, g.n_batch, g.seed)
+    bare = BareLlama(path, g.n_ctx, g.n_threads, g.n_batch, g.seed, use_mmap=g.use_mmap)
     assistant.ask(WARM_UP)  # both start with the system prompt evaluated once
     bare.answer(clocked.messages, g.max_tokens)
     rows, answers = [], []
@@ -396,23 +409,30 @@ def score_answers_file(bench: Bench, answers: Path, name: str) -> dict[str, Any]
 def bench_coldstart(bench: Bench) -> dict[str, Any]:
     """`assistant ask` in a new process: to its first word on standard output, and peak RSS."""
     question = bench.fixed[0].question
+    indexed = subprocess.run([sys.executable, "-m", "assistant", "index"], env=_env(bench.settings),
+                             capture_output=True, text=True)  # not timed: an unchanged corpus
+    if indexed.returncode:
+        raise BenchError(f"`assistant index` failed before the cold start: {indexed.stderr[-500:]}")
     runs = []
     for _ in range(2):
         runs.append(_cold_ask(bench, question))
+    mapped = not bench.settings.generation.use_mmap  # the other way of loading the model
+    other = _cold_ask(bench, question, ASSISTANT_GENERATION__USE_MMAP=str(mapped).lower())
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import assistant.cli"], check=True)
     imports = time.perf_counter() - started
     best = min(runs, key=lambda r: r["first_word_s"])
     return {"question": question, "runs": runs, "first_word_s": best["first_word_s"],
             "total_s": best["total_s"], "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
-            "import_cli_s": _r(imports)}  # fmt: skip
+            "import_cli_s": _r(imports),
+            "other_load": other | {"use_mmap": mapped}}  # fmt: skip
 
 
-def _cold_ask(bench: Bench, question: str) -> dict[str, Any]:
+def _cold_ask(bench: Bench, question: str, **env: str) -> dict[str, Any]:
     command = [sys.executable, "-m", "assistant", "ask", question]
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=_env(bench.settings), stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(command, env=_env(bench.settings, **env), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)  # fmt: skip
     assert process.stdout is not None
     peak = _PeakMemory(process.pid)
     first = 0.0
@@ -427,6 +447,9 @@ def _cold_ask(bench: Bench, question: str) -> dict[str, Any]:
             break
     process.wait()
     total = time.perf_counter() - started
+    assert process.stderr is not None
+    if process.returncode:
+        raise BenchError(f"`assistant ask` failed: {process.stderr.read().decode()[-500:]}")
     return {"first_word_s": _r(first or total), "total_s": _r(total),
             "peak_rss_bytes": peak.stop(), "exit": process.returncode}  # fmt: skip
 

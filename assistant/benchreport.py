@@ -104,6 +104,13 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
             ("cold start", "peak memory (RSS) / importing the CLI",
              f"{cs['peak_rss_bytes'] / 1e9:.2f} GB / {cs['import_cli_s']:.2f} s", "", "", ""),
         ]  # fmt: skip
+        if other := cs.get("other_load"):
+            way = "mapped" if other["use_mmap"] else "read into memory"
+            rows.append(("cold start", f"peak memory / first word, model file {way} instead",
+                         f"{cs['peak_rss_bytes'] / 1e9:.2f} GB / {cs['first_word_s']:.2f} s",
+                         f"{other['peak_rss_bytes'] / 1e9:.2f} GB / {other['first_word_s']:.2f} s",
+                         _ratio(cs["peak_rss_bytes"], other["peak_rss_bytes"]),
+                         "generation.use_mmap"))  # fmt: skip
     return rows
 
 

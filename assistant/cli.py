@@ -407,7 +407,7 @@ def bench(ctx: click.Context, only: tuple[str, ...], sweep: bool, sweep_part: tu
     sections = only or (DEFAULT_SECTIONS + (("sweep",) if sweep else ()))
     options = BenchOptions(sections=tuple(sections), out=out,
                            sizes=tuple(int(n) for n in sizes.split(",") if n.strip()),
-                           **({"sweep": sweep_part} if sweep_part else {}))  # fmt: skip
+                           sweep=sweep_part or BenchOptions.sweep)  # fmt: skip
     try:
         results, folder = run_bench(_settings(ctx, model=model), options,
                                     lambda text: click.echo(text, err=True))  # fmt: skip

@@ -77,3 +77,7 @@ class IndexWriteFailed(AssistantError):
 
 class GeneratorUnavailable(AssistantError):
     """The configured model server cannot be reached or refused the request."""
+
+
+class BenchError(AssistantError):
+    """A benchmark step failed: the message says which, and what it printed."""

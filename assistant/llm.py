@@ -50,6 +50,7 @@ class LlamaGenerator:
         n_threads: int = 2,
         n_batch: int = 512,
         n_threads_batch: int | None = None,
+        use_mmap: bool = False,
         temperature: float = 0.0,
         seed: int = 42,
     ) -> None:
@@ -67,6 +68,7 @@ class LlamaGenerator:
             n_threads_batch=n_threads_batch or n_threads,
             n_batch=n_batch,
             seed=seed,
+            use_mmap=use_mmap,
             verbose=False,
         )
         self.n_ctx = self.llama.n_ctx()

@@ -74,6 +74,11 @@ class GenerationSettings(BaseModel):
         description="Threads reading the prompt (compute-bound: every logical core).",
     )
     n_batch: int = Field(512, description="Prompt tokens evaluated per batch.")
+    use_mmap: bool = Field(
+        False, description="Map the model file instead of reading it: loads 0.4 s sooner but "
+        "holds the file's pages beside llama.cpp's repacked copy of the weights (+0.6 GB RSS "
+        "for the 1.5B model, `assistant bench`)."
+    )
     max_tokens: int = Field(384, description="Most tokens in one answer.")
     temperature: float = Field(0.0, description="Sampling temperature (0 = greedy).")
     seed: int = Field(42, description="Sampling seed, for reproducible answers.")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder, FakeGenerator, make_settings
+from conftest import FakeEmbedder, FakeGenerator, make_settings, real_model_path
 
 from assistant.baselines import ClockedGenerator, Run, clock_stream
 from assistant.bench import Bench, BenchOptions, _summary, bench_retrieval, score_answers_file
@@ -133,13 +133,15 @@ def test_the_report_shows_each_measured_section(tmp_path: Path) -> None:
     assert "| t1 | fact |" in text and "Dense search" not in text  # retrieval was not run
 
 
-def _bench(tmp_path: Path, corpus: Path) -> Bench:
+def _bench(tmp_path: Path, corpus: Path, index: bool = True) -> Bench:
     questions = tmp_path / "gold.jsonl"
     questions.write_text("".join(json.dumps(row) + "\n" for row in GOLD), encoding="utf-8")
     settings = make_settings(tmp_path)
     options = BenchOptions(questions=questions, question_ids=("t1", "t2"), sizes=(1_500,),
                            queries=10, bm25_limit=1_500)  # fmt: skip
     bench = Bench(settings, options, tmp_path / "out", lambda text: None)
+    if not index:
+        return bench
     bench._embedder = FakeEmbedder()  # type: ignore[assignment]
     from assistant.answering import Assistant
 
@@ -171,3 +173,19 @@ def test_answers_are_scored_by_the_harness(tmp_path: Path, corpus: Path) -> None
     assert overall["hit"] == 0.5  # t1's quote was given, t2's was not
     assert overall["key_terms"] == 0.5  # "2,500" in t1's answer; t2 declined
     assert (bench.out / "eval-test" / "summary.json").exists()
+
+
+def test_the_cold_start_is_measured_in_a_fresh_process(tmp_path: Path, corpus: Path) -> None:
+    """The real `assistant ask` (small model, real embedder), loading the model both ways."""
+    from assistant.bench import bench_coldstart
+
+    real_model_path("smollm2-135m")
+    bench = _bench(tmp_path, corpus, index=False)
+    bench.settings = bench.settings.with_overrides(generation={"model": "smollm2-135m"})
+    result = bench_coldstart(bench)
+    assert [run["exit"] for run in result["runs"]] == [0, 0]
+    assert 0 < result["first_word_s"] <= result["total_s"]
+    # torch and the model alone take more than 150 MB; a fork's inherited size is not counted
+    assert 150e6 < result["peak_rss_bytes"] < 8e9
+    assert result["other_load"]["use_mmap"] is True and result["other_load"]["exit"] == 0
+    assert result["other_load"]["peak_rss_bytes"] > 150e6

@@ -134,3 +134,13 @@ def test_search_on_an_empty_index_returns_nothing(tmp_path: Path) -> None:
     (tmp_path / "corpus").mkdir()
     retriever = retriever_for(tmp_path, FakeEmbedder())
     assert retriever.search("anything at all") == []
+
+
+def test_a_small_index_is_searched_on_one_faiss_thread(tmp_path: Path, corpus: Path) -> None:
+    import faiss
+
+    faiss.omp_set_num_threads(2)
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2)
+    assert retriever.faiss_threads == 1
+    retriever.search("How many MoJ employees get access?")
+    assert faiss.omp_get_max_threads() == 1
