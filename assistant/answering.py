@@ -29,6 +29,7 @@ from .library import delete_document, screen_upload
 from .llm import GenerationStats, Generator
 from .prompting import (
     DECLINE_TEXT,
+    SYSTEM_PROMPT,
     build_prompt,
     cited_numbers,
     is_decline,
@@ -149,13 +150,26 @@ class Assistant:
                 self._generator = load_generator(self.settings)
             return self._generator
 
+    def warm(self) -> None:
+        """Load the index and the model, and evaluate the system prompt: the UI does this at
+        start so that a missing index is reported at once and the first question waits for
+        nothing but its own passages."""
+        _ = self.retriever
+        self._warm_generator()
+
+    def _warm_generator(self) -> None:
+        warm = getattr(self.generator, "warm", None)  # a model server keeps its own cache
+        if warm is not None:
+            warm(SYSTEM_PROMPT)
+
     def _preload_generator(self) -> None:
-        """Load the model in the background while the first question is searched: on two
-        cores the model's loading overlaps the embedder's import (cold start, bench)."""
+        """Load the model and evaluate the system prompt in the background while the first
+        question is searched: on two cores this overlaps the embedder's import (`assistant
+        bench`, cold start)."""
 
         def load() -> None:
             try:
-                _ = self.generator
+                self._warm_generator()
             except Exception:  # the answering thread loads it again and reports the error
                 pass
 

@@ -74,6 +74,13 @@ class LlamaGenerator:
         self.n_ctx = self.llama.n_ctx()
         self.lock = threading.Lock()
 
+    def warm(self, system: str) -> None:
+        """Evaluate the fixed system prompt now, so that the first question reads only its own
+        part (llama.cpp keeps the evaluated prefix; later questions reuse it anyway)."""
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": ""}]
+        for _ in self.stream(messages, 1, GenerationStats()):
+            pass
+
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 

@@ -466,9 +466,7 @@ def check_binding(settings: Settings) -> tuple[str, str] | None:
 
 def launch(assistant: Assistant, settings: Settings) -> None:
     auth = check_binding(settings)
-    # Load the index and the model now: a missing index is reported at start, and the
-    # first question does not wait for the model to load.
-    _ = assistant.retriever, assistant.generator
+    assistant.warm()
     demo = build_ui(assistant)
     demo.queue(default_concurrency_limit=1).launch(
         server_name=settings.ui.host,

@@ -166,3 +166,28 @@ def test_missing_index_is_reported(tmp_path: Path) -> None:
     assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), FakeGenerator())
     with pytest.raises(IndexNotFound, match="assistant index"):
         assistant.ask("Anything?")
+
+
+class WarmableGenerator(FakeGenerator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed: list[str] = []
+
+    def warm(self, system: str) -> None:
+        self.warmed.append(system)
+
+
+def test_warming_loads_the_index_and_evaluates_the_system_prompt(
+    tmp_path: Path, corpus: Path
+) -> None:
+    from assistant.prompting import SYSTEM_PROMPT
+
+    warmable = WarmableGenerator()
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), warmable)
+    assistant.index()
+    assistant._retriever = None
+    assistant.warm()
+    assert assistant._retriever is not None
+    assert warmable.warmed == [SYSTEM_PROMPT]
+    assistant.ask("How many MoJ employees get AI tools?")  # a question is not warmed again
+    assert warmable.warmed == [SYSTEM_PROMPT]

@@ -111,6 +111,23 @@ def test_smollm2_loads_through_llama_cpp_and_streams(tmp_path: Path) -> None:
     assert generator.count_tokens("Hello world") >= 2
 
 
+def test_the_system_prompt_is_evaluated_once_and_reused(tmp_path: Path) -> None:
+    from assistant.prompting import SYSTEM_PROMPT
+
+    real_model_path("smollm2-135m")
+    generator = load_generator(real_settings(tmp_path, model="smollm2-135m", n_ctx=2048))
+    generator.warm(SYSTEM_PROMPT)
+    warmed = list(generator.llama.input_ids[: generator.llama.n_tokens])
+    assert len(warmed) > generator.count_tokens(SYSTEM_PROMPT)
+    messages = [{"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": "What is AI sovereignty?"}]  # fmt: skip
+    list(generator.stream(messages, 1, GenerationStats()))
+    asked = list(generator.llama.input_ids[: generator.llama.n_tokens])
+    # a question's prompt starts with the tokens already evaluated: llama.cpp reuses them
+    shared = next((i for i, (a, b) in enumerate(zip(warmed, asked)) if a != b), len(warmed))
+    assert shared >= generator.count_tokens(SYSTEM_PROMPT)
+
+
 def test_an_altered_gguf_is_refused_before_loading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
