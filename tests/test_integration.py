@@ -124,7 +124,8 @@ def test_the_system_prompt_is_evaluated_once_and_reused(tmp_path: Path) -> None:
     list(generator.stream(messages, 1, GenerationStats()))
     asked = list(generator.llama.input_ids[: generator.llama.n_tokens])
     # a question's prompt starts with the tokens already evaluated: llama.cpp reuses them
-    shared = next((i for i, (a, b) in enumerate(zip(warmed, asked)) if a != b), len(warmed))
+    pairs = enumerate(zip(warmed, asked, strict=False))
+    shared = next((i for i, (a, b) in pairs if a != b), len(warmed))
     assert shared >= generator.count_tokens(SYSTEM_PROMPT)
 
 
