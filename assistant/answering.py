@@ -258,7 +258,7 @@ class Assistant:
         first_token = None
         parts: list[str] = []
         passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in packed.hits]
-        checker = SentenceStream(passages, question)
+        checker = SentenceStream(passages)
         if packed.hits:
             tokens = generator.stream(packed.messages, self.settings.generation.max_tokens, stats)
             for token in tokens:

@@ -4,7 +4,11 @@ A fast, deterministic support test, used on every answer before it is shown:
 
 - a claim's content words (not stop words, compared by their first five letters, so
   "investing" meets "investment") must be mostly present in the passage, and
-- every number and every capitalised name in the claim must appear in the passage.
+- every number and every capitalised name in the claim must appear in the passage,
+  a name in initials ("MoJ") also as the phrase they abbreviate ("Ministry of Justice").
+  Names the question uses get no exemption: a question that presupposes an actor ("How
+  much is the Ministry of Justice paying...?") is what tempts a small model to pin a
+  figure from another passage on that actor.
 
 A sentence whose cited passages do not support it is re-cited to the given passage that
 does, if one does; a sentence no passage supports is removed; an answer left with nothing
@@ -22,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from .prompting import is_decline
-from .retrieval import _STOPWORDS
+from .retrieval import _CONNECTORS, _PHRASE, _STOPWORDS
 
 _BOUNDARY = re.compile(  # not inside a number: "2.5 billion" is one sentence
     r"(?<![A-Z])[.!?](?![0-9])(?:\s*\[[\d,\s]+\])*[ \t]*\n?\s*(?=[^\s\[])|\n+(?=\S)"
@@ -98,21 +102,29 @@ def _names(text: str) -> set[str]:
     return names
 
 
-def support(claim: str, passage: str, question: str = "") -> Support:
-    """How far the passage supports the claim, by the lexical test above.
+def _initials(text: str) -> set[str]:
+    """The initials of the passage's capitalised phrases, with and without connectors."""
+    found = set()
+    for phrase in _PHRASE.findall(text):
+        parts = phrase.split()
+        found.add("".join(p[0] for p in parts if p not in _CONNECTORS).lower())
+        found.add("".join(p[0] for p in parts).lower())
+    return found
 
-    Names the question itself uses ("APEC") may be repeated by the answer without the
-    passage spelling them out; every other name must be in the passage."""
+
+def support(claim: str, passage: str) -> Support:
+    """How far the passage supports the claim, by the lexical test above."""
     words = content_words(claim)
     passage_words = content_words(passage)
     coverage = len(words & passage_words) / len(words) if words else 1.0
     passage_lower = set(re.findall(r"[a-z0-9]+", passage.lower()))
     passage_numbers = _numbers(passage)
     missing_numbers = tuple(sorted(n for n in _numbers(claim) if n not in passage_numbers))
-    asked = set(re.findall(r"[a-z0-9]+", question.lower()))
-    missing_names = tuple(
-        sorted(n for n in _names(claim) if n not in passage_lower and n not in asked)
-    )
+    missing = [n for n in _names(claim) if n not in passage_lower]
+    if missing:
+        initials = _initials(passage)
+        missing = [n for n in missing if n not in initials]
+    missing_names = tuple(sorted(missing))
     return Support(round(coverage, 3), missing_numbers, missing_names)
 
 
@@ -124,7 +136,7 @@ class Checked:
     recited: bool
 
 
-def check_answer(answer: str, passages: list[str], question: str = "") -> list[Checked]:
+def check_answer(answer: str, passages: list[str]) -> list[Checked]:
     """Each sentence with the passages that support it (numbers are 1-based)."""
     checked = []
     for sentence in split_sentences(answer):
@@ -133,10 +145,10 @@ def check_answer(answer: str, passages: list[str], question: str = "") -> list[C
             continue
         valid = [n for n in sentence.cited if 1 <= n <= len(passages)]
         joined = " ".join(passages[n - 1] for n in valid)
-        if valid and support(sentence.text, joined, question).supported:
+        if valid and support(sentence.text, joined).supported:
             checked.append(Checked(sentence, tuple(valid), True, False))
             continue
-        best = _best_passage(sentence.text, passages, question)
+        best = _best_passage(sentence.text, passages)
         if best is not None:
             checked.append(Checked(sentence, (best,), True, True))
         else:
@@ -144,8 +156,8 @@ def check_answer(answer: str, passages: list[str], question: str = "") -> list[C
     return checked
 
 
-def _best_passage(claim: str, passages: list[str], question: str = "") -> int | None:
-    scored = [(support(claim, p, question), n) for n, p in enumerate(passages, start=1)]
+def _best_passage(claim: str, passages: list[str]) -> int | None:
+    scored = [(support(claim, p), n) for n, p in enumerate(passages, start=1)]
     good = [(s.coverage, -n, n) for s, n in scored if s.supported]
     return max(good)[2] if good else None
 
@@ -174,9 +186,8 @@ class SentenceStream:
     checked answer, one sentence behind the model.
     """
 
-    def __init__(self, passages: list[str], question: str = "") -> None:
+    def __init__(self, passages: list[str]) -> None:
         self.passages = passages
-        self.question = question
         self.buffer = ""
         self.checked: list[Checked] = []
 
@@ -193,7 +204,7 @@ class SentenceStream:
         return self._release(sentence)
 
     def _release(self, raw: str) -> list[str]:
-        checked = check_answer(raw, self.passages, self.question)
+        checked = check_answer(raw, self.passages)
         self.checked.extend(checked)
         shown = [c for c in checked if c.supported]
         if not shown:

@@ -29,6 +29,15 @@ PASSAGES = [P1, P2, P3]
          0.167, ("1000",), (), False),
         ("Red Hat said sovereignty needs the ability to switch providers.", P3,
          1.0, (), (), True),
+        # initials for a phrase the passage spells out
+        ("The MoJ will give 2,500 employees access to AI tools.", P1, 0.833, (), (), True),
+        # a figure pinned on an actor the passage does not name (the question may name it:
+        # "How much is the Home Office paying for AI tools?"), 5 of 7 stems
+        ("The Home Office will give 2,500 employees access to AI tools.", P1,
+         0.714, (), ("home", "office"), False),
+        # initials that abbreviate nothing in the passage
+        ("The HMRC will give 2,500 employees access to AI tools.", P1,
+         0.833, (), ("hmrc",), False),
     ],
 )  # fmt: skip
 def test_support_hand_labelled(
