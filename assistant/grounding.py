@@ -151,9 +151,27 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
         best = _best_passage(sentence.text, passages)
         if best is not None:
             checked.append(Checked(sentence, (best,), True, True))
+        elif (each := _clause_passages(sentence.text, passages)) is not None:
+            checked.append(Checked(sentence, each, True, tuple(valid) != each))
         else:
             checked.append(Checked(sentence, tuple(valid), False, False))
     return checked
+
+
+# Where a comparison joins two claims in one sentence ("A argues X, while B says Y").
+_CLAUSE_BREAK = re.compile(r",?\s+(?:while|whereas)\s+|;\s+|,\s+but\s+|,\s+and\s+(?=the\s+[A-Z])")
+
+
+def _clause_passages(claim: str, passages: list[str]) -> tuple[int, ...] | None:
+    """The passages supporting each clause of a compound sentence, if every clause has
+    one: each clause is checked like a sentence, so no clause borrows another's passage."""
+    clauses = [c for c in _CLAUSE_BREAK.split(claim) if c.strip()]
+    if len(clauses) < 2:
+        return None
+    found = [_best_passage(clause, passages) for clause in clauses]
+    if any(n is None for n in found):
+        return None
+    return tuple(sorted({n for n in found if n is not None}))
 
 
 def _best_passage(claim: str, passages: list[str]) -> int | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +99,7 @@ class Retriever:
         if texts:
             self.bm25.index([tokenize(t) for t in texts], show_progress=False)
         self.abbreviations = _abbreviations(texts)
+        self.document_names = _document_names(index.manifest.documents)
 
     def expand(self, query: str) -> str:
         """The query with the phrases behind abbreviations the corpus does not use."""
@@ -129,25 +130,60 @@ class Retriever:
         )
         dense_rank = {item: r for r, item in enumerate(dense, start=1)}
         bm25_rank = {item: r for r, item in enumerate(keyword, start=1)}
-        hits: list[Hit] = []
-        per_document: dict[str, int] = {}
-        for item, score in fused:
-            if len(hits) == top_k:
-                break
-            chunk = self.index.chunks[item]
-            if per_document.get(chunk.doc_id, 0) >= self.settings.max_per_document:
-                continue  # leave room for other documents (comparisons need them)
-            per_document[chunk.doc_id] = per_document.get(chunk.doc_id, 0) + 1
-            hits.append(
-                Hit(
-                    chunk=chunk,
-                    document=self.index.manifest.documents[chunk.doc_id],
-                    score=round(score, 6),
-                    dense_rank=dense_rank.get(item),
-                    bm25_rank=bm25_rank.get(item),
-                )
+        chosen = self._choose(fused, top_k, self.named_documents(query))
+        return [
+            Hit(
+                chunk=self.index.chunks[item],
+                document=self.index.manifest.documents[self.index.chunks[item].doc_id],
+                score=round(score, 6),
+                dense_rank=dense_rank.get(item),
+                bm25_rank=bm25_rank.get(item),
             )
-        return hits
+            for item, score in chosen
+        ]
+
+    def named_documents(self, query: str) -> set[str]:
+        """Documents the question names by publisher or title ("ITIF", "the Cambridge
+        report", "The Open Dividend", "the MoJ digest")."""
+        words = re.findall(r"[\w@&]+", query)
+        named = set()
+        for name, doc_id in self.document_names.items():
+            if " " in name:
+                if re.search(rf"\b{re.escape(name)}\b", query):
+                    named.add(doc_id)
+            elif name.isupper() and any(w.upper() == name for w in words if w[0].isupper()):
+                named.add(doc_id)  # initials, written "MoJ" as often as "MOJ"
+            elif name in words:
+                named.add(doc_id)
+        return named
+
+    def _choose(
+        self, fused: list[tuple[int, float]], top_k: int, named: set[str]
+    ) -> list[tuple[int, float]]:
+        """The best passages, at most `max_per_document` from one document, and each
+        document the question names given `named_seats` of them first (a comparison of
+        two documents needs both, even when one of them matches the wording better)."""
+        cap = self.settings.max_per_document
+        chosen: list[tuple[int, float]] = []
+        per_document: dict[str, int] = {}
+        seats = min(self.settings.named_seats, top_k // max(1, len(named)))
+        for doc_id in sorted(named):
+            for item, score in fused:
+                if per_document.get(doc_id, 0) >= seats:
+                    break
+                if self.index.chunks[item].doc_id == doc_id:
+                    chosen.append((item, score))
+                    per_document[doc_id] = per_document.get(doc_id, 0) + 1
+        taken = {item for item, _ in chosen}
+        for item, score in fused:
+            if len(chosen) >= top_k:
+                break
+            doc_id = self.index.chunks[item].doc_id
+            if item in taken or per_document.get(doc_id, 0) >= cap:
+                continue  # leave room for other documents (comparisons need them)
+            per_document[doc_id] = per_document.get(doc_id, 0) + 1
+            chosen.append((item, score))
+        return sorted(chosen, key=lambda pair: -pair[1])[:top_k]
 
     def _bm25(self, query: str, n: int) -> list[int]:
         tokens = tokenize(query)
@@ -155,6 +191,44 @@ class Retriever:
             return []
         ids, scores = self.bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
         return [int(i) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+
+_TITLE_PHRASE = re.compile(  # two or more capitalised words: "Open Dividend", "Sovereign AI"
+    r"\b[A-Z][\w'’]*(?:[ \t]+(?:(?:of|for|and|the|on|in|to)[ \t]+)?[A-Z][\w'’]*)+"
+)
+
+
+def _title_names(words: list[str]) -> set[str]:
+    """A run of title words as a name ("Sovereign AI"), and one joined by small words also
+    as its initials ("Ministry of Justice": "MOJ"); not runs of acronyms alone ("UK AI"),
+    nor runs edged by small words."""
+    if words[0] in _CONNECTORS or words[-1] in _CONNECTORS or words[0] in ("The", "A", "An"):
+        return set()
+    if all(w.isupper() for w in words):
+        return set()
+    names = {" ".join(words)}
+    if not any(w.isupper() for w in words) and any(w in _CONNECTORS for w in words):
+        names.add("".join(w[0] for w in words).upper())
+    return names
+
+
+def _document_names(documents: Mapping[str, DocumentRecord]) -> dict[str, str]:
+    """{name: doc_id} for the names a question may call a document by, where only one
+    document has the name: each capitalised word of its publisher ("ITIF", "Demos",
+    "Cambridge"), each run of capitalised words in its title ("Open Dividend", "Sovereign
+    AI"), and the initials of those runs ("MoJ"). Words are matched as written."""
+    owners: dict[str, set[str]] = {}
+    for doc_id, record in documents.items():
+        names = {w for w in re.findall(r"[\w@&]+", record.publisher)
+                 if (w[0].isupper() or "@" in w) and len(w) > 2}  # fmt: skip
+        for phrase in _TITLE_PHRASE.findall(record.title):
+            words = [w.removesuffix("'s").removesuffix("’s") for w in phrase.split()]
+            for begin in range(len(words)):
+                for end in range(begin + 2, len(words) + 1):
+                    names.update(_title_names(words[begin:end]))
+        for name in names:
+            owners.setdefault(name, set()).add(doc_id)
+    return {name: next(iter(ids)) for name, ids in owners.items() if len(ids) == 1}
 
 
 def _abbreviations(texts: list[str]) -> dict[str, str]:

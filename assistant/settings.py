@@ -55,6 +55,10 @@ class RetrievalSettings(BaseModel):
     )
     candidates: int = Field(100, description="Candidates taken from each of dense and BM25.")
     max_per_document: int = Field(4, description="Most passages taken from one document.")
+    named_seats: int = Field(
+        3, description="Passages kept for each document the question names (by publisher or "
+        "title), so that a comparison sees both sides."
+    )
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.5, description="Weight of the BM25 ranking in the fusion.")

@@ -118,3 +118,18 @@ def test_a_decimal_number_stays_in_its_sentence() -> None:
     answer = "AI could add 19.9 trillion dollars to the economy by 2030 [1]."
     [checked] = check_answer(answer, [passage])
     assert (checked.supported, checked.cited) == (True, (1,))
+
+
+def test_a_compound_sentence_is_supported_clause_by_clause() -> None:
+    both = ("The Ministry of Justice will give 2,500 employees access to AI tools, while "
+            "more than 1,000 probation officers already use transcription tools.")  # fmt: skip
+    [checked] = check_answer(both, PASSAGES)
+    assert checked.supported and checked.cited == (1, 2)
+    assert render([checked]).endswith("[1][2].")
+
+
+def test_a_compound_sentence_with_one_unsupported_clause_is_withheld() -> None:
+    made_up = ("The Ministry of Justice will give 2,500 employees access to AI tools, while "
+               "the Home Office bans transcription tools.")  # fmt: skip
+    [checked] = check_answer(made_up, PASSAGES)
+    assert not checked.supported

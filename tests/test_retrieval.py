@@ -10,8 +10,8 @@ import pytest
 from conftest import FakeEmbedder, make_settings
 
 from assistant.indexing import Indexer
-from assistant.retrieval import Retriever, rrf_fuse, tokenize
-from assistant.store import load_index
+from assistant.retrieval import Retriever, _document_names, rrf_fuse, tokenize
+from assistant.store import DocumentRecord, load_index
 
 
 @pytest.mark.parametrize(
@@ -144,3 +144,39 @@ def test_a_small_index_is_searched_on_one_faiss_thread(tmp_path: Path, corpus: P
     assert retriever.faiss_threads == 1
     retriever.search("How many MoJ employees get access?")
     assert faiss.omp_get_max_threads() == 1
+
+
+def _record(doc_id: str, title: str, publisher: str) -> DocumentRecord:
+    return DocumentRecord(doc_id, f"{doc_id}.md", "0" * 64, title, publisher, "", "md", 1, "")
+
+
+def test_documents_are_named_by_publisher_title_and_initials() -> None:
+    names = _document_names({
+        "moj": _record("moj", "OpenAI's partnership with the UK Ministry of Justice", "Amplify"),
+        "itif": _record("itif", "AI Sovereignty Makes Everyone Weaker",
+                        "Information Technology and Innovation Foundation (ITIF)"),
+        "demos": _record("demos", "The Open Dividend: Building an AI Openness Strategy",
+                         "Demos, with Mozilla"),
+        "other": _record("other", "An Open Dividend review", "Demos"),
+    })  # fmt: skip
+    assert names["ITIF"] == "itif" and names["Amplify"] == "moj"
+    assert names["Ministry of Justice"] == names["MOJ"] == "moj"
+    assert names["AI Openness"] == "demos"
+    assert "Demos" not in names and "Open Dividend" not in names  # two documents have them
+    assert "UK" not in names and "The Open" not in names
+
+
+def test_a_comparison_sees_both_documents_it_names(tmp_path: Path, corpus: Path) -> None:
+    (corpus / "metadata.toml").write_text(
+        '["justice.md"]\ntitle = "Justice"\npublisher = "Ministry of Justice"\n'
+        '["openness.txt"]\ntitle = "Openness"\npublisher = "Red Hat"\n'
+        '["weather.md"]\ntitle = "Weather"\npublisher = "Met Office"\n',
+        encoding="utf-8",
+    )
+    question = "Do Red Hat and the Met Office agree about employees and AI tools?"
+    plain = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=0)
+    assert "weather" not in {h.chunk.doc_id for h in plain.search(question)}
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=1)
+    assert retriever.named_documents(question) == {"openness", "weather"}
+    assert {h.chunk.doc_id for h in retriever.search(question)} == {"openness", "weather"}
+    assert retriever.named_documents("what does red hat say?") == set()  # not written as names
