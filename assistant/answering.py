@@ -29,7 +29,6 @@ from .library import delete_document, screen_upload
 from .llm import GenerationStats, Generator
 from .prompting import (
     DECLINE_TEXT,
-    SYSTEM_PROMPT,
     build_prompt,
     cited_numbers,
     is_decline,
@@ -151,25 +150,23 @@ class Assistant:
             return self._generator
 
     def warm(self) -> None:
-        """Load the index and the model, and evaluate the system prompt: the UI does this at
-        start so that a missing index is reported at once and the first question waits for
-        nothing but its own passages."""
-        _ = self.retriever
-        self._warm_generator()
+        """Load the index and the model now: the UI does this at start, so that a missing
+        index is reported at once and the first question does not wait for loading.
 
-    def _warm_generator(self) -> None:
-        warm = getattr(self.generator, "warm", None)  # a model server keeps its own cache
-        if warm is not None:
-            warm(SYSTEM_PROMPT)
+        The system prompt is not evaluated ahead: llama.cpp's numbers for a prefix depend
+        on how the prompt was split into batches, and the 1.5B model is near its decision
+        for some questions. "How many Ministry of Justice staff get AI tools?" asked first
+        after a pre-evaluated system prompt was declined, asked cold it was answered; the
+        head start was 0.5-1 s once per process. Later questions reuse the prefix anyway."""
+        _ = self.retriever, self.generator
 
     def _preload_generator(self) -> None:
-        """Load the model and evaluate the system prompt in the background while the first
-        question is searched: on two cores this overlaps the embedder's import (`assistant
-        bench`, cold start)."""
+        """Load the model in the background while the first question is searched: on two
+        cores the model's loading overlaps the embedder's import (cold start, bench)."""
 
         def load() -> None:
             try:
-                self._warm_generator()
+                _ = self.generator
             except Exception:  # the answering thread loads it again and reports the error
                 pass
 

@@ -75,8 +75,8 @@ class LlamaGenerator:
         self.lock = threading.Lock()
 
     def warm(self, system: str) -> None:
-        """Evaluate the fixed system prompt now, so that the first question reads only its own
-        part (llama.cpp keeps the evaluated prefix; later questions reuse it anyway)."""
+        """Evaluate the system prompt alone, leaving llama.cpp's cache holding just that
+        prefix (the benchmark's sweep starts each run from it)."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": ""}]
         for _ in self.stream(messages, 1, GenerationStats()):
             pass
