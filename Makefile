@@ -54,8 +54,8 @@ ui: install
 eval: install models index
 	$(BIN)/assistant eval $(EVAL_ARGS)
 
-# The benchmark against bare llama.cpp and a textbook LangChain pipeline (about half an hour
-# on 2 cores); a report lands in eval/reports/bench-<timestamp>/. BENCH_ARGS passes options,
+# The benchmark against bare llama.cpp and a textbook LangChain pipeline (about 10 minutes
+# on 2 cores, 14 with --sweep); a report lands in eval/reports/bench-<timestamp>/. BENCH_ARGS:
 # e.g. make bench BENCH_ARGS="--sweep" or BENCH_ARGS="--only retrieval --sizes 100000".
 bench: $(VENV)/.bench-installed models index
 	$(BIN)/assistant bench $(BENCH_ARGS)

@@ -1,7 +1,8 @@
-"""The benchmark's pieces, with fakes: statistics, synthetic corpora, clocks, the report.
+"""The benchmark's pieces: statistics, synthetic corpora, clocks, the report (with fakes),
+and the cold start (a real `assistant ask` with the smallest model).
 
-The full benchmark (`assistant bench`) runs the real models for half an hour and is not
-part of the test suite; these tests check that what it computes is computed right.
+The full benchmark (`assistant bench`) runs the real models for 10 to 14 minutes and is
+not part of the test suite; these tests check that what it computes is computed right.
 """
 
 from __future__ import annotations
