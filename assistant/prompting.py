@@ -19,7 +19,7 @@ from .errors import QuestionTooLong
 from .injection import neutralise
 from .retrieval import Hit
 
-PROMPT_VERSION = "2026-11-c"
+PROMPT_VERSION = "2026-11-b"
 DECLINE_TEXT = "The documents do not say."
 
 SYSTEM_PROMPT = f"""You answer questions using only the numbered sources given with each \
@@ -39,16 +39,6 @@ Question: How many trees did the council plant?
 Answer: The council planted 1,200 trees in 2023, mostly in the northern districts [1].
 
 Example 2
-Sources:
-[1] Energy plan (City Council, 2024)
-Every new building should have solar panels by 2030.
-[2] Business survey (Chamber of Commerce, 2024)
-Local firms say solar panel rules would raise building costs by 4%.
-Question: Do the council and local firms agree on solar panels?
-Answer: The council wants solar panels on every new building by 2030 [1]. Local firms say \
-such rules would raise building costs by 4% [2].
-
-Example 3
 Sources:
 [1] Transport plan (City Council, 2024)
 Bus fares will be frozen until 2026.
