@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from .prompting import is_decline
-from .retrieval import _CONNECTORS, _PHRASE, _STOPWORDS
+from .retrieval import _PHRASE, _STOPWORDS, phrase_initials
 
 _BOUNDARY = re.compile(  # not inside a number: "2.5 billion" is one sentence
     r"(?<![A-Z])[.!?](?![0-9])(?:\s*\[[\d,\s]+\])*[ \t]*\n?\s*(?=[^\s\[])|\n+(?=\S)"
@@ -104,12 +104,7 @@ def _names(text: str) -> set[str]:
 
 def _initials(text: str) -> set[str]:
     """The initials of the passage's capitalised phrases, with and without connectors."""
-    found = set()
-    for phrase in _PHRASE.findall(text):
-        parts = phrase.split()
-        found.add("".join(p[0] for p in parts if p not in _CONNECTORS).lower())
-        found.add("".join(p[0] for p in parts).lower())
-    return found
+    return {initials for phrase in _PHRASE.findall(text) for initials in phrase_initials(phrase)}
 
 
 def support(claim: str, passage: str) -> Support:

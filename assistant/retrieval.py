@@ -231,6 +231,16 @@ def _document_names(documents: Mapping[str, DocumentRecord]) -> dict[str, str]:
     return {name: next(iter(ids)) for name, ids in owners.items() if len(ids) == 1}
 
 
+def phrase_initials(phrase: str) -> set[str]:
+    """A capitalised phrase's initials in lower case, without and with its small words:
+    "Ministry of Justice" gives "mj" and "moj"."""
+    parts = phrase.split()
+    return {
+        "".join(p[0] for p in parts if p not in _CONNECTORS).lower(),
+        "".join(p[0] for p in parts).lower(),
+    }
+
+
 def _abbreviations(texts: list[str]) -> dict[str, str]:
     """{initials in lower case: phrase} for capitalised phrases whose initials never
     appear as a word in the corpus, e.g. {"moj": "Ministry of Justice"}."""
@@ -238,10 +248,7 @@ def _abbreviations(texts: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for text in texts:
         for phrase in _PHRASE.findall(text):
-            parts = phrase.split()
-            capitals = "".join(p[0] for p in parts if p not in _CONNECTORS)
-            with_connectors = "".join(p[0] for p in parts)
-            for initials in {capitals.lower(), with_connectors.lower()}:
+            for initials in phrase_initials(phrase):
                 if len(initials) >= 2 and initials not in words:
                     found.setdefault(initials, phrase)
     return found
