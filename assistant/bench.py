@@ -430,26 +430,30 @@ def bench_coldstart(bench: Bench) -> dict[str, Any]:
 
 def _cold_ask(bench: Bench, question: str, **env: str) -> dict[str, Any]:
     command = [sys.executable, "-m", "assistant", "ask", question]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=_env(bench.settings, **env), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)  # fmt: skip
-    assert process.stdout is not None
-    peak = _PeakMemory(process.pid)
-    first = 0.0
-    while True:
-        byte = process.stdout.read(1)
-        if not byte:
-            break
-        if not first and not byte.isspace():
-            first = time.perf_counter() - started
-        if first:
-            process.stdout.read()  # the rest, to the end
-            break
-    process.wait()
-    total = time.perf_counter() - started
-    assert process.stderr is not None
-    if process.returncode:
-        raise BenchError(f"`assistant ask` failed: {process.stderr.read().decode()[-500:]}")
+    # Standard error to a file, not a pipe: a pipe nobody reads until the end would stall
+    # the child once its progress lines filled the pipe's buffer.
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=_env(bench.settings, **env),
+                                   stdout=subprocess.PIPE, stderr=errors)  # fmt: skip
+        assert process.stdout is not None
+        peak = _PeakMemory(process.pid)
+        first = 0.0
+        while True:
+            byte = process.stdout.read(1)
+            if not byte:
+                break
+            if not first and not byte.isspace():
+                first = time.perf_counter() - started
+            if first:
+                process.stdout.read()  # the rest, to the end
+                break
+        process.wait()
+        total = time.perf_counter() - started
+        if process.returncode:
+            errors.seek(0)
+            said = errors.read().decode(errors="replace")[-500:]
+            raise BenchError(f"`assistant ask` failed: {said}")
     return {"first_word_s": _r(first or total), "total_s": _r(total),
             "peak_rss_bytes": peak.stop(), "exit": process.returncode}  # fmt: skip
 
