@@ -12,6 +12,9 @@ without extension).
 Usage:
     python3 eval/check_data.py [--corpus DIR] [--gold FILE] [--calibration FILE]
 
+--gold also checks eval/unseen.jsonl and eval/paraphrases.jsonl (same format; a
+paraphrase row adds "paraphrase_of": the id of the gold question it rewords).
+
 Prints every failure as "<file>:<line> <id>: <message>" and exits 1 if there
 is any; otherwise prints counts and exits 0. Standard library only.
 """
@@ -32,6 +35,7 @@ NOT_DOCUMENTS = {"README.md", "metadata.toml"}
 
 QUESTION_TYPES = ("fact", "figure", "multi", "comparison", "unanswerable")
 GOLD_FIELDS = ("id", "question", "type", "gold_answer", "key_terms", "quotes")
+OPTIONAL_GOLD_FIELDS = ("paraphrase_of",)  # paraphrases.jsonl: the gold question reworded
 QUOTE_MIN, QUOTE_MAX = 40, 300
 MAX_KEY_TERMS = 4
 
@@ -120,7 +124,9 @@ def check_gold(path, docs, failures):
             failures.append("%s: %s" % (where, msg))
 
         missing = [f for f in GOLD_FIELDS if f not in q]
-        extra = [f for f in q if f not in GOLD_FIELDS]
+        extra = [f for f in q if f not in GOLD_FIELDS + OPTIONAL_GOLD_FIELDS]
+        if "paraphrase_of" in q and not is_text(q["paraphrase_of"]):
+            fail("paraphrase_of must be the id of a gold question")
         if missing:
             fail("missing field(s): %s" % ", ".join(missing))
         if extra:
