@@ -7,6 +7,15 @@ the `Answer`. The UI, the CLI and the evaluation all read the same `Answer`.
 
 A follow-up question ("and what did Red Hat say about it?") is searched together with
 the previous question, and the earlier turns are given to the model, so pronouns resolve.
+
+Answer or decline is decided from evidence, not left to the model: the model always
+drafts from the passages; each sentence of the draft is checked (grounding: shown,
+re-cited, rescued by the local model's yes/no judgement, or withheld), then the answer
+is checked against what the question asks for (responsiveness: a how-much question
+needs an amount). An answer with nothing supported, one that gives no amount to a
+how-much question, or one the model opens by saying the sources do not answer, is a
+decline; a decline keeps what the passages do say, cited, so it is of use. The draft,
+and what became of each of its sentences, go into the provenance record.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from typing import Any
 from .catalog import ModelStore
 from .embedding import Embedder
 from .errors import EmptyQuestion
-from .grounding import SentenceStream
+from .grounding import Checked, SentenceStream, Verify
 from .indexing import Indexer, IndexReport, Progress
 from .injection import neutralise
 from .library import delete_document, screen_upload
@@ -35,6 +44,7 @@ from .prompting import (
     source_label,
 )
 from .provenance import record_answer
+from .responsiveness import Asked, asked_for, decline_text, gives
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .store import DocumentRecord, StoredIndex, load_index
@@ -100,6 +110,13 @@ class Answer:
     warnings: tuple[str, ...] = field(default=())
     id: str = ""  # the answer's id in the audit log (`assistant audit show ID`)
     provenance: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    draft: str = field(default="", compare=False, repr=False)  # the model's text, unchecked
+    sentences: tuple[Checked, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def withheld(self) -> tuple[Checked, ...]:
+        """The draft's sentences that were not shown, each with the reason."""
+        return tuple(c for c in self.sentences if not c.supported)
 
     def to_json(self) -> dict[str, Any]:
         """The answer contract of DESIGN.md."""
@@ -122,10 +139,12 @@ class Assistant:
         embedder: Embedder | None = None,
         generator: Generator | None = None,
         progress: Progress | None = None,
+        verify: Verify | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
         self._generator = generator
+        self._verify = verify
         self._retriever: Retriever | None = None
         self.progress = progress
         self._load_lock = threading.RLock()
@@ -148,6 +167,21 @@ class Assistant:
             if self._generator is None:
                 self._generator = load_generator(self.settings)
             return self._generator
+
+    @property
+    def verify(self) -> Verify | None:
+        """The sentence verifier: P(the passage supports the claim) from the answering
+        model itself (no second model in memory), or None where it cannot be asked
+        (a model server, a fake)."""
+        if self._verify is None and self.settings.generation.verify:
+            generator = self.generator
+            llama = getattr(generator, "llama", None)
+            if llama is not None:
+                from .judging import ModelJudge
+
+                judge = ModelJudge(llama, name=generator.name, lock=generator.lock)
+                self._verify = judge.probability
+        return self._verify
 
     def warm(self) -> None:
         """Load the index and the model now: the UI does this at start, so that a missing
@@ -254,21 +288,27 @@ class Assistant:
         stats = GenerationStats()
         first_token = None
         parts: list[str] = []
+        draft: list[str] = []
         passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in packed.hits]
-        checker = SentenceStream(passages)
+        labels = [source_label(h) for h in packed.hits]
+        checker = SentenceStream(passages, self.verify if packed.hits else None, labels)
         if packed.hits:
-            tokens = generator.stream(packed.messages, self.settings.generation.max_tokens, stats)
-            for token in tokens:
+            max_tokens = self.settings.generation.max_tokens
+            for token in generator.stream(packed.messages, max_tokens, stats):
+                draft.append(token)
                 for piece in checker.feed(token):
                     first_token = first_token or time.perf_counter()
                     parts.append(piece)
                     yield piece
-            for piece in checker.finish():
+            for piece in checker.finish(cut_off=stats.completion_tokens >= max_tokens):
                 first_token = first_token or time.perf_counter()
                 parts.append(piece)
                 yield piece
-        if not parts:
-            yield DECLINE_TEXT
+        shown = "".join(parts).strip()
+        asked = asked_for(question)
+        text, declined = accept(shown, checker.checked, asked, question)
+        if not shown:
+            yield text  # a decline that is not a rewrite of text already shown
         finished = time.perf_counter()
         timings = Timings(
             retrieve_s=round(retrieved - started, 4),
@@ -277,43 +317,54 @@ class Assistant:
             prompt_tokens=stats.prompt_tokens,
             completion_tokens=stats.completion_tokens,
         )
-        answer = self._answer(question, "".join(parts).strip(), packed.hits, checker, generator,
-                              warnings, timings)  # fmt: skip
-        query = search_query(question, history)
-        manifest = retriever.index.manifest
-        yield record_answer(self, answer, manifest, packed.messages, history, query, top_k)
-
-    def _answer(
-        self,
-        question: str,
-        text: str,
-        hits: list[Hit],
-        checker: SentenceStream,
-        generator: Generator,
-        warnings: list[str],
-        timings: Timings,
-    ) -> Answer:
-        """The checked text (already shown) with its citations as data."""
-        contexts = tuple(Citation.from_hit(n, hit) for n, hit in enumerate(hits, start=1))
-        declined = not text or (is_decline(text) and not cited_numbers(text, len(hits)))
-        drafted = any(not is_decline(c.sentence.text) for c in checker.checked)
-        if declined and drafted:
-            warnings.append("The model's draft was not supported by the passages: withheld.")
-        elif checker.unsupported and not declined:
-            warnings.append(
-                f"{checker.unsupported} sentence(s) the passages do not support were removed."
-            )
-        numbers = cited_numbers(text, len(hits))
-        return Answer(
+        contexts = tuple(Citation.from_hit(n, hit) for n, hit in enumerate(packed.hits, start=1))
+        numbers = cited_numbers(text, len(packed.hits))
+        answer = Answer(
             question=question,
-            answer=DECLINE_TEXT if declined else text,
+            answer=text,
             citations=tuple(contexts[n - 1] for n in numbers),
             contexts=contexts,
             declined=declined,
             model={"name": generator.name, "sha256": generator.sha256},
             timings=timings,
-            warnings=tuple(warnings),
+            warnings=tuple(warnings + notes(checker.checked, declined)),
+            draft="".join(draft),
+            sentences=tuple(checker.checked),
         )
+        query = search_query(question, history)
+        manifest = retriever.index.manifest
+        extra = {"asked_for": asked.kind if asked else None}
+        yield record_answer(self, answer, manifest, packed.messages, history, query, top_k,
+                            extra)  # fmt: skip
+
+
+def accept(
+    shown: str, checked: Sequence[Checked], asked: Asked | None, question: str
+) -> tuple[str, bool]:
+    """The answer's final text and whether it is a decline (see the module docstring)."""
+    content = [c for c in checked if c.supported and not is_decline(c.sentence.text)]
+    if not content:
+        return decline_text(asked) if asked else DECLINE_TEXT, True
+    opening = next((c for c in checked if c.supported), None)
+    if opening is not None and is_decline(opening.sentence.text):
+        return shown, True  # the model says the sources do not answer, then what they say
+    if asked is not None and not gives(asked, shown, question):
+        return f"{decline_text(asked)} The closest they come: {shown}", True
+    return shown, False
+
+
+def notes(checked: Sequence[Checked], declined: bool) -> list[str]:
+    """What the user is told about sentences the check changed."""
+    withheld = [c for c in checked if not c.supported]
+    out = []
+    if withheld:
+        reasons = "; ".join(dict.fromkeys(c.reason.split(" (")[0] for c in withheld))
+        out.append(f"{len(withheld)} sentence(s) of the model's draft withheld: {reasons}.")
+    rescued = sum(1 for c in checked if c.supported and c.verified is not None and
+                  "finds passage" in c.reason)  # fmt: skip
+    if rescued:
+        out.append(f"{rescued} sentence(s) shown after the local model confirmed its passage.")
+    return out
 
 
 def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .documents import read_metadata
-from .llm import GenerationStats, Message
+from .llm import GenerationStats, Message, plain_weights
 
 # The prompt of LangChain's RetrievalQA "stuff" chain, word for word.
 STUFF_PROMPT = """Use the following pieces of context to answer the question at the end. \
@@ -116,6 +116,7 @@ class BareLlama:
     ) -> None:
         from llama_cpp import Llama
 
+        plain_weights()
         self.seed = seed
         self.llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                            n_threads_batch=n_threads, n_batch=n_batch, seed=seed,
@@ -168,6 +169,7 @@ class LangChainRag:
         self.index_s = time.perf_counter() - loaded
         self.setup_s = time.perf_counter() - started
         self.retriever = self.store.as_retriever(search_kwargs={"k": 4})
+        plain_weights()  # LangChain's LlamaCpp builds a Llama inside
         self.llm = LlamaCpp(
             model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch,
             seed=seed, max_tokens=max_tokens, temperature=0.0, verbose=False,

@@ -53,6 +53,7 @@ class GoldQuestion:
     gold_answer: str
     key_terms: tuple[str, ...]
     quotes: tuple[Quote, ...]
+    paraphrase_of: str = ""  # the gold question this one rewords (eval/paraphrases.jsonl)
 
     @property
     def answerable(self) -> bool:
@@ -69,6 +70,7 @@ def load_questions(path: Path) -> list[GoldQuestion]:
             id=row["id"], question=row["question"], type=row["type"],
             gold_answer=row.get("gold_answer", ""), key_terms=tuple(row.get("key_terms", [])),
             quotes=tuple(Quote(q["doc_id"], q["text"]) for q in row.get("quotes", [])),
+            paraphrase_of=row.get("paraphrase_of", ""),
         ))  # fmt: skip
     return questions
 
@@ -277,6 +279,7 @@ def score_answer(
         if citations is not None:
             metrics.update(citation_recall=citations.recall,
                            citation_precision=citations.precision)  # fmt: skip
+    stage = stage_at_fault(question, answer, metrics, declined)
     timings = answer.get("timings") or {}
     for key in ("first_token_s", "total_s"):
         if isinstance(timings.get(key), int | float):
@@ -286,10 +289,51 @@ def score_answer(
         "gold_answer": question.gold_answer, "answer": answer.get("answer", ""),
         "declined": declined, "citations": list(answer.get("citations") or []),
         "contexts": list(answer.get("contexts") or []), "timings": timings,
-        "claims": [c.__dict__ for c in claims],
+        "claims": [c.__dict__ for c in claims], "stage": stage,
+        "paraphrase_of": question.paraphrase_of,
         "sentences": [s.__dict__ for s in citations.sentences] if citations else [],
         "metrics": {k: (round(v, 4) if v is not None else None) for k, v in metrics.items()},
     }  # fmt: skip
+
+
+STAGES = (
+    "retrieval missed the passage",
+    "the model declined",
+    "a draft was withheld",
+    "the answer lacked the detail asked for",
+    "answered off the question",
+    "incomplete",
+    "answered an unanswerable question",
+)
+
+
+def stage_at_fault(
+    question: GoldQuestion, answer: Mapping[str, Any], metrics: Mapping[str, Any], declined: bool
+) -> str | None:
+    """For a miss, the first stage that went wrong (None for a good answer):
+
+    - an unanswerable question answered: "answered an unanswerable question";
+    - an answerable one not strictly correct: the gold passage not among those given
+      (retrieval), else a decline with nothing drafted but a decline (the model), with
+      every drafted sentence withheld (the sentence check), or with sentences shown but
+      not the detail asked for (responsiveness); else an answer with none of the key terms
+      (off the question) or with some (incomplete).
+
+    The draft's sentences come from the answering system's `sentences` field (this
+    assistant's `Answer.sentences`); answers from elsewhere have none, and a decline of
+    theirs counts as the model's."""
+    if not question.answerable:
+        return None if declined else STAGES[6]
+    if metrics.get("correct") == 1.0 and not declined:
+        return None
+    if metrics.get("hit") == 0.0:
+        return STAGES[0]
+    if declined:
+        drafted = [s for s in answer.get("sentences") or [] if not is_decline(str(s["text"]))]
+        if not drafted:
+            return STAGES[1]
+        return STAGES[3] if any(s.get("shown") for s in drafted) else STAGES[2]
+    return STAGES[5] if metrics.get("key_terms") else STAGES[4]
 
 
 def _judge_claims(

@@ -16,21 +16,34 @@ supported is replaced by the plain statement that the documents do not say. This
 what small models do most: answering from memory with a made-up citation, and citing the
 neighbouring passage.
 
-It is a lexical test: it cannot see negation or swapped roles ("A bought B" against "B
-bought A"). The evaluation harness adds a model-based judge for that.
+The lexical test cannot see negation or swapped roles ("A bought B" against "B bought
+A"), and it rejects faithful paraphrase. So when a verifier is given (the local model's
+yes/no judgement of the evaluation's judge, `judging.ModelJudge.probability`), two kinds
+of sentence go to it once the draft is finished (the model is busy until then): a
+sentence the lexical test rejects, which is shown if the model finds a passage that
+supports it (rescued rather than withheld), and a sentence that states a stance or a
+negation ("ITIF is for countries building their own AI"), which is shown only if the
+model agrees its passage says so. Sentences after a held one wait with it, so the
+order is kept; the others stream as soon as they are checked.
+
+The answer is also tidied as it is checked: sentences are split by pysbd ("e.g.",
+"Mr.", "p. 12" do not end one), a passage's label copied into the text is removed,
+repeated markers and repeated sentences are dropped, and a last sentence cut off by the
+token limit is not shown. Every decision is kept (`Checked.reason`) for the record.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
 
 from .prompting import is_decline
 from .retrieval import _PHRASE, _STOPWORDS, phrase_initials
 
-_BOUNDARY = re.compile(  # not inside a number: "2.5 billion" is one sentence
-    r"(?<![A-Z])[.!?](?![0-9])(?:\s*\[[\d,\s]+\])*[ \t]*\n?\s*(?=[^\s\[])|\n+(?=\S)"
-)
+_LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+(?:[-\s][A-Z][a-zA-Z]+)*")
@@ -58,16 +71,42 @@ class Support:
         )
 
 
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def segment(text: str) -> list[str]:
+    """The text cut into raw sentences that join back into it: each line apart, each line
+    by pysbd, and markers that open a piece given to the sentence before them."""
+    pieces: list[str] = []
+    for line in re.split(r"(?<=\n)", text):
+        if not line.strip():
+            if pieces:
+                pieces[-1] += line
+            elif line:
+                pieces.append(line)
+            continue
+        spans = _segmenter().segment(line)
+        cuts = [span.start for span in spans[1:]] if spans else []
+        bounds = [0, *cuts, len(line)]
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            piece = line[start:end]
+            lead = _LEADING_MARKERS.match(piece)
+            if lead and pieces and lead.end() > 0:
+                pieces[-1] += piece[: lead.end()]
+                piece = piece[lead.end() :]
+            if piece:
+                pieces.append(piece)
+    return pieces
+
+
 def split_sentences(answer: str) -> list[Sentence]:
     """Sentences with the markers that follow them ("Text [1]." and "Text. [1]" alike)."""
     sentences = []
-    start = 0
-    pieces = []
-    for match in _BOUNDARY.finditer(answer):
-        pieces.append(answer[start : match.end()])
-        start = match.end()
-    pieces.append(answer[start:])
-    for piece in pieces:
+    for piece in segment(answer):
         cited = tuple(
             int(n) for m in _MARKER.finditer(piece) for n in m.group(1).split(",")
         )
@@ -129,6 +168,13 @@ class Checked:
     cited: tuple[int, ...]  # after re-citing
     supported: bool
     recited: bool
+    reason: str = ""  # why it was shown, re-cited or withheld (for the record)
+    verified: float | None = None  # the verifier's P(supported), when it was asked
+
+    def record(self) -> dict[str, Any]:
+        return {"text": self.sentence.text, "drafted_cites": list(self.sentence.cited),
+                "cited": list(self.cited), "shown": self.supported, "reason": self.reason,
+                "verified": self.verified}  # fmt: skip
 
 
 def check_answer(answer: str, passages: list[str]) -> list[Checked]:
@@ -136,21 +182,40 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
     checked = []
     for sentence in split_sentences(answer):
         if is_decline(sentence.text):  # no content words: any passage would "support" it
-            checked.append(Checked(sentence, (), True, False))
+            checked.append(Checked(sentence, (), True, False, "the model says the sources "
+                                   "do not answer"))  # fmt: skip
             continue
-        valid = [n for n in sentence.cited if 1 <= n <= len(passages)]
+        valid = tuple(dict.fromkeys(n for n in sentence.cited if 1 <= n <= len(passages)))
         joined = " ".join(passages[n - 1] for n in valid)
         if valid and support(sentence.text, joined).supported:
-            checked.append(Checked(sentence, tuple(valid), True, False))
+            checked.append(Checked(sentence, valid, True, False, "its passage supports it"))
             continue
         best = _best_passage(sentence.text, passages)
         if best is not None:
-            checked.append(Checked(sentence, (best,), True, True))
+            checked.append(Checked(sentence, (best,), True, True,
+                                   f"re-cited to passage {best}, which supports it"))
         elif (each := _clause_passages(sentence.text, passages)) is not None:
-            checked.append(Checked(sentence, each, True, tuple(valid) != each))
+            checked.append(Checked(sentence, each, True, valid != each,
+                                   "each clause is supported by its passage"))
         else:
-            checked.append(Checked(sentence, tuple(valid), False, False))
+            checked.append(Checked(sentence, valid, False, False, _why_not(sentence, passages)))
     return checked
+
+
+def _why_not(sentence: Sentence, passages: list[str]) -> str:
+    """What the lexical test found missing, against the cited passages or the closest."""
+    valid = [n for n in sentence.cited if 1 <= n <= len(passages)]
+    if not valid and passages:
+        valid = [max(range(1, len(passages) + 1),
+                     key=lambda n: support(sentence.text, passages[n - 1]).coverage)]
+    if not valid:
+        return "no passage supports it"
+    found = support(sentence.text, " ".join(passages[n - 1] for n in valid))
+    missing = [*found.missing_numbers, *found.missing_names]
+    where = ", ".join(str(n) for n in valid)
+    if missing:
+        return f"no passage supports it ({', '.join(missing)} not in passage {where})"
+    return f"no passage supports it (only {found.coverage:.0%} of its words in passage {where})"
 
 
 # Where a comparison joins two claims in one sentence ("A argues X, while B says Y").
@@ -182,7 +247,7 @@ def render(checked: list[Checked]) -> str:
         if not item.supported:
             continue
         text = item.sentence.text
-        markers = "".join(f"[{n}]" for n in item.cited)
+        markers = "".join(f"[{n}]" for n in dict.fromkeys(item.cited))
         if text[-1:] in ".!?":
             parts.append(f"{text[:-1]} {markers}{text[-1]}" if markers else text)
         else:
@@ -190,48 +255,181 @@ def render(checked: list[Checked]) -> str:
     return " ".join(parts)
 
 
+# A sentence that takes a side or denies: the lexical test passes it when the words are
+# all there, whatever the passage concludes, so the verifier must agree with it.
+_STANCE = re.compile(
+    r"\b(?:not|no longer|never|neither|nor|cannot|can't|doesn't|don't|isn't|aren't|won't|"
+    r"against|oppos\w*|reject\w*|rejects|critic\w*|sceptic\w*|skeptic\w*|warns?\b|"
+    r"support(?:s|ed|ing)?|favou?r\w*|endors\w*|agree\w*|disagree\w*|"
+    r"(?:is|are|was|were)\s+for)\b",
+    re.I,
+)
+VERIFY_THRESHOLD = 0.6  # the evaluation judge's threshold (judging.MODEL_THRESHOLD)
+VETO_COVERAGE = 0.35  # below this share of its words in a passage the model is not asked
+MAX_VERIFICATIONS = 6  # model calls per answer (about 1-2 s each on two cores)
+
+Verify = Callable[[str, str], float]
+
+
+def needs_verifier(item: Checked) -> bool:
+    """A sentence the lexical test rejected, or one stating a stance or a negation."""
+    if is_decline(item.sentence.text):
+        return False
+    return not item.supported or bool(_STANCE.search(item.sentence.text))
+
+
 class SentenceStream:
     """Checks a streamed answer sentence by sentence, before any of it is shown.
 
     Tokens are buffered until a sentence (with the markers that follow it) is complete;
     the sentence is then checked against the passages and released with corrected
-    markers, or held back when no passage supports it. The text shown is therefore the
+    markers, or held back: withheld when nothing supports it, or kept for the verifier
+    (see the module's docstring) until `finish()`. The text shown is therefore the
     checked answer, one sentence behind the model.
     """
 
-    def __init__(self, passages: list[str]) -> None:
+    def __init__(
+        self, passages: list[str], verify: Verify | None = None, labels: Sequence[str] = ()
+    ) -> None:
         self.passages = passages
+        self.verify = verify
+        self.labels = sorted({label for label in labels if label}, key=len, reverse=True)
         self.buffer = ""
         self.checked: list[Checked] = []
+        self.held: list[Checked] = []
+        self.verifications = 0
+        self._released = False
+        self._newline = False
+        self._shown: set[str] = set()
 
     def feed(self, token: str) -> list[str]:
         self.buffer += token
+        pieces = segment(self.buffer)
+        if len(pieces) < 2:
+            return []
+        last = pieces[-1].lstrip()
+        if not last or last.startswith("["):  # its markers may belong to the sentence before
+            return []
+        done = "".join(pieces[:-1])
+        self.buffer = self.buffer[len(done) :]
+        return [piece for raw in pieces[:-1] for piece in self._take(raw)]
+
+    def finish(self, cut_off: bool = False) -> list[str]:
+        """The rest of the draft, then the held sentences once verified. `cut_off`: the
+        model stopped at its token limit, so an unfinished last sentence is dropped."""
+        raw, self.buffer = self.buffer, ""
         out = []
-        while (match := _BOUNDARY.search(self.buffer)) is not None:
-            sentence, self.buffer = self.buffer[: match.end()], self.buffer[match.end() :]
-            out.extend(self._release(sentence))
+        if raw.strip():
+            if cut_off and not re.search(r"[.!?\])\"”’]\s*$", raw):
+                sentence = split_sentences(raw)
+                for item in sentence:
+                    self.checked.append(Checked(item, item.cited, False, False,
+                                                "cut off by the answer's length limit"))
+            else:
+                out += self._take(raw)
+        held, self.held = self.held, []
+        verified = [self._verified(item) for item in held]
+        self.checked.extend(verified)
+        out += self._show(verified)
         return out
 
-    def finish(self) -> list[str]:
-        sentence, self.buffer = self.buffer, ""
-        return self._release(sentence)
+    def _take(self, raw: str) -> list[str]:
+        items = [self._dedupe(item) for item in check_answer(self._clean(raw), self.passages)]
+        out = []
+        for item in items:
+            if self.held or (self.verify is not None and needs_verifier(item)
+                             and item.reason != "repeats an earlier sentence"):  # fmt: skip
+                self.held.append(item)
+                continue
+            self.checked.append(item)
+            out += self._show([item])
+        self._newline = bool(out) and raw.rstrip(" \t").endswith("\n")
+        if self._newline:
+            out[-1] += "\n"  # a list's items stay on their lines
+        return out
 
-    def _release(self, raw: str) -> list[str]:
-        checked = check_answer(raw, self.passages)
-        self.checked.extend(checked)
-        shown = [c for c in checked if c.supported]
+    def _clean(self, raw: str) -> str:
+        """A passage's label copied into the text is not part of the answer."""
+        for label in self.labels:
+            raw = raw.replace(label, " ")
+        return re.sub(r"(\[\d{1,3}\])(?:\s*\1)+", r"\1", raw)  # "[3][3]" is one marker
+
+    def _dedupe(self, item: Checked) -> Checked:
+        key = " ".join(content_words_ordered(item.sentence.text))
+        if item.supported and key and key in self._shown:
+            return replace(item, supported=False, reason="repeats an earlier sentence")
+        if item.supported and key:
+            self._shown.add(key)
+        return item
+
+    def _verified(self, item: Checked) -> Checked:
+        """The held sentence after the verifier has read its passage(s)."""
+        if self.verify is None or not needs_verifier(item):
+            return item  # held only to keep the order
+        if item.reason == "repeats an earlier sentence":
+            return item
+        text = item.sentence.text
+        if item.supported:  # a stance: its passage must say so
+            p = self._ask(text, " ".join(self.passages[n - 1] for n in item.cited))
+            if p is None or p >= VERIFY_THRESHOLD:
+                return replace(item, verified=p, reason=item.reason + "; the model agrees"
+                               if p is not None else item.reason)  # fmt: skip
+            return replace(item, supported=False, verified=p,
+                           reason=f"the model finds its passage does not say so (p={p:.2f})")
+        for numbers in self._candidates(item):
+            p = self._ask(text, " ".join(self.passages[n - 1] for n in numbers))
+            if p is not None and p >= VERIFY_THRESHOLD:
+                self._shown.add(" ".join(content_words_ordered(text)))
+                return replace(item, supported=True, cited=numbers, recited=numbers != item.cited,
+                               verified=p, reason=f"the model finds passage "
+                               f"{', '.join(map(str, numbers))} supports it (p={p:.2f})")
+        return item
+
+    def _candidates(self, item: Checked) -> list[tuple[int, ...]]:
+        """Passages worth asking about: the cited ones, then the closest other one; never
+        one that lacks the sentence's numbers or most of its words."""
+        text = item.sentence.text
+        out = []
+        if item.cited:
+            out.append(item.cited)
+        ranked = sorted(range(1, len(self.passages) + 1),
+                        key=lambda n: -support(text, self.passages[n - 1]).coverage)
+        out += [(n,) for n in ranked[:1] if (n,) != item.cited]
+        keep = []
+        for numbers in out:
+            found = support(text, " ".join(self.passages[n - 1] for n in numbers))
+            if not found.missing_numbers and found.coverage >= VETO_COVERAGE:
+                keep.append(numbers)
+        return keep
+
+    def _ask(self, claim: str, passage: str) -> float | None:
+        if self.verify is None or self.verifications >= MAX_VERIFICATIONS:
+            return None
+        self.verifications += 1
+        return round(float(self.verify(claim, passage)), 4)
+
+    def _show(self, items: list[Checked]) -> list[str]:
+        shown = [c for c in items if c.supported]
         if not shown:
             return []
-        separator = "\n" if raw.rstrip(" \t").endswith("\n") else " "
-        prefix = " " if self._released else ""
+        prefix = " " if self._released and not self._newline else ""
         self._released = True
-        return [prefix + render(shown) + ("" if separator == " " else "\n")]
-
-    _released = False
+        return [prefix + render(shown)]
 
     @property
     def unsupported(self) -> int:
         return sum(not c.supported for c in self.checked)
+
+    @property
+    def withheld(self) -> list[Checked]:
+        return [c for c in self.checked if not c.supported]
+
+
+def content_words_ordered(text: str) -> list[str]:
+    """The sentence's content-word stems in order (two sentences saying the same thing in
+    the same words give the same list)."""
+    words = re.findall(r"[a-z][a-z'’-]+|\d+(?:[.,]\d+)*", text.lower())
+    return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 2]
 
 
 _PASSAGE_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=\w))+(?:[.!?]+|\n|$)")

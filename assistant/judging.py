@@ -97,7 +97,7 @@ class ModelJudge:
         self.name = name
         self.threshold = threshold
         self.lock = lock or threading.Lock()
-        self._format = _chat_formatter(llama)
+        self._format = chat_formatter(llama)
         self._yes = _answer_tokens(llama, ("yes", "Yes", "YES"))
         self._no = _answer_tokens(llama, ("no", "No", "NO"))
         self._cache: dict[tuple[str, str], float] = {}
@@ -193,6 +193,9 @@ def load_model_judge(path: Path, name: str, n_ctx: int = 4096, n_threads: int = 
     """A model judge on its own llama.cpp context (use `ModelJudge(llama)` to share one)."""
     from llama_cpp import Llama
 
+    from .llm import plain_weights
+
+    plain_weights()
     llama = Llama(
         model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
         n_batch=512, verbose=False,
@@ -289,7 +292,7 @@ def _answer_tokens(llama: Any, words: Sequence[str]) -> list[int]:
     return sorted(ids)
 
 
-def _chat_formatter(llama: Any) -> Callable[[list[dict[str, str]]], str]:
+def chat_formatter(llama: Any) -> Callable[[list[dict[str, str]]], str]:
     """The model's own chat template (from the GGUF), or ChatML when it has none."""
     template = llama.metadata.get("tokenizer.chat_template")
     if template:

@@ -5,15 +5,21 @@ tokens, know the context window. `LlamaGenerator` implements it with llama-cpp-p
 tests use fakes. One generation runs at a time per model (a lock), because a llama.cpp
 context is not safe to share between threads; callers queue on it.
 
-llama-cpp-python keeps the evaluated tokens of the last prompt and reuses the longest
-common prefix, so the fixed system prompt at the start of every request is evaluated
-once, not per question.
+The same messages give the same answer whatever the process did before. llama.cpp's
+numbers for a prompt depend on how its tokens were split into batches, and reusing the
+longest common prefix of the previous prompt (llama-cpp-python's default) splits each
+prompt differently: a question asked first and asked after another could be answered
+differently. So every request starts from exactly the system prompt, evaluated alone
+in its own batches: kept in llama.cpp's cache when it is still there, restored from a
+saved copy of that sequence's memory when something else (the sentence verifier) used
+the context meanwhile, evaluated afresh only the first time.
 """
 
 from __future__ import annotations
 
+import ctypes
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +46,36 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+_EXTRA_BUFFERS_OFF = False
+
+
+def plain_weights() -> None:
+    """Load every later llama.cpp model without its extra weight buffer types.
+
+    On CPUs with AMX, llama.cpp places weights in an AMX buffer whose matrix kernel
+    crashes the process on the first batch of more than one token (seen with
+    llama-cpp-python 0.3.36 on a Sapphire Rapids machine: SIGSEGV in
+    `ggml_backend_amx_mul_mat`). The model parameter that turns those buffers off,
+    `use_extra_bufts`, is not a keyword of `Llama`, so the default parameters it starts
+    from are amended here. Prompt reading stays at about 190 tokens/s for the 1.5B model
+    on two cores. Idempotent; affects only models loaded after it.
+    """
+    global _EXTRA_BUFFERS_OFF
+    if _EXTRA_BUFFERS_OFF:
+        return
+    import llama_cpp.llama_cpp as bindings
+
+    defaults = bindings.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    bindings.llama_model_default_params = without_extra_buffers
+    _EXTRA_BUFFERS_OFF = True
+
+
 class LlamaGenerator:
     def __init__(
         self,
@@ -56,6 +92,7 @@ class LlamaGenerator:
     ) -> None:
         from llama_cpp import Llama
 
+        plain_weights()
         self.name = name
         self.sha256 = sha256
         self.path = path
@@ -73,6 +110,8 @@ class LlamaGenerator:
         )
         self.n_ctx = self.llama.n_ctx()
         self.lock = threading.Lock()
+        self._prefix: tuple[str, list[int], bytes] | None = None  # system text, tokens, memory
+        self._format: Callable[[list[Message]], str] | None = None
 
     def warm(self, system: str) -> None:
         """Evaluate the system prompt alone, leaving llama.cpp's cache holding just that
@@ -84,10 +123,61 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def _system_tokens(self, system: str) -> list[int]:
+        """The tokens every prompt with this system message starts with."""
+        if self._format is None:
+            from .judging import chat_formatter
+
+            self._format = chat_formatter(self.llama)
+        prompts = [self._format([{"role": "system", "content": system},
+                                 {"role": "user", "content": probe}]) for probe in ("#", "@")]
+        a, b = (self.llama.tokenize(p.encode("utf-8"), special=True) for p in prompts)
+        n = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)
+        return a[:n]
+
+    def start_from_system(self, system: str) -> None:
+        """Leave llama.cpp holding exactly the system prompt's tokens, evaluated alone
+        (call with the lock held)."""
+        llama = self.llama
+        if self._prefix is None or self._prefix[0] != system:
+            self._prefix = (system, self._system_tokens(system), b"")
+        _, tokens, saved = self._prefix
+        n = len(tokens)
+        if n == 0:
+            llama.reset()
+            return
+        if llama.n_tokens >= n and llama.input_ids[:n].tolist() == tokens:
+            llama.n_tokens = n  # generate() drops the memory past it
+            return
+        llama.reset()
+        llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        if saved:
+            buffer = (ctypes.c_uint8 * len(saved)).from_buffer_copy(saved)
+            import llama_cpp
+
+            if llama_cpp.llama_state_seq_set_data(llama.ctx, buffer, len(saved), 0) == len(saved):
+                llama.input_ids[:n] = tokens
+                llama.n_tokens = n
+                return
+            llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llama.eval(tokens)
+        self._prefix = (system, tokens, self._save_sequence())
+
+    def _save_sequence(self) -> bytes:
+        import llama_cpp
+
+        ctx = self.llama.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+        return bytes(buffer[:written])
+
     def stream(
         self, messages: list[Message], max_tokens: int, stats: GenerationStats
     ) -> Iterator[str]:
         with self.lock:
+            if messages and messages[0]["role"] == "system":
+                self.start_from_system(messages[0]["content"])
             self.llama.set_seed(self.seed)
             chunks = self.llama.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]

@@ -11,8 +11,9 @@ exact messages, the generation and retrieval settings, and the software versions
 record to it (`audit.AuditLog`). Every answer gets a record, logged or not: it is also
 on `Answer.provenance` for callers of the package. `render()` shows a record for people.
 
-Not recorded: the model's raw draft before the grounding check (the record holds what
-the user was shown, and the messages, by hash, from which a replay regenerates the draft).
+The record also keeps the model's raw draft beside what was shown, and for each of the
+draft's sentences whether it was shown, re-cited or withheld, and why (claim-level
+grounding a reviewer can read: `assistant audit show ID`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def build_record(
     history: list[tuple[str, str]],
     search_query: str,
     top_k: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The provenance record of `answer` (without the audit log's chain fields)."""
     settings = assistant.settings
@@ -98,6 +100,8 @@ def build_record(
         "history_in_prompt": max(0, (len(messages) - 2) // 2),
         "search_query": search_query,
         "answer": answer.answer,
+        "draft": answer.draft,
+        "sentences": [c.record() for c in answer.sentences],
         "declined": answer.declined,
         "warnings": list(answer.warnings),
         "cited": [c.n for c in answer.citations],
@@ -134,6 +138,7 @@ def build_record(
         "software": software_versions(),
         "timings": dict(answer.to_json()["timings"]),
     }
+    record.update(extra or {})
     record.update(getattr(assistant, "record_extra", {}))
     return record
 
@@ -146,11 +151,13 @@ def record_answer(
     history: list[tuple[str, str]],
     search_query: str,
     top_k: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Answer:
     """The answer with its id and provenance; appended to the audit log when that is on."""
     from .audit import AuditLog
 
-    record = build_record(assistant, answer, manifest, messages, history, search_query, top_k)
+    record = build_record(assistant, answer, manifest, messages, history, search_query, top_k,
+                          extra)  # fmt: skip
     if assistant.settings.audit.enabled:
         record = AuditLog.from_settings(assistant.settings).append(record)
     return replace(answer, id=record["id"], provenance=record)
@@ -171,6 +178,12 @@ def render(record: dict[str, Any]) -> str:
         f"Cited: {', '.join(f'[{n}]' for n in record['cited']) or 'none'}",
     ]
     lines += [f"Note: {w}" for w in record.get("warnings", [])]
+    if record.get("draft") and record["draft"].strip() != record["answer"]:
+        lines += ["The model's draft, before the check:",
+                  textwrap.indent(textwrap.fill(record["draft"], 92), "  ")]  # fmt: skip
+    for sentence in record.get("sentences", []):
+        mark = "shown" if sentence["shown"] else "WITHHELD"
+        lines.append(f"  [{mark}] {sentence['text']}  ({sentence['reason']})")
     lines.append("Passages given to the model:")
     for p in record["passages"]:
         mark = "*" if p["n"] in record["cited"] else " "

@@ -32,6 +32,7 @@ from .errors import AssistantError, EvaluationDataError
 from .evaluation import (
     METRICS,
     QUESTION_TYPES,
+    STAGES,
     GoldQuestion,
     average,
     load_pairs,
@@ -78,7 +79,8 @@ def run_eval(
 ) -> tuple[dict[str, Any], Path]:  # fmt: skip
     """Answer, judge, write the report; returns the summary and the report's folder."""
     started = time.perf_counter()
-    questions = _read_questions(options.questions)[: options.limit]
+    questions = with_originals(_read_questions(options.questions)[: options.limit],
+                               options.questions)  # fmt: skip
     if options.answers:
         answers = read_answers(options.answers, questions)
     else:
@@ -110,13 +112,72 @@ def _read_questions(path: Path) -> list[GoldQuestion]:
         ) from exc
 
 
+def with_originals(questions: list[GoldQuestion], path: Path) -> list[GoldQuestion]:
+    """A set of paraphrases is asked with the gold questions they reword (from the
+    gold.jsonl beside it), each original just before its rewordings."""
+    wanted = {q.paraphrase_of for q in questions if q.paraphrase_of}
+    if not wanted:
+        return questions
+    gold = {q.id: q for q in _read_questions(path.parent / "gold.jsonl") if q.id in wanted}
+    out: list[GoldQuestion] = []
+    for q in questions:
+        original = gold.pop(q.paraphrase_of, None) if q.paraphrase_of else None
+        if original is not None and all(o.id != original.id for o in questions):
+            out.append(original)
+        out.append(q)
+    return out
+
+
+def paraphrase_agreement(records: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """How often a gold question and its rewordings get the same outcome (correct,
+    declined, or answered wrongly), and how often all of them are right."""
+    outcome = {r["id"]: _outcome(r) for r in records}
+    groups: dict[str, list[str]] = {}
+    for r in records:
+        if r.get("paraphrase_of") and r["paraphrase_of"] in outcome:
+            groups.setdefault(r["paraphrase_of"], [outcome[r["paraphrase_of"]]]).append(
+                outcome[r["id"]])
+    if not groups:
+        return None
+    same = [len(set(g)) == 1 for g in groups.values()]
+    right = [all(o == ("declined" if records_type(records, k) == "unanswerable" else "correct")
+                 for o in g) for k, g in groups.items()]  # fmt: skip
+    return {"groups": len(groups), "agree": round(sum(same) / len(same), 4),
+            "all_right": round(sum(right) / len(right), 4)}  # fmt: skip
+
+
+def records_type(records: Sequence[Mapping[str, Any]], qid: str) -> str:
+    return next(str(r["type"]) for r in records if r["id"] == qid)
+
+
+def _outcome(record: Mapping[str, Any]) -> str:
+    if record["declined"]:
+        return "declined"
+    return "correct" if record["metrics"].get("correct") == 1.0 else "wrong"
+
+
+def stage_table(records: Sequence[Mapping[str, Any]]) -> str:
+    """Misses by the stage at fault, overall and by question type, as Markdown."""
+    types = [t for t in QUESTION_TYPES if any(r["type"] == t for r in records)]
+    rows = ["| stage at fault | all | " + " | ".join(types) + " |",
+            "| --- | --- |" + " --- |" * len(types)]  # fmt: skip
+    for stage in STAGES:
+        hits = [r for r in records if r.get("stage") == stage]
+        cells = [str(sum(1 for r in hits if r["type"] == t)) for t in types]
+        rows.append(f"| {stage} | {len(hits)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def answer_all(
     assistant: Assistant, questions: Sequence[GoldQuestion], progress: Progress | None
 ) -> list[dict[str, Any]]:
     answers = []
     for i, question in enumerate(questions, start=1):
         try:
-            answers.append(assistant.ask(question.question).to_json())
+            answer = assistant.ask(question.question)
+            answers.append(answer.to_json() | {
+                "draft": answer.draft, "sentences": [c.record() for c in answer.sentences],
+                "warnings": list(answer.warnings)})  # fmt: skip
         except AssistantError as exc:  # one bad question must not end a long run
             answers.append({"question": question.question, "answer": "", "declined": False,
                             "citations": [], "contexts": [], "error": str(exc)})  # fmt: skip
@@ -209,6 +270,8 @@ def summarise(
                                                  ModelJudge) else None,
         "claims": options.claims, "overall": average(records), "by_type": by_type,
         "latency": latency, "errors": sum(1 for a in answers if a.get("error")),
+        "stages": {stage: sum(1 for r in records if r.get("stage") == stage) for stage in STAGES},
+        "paraphrases": paraphrase_agreement(records),
         "calibration": calibration,
     }  # fmt: skip
 
@@ -272,6 +335,17 @@ def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -
     for key, stats in summary["latency"].items():
         lines.append(f"- {LABELS[key]}: median {stats['median']}, p90 {stats['p90']}, "
                      f"max {stats['max']}")  # fmt: skip
+    lines += ["", "## Where the misses come from", "",
+              "Each answer that is not strictly correct (or an unanswerable question that "
+              "was answered), by the first stage that went wrong (eval/METRICS.md):", "",
+              stage_table(records)]  # fmt: skip
+    if summary.get("paraphrases"):
+        p = summary["paraphrases"]
+        lines += ["", "## Rewordings", "",
+                  f"{p['groups']} gold questions each asked as written and in its "
+                  "rewordings: all wordings got the same outcome (correct, declined or wrong) "
+                  f"in {100 * p['agree']:.1f}% of them; all were right in "
+                  f"{100 * p['all_right']:.1f}%."]  # fmt: skip
     if summary.get("calibration"):
         lines += ["", "## Judge calibration", "",
                   "Balanced accuracy (percent) against hand labels "

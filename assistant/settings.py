@@ -87,6 +87,10 @@ class GenerationSettings(BaseModel):
     temperature: float = Field(0.0, description="Sampling temperature (0 = greedy).")
     seed: int = Field(42, description="Sampling seed, for reproducible answers.")
     history_turns: int = Field(3, description="Earlier turns of a conversation kept in the prompt.")
+    verify: bool = Field(
+        True, description="Let the local model confirm sentences the lexical check rejects "
+        "or that state a stance, before they are shown (about 1-2 s per sentence asked)."
+    )
     backend: Literal["local", "openai"] = Field(
         "local", description="local: llama.cpp in-process; openai: an OpenAI-compatible server."
     )

@@ -115,12 +115,31 @@ def cite_links(text: str, turn: int, citations: dict[int, Citation]) -> str:
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    """The chat message for a finished answer."""
+    """The chat message for a finished answer: a decline shows what the documents do say
+    (cited) when it has that; sentences of the draft that were withheld can be opened."""
+    withheld = withheld_html(answer)
     if answer.declined:
-        return f'<div class="declined">{html.escape(DECLINED_NOTE)}</div>'
+        said = ""
+        if answer.citations:
+            said = "<br>" + cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
+        return f'<div class="declined">{html.escape(DECLINED_NOTE)}{said}</div>{withheld}'
     body = cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
-    notes = "".join(f'<div class="note">Note: {html.escape(w)}</div>' for w in answer.warnings)
-    return body + notes
+    notes = "".join(f'<div class="note">Note: {html.escape(w)}</div>' for w in answer.warnings
+                    if "withheld" not in w)  # fmt: skip
+    return body + notes + withheld
+
+
+def withheld_html(answer: Answer) -> str:
+    """"1 sentence withheld: no passage supports it", opening to the sentences and why."""
+    withheld = answer.withheld
+    if not withheld:
+        return ""
+    reasons = "; ".join(dict.fromkeys(c.reason.split(" (")[0] for c in withheld))
+    items = "".join(f"<li>{html.escape(c.sentence.text)} <em>({html.escape(c.reason)})</em></li>"
+                    for c in withheld)  # fmt: skip
+    s = "" if len(withheld) == 1 else "s"
+    return (f'<details class="withheld note"><summary>{len(withheld)} sentence{s} of the '
+            f"model's draft withheld: {html.escape(reasons)}</summary><ul>{items}</ul></details>")
 
 
 def card_html(answer: Answer, c: Citation, turn: int) -> str:

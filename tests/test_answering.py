@@ -101,7 +101,7 @@ def test_a_reply_the_passages_do_not_support_is_declined(
     assert answer.citations == ()
     assert answer.answer == DECLINE_TEXT
     assert "Canberra" not in answer.answer
-    assert any("not supported" in w for w in answer.warnings)
+    assert any("withheld: no passage supports it" in w for w in answer.warnings)
 
 
 def test_stream_yields_text_then_the_answer(fake_assistant: Assistant) -> None:
@@ -189,3 +189,45 @@ def test_warming_loads_the_index_but_leaves_the_prompt_to_the_question(
     assert assistant._retriever is not None
     assistant.ask("How many MoJ employees get AI tools?")
     assert warmable.warmed == [] and len(warmable.prompts) == 1
+
+
+def test_a_true_sentence_that_gives_no_asked_figure_is_a_decline_that_says_what_it_found(
+    fake_assistant: Assistant,
+) -> None:
+    """"How much is the MoJ paying?" answered with a true sentence with no amount in it."""
+    answer = ask_with_reply(fake_assistant, "How much is the Ministry of Justice paying for it?",
+                            MOJ.removesuffix(".") + " [{moj}].")  # fmt: skip
+    assert answer.declined
+    n = number_of(answer, "2,500 employees")
+    assert answer.answer == (
+        "The documents give no figure for this. The closest they come: "
+        f"{MOJ.removesuffix('.')} [{n}]."
+    )
+    assert [c.n for c in answer.citations] == [n]  # what they do say stays checkable
+    assert answer.provenance["asked_for"] == "amount"
+
+
+def test_the_draft_and_each_sentences_fate_are_recorded(fake_assistant: Assistant) -> None:
+    answer = ask_with_reply(
+        fake_assistant, "How many Ministry of Justice staff get AI tools?",
+        MOJ.removesuffix(".") + " [{moj}]. The Home Office bans AI tools [{moj}].",
+    )  # fmt: skip
+    assert not answer.declined and "Home Office" not in answer.answer
+    assert "Home Office" in answer.draft
+    record = answer.provenance
+    assert record["draft"] == answer.draft
+    assert [(s["shown"], s["reason"].split(" (")[0]) for s in record["sentences"]] == [
+        (True, "its passage supports it"), (False, "no passage supports it"),
+    ]  # fmt: skip
+    assert [c.sentence.text for c in answer.withheld] == ["The Home Office bans AI tools."]
+    assert any(w.startswith("1 sentence(s) of the model's draft withheld") for w in
+               answer.warnings)  # fmt: skip
+
+
+def test_a_draft_the_model_opens_with_a_decline_is_a_decline(fake_assistant: Assistant) -> None:
+    answer = ask_with_reply(
+        fake_assistant, "What does the ministry plan for Scotland?",
+        "The documents do not say anything about Scotland. " + MOJ.removesuffix(".") + " [{moj}].",
+    )  # fmt: skip
+    assert answer.declined
+    assert "2,500" in answer.answer and answer.citations

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKER = ROOT / "eval" / "check_data.py"
 
@@ -20,6 +22,23 @@ def _check(*args: str) -> subprocess.CompletedProcess[str]:
 def test_shipped_question_and_calibration_sets_are_valid() -> None:
     result = _check()
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["unseen.jsonl", "paraphrases.jsonl"])
+def test_the_held_out_and_reworded_sets_are_valid(name: str) -> None:
+    result = _check("--gold", str(ROOT / "eval" / name))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_rewording_names_a_gold_question_and_keeps_its_type() -> None:
+    gold = {r["id"]: r for r in map(json.loads, (ROOT / "eval" / "gold.jsonl").open())}
+    rows = [json.loads(line) for line in (ROOT / "eval" / "paraphrases.jsonl").open()]
+    originals = {r["paraphrase_of"] for r in rows}
+    assert len(originals) >= 40
+    for row in rows:
+        original = gold[row["paraphrase_of"]]
+        assert row["type"] == original["type"] and row["key_terms"] == original["key_terms"]
+        assert row["question"] != original["question"]
 
 
 def test_a_quote_that_is_not_in_its_document_fails(tmp_path: Path) -> None:

@@ -133,3 +133,103 @@ def test_a_compound_sentence_with_one_unsupported_clause_is_withheld() -> None:
                "the Home Office bans transcription tools.")  # fmt: skip
     [checked] = check_answer(made_up, PASSAGES)
     assert not checked.supported
+
+
+# ---------------------------------------------------------------- the stream and its verifier
+
+from assistant.grounding import SentenceStream, segment  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("Open models help, e.g. in health [1]. They cost less [2].",
+         ["Open models help, e.g. in health [1]. ", "They cost less [2]."]),
+        ("Mr. Smith said so (p. 12) [1]. Next.", ["Mr. Smith said so (p. 12) [1]. ", "Next."]),
+        ("Text. [1] More text [2].", ["Text. [1] ", "More text [2]."]),
+        ("- item one [1]\n- item two [2]", ["- item one [1]\n", "- item two [2]"]),
+    ],
+)  # fmt: skip
+def test_segment_keeps_abbreviations_and_gives_markers_to_their_sentence(
+    text: str, pieces: list[str]
+) -> None:
+    assert segment(text) == pieces
+    assert "".join(segment(text)) == text
+
+
+def _stream(answer: str, verify=None, labels=()) -> tuple[str, SentenceStream]:  # type: ignore[no-untyped-def]
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], verify, labels)
+    shown = [piece for word in answer.split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    return "".join(shown).strip(), stream
+
+
+def test_a_label_copied_into_the_text_and_repeated_markers_are_dropped() -> None:
+    label = "Justice digest (MoJ, 2025)"
+    shown, _ = _stream(f"{label} The Ministry of Justice will give 2,500 employees access to "
+                       "AI tools [1][1].", labels=[label])  # fmt: skip
+    assert shown == "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
+
+
+def test_a_repeated_sentence_is_shown_once() -> None:
+    once = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
+    shown, stream = _stream(f"{once} {once}")
+    assert shown == once
+    assert [c.reason for c in stream.withheld] == ["repeats an earlier sentence"]
+
+
+def test_a_sentence_cut_off_by_the_token_limit_is_not_shown() -> None:
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES])
+    text = "The Ministry of Justice will give 2,500 employees access to AI tools [1]. More than ("
+    shown = [piece for word in text.split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish(cut_off=True)
+    assert "".join(shown).strip().endswith("AI tools [1].")
+    assert stream.withheld[-1].reason == "cut off by the answer's length limit"
+
+
+class Verifier:
+    """P(supported) from a table, recording what it was asked."""
+
+    def __init__(self, answers: dict[str, float]) -> None:
+        self.answers = answers
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, claim: str, passage: str) -> float:
+        self.asked.append((claim, passage))
+        return self.answers.get(claim, 0.0)
+
+
+def test_a_paraphrase_the_lexical_test_rejects_is_rescued_by_the_verifier() -> None:
+    paraphrase = "Staff on probation duty already rely on transcription software."
+    verifier = Verifier({paraphrase: 0.9})
+    shown, stream = _stream(f"{paraphrase} [2]", verifier)
+    assert shown == f"{paraphrase[:-1]} [2]."
+    [checked] = stream.checked
+    assert checked.supported and checked.verified == 0.9 and "the model finds" in checked.reason
+    assert verifier.asked[0][1].endswith(P2)
+
+
+def test_a_stance_the_passage_does_not_take_is_withheld() -> None:
+    stance = "Red Hat argued against the ability to switch providers."
+    verifier = Verifier({stance: 0.1})
+    shown, stream = _stream(f"{stance} [3]", verifier)
+    assert shown == ""
+    assert "does not say so" in stream.withheld[0].reason
+
+
+def test_sentences_after_a_held_one_wait_and_keep_their_order() -> None:
+    stance = "Red Hat does not argue against switching providers."
+    first = "More than 1,000 probation officers already use transcription tools [2]."
+    verifier = Verifier({stance: 0.8})
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], verifier)
+    early = [piece for word in f"{stance[:-1]} [3]. {first} Next".split(" ")
+             for piece in stream.feed(word + " ")]  # fmt: skip
+    assert early == []  # held until the draft is finished
+    late = "".join(stream.finish())
+    assert late.index("Red Hat") < late.index("More than 1,000")
+
+
+def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> None:
+    shown, stream = _stream("The Home Office bans transcription tools [2].")
+    assert shown == ""
+    assert stream.withheld[0].reason.startswith("no passage supports it")

@@ -83,7 +83,49 @@ def test_known_answers_are_found_and_cited(
 def test_a_question_the_corpus_cannot_answer_is_declined(assistant: Assistant) -> None:
     answer = assistant.ask("What is the population of Canada?")
     assert answer.declined, answer.answer
-    assert answer.citations == () and answer.contexts
+    assert "Canada" not in answer.answer and answer.contexts
+
+
+# Worded as people ask, not as the documents put it (none of these is in eval/).
+@pytest.mark.parametrize(
+    ("question", "fact", "doc_id"),
+    [
+        ("Roughly how many people at the justice ministry are getting AI assistants?",
+         "2,500", "moj-openai-partnership"),
+        ("Which person is in charge of Cambridge's ai@cam programme?", "Montgomery",
+         "cam-ai-sovereignty-vision"),
+        ("Bhashini's open models cover how many of India's languages and dialects?", "22",
+         "open-dividend"),
+    ],
+)  # fmt: skip
+def test_questions_in_other_words_are_answered_from_their_passage(
+    assistant: Assistant, question: str, fact: str, doc_id: str
+) -> None:
+    answer = assistant.ask(question)
+    shown = f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+    assert not answer.declined, shown
+    assert fact in answer.answer, shown
+    assert any(c.doc_id == doc_id and fact in c.text for c in answer.citations), shown
+
+
+def test_a_figure_the_documents_never_give_is_declined_with_what_they_do_say(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("How much money is the justice ministry handing OpenAI under the deal?")
+    assert answer.declined, answer.answer
+    assert not any(ch in answer.answer for ch in "£$€"), answer.answer
+
+
+def test_the_same_question_gets_the_same_answer_whatever_came_before(
+    assistant: Assistant,
+) -> None:
+    question = "What does ITIF mean by control-oriented sovereignty?"
+    first = assistant.ask(question)
+    assistant.ask("Who is behind The Open Dividend?")
+    assistant.ask("How much will AI add to the global economy by 2030?")
+    again = assistant.ask(question)
+    assert (again.draft, again.answer, again.declined) == (first.draft, first.answer,
+                                                           first.declined)  # fmt: skip
 
 
 def test_the_stream_matches_the_answer(assistant: Assistant) -> None:
@@ -127,6 +169,32 @@ def test_the_system_prompt_is_evaluated_once_and_reused(tmp_path: Path) -> None:
     pairs = enumerate(zip(warmed, asked, strict=False))
     shared = next((i for i, (a, b) in pairs if a != b), len(warmed))
     assert shared >= generator.count_tokens(SYSTEM_PROMPT)
+
+
+def test_a_reply_does_not_depend_on_what_the_context_held_before(tmp_path: Path) -> None:
+    """The system prompt is evaluated alone, then restored from its saved memory after
+    another use of the context (the sentence verifier): the same messages give the same
+    reply in a fresh process, after another question, and after the verifier."""
+    from assistant.judging import ModelJudge
+    from assistant.prompting import SYSTEM_PROMPT
+
+    real_model_path("smollm2-135m")
+    settings = real_settings(tmp_path, model="smollm2-135m", n_ctx=2048)
+
+    def reply(generator: object, question: str) -> str:
+        messages = [{"role": "system", "content": SYSTEM_PROMPT},
+                    {"role": "user", "content": question}]  # fmt: skip
+        return "".join(generator.stream(messages, 24, GenerationStats()))  # type: ignore[attr-defined]
+
+    question = "Sources:\n[1] Memo\nThe council froze bus fares.\nQuestion: What happened?\nAnswer:"
+    generator = load_generator(settings)
+    first = reply(generator, question)
+    reply(generator, "Sources:\n[1] Other\nTrees were planted.\nQuestion: Why trees?\nAnswer:")
+    after_other = reply(generator, question)
+    ModelJudge(generator.llama, lock=generator.lock).probability("Fares rose.", "Fares froze.")
+    after_judge = reply(generator, question)
+    fresh = reply(load_generator(settings), question)
+    assert first == after_other == after_judge == fresh
 
 
 def test_an_altered_gguf_is_refused_before_loading(

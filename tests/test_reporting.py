@@ -150,3 +150,32 @@ def test_harness_on_three_gold_questions_with_the_real_models(
     records = [json.loads(x) for x in (tmp_path / "r" / "answers.jsonl").read_text().splitlines()]
     assert all(len(r["contexts"]) > 0 for r in records)
     assert "| hit@k |" in result.output
+
+
+def test_misses_are_put_down_to_a_stage_and_rewordings_are_compared(
+    fake_assistant: Assistant, tmp_path: Path
+) -> None:
+    """Two rewordings of t1: one answered like the original, one declined by the model;
+    t3's draft is withheld by the sentence check."""
+    _gold(tmp_path)  # the originals, beside the rewordings
+    rows = [dict(GOLD[0], id=f"t1-{s}", paraphrase_of="t1", question=q) for s, q in
+            (("a", "So how many MoJ staff are getting AI tools?"),
+             ("b", "What number of Ministry of Justice employees will receive AI tools?"))]
+    rows.append(dict(GOLD[2], id="t3-a", paraphrase_of="t3", question="What does Red Hat "
+                     "think sovereignty requires?"))  # fmt: skip
+    path = tmp_path / "paraphrases.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    for reply in [REPLIES[0], REPLIES[0], "The documents do not say.",
+                  REPLIES[2], "Red Hat wants sovereign clouds in Peru [1]."]:
+        fake_assistant.generator.enqueue(reply)  # type: ignore[attr-defined]
+    options = EvalOptions(questions=path, judge="fast", out=tmp_path / "para")
+    summary, out = run_eval(fake_assistant.settings, options, None, fake_assistant)
+    records = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ["t1", "t1-a", "t1-b", "t3", "t3-a"]
+    assert [r["stage"] for r in records] == [
+        None, None, "the model declined", None, "a draft was withheld",
+    ]  # fmt: skip
+    assert summary["paraphrases"] == {"groups": 2, "agree": 0.0, "all_right": 0.0}
+    report = (out / "report.md").read_text()
+    assert "| the model declined | 1 |" in report and "| a draft was withheld | 1 |" in report
+    assert "2 gold questions each asked as written and in its rewordings" in report

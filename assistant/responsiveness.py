@@ -1,0 +1,118 @@
+"""Responsiveness: what kind of detail a question asks for, and whether an answer gives it.
+
+A sentence can be in a passage and still not answer the question: "How much is the
+Ministry of Justice paying OpenAI?" answered with a true sentence about data residency.
+The sentence check cannot see that; this can, for the questions where the wording says
+what an answer must contain:
+
+    how much does X cost / pay / spend / invest   an amount of money ("£9 million", "$2.5bn")
+    what percentage / share / proportion           a share ("40%", "a third", "half")
+    how many                                       a number ("2,500", "22", "five")
+    when / what year / by what date                a date or a time ("2026", "June", "two years")
+    who wrote / leads / said ...; which person     a name the question does not already give
+
+An answer that lacks it is a decline that says what the documents do give ("The documents
+give no figure for this. The closest they come: ..."), which a policymaker can use.
+
+Not done: questions whose wording does not say what they want ("What about Scotland?");
+their answers are judged only by the sentence check.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
+    r"trillion|dozen|dozens|several|half|third|quarter"
+)
+_DIGIT = re.compile(r"\d")
+_MONEY = re.compile(
+    r"[£$€¥]\s?\d|\\\$\s?\d|\d[\d,.]*\s*(?:bn|m|k)\b|\b(?:million|billion|trillion|thousand|"
+    r"pounds?|dollars?|euros?|GBP|USD|EUR)\b",
+    re.I,
+)
+_SHARE = re.compile(
+    rf"\d\s*%|\bper\s?cent\b|\bpercent\b|\b(?:{_NUMBER_WORDS}|most|majority|minority)\b", re.I
+)
+_COUNT = re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|a few|many|no)\b", re.I)
+_MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
+           r"December")  # fmt: skip
+_TIME = re.compile(
+    rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTHS})\b|\b(?:{_NUMBER_WORDS}|\d+)\s+"
+    r"(?:years?|months?|weeks?|days?|decades?)\b|\b(?:century|decade|currently|already|now)\b",
+    re.I,
+)
+_NAME = re.compile(r"\b[A-Z][\w'’&@.-]*[a-zA-Z]")
+
+_ASKS = [
+    # (kind, what is missing when the answer lacks it, the question's wording)
+    ("amount", "figure", re.compile(
+        r"\bhow much\b.*\b(?:cost|costs|costing|pay|pays|paying|paid|spend|spends|spent|"
+        r"spending|invest|invests|invested|investing|worth|fund|funds|funded|funding|"
+        r"budget|money|charge|charged|price|add|adds|added|contribute|contributes|save|saves|"
+        r"raise|raised|generate|generates|lose|loses)\b|\bhow much (?:money|funding|investment)\b|"
+        r"\bwhat (?:is|was|were|are|will be) the (?:cost|price|budget|value)\b|"
+        r"\bhow (?:expensive|costly)\b|\bwhat (?:did|does|will) .* cost\b", re.I)),
+    ("share", "figure", re.compile(
+        r"\bwhat (?:percentage|percent|share|proportion|fraction)\b|"
+        r"\bhow (?:large|big) (?:a )?(?:share|proportion|percentage)\b", re.I)),
+    ("count", "number", re.compile(r"\bhow many\b", re.I)),
+    ("time", "date", re.compile(
+        r"^\s*when\b|\b(?:what|which) (?:year|date|month|day)\b|\bby when\b|"
+        r"\bhow long\b|\bwhat is the (?:deadline|timeline|timescale)\b|"
+        r"[,;:]\s*when\b|\band when\b", re.I)),
+    ("name", "name", re.compile(
+        r"\bwho (?:is|was|are|were) (?:the )?(?:director|author|authors|head|chair|minister|"
+        r"chief|ceo|secretary|lead|leader|founder|president|editor|spokesperson)\b|"
+        r"\bwho (?:wrote|authored|said|leads|led|runs|heads|chairs|signed|announced|founded|"
+        r"funded|published|commissioned)\b|\bwhich (?:person|official|minister|minister's|"
+        r"company|companies|firm|firms|organi[sz]ations?)\b|\bname (?:of|the)\b|"
+        r"\bwhat is the name\b", re.I)),
+]
+
+
+@dataclass(frozen=True)
+class Asked:
+    kind: str  # amount, share, count, time, name
+    missing: str  # the word for what a decline says is missing: figure, number, date, name
+
+
+def asked_for(question: str) -> Asked | None:
+    """The kind of detail the question's wording requires, if it says."""
+    for kind, missing, pattern in _ASKS:
+        if pattern.search(question):
+            return Asked(kind, missing)
+    return None
+
+
+def gives(asked: Asked, answer: str, question: str = "") -> bool:
+    """Whether the answer contains the kind of detail asked for."""
+    text = re.sub(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]", " ", answer)
+    if asked.kind == "amount":
+        return bool(_MONEY.search(text))
+    if asked.kind == "share":
+        return bool(_SHARE.search(text))
+    if asked.kind == "count":
+        return bool(_COUNT.search(text))
+    if asked.kind == "time":
+        return bool(_TIME.search(text))
+    if asked.kind == "name":
+        asked_words = {w.lower() for w in re.findall(r"[\w'’&@.-]+", question)}
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            names = [m.group(0) for m in _NAME.finditer(sentence)]
+            if sentence[:1].isupper() and names and sentence.startswith(names[0]):
+                names = names[1:]  # a capital that only opens the sentence
+            if any(n.lower().rstrip(".") not in asked_words for n in names):
+                return True
+        return False
+    return bool(_DIGIT.search(text))
+
+
+def decline_text(asked: Asked | None) -> str:
+    """The opening of a decline that names what is missing."""
+    if asked is None:
+        return "The documents do not answer this."
+    return f"The documents give no {asked.missing} for this."

@@ -1,0 +1,63 @@
+"""Responsiveness: what a question's wording asks for, and whether an answer gives it."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.responsiveness import asked_for, decline_text, gives
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How much is the Ministry of Justice paying OpenAI for the licences?", "amount"),
+        ("What did training DeepSeek V3 cost?", "amount"),
+        ("What share of Europe's cloud market do US firms hold?", "share"),
+        ("How many probation officers already use Justice Transcribe?", "count"),
+        ("When will the MoJ roll the tools out?", "time"),
+        ("By what date must the data be stored in the UK?", "time"),
+        ("In which year was the Bletchley summit held?", "time"),
+        ("What year was the Bletchley summit held?", "time"),
+        ("Who is the director of ai@cam?", "name"),
+        ("Which company signed the memorandum with the UK government?", "name"),
+        ("Why does ITIF call sovereignty protectionist?", None),
+        ("What routes does the Demos paper set out?", None),
+    ],
+)  # fmt: skip
+def test_what_the_wording_asks_for(question: str, kind: str | None) -> None:
+    asked = asked_for(question)
+    assert (asked.kind if asked else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "given"),
+    [
+        ("How much is the MoJ paying OpenAI?", "The deal keeps data in the UK [1].", False),
+        # a number, but not an amount of money
+        ("How much is the MoJ paying OpenAI?", "2,500 staff will get the tools [1].", False),
+        ("How much will AI add to the economy?", "It will add $19.9 trillion by 2030 [2].", True),
+        ("How much will AI add to the economy?", "It will add 19.9 trillion dollars [2].", True),
+        ("What share of firms use open models?", "About 40% of them do [1].", True),
+        ("What share of firms use open models?", "Most firms use them [1].", True),
+        ("What share of firms use open models?", "Firms use open models [1].", False),
+        ("How many staff get AI tools?", "2,500 employees [1].", True),
+        ("How many staff get AI tools?", "Staff in every office get them [1].", False),
+        ("When will the tools arrive?", "They arrive in October 2025 [1].", True),
+        ("When will the tools arrive?", "They arrive soon [1].", False),
+        ("Who is the director of ai@cam?", "Jessica Montgomery leads it [1].", True),
+        # a name the question already gives is not an answer to "who"
+        ("Who leads ai@cam?", "The director of ai@cam leads it [1].", False),
+    ],
+)  # fmt: skip
+def test_whether_the_answer_gives_it(question: str, answer: str, given: bool) -> None:
+    asked = asked_for(question)
+    assert asked is not None
+    assert gives(asked, answer, question) is given
+
+
+def test_a_decline_names_what_is_missing() -> None:
+    assert decline_text(asked_for("How much did it cost?")) == (
+        "The documents give no figure for this."
+    )
+    assert decline_text(asked_for("Who wrote it?")) == "The documents give no name for this."
+    assert decline_text(None) == "The documents do not answer this."
