@@ -179,7 +179,8 @@ class Assistant:
             if llama is not None:
                 from .judging import ModelJudge
 
-                judge = ModelJudge(llama, name=generator.name, lock=generator.lock)
+                lock = getattr(generator, "lock", None)
+                judge = ModelJudge(llama, name=generator.name, lock=lock)
                 self._verify = judge.probability
         return self._verify
 
