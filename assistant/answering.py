@@ -44,7 +44,7 @@ from .prompting import (
     source_label,
 )
 from .provenance import record_answer
-from .responsiveness import Asked, asked_for, decline_text, gives
+from .responsiveness import Asked, asked_for, decline_text, gives, hint
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .store import DocumentRecord, StoredIndex, load_index
@@ -275,8 +275,9 @@ class Assistant:
         hits = retriever.search(search_query(question, history), top_k)
         retrieved = time.perf_counter()
         generator = self.generator
+        asked = asked_for(question)
         packed = build_prompt(
-            question,
+            question + hint(asked),
             hits,
             history,
             generator.count_tokens,
@@ -306,7 +307,6 @@ class Assistant:
                 parts.append(piece)
                 yield piece
         shown = "".join(parts).strip()
-        asked = asked_for(question)
         text, declined = accept(shown, checker.checked, asked, question)
         if not shown:
             yield text  # a decline that is not a rewrite of text already shown

@@ -259,8 +259,7 @@ def render(checked: list[Checked]) -> str:
 # all there, whatever the passage concludes, so the verifier must agree with it.
 _STANCE = re.compile(
     r"\b(?:not|no longer|never|neither|nor|cannot|can't|doesn't|don't|isn't|aren't|won't|"
-    r"against|oppos\w*|reject\w*|rejects|critic\w*|sceptic\w*|skeptic\w*|warns?\b|"
-    r"support(?:s|ed|ing)?|favou?r\w*|endors\w*|agree\w*|disagree\w*|"
+    r"against|oppos\w*|reject\w*|critic\w*|sceptic\w*|skeptic\w*|favou?r\w*|endors\w*|"
     r"(?:is|are|was|were)\s+for)\b",
     re.I,
 )

@@ -95,18 +95,24 @@ def delete_document(corpus_dir: Path, records: list[DocumentRecord], doc_id: str
     return path
 
 
+# For a document with no example of its own. Not "What are the key points of ...": a
+# question about a whole document is not answered well from six passages.
 _TEMPLATES = (
-    "What are the key points of “{}”?",
     "What does “{}” recommend?",
-    "What is “{}” about?",
+    "What does “{}” propose?",
 )
 
 
-def suggested_questions(records: list[DocumentRecord], n: int = 4) -> list[str]:
-    """Questions about the largest documents, by their (shortened) titles."""
+def suggested_questions(
+    records: list[DocumentRecord], n: int = 4, examples: dict[str, str] | None = None
+) -> list[str]:
+    """Questions about the largest documents: the `example` question their entry in
+    `metadata.toml` gives (chosen because the assistant answers it well), else one made
+    from the (shortened) title. `examples` maps file names to those questions."""
     ranked = sorted(records, key=lambda r: (-r.chunks, r.title))[:n]
+    examples = examples or {}
     return [
-        _TEMPLATES[i % len(_TEMPLATES)].format(short_title(r.title))
+        examples.get(r.file) or _TEMPLATES[i % len(_TEMPLATES)].format(short_title(r.title))
         for i, r in enumerate(ranked)
     ]
 

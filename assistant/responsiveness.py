@@ -111,6 +111,20 @@ def gives(asked: Asked, answer: str, question: str = "") -> bool:
     return bool(_DIGIT.search(text))
 
 
+_HINTS = {
+    "amount": "the amount of money",
+    "share": "the percentage or share",
+    "count": "the number",
+    "time": "the date or time",
+    "name": "the name",
+}
+
+
+def hint(asked: Asked | None) -> str:
+    """A reminder added to the question in the prompt: what the answer must state."""
+    return f" (Give {_HINTS[asked.kind]} the sources state.)" if asked else ""
+
+
 def decline_text(asked: Asked | None) -> str:
     """The opening of a decline that names what is missing."""
     if asked is None:

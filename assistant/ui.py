@@ -32,6 +32,7 @@ from .briefing import (
 from .catalog import ModelStore
 from .errors import AssistantError
 from .indexing import IndexReport
+from .documents import read_metadata
 from .library import suggested_questions
 from .settings import Settings
 from .store import DocumentRecord
@@ -362,7 +363,11 @@ def build_ui(assistant: Assistant) -> Any:
     settings = assistant.settings
     top_k = settings.retrieval.top_k
     rows, choices = _library(assistant)
-    examples = suggested_questions(assistant.documents())
+    metadata = read_metadata(settings.paths.corpus_dir)
+    examples = suggested_questions(
+        assistant.documents(),
+        examples={name: entry["example"] for name, entry in metadata.items() if "example" in entry},
+    )
     types = [".pdf", ".docx", ".txt", ".md", ".html", ".htm", ".markdown"]
 
     with gr.Blocks(title="Policy assistant (offline)") as demo:

@@ -156,7 +156,7 @@ def test_policymaker_journey(page) -> None:
     page.wait_for_selector("#question textarea")
     assert page.locator("text=Offline: nothing leaves this computer").count() == 1
     assert page.locator("text=SHA-256 verified").count() == 1
-    examples = page.locator("text=What are the key points of").count()
+    examples = page.locator("text=How many Indian languages do the Bhashini").count()
     assert examples >= 1
     shot(page, "01-loaded")
 

@@ -108,6 +108,16 @@ def test_questions_in_other_words_are_answered_from_their_passage(
     assert any(c.doc_id == doc_id and fact in c.text for c in answer.citations), shown
 
 
+def test_the_questions_the_ui_suggests_are_answered(assistant: Assistant) -> None:
+    from assistant.documents import read_metadata
+
+    examples = [e["example"] for e in read_metadata(ROOT / "corpus").values() if "example" in e]
+    assert len(examples) == 5
+    for question in examples:
+        answer = assistant.ask(question)
+        assert not answer.declined and answer.citations, (question, answer.answer)
+
+
 def test_a_figure_the_documents_never_give_is_declined_with_what_they_do_say(
     assistant: Assistant,
 ) -> None:

@@ -121,9 +121,12 @@ def test_suggested_questions_follow_the_largest_documents() -> None:
         record("AI Sovereignty Makes Everyone Weaker—The US Can Lead Differently", 12),
     ]
     assert suggested_questions(records, n=2) == [
-        "What are the key points of “The Open Dividend”?",
-        "What does “AI Sovereignty Makes Everyone Weaker” recommend?",
+        "What does “The Open Dividend” recommend?",
+        "What does “AI Sovereignty Makes Everyone Weaker” propose?",
     ]
+    # a document's own example (metadata.toml) comes first
+    examples = {"f.md": "How many languages does Bhashini support?"}
+    assert suggested_questions(records[:1], examples=examples) == [examples["f.md"]]
     assert short_title("one two three four five six seven eight nine ten") == (
         "one two three four five six seven eight…"
     )

@@ -166,7 +166,7 @@ def test_build_ui_lists_documents_and_examples(fake_assistant: Assistant) -> Non
     config = str(demo.config)
     for elem in ("chat", "question", "sources-panel", "documents", "upload", "status"):
         assert f"'elem_id': '{elem}'" in config
-    assert "What are the key points of “Justice”?" in config
+    assert "What does “Justice” recommend?" in config
     assert "SHA-256 verified" in config and "Offline" in config
 
 
