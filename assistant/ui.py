@@ -30,9 +30,9 @@ from .briefing import (
     reference,
 )
 from .catalog import ModelStore
+from .documents import read_metadata
 from .errors import AssistantError
 from .indexing import IndexReport
-from .documents import read_metadata
 from .library import suggested_questions
 from .settings import Settings
 from .store import DocumentRecord
