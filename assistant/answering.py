@@ -38,7 +38,9 @@ from .library import delete_document, screen_upload
 from .llm import GenerationStats, Generator
 from .prompting import (
     DECLINE_TEXT,
+    PackedPrompt,
     build_prompt,
+    focused_messages,
     cited_numbers,
     is_decline,
     source_label,
@@ -248,6 +250,22 @@ class Assistant:
 
     # ------------------------------------------------------------ answering
 
+    def _prompts(
+        self, question: str, packed: PackedPrompt, retriever: Retriever, query: str
+    ) -> list[list[dict[str, str]]]:
+        """The prompt, or for a question that names two or three documents ("How do ITIF
+        and Demos differ on ...?") one prompt per named document with its passages only."""
+        if not packed.hits:
+            return []
+        named = retriever.named_documents(retriever.expand(query))
+        groups: dict[str, list[tuple[int, Hit]]] = {}
+        for n, hit in enumerate(packed.hits, start=1):
+            if hit.chunk.doc_id in named:
+                groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
+        if not 2 <= len(groups) <= 3:
+            return [packed.messages]
+        return [focused_messages(packed.messages, question, each) for each in groups.values()]
+
     def ask(
         self, question: str, history: Sequence[tuple[str, str]] = (), top_k: int | None = None
     ) -> Answer:
@@ -294,18 +312,29 @@ class Assistant:
         passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in packed.hits]
         labels = [source_label(h) for h in packed.hits]
         checker = SentenceStream(passages, self.verify if packed.hits else None, labels)
-        if packed.hits:
-            max_tokens = self.settings.generation.max_tokens
-            for token in generator.stream(packed.messages, max_tokens, stats):
+        prompts = self._prompts(question + hint(asked), packed, retriever, search_query(
+            question, history))  # fmt: skip
+        checker.drop_declines = len(prompts) > 1
+        max_tokens = self.settings.generation.max_tokens
+        for messages in prompts:
+            part = GenerationStats()
+            for token in generator.stream(messages, max_tokens, part):
                 draft.append(token)
                 for piece in checker.feed(token):
                     first_token = first_token or time.perf_counter()
                     parts.append(piece)
                     yield piece
-            for piece in checker.finish(cut_off=stats.completion_tokens >= max_tokens):
+            draft.append("\n")
+            stats.prompt_tokens += part.prompt_tokens
+            stats.completion_tokens += part.completion_tokens
+            for piece in checker.flush(cut_off=part.completion_tokens >= max_tokens):
                 first_token = first_token or time.perf_counter()
                 parts.append(piece)
                 yield piece
+        for piece in checker.finish():
+            first_token = first_token or time.perf_counter()
+            parts.append(piece)
+            yield piece
         shown = "".join(parts).strip()
         text, declined = accept(shown, checker.checked, asked, question)
         if not shown:
@@ -329,7 +358,7 @@ class Assistant:
             model={"name": generator.name, "sha256": generator.sha256},
             timings=timings,
             warnings=tuple(warnings + notes(checker.checked, declined)),
-            draft="".join(draft),
+            draft="".join(draft).strip(),
             sentences=tuple(checker.checked),
         )
         query = search_query(question, history)

@@ -50,9 +50,11 @@ def highlighted(answer: Answer, c: Citation) -> list[tuple[str, bool]]:
 
 def answer_markdown(answer: Answer) -> str:
     """One answer with its references, ready to paste."""
-    if answer.declined:
+    if answer.declined and not answer.citations:
         return f"{answer.question}\n\n{DECLINED_NOTE}\n"
     lines = [answer.answer, "", "References:"]
+    if answer.declined:
+        lines[:0] = [answer.question, "", DECLINED_NOTE, ""]
     lines += [f"[{c.n}] {reference(c)}" for c in answer.citations]
     return "\n".join(lines) + "\n"
 
@@ -69,7 +71,8 @@ def conversation_markdown(
         lines += [f"## {number}. {answer.question}", ""]
         if answer.declined:
             lines += [f"_{DECLINED_NOTE}_", ""]
-            continue
+            if not answer.citations:
+                continue
         lines += [answer.answer, ""]
         for note in answer.warnings:
             lines += [f"_Note: {note}_", ""]

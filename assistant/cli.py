@@ -142,7 +142,8 @@ def _run(
 def _print_sources(answer: Answer) -> None:
     if answer.declined:
         click.echo("(The indexed documents do not answer this question.)")
-        return
+        if not answer.citations:
+            return
     click.echo("\nSources:")
     for citation in answer.citations:
         where = ", ".join(p for p in (citation.publisher, citation.date) if p)

@@ -293,6 +293,7 @@ class SentenceStream:
         self.passages = passages
         self.verify = verify
         self.labels = sorted({label for label in labels if label}, key=len, reverse=True)
+        self.drop_declines = False
         self.buffer = ""
         self.checked: list[Checked] = []
         self.held: list[Checked] = []
@@ -313,19 +314,23 @@ class SentenceStream:
         self.buffer = self.buffer[len(done) :]
         return [piece for raw in pieces[:-1] for piece in self._take(raw)]
 
-    def finish(self, cut_off: bool = False) -> list[str]:
-        """The rest of the draft, then the held sentences once verified. `cut_off`: the
-        model stopped at its token limit, so an unfinished last sentence is dropped."""
+    def flush(self, cut_off: bool = False) -> list[str]:
+        """End one draft (of several, one per document): its last sentence is complete.
+        `cut_off`: the model stopped at its token limit, so an unfinished last sentence
+        is dropped."""
         raw, self.buffer = self.buffer, ""
-        out = []
-        if raw.strip():
-            if cut_off and not re.search(r"[.!?\])\"”’]\s*$", raw):
-                sentence = split_sentences(raw)
-                for item in sentence:
-                    self.checked.append(Checked(item, item.cited, False, False,
-                                                "cut off by the answer's length limit"))
-            else:
-                out += self._take(raw)
+        if not raw.strip():
+            return []
+        if cut_off and not re.search(r"[.!?\])\"”’]\s*$", raw):
+            for item in split_sentences(raw):
+                self.checked.append(Checked(item, item.cited, False, False,
+                                            "cut off by the answer's length limit"))
+            return []
+        return self._take(raw + ("" if raw.endswith((" ", "\n")) else " "))
+
+    def finish(self, cut_off: bool = False) -> list[str]:
+        """The rest of the draft, then the held sentences once verified."""
+        out = self.flush(cut_off)
         held, self.held = self.held, []
         verified = [self._verified(item) for item in held]
         self.checked.extend(verified)
@@ -334,6 +339,10 @@ class SentenceStream:
 
     def _take(self, raw: str) -> list[str]:
         items = [self._dedupe(item) for item in check_answer(self._clean(raw), self.passages)]
+        if self.drop_declines:  # a part's "nothing on this" is not the answer's
+            items = [replace(i, supported=False, reason="the model found nothing on this in "
+                             "its document's passages") if is_decline(i.sentence.text) else i
+                     for i in items]  # fmt: skip
         out = []
         for item in items:
             if self.held or (self.verify is not None and needs_verifier(item)

@@ -115,6 +115,21 @@ def build_prompt(
     return PackedPrompt(messages, given, question_cut, len(hits) - len(given))
 
 
+def focused_messages(
+    messages: list[dict[str, str]], question: str, numbered: Sequence[tuple[int, Hit]]
+) -> list[dict[str, str]]:
+    """The packed prompt's messages with only one document's passages, under the numbers
+    they have in the whole answer, and the question narrowed to that document: for a
+    question that compares documents, each is answered on its own, so none is crowded
+    out and no document's claim is pinned on another."""
+    doc = numbered[0][1].document
+    blocks = [f"[{n}] {source_label(hit)}\n{neutralise(hit.chunk.text)}" for n, hit in numbered]
+    by = f" ({doc.publisher})" if doc.publisher else ""
+    focus = f"Say only what “{doc.title}”{by} says on this."
+    user = "Sources:\n" + "\n\n".join(blocks) + f"\nQuestion: {question} {focus}\nAnswer:"
+    return [*messages[:-1], {"role": "user", "content": user}]
+
+
 def _cut(text: str, limit: int, count_tokens: Callable[[str], int]) -> str:
     words = text.split()
     low, high = 1, len(words)

@@ -231,3 +231,31 @@ def test_a_draft_the_model_opens_with_a_decline_is_a_decline(fake_assistant: Ass
     )  # fmt: skip
     assert answer.declined
     assert "2,500" in answer.answer and answer.citations
+
+
+def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
+    tmp_path: Path, corpus: Path
+) -> None:
+    (corpus / "metadata.toml").write_text(
+        '["justice.md"]\ntitle = "Justice digest"\npublisher = "MoJ"\n'
+        '["openness.txt"]\ntitle = "Openness note"\npublisher = "Red Hat"\n', encoding="utf-8")
+    fake = FakeGenerator()
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
+    assistant.index()
+    question = "How do the MoJ and Red Hat differ on AI tools and providers?"
+    first = assistant.ask(question)  # learn the passage numbers (both replies decline)
+    numbers = {c.doc_id: c.n for c in first.contexts if c.doc_id in ("justice", "openness")}
+    fake.prompts.clear()
+    fake.enqueue(MOJ.removesuffix(".") + f" [{numbers['justice']}].")
+    fake.enqueue("The sources do not say. Red Hat argued that sovereignty needs the ability "
+                 f"to switch providers [{numbers['openness']}].")  # fmt: skip
+    answer = assistant.ask(question)
+    users = [prompt[-1]["content"] for prompt in fake.prompts]
+    assert len(users) == 2  # one prompt per named document, each with its passages only
+    assert "2,500" in users[0] and "switch providers" not in users[0]
+    assert "switch providers" in users[1] and "2,500" not in users[1]
+    assert "Say only what “Justice digest” (MoJ) says" in users[0]
+    assert not answer.declined
+    assert "2,500 employees" in answer.answer and "switch providers" in answer.answer
+    assert "do not say" not in answer.answer  # a part's "nothing here" is not shown
+    assert {c.doc_id for c in answer.citations} == {"justice", "openness"}
