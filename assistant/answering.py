@@ -31,7 +31,7 @@ from typing import Any
 from .catalog import ModelStore
 from .embedding import Embedder
 from .errors import EmptyQuestion
-from .grounding import Checked, SentenceStream, Verify
+from .grounding import Checked, SentenceStream, Verify, unmentioned
 from .indexing import Indexer, IndexReport, Progress
 from .injection import neutralise
 from .library import delete_document, screen_upload
@@ -40,8 +40,8 @@ from .prompting import (
     DECLINE_TEXT,
     PackedPrompt,
     build_prompt,
-    focused_messages,
     cited_numbers,
+    focused_messages,
     is_decline,
     source_label,
 )
@@ -311,6 +311,7 @@ class Assistant:
         draft: list[str] = []
         passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in packed.hits]
         labels = [source_label(h) for h in packed.hits]
+        labels += [h.document.title for h in packed.hits if len(h.document.title.split()) >= 4]
         checker = SentenceStream(passages, self.verify if packed.hits else None, labels)
         prompts = self._prompts(question + hint(asked), packed, retriever, search_query(
             question, history))  # fmt: skip
@@ -336,7 +337,7 @@ class Assistant:
             parts.append(piece)
             yield piece
         shown = "".join(parts).strip()
-        text, declined = accept(shown, checker.checked, asked, question)
+        text, declined = accept(shown, checker.checked, asked, question, "\n".join(passages))
         if not shown:
             yield text  # a decline that is not a rewrite of text already shown
         finished = time.perf_counter()
@@ -369,12 +370,17 @@ class Assistant:
 
 
 def accept(
-    shown: str, checked: Sequence[Checked], asked: Asked | None, question: str
-) -> tuple[str, bool]:
+    shown: str, checked: Sequence[Checked], asked: Asked | None, question: str,
+    passages: str = "",
+) -> tuple[str, bool]:  # fmt: skip
     """The answer's final text and whether it is a decline (see the module docstring)."""
     content = [c for c in checked if c.supported and not is_decline(c.sentence.text)]
     if not content:
         return decline_text(asked) if asked else DECLINE_TEXT, True
+    if passages and (missing := unmentioned(question, passages)):
+        written = {w.lower(): w for w in re.findall(r"[\w@&.-]+", question)}
+        names = ", ".join(written.get(n, n) for n in missing)
+        return f"The documents do not mention {names}. The closest they come: {shown}", True
     opening = next((c for c in checked if c.supported), None)
     if opening is not None and is_decline(opening.sentence.text):
         return shown, True  # the model says the sources do not answer, then what they say

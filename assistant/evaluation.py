@@ -290,6 +290,7 @@ def score_answer(
         "declined": declined, "citations": list(answer.get("citations") or []),
         "contexts": list(answer.get("contexts") or []), "timings": timings,
         "claims": [c.__dict__ for c in claims], "stage": stage,
+        "draft": answer.get("draft", ""), "checked": answer.get("sentences") or [],
         "paraphrase_of": question.paraphrase_of,
         "sentences": [s.__dict__ for s in citations.sentences] if citations else [],
         "metrics": {k: (round(v, 4) if v is not None else None) for k, v in metrics.items()},

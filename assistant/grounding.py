@@ -146,6 +146,48 @@ def _initials(text: str) -> set[str]:
     return {initials for phrase in _PHRASE.findall(text) for initials in phrase_initials(phrase)}
 
 
+def _acronyms(text: str) -> str:
+    """"U.S." and "U.K." written as "US" and "UK"."""
+    return re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), text)
+
+
+# Capitalised adjectives ("Western", "British", "Chinese"): a passage may say "the West".
+_ADJECTIVE = re.compile(r"(?:ern|ese|ish|ian|ean|ic)$")
+
+
+def unmentioned(question: str, passages: str) -> list[str]:
+    """Names in the question (capitalised words, initials) that the passages never
+    mention, in full or by initials: "How many NHS staff ...?" over passages that never
+    mention the NHS cannot be answered from them, however true a sentence about other
+    staff is. Adjectives of place are left out."""
+    passages = _acronyms(passages)
+    words = set(re.findall(r"[a-z0-9@]+", passages.lower()))
+    missing = [n for n in _names(_acronyms(question)) if n not in words
+               and not _ADJECTIVE.search(n)]  # fmt: skip
+    if missing:
+        found = _initials(passages) | _hyphenated_initials(passages)
+        missing = [n for n in missing if n not in found]
+    return sorted(missing)
+
+
+_RUN = re.compile(
+    r"\b[A-Z][a-z]+(?:(?:-|[ \t]+(?:(?:of|for|and|the|on|in|to)[ \t]+)?)[A-Z][a-z]+)+"
+)
+
+
+def _hyphenated_initials(text: str) -> set[str]:
+    """Initials of capitalised runs whose words are joined by hyphens too:
+    "Asia-Pacific Economic Cooperation" gives "apec"."""
+    out = set()
+    for run in _RUN.findall(text):
+        words = [w for w in re.split(r"[-\s]+", run) if w]
+        for start in range(len(words) - 1):  # "At the Asia-Pacific ..." holds "Asia-..."
+            tail = words[start:]
+            out.add("".join(w[0] for w in tail if w[0].isupper()).lower())
+            out.add("".join(w[0] for w in tail).lower())
+    return out
+
+
 def support(claim: str, passage: str) -> Support:
     """How far the passage supports the claim, by the lexical test above."""
     words = content_words(claim)
@@ -266,6 +308,7 @@ _STANCE = re.compile(
 VERIFY_THRESHOLD = 0.6  # the evaluation judge's threshold (judging.MODEL_THRESHOLD)
 VETO_COVERAGE = 0.35  # below this share of its words in a passage the model is not asked
 MAX_VERIFICATIONS = 6  # model calls per answer (about 1-2 s each on two cores)
+MAX_SENTENCES = 6  # shown per draft: past this a small model drifts into boilerplate
 
 Verify = Callable[[str, str], float]
 
@@ -301,6 +344,7 @@ class SentenceStream:
         self._released = False
         self._newline = False
         self._shown: set[str] = set()
+        self._in_part = 0  # sentences of the current draft that passed the check
 
     def feed(self, token: str) -> list[str]:
         self.buffer += token
@@ -319,6 +363,12 @@ class SentenceStream:
         `cut_off`: the model stopped at its token limit, so an unfinished last sentence
         is dropped."""
         raw, self.buffer = self.buffer, ""
+        try:
+            return self._end_part(raw, cut_off)
+        finally:
+            self._in_part = 0
+
+    def _end_part(self, raw: str, cut_off: bool) -> list[str]:
         if not raw.strip():
             return []
         if cut_off and not re.search(r"[.!?\])\"”’]\s*$", raw):
@@ -338,7 +388,8 @@ class SentenceStream:
         return out
 
     def _take(self, raw: str) -> list[str]:
-        items = [self._dedupe(item) for item in check_answer(self._clean(raw), self.passages)]
+        items = [self._limit(self._dedupe(item))
+                 for item in check_answer(self._clean(raw), self.passages)]  # fmt: skip
         if self.drop_declines:  # a part's "nothing on this" is not the answer's
             items = [replace(i, supported=False, reason="the model found nothing on this in "
                              "its document's passages") if is_decline(i.sentence.text) else i
@@ -361,6 +412,15 @@ class SentenceStream:
         for label in self.labels:
             raw = raw.replace(label, " ")
         return re.sub(r"(\[\d{1,3}\])(?:\s*\1)+", r"\1", raw)  # "[3][3]" is one marker
+
+    def _limit(self, item: Checked) -> Checked:
+        if not item.supported or is_decline(item.sentence.text):
+            return item
+        self._in_part += 1
+        if self._in_part > MAX_SENTENCES:
+            return replace(item, supported=False,
+                           reason=f"past the {MAX_SENTENCES} sentences an answer may have")
+        return item
 
     def _dedupe(self, item: Checked) -> Checked:
         key = " ".join(content_words_ordered(item.sentence.text))

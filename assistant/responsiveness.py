@@ -35,7 +35,14 @@ _MONEY = re.compile(
     re.I,
 )
 _SHARE = re.compile(
-    rf"\d\s*%|\bper\s?cent\b|\bpercent\b|\b(?:{_NUMBER_WORDS}|most|majority|minority)\b", re.I
+    r"\d\s*%|\bper\s?cent\b|\bpercent\b|\b(?:half|third|thirds|quarter|quarters|fifth|"
+    r"tenth|most|majority|minority|all|none)\b", re.I
+)
+# A number that only labels something ("Proposal 3", "section 5.1") counts nothing.
+_LABEL_NUMBER = re.compile(
+    r"\b(?:proposals?|sections?|chapters?|figures?|tables?|recommendations?|pages?|p\.|"
+    r"annex|appendix|article|articles|pillars?|steps?|phase|tier|level|version|v)\s*\d[\d.]*",
+    re.I,
 )
 _COUNT = re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|a few|many|no)\b", re.I)
 _MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
@@ -96,7 +103,7 @@ def gives(asked: Asked, answer: str, question: str = "") -> bool:
     if asked.kind == "share":
         return bool(_SHARE.search(text))
     if asked.kind == "count":
-        return bool(_COUNT.search(text))
+        return bool(_COUNT.search(_LABEL_NUMBER.sub(" ", text)))
     if asked.kind == "time":
         return bool(_TIME.search(text))
     if asked.kind == "name":

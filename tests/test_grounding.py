@@ -233,3 +233,22 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
     shown, stream = _stream("The Home Office bans transcription tools [2].")
     assert shown == ""
     assert stream.withheld[0].reason.startswith("no passage supports it")
+
+
+@pytest.mark.parametrize(
+    ("question", "passages", "missing"),
+    [
+        ("How many NHS staff get ChatGPT?", "The MoJ gives ChatGPT to 2,500 staff.", ["nhs"]),
+        # initials of a hyphenated name, "U.S." for "US", adjectives of place left out
+        ("Which US official spoke at the APEC meeting?",
+         "At the Asia-Pacific Economic Cooperation meeting, a U.S. adviser spoke.", []),
+        ("Who leads Western AI?", "The West leads in AI.", []),
+        ("What does the MoJ plan?", "The Ministry of Justice plans AI tools.", []),
+    ],
+)  # fmt: skip
+def test_names_the_question_uses_that_no_passage_mentions(
+    question: str, passages: str, missing: list[str]
+) -> None:
+    from assistant.grounding import unmentioned
+
+    assert unmentioned(question, passages) == missing
