@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -311,8 +311,10 @@ class Assistant:
         draft: list[str] = []
         passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in packed.hits]
         labels = [source_label(h) for h in packed.hits]
-        labels += [h.document.title for h in packed.hits if len(h.document.title.split()) >= 4]
-        checker = SentenceStream(passages, self.verify if packed.hits else None, labels)
+        labels += [source_label(replace(h, chunk=replace(h.chunk, section="", page=None)))
+                   for h in packed.hits]  # the label without its section, as often copied
+        titles = [h.document.title for h in packed.hits]
+        checker = SentenceStream(passages, self.verify if packed.hits else None, labels, titles)
         prompts = self._prompts(question + hint(asked), packed, retriever, search_query(
             question, history))  # fmt: skip
         checker.drop_declines = len(prompts) > 1

@@ -331,11 +331,15 @@ class SentenceStream:
     """
 
     def __init__(
-        self, passages: list[str], verify: Verify | None = None, labels: Sequence[str] = ()
+        self, passages: list[str], verify: Verify | None = None, labels: Sequence[str] = (),
+        titles: Sequence[str] = (),
     ) -> None:
         self.passages = passages
         self.verify = verify
-        self.labels = sorted({label for label in labels if label}, key=len, reverse=True)
+        # only a label long enough not to be words of a sentence ("Justice" is both)
+        self.labels = sorted({label for label in labels if len(label.split()) >= 4}, key=len,
+                             reverse=True)  # fmt: skip
+        self.titles = {_bare(t) for t in titles if len(t.split()) >= 3}
         self.drop_declines = False
         self.buffer = ""
         self.checked: list[Checked] = []
@@ -408,9 +412,12 @@ class SentenceStream:
         return out
 
     def _clean(self, raw: str) -> str:
-        """A passage's label copied into the text is not part of the answer."""
+        """A passage's label copied into the text is not part of the answer, nor is a
+        sentence that is only a document's title (a title inside a sentence stays)."""
         for label in self.labels:
             raw = raw.replace(label, " ")
+        if _bare(raw) in self.titles:
+            return ""
         return re.sub(r"(\[\d{1,3}\])(?:\s*\1)+", r"\1", raw)  # "[3][3]" is one marker
 
     def _limit(self, item: Checked) -> Checked:
@@ -491,6 +498,11 @@ class SentenceStream:
     @property
     def withheld(self) -> list[Checked]:
         return [c for c in self.checked if not c.supported]
+
+
+def _bare(text: str) -> str:
+    """Text without markers, punctuation or case, for comparing with a title."""
+    return " ".join(re.findall(r"[a-z0-9]+", _MARKER.sub(" ", text).lower()))
 
 
 def content_words_ordered(text: str) -> list[str]:

@@ -252,3 +252,16 @@ def test_names_the_question_uses_that_no_passage_mentions(
     from assistant.grounding import unmentioned
 
     assert unmentioned(question, passages) == missing
+
+
+def test_a_sentence_that_is_only_a_title_is_dropped_but_a_title_inside_one_stays() -> None:
+    title = "UK needs clearer vision on AI sovereignty"
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], titles=[title])
+    text = f"{title} [1]. Red Hat said sovereignty needs the ability to switch providers [3]."
+    shown = [piece for word in text.split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert "".join(shown).strip() == (
+        "Red Hat said sovereignty needs the ability to switch providers [3]."
+    )
+    inside = f"As “{title}” notes, the UK lacks a vision [1]."
+    assert stream._clean(inside) == inside
