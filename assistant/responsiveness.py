@@ -47,9 +47,12 @@ _LABEL_NUMBER = re.compile(
 _COUNT = re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|a few|many|no)\b", re.I)
 _MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
            r"December")  # fmt: skip
+_DAYS = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|weekdays?|weekends?"
 _TIME = re.compile(
-    rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTHS})\b|\b(?:{_NUMBER_WORDS}|\d+)\s+"
-    r"(?:years?|months?|weeks?|days?|decades?)\b|\b(?:century|decade|currently|already|now)\b",
+    rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTHS}|{_DAYS})\b|\b(?:{_NUMBER_WORDS}|\d+)\s+"
+    r"(?:years?|months?|weeks?|days?|decades?|hours?)\b|\b\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|"
+    r"p\.m\.)|\b(?:century|decade|currently|already|now|today|tomorrow|daily|weekly|monthly|"
+    r"annually|yearly|morning|afternoon|evening|noon|midnight|o'clock)\b",
     re.I,
 )
 _NAME = re.compile(r"\b[A-Z][\w'’&@.-]*[a-zA-Z]")
@@ -68,7 +71,7 @@ _ASKS = [
         r"\bhow (?:large|big) (?:a )?(?:share|proportion|percentage)\b", re.I)),
     ("count", "number", re.compile(r"\bhow many\b", re.I)),
     ("time", "date", re.compile(
-        r"^\s*when\b|\b(?:what|which) (?:year|date|month|day)\b|\bby when\b|"
+        r"^\s*when\b|\b(?:what|which) (?:year|date|month|day|time)\b|\bby when\b|"
         r"\bhow long\b|\bwhat is the (?:deadline|timeline|timescale)\b|"
         r"[,;:]\s*when\b|\band when\b", re.I)),
     ("name", "name", re.compile(

@@ -43,7 +43,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model",
+        # the server without llama.cpp's AMX weight buffers (`plain_weights`): they crash
+        sys.executable, "-c", "from assistant.llm import plain_weights; plain_weights(); "
+        "import runpy; runpy.run_module('llama_cpp.server', run_name='__main__')", "--model",
         str(real_model_path("smollm2-135m")), "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", str(N_CTX), "--n_threads", "2", "--seed", "42",
     ]  # fmt: skip

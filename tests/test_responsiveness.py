@@ -44,6 +44,8 @@ def test_what_the_wording_asks_for(question: str, kind: str | None) -> None:
         ("How many staff get AI tools?", "Staff in every office get them [1].", False),
         ("When will the tools arrive?", "They arrive in October 2025 [1].", True),
         ("When will the tools arrive?", "They arrive soon [1].", False),
+        ("When are bins collected?", "Every Thursday morning from 7 am [1].", True),
+        ("What time does the library open?", "It opens at 9 am on weekdays [1].", True),
         ("Who is the director of ai@cam?", "Jessica Montgomery leads it [1].", True),
         # a name the question already gives is not an answer to "who"
         ("Who leads ai@cam?", "The director of ai@cam leads it [1].", False),
