@@ -290,12 +290,14 @@ class Assistant:
         self._preload_generator()
         history = list(history)[-self.settings.generation.history_turns :]
         retriever = self.retriever  # the index searched is the one recorded, even if reloaded
-        hits = retriever.search(search_query(question, history), top_k)
+        query = search_query(question, history)
+        hits = retriever.search(query, top_k)
         retrieved = time.perf_counter()
         generator = self.generator
         asked = asked_for(question)
+        prompted = question + hint(asked)  # the question as the model reads it
         packed = build_prompt(
-            question + hint(asked),
+            prompted,
             hits,
             history,
             generator.count_tokens,
@@ -315,8 +317,7 @@ class Assistant:
                    for h in packed.hits]  # the label without its section, as often copied
         titles = [h.document.title for h in packed.hits]
         checker = SentenceStream(passages, self.verify if packed.hits else None, labels, titles)
-        prompts = self._prompts(question + hint(asked), packed, retriever, search_query(
-            question, history))  # fmt: skip
+        prompts = self._prompts(prompted, packed, retriever, query)
         checker.drop_declines = len(prompts) > 1
         max_tokens = self.settings.generation.max_tokens
         for messages in prompts:
@@ -360,11 +361,10 @@ class Assistant:
             declined=declined,
             model={"name": generator.name, "sha256": generator.sha256},
             timings=timings,
-            warnings=tuple(warnings + notes(checker.checked, declined)),
+            warnings=tuple(warnings + notes(checker.checked)),
             draft="".join(draft).strip(),
             sentences=tuple(checker.checked),
         )
-        query = search_query(question, history)
         manifest = retriever.index.manifest
         extra = {"asked_for": asked.kind if asked else None}
         yield record_answer(self, answer, manifest, packed.messages, history, query, top_k,
@@ -391,7 +391,7 @@ def accept(
     return shown, False
 
 
-def notes(checked: Sequence[Checked], declined: bool) -> list[str]:
+def notes(checked: Sequence[Checked]) -> list[str]:
     """What the user is told about sentences the check changed."""
     withheld = [c for c in checked if not c.supported]
     out = []

@@ -121,9 +121,15 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
-def content_words(text: str) -> set[str]:
+def content_words_ordered(text: str) -> list[str]:
+    """The sentence's content-word stems in order (two sentences saying the same thing in
+    the same words give the same list)."""
     words = re.findall(r"[a-z][a-z'’-]+|\d+(?:[.,]\d+)*", text.lower())
-    return {_stem(w) for w in words if w not in _STOPWORDS and len(w) > 2}
+    return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 2]
+
+
+def content_words(text: str) -> set[str]:
+    return set(content_words_ordered(text))
 
 
 def _numbers(text: str) -> set[str]:
@@ -492,10 +498,6 @@ class SentenceStream:
         return [prefix + render(shown)]
 
     @property
-    def unsupported(self) -> int:
-        return sum(not c.supported for c in self.checked)
-
-    @property
     def withheld(self) -> list[Checked]:
         return [c for c in self.checked if not c.supported]
 
@@ -503,13 +505,6 @@ class SentenceStream:
 def _bare(text: str) -> str:
     """Text without markers, punctuation or case, for comparing with a title."""
     return " ".join(re.findall(r"[a-z0-9]+", _MARKER.sub(" ", text).lower()))
-
-
-def content_words_ordered(text: str) -> list[str]:
-    """The sentence's content-word stems in order (two sentences saying the same thing in
-    the same words give the same list)."""
-    words = re.findall(r"[a-z][a-z'’-]+|\d+(?:[.,]\d+)*", text.lower())
-    return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 2]
 
 
 _PASSAGE_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=\w))+(?:[.!?]+|\n|$)")
