@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install models test-models browser-deps index ui eval bench lint clean
+.PHONY: unit run test install models test-models browser-deps index ui eval bench lint clean
 
 run: install models index
 	@echo "== opening the chat UI at http://127.0.0.1:7860 (Ctrl-C stops it)"
@@ -71,6 +71,9 @@ browser-deps:
 
 test: install test-models index browser-deps
 	$(BIN)/python -m pytest -q
+
+unit: install
+	$(BIN)/python -m pytest -q -m "not model and not browser"
 
 lint: install
 	$(BIN)/ruff check assistant tests

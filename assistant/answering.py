@@ -315,6 +315,8 @@ class Assistant:
         labels = [source_label(h) for h in packed.hits]
         labels += [source_label(replace(h, chunk=replace(h.chunk, section="", page=None)))
                    for h in packed.hits]  # the label without its section, as often copied
+        labels += [label[len(h.document.title):].strip(" ,:")  # and without its title
+                   for label, h in zip(labels, [*packed.hits, *packed.hits])]
         titles = [h.document.title for h in packed.hits]
         checker = SentenceStream(passages, self.verify if packed.hits else None, labels, titles)
         prompts = self._prompts(prompted, packed, retriever, query)

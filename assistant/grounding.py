@@ -18,12 +18,14 @@ neighbouring passage.
 
 The lexical test cannot see negation or swapped roles ("A bought B" against "B bought
 A"), and it rejects faithful paraphrase. So when a verifier is given (the local model's
-yes/no judgement of the evaluation's judge, `judging.ModelJudge.probability`), two kinds
+yes/no judgement of the evaluation's judge, `judging.ModelJudge.probability`), three kinds
 of sentence go to it once the draft is finished (the model is busy until then): a
 sentence the lexical test rejects, which is shown if the model finds a passage that
-supports it (rescued rather than withheld), and a sentence that states a stance or a
-negation ("ITIF is for countries building their own AI"), which is shown only if the
-model agrees its passage says so. Sentences after a held one wait with it, so the
+supports it (rescued rather than withheld); a sentence its own marker does not support
+(the model did not know where it came from: "The Ministry of Justice employs 1,000
+probation officers" from "more than 1,000 probation officers are already using ...");
+and a sentence that states a stance or a negation ("ITIF is for countries building
+their own AI"). The last two are shown only if the model agrees a passage says so. Sentences after a held one wait with it, so the
 order is kept; the others stream as soon as they are checked.
 
 The answer is also tidied as it is checked: sentences are split by pysbd ("e.g.",
@@ -233,6 +235,9 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
             checked.append(Checked(sentence, (), True, False, "the model says the sources "
                                    "do not answer"))  # fmt: skip
             continue
+        if not content_words(sentence.text):  # ", 4." left of a copied label
+            checked.append(Checked(sentence, (), False, False, "not a sentence"))
+            continue
         valid = tuple(dict.fromkeys(n for n in sentence.cited if 1 <= n <= len(passages)))
         joined = " ".join(passages[n - 1] for n in valid)
         if valid and support(sentence.text, joined).supported:
@@ -320,10 +325,11 @@ Verify = Callable[[str, str], float]
 
 
 def needs_verifier(item: Checked) -> bool:
-    """A sentence the lexical test rejected, or one stating a stance or a negation."""
+    """A sentence the lexical test rejected, one its own marker did not support (the
+    model was unsure where it came from), or one stating a stance or a negation."""
     if is_decline(item.sentence.text):
         return False
-    return not item.supported or bool(_STANCE.search(item.sentence.text))
+    return not item.supported or item.recited or bool(_STANCE.search(item.sentence.text))
 
 
 class SentenceStream:
@@ -450,13 +456,20 @@ class SentenceStream:
         if item.reason == "repeats an earlier sentence":
             return item
         text = item.sentence.text
-        if item.supported:  # a stance: its passage must say so
-            p = self._ask(text, " ".join(self.passages[n - 1] for n in item.cited))
-            if p is None or p >= VERIFY_THRESHOLD:
-                return replace(item, verified=p, reason=item.reason + "; the model agrees"
-                               if p is not None else item.reason)  # fmt: skip
+        if item.supported:  # re-cited or a stance: a passage must say so
+            p = None
+            for numbers in self._candidates(item):
+                p = self._ask(text, " ".join(self.passages[n - 1] for n in numbers))
+                if p is None:
+                    return item  # out of verifications: the lexical test decides
+                if p >= VERIFY_THRESHOLD:
+                    return replace(item, cited=numbers, recited=item.recited or numbers
+                                   != item.cited, verified=p, reason=item.reason +
+                                   f"; the model agrees (p={p:.2f})")  # fmt: skip
+            self._shown.discard(" ".join(content_words_ordered(text)))
             return replace(item, supported=False, verified=p,
-                           reason=f"the model finds its passage does not say so (p={p:.2f})")
+                           reason="the model finds no passage that says so"
+                           + (f" (p={p:.2f})" if p is not None else ""))
         for numbers in self._candidates(item):
             p = self._ask(text, " ".join(self.passages[n - 1] for n in numbers))
             if p is not None and p >= VERIFY_THRESHOLD:

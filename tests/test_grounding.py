@@ -214,7 +214,36 @@ def test_a_stance_the_passage_does_not_take_is_withheld() -> None:
     verifier = Verifier({stance: 0.1})
     shown, stream = _stream(f"{stance} [3]", verifier)
     assert shown == ""
-    assert "does not say so" in stream.withheld[0].reason
+    assert "no passage that says so" in stream.withheld[0].reason
+
+
+@pytest.mark.parametrize(("p", "shown_ok"), [(0.9, True), (0.2, False)])
+def test_a_sentence_its_own_marker_does_not_support_is_shown_only_if_the_model_agrees(
+    p: float, shown_ok: bool
+) -> None:
+    sentence = "More than 1,000 probation officers already use transcription tools."
+    verifier = Verifier({sentence: p})
+    shown, stream = _stream(f"{sentence[:-1]} [1].", verifier)  # drafted with passage 1
+    assert verifier.asked[0][1].endswith(P2)  # asked about the passage that has the words
+    if shown_ok:
+        assert shown == f"{sentence[:-1]} [2]." and stream.checked[0].verified == 0.9
+    else:
+        assert shown == ""
+        assert stream.withheld[0].reason.startswith("the model finds no passage that says so")
+
+
+def test_a_sentence_its_own_marker_supports_streams_without_the_model() -> None:
+    verifier = Verifier({})
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], verifier)
+    early = [piece for word in f"{P1[:-1]} [1]. Next".split(" ") for piece in stream.feed(word + " ")]
+    assert early == [f"{P1[:-1]} [1]."] and verifier.asked == []
+
+
+def test_what_is_left_of_a_copied_label_is_not_shown() -> None:
+    label = "(Demos, with Mozilla, June 2025)"
+    shown, stream = _stream(f"{label}, 4 [1]. {P1[:-1]} [1].", labels=[label])
+    assert shown == f"{P1[:-1]} [1]."
+    assert stream.withheld[0].reason == "not a sentence"
 
 
 def test_sentences_after_a_held_one_wait_and_keep_their_order() -> None:
