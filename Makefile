@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: unit run test install models test-models browser-deps index ui eval bench lint clean
+.PHONY: test-fast run test install models test-models browser-deps index ui eval bench lint clean
 
 run: install models index
 	@echo "== opening the chat UI at http://127.0.0.1:7860 (Ctrl-C stops it)"
@@ -72,7 +72,7 @@ browser-deps:
 test: install test-models index browser-deps
 	$(BIN)/python -m pytest -q
 
-unit: install
+test-fast: install
 	$(BIN)/python -m pytest -q -m "not model and not browser"
 
 lint: install

@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import ModelStore
-from .embedding import Embedder
+from .ingest.embedding import Embedder
 from .errors import EmptyQuestion
 from .grounding import Checked, SentenceStream, Verify, unmentioned
-from .indexing import Indexer, IndexReport, Progress
+from .ingest.indexing import Indexer, IndexReport, Progress
 from .injection import neutralise
-from .library import delete_document, screen_upload
+from .ingest.library import delete_document, screen_upload
 from .llm import GenerationStats, Generator
 from .prompting import (
     DECLINE_TEXT,
@@ -49,7 +49,7 @@ from .provenance import record_answer
 from .responsiveness import Asked, asked_for, decline_text, gives, hint
 from .retrieval import Hit, Retriever
 from .settings import Settings
-from .store import DocumentRecord, StoredIndex, load_index
+from .ingest.store import DocumentRecord, StoredIndex, load_index
 
 _CONNECTIVE = re.compile(r"^(and|but|also|what about|how about|so|then)\b", re.I)
 _PRONOUN = re.compile(
@@ -158,7 +158,7 @@ class Assistant:
     def embedder(self) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
-                from .embedding import MiniLMEmbedder
+                from .ingest.embedding import MiniLMEmbedder
 
                 self._embedder = MiniLMEmbedder(self.settings.embedding.batch_size)
             return self._embedder

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .documents import read_metadata
+from .ingest.documents import read_metadata
 from .llm import GenerationStats, Message, plain_weights
 
 # The prompt of LangChain's RetrievalQA "stuff" chain, word for word.
@@ -149,7 +149,7 @@ class LangChainRag:
         from langchain_core.documents import Document
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from .embedding import bundled_model_dir, force_offline
+        from .ingest.embedding import bundled_model_dir, force_offline
 
         force_offline()
         metadata = read_metadata(corpus_dir)

@@ -37,13 +37,13 @@ from typing import Any
 from .answering import Assistant, load_generator
 from .baselines import BareLlama, ClockedGenerator, LangChainRag, Run
 from .catalog import ModelStore
-from .chunking import embedding_text
-from .embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
+from .ingest.chunking import embedding_text
+from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
 from .errors import BenchError
 from .evaluation import GoldQuestion, load_questions
-from .indexing import Indexer
+from .ingest.indexing import Indexer
 from .settings import Settings
-from .store import load_index
+from .ingest.store import load_index
 from .synthetic import (
     LatencySummary,
     Shape,

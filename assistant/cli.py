@@ -17,10 +17,10 @@ import click
 
 from .answering import Answer, Assistant
 from .catalog import CATALOG, ModelStore
-from .embedding import force_offline
+from .ingest.embedding import force_offline
 from .errors import AssistantError
 from .grounding import supporting_spans
-from .indexing import IndexReport
+from .ingest.indexing import IndexReport
 from .settings import Settings
 
 

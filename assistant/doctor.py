@@ -24,8 +24,8 @@ from typing import BinaryIO
 
 from .audit import AuditLog
 from .catalog import CATALOG, ModelStore
-from .documents import file_sha256, is_supported
-from .embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder, bundled_model_dir
+from .ingest.documents import file_sha256, is_supported
+from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder, bundled_model_dir
 from .errors import AssistantError
 from .provenance import software_versions
 from .settings import Settings
@@ -113,8 +113,8 @@ def _embedder(settings: Settings) -> Check:
 
 
 def _index(settings: Settings) -> Check:
-    from .indexing import Indexer
-    from .store import load_index
+    from .ingest.indexing import Indexer
+    from .ingest.store import load_index
 
     index = load_index(settings.paths.index_dir, EMBEDDER_NAME, EMBEDDER_DIM)
     indexed = {d.file: d.sha256 for d in index.manifest.documents.values()}

@@ -26,7 +26,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from .documents import clean_text
+from .ingest.documents import clean_text
 from .grounding import split_sentences
 from .judging import Judge, LabelledPair, ModelJudge, Verdict
 from .prompting import is_decline

@@ -35,7 +35,7 @@ from .prompting import PROMPT_VERSION, SYSTEM_PROMPT
 
 if TYPE_CHECKING:
     from .answering import Answer, Assistant
-    from .store import Manifest
+    from .ingest.store import Manifest
 
 RECORD_FORMAT = 1
 _PACKAGES = ("policy-assistant", "llama-cpp-python", "faiss-cpu", "sentence-transformers",

@@ -24,12 +24,12 @@ from typing import Any
 from .answering import Answer, Assistant
 from .audit import AuditLog
 from .catalog import CATALOG, ModelStore
-from .embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
+from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
 from .llm import Generator
 from .prompting import PROMPT_VERSION, SYSTEM_PROMPT
 from .provenance import sha256_text, software_versions
 from .settings import Settings
-from .store import StoredIndex, current_build, load_index
+from .ingest.store import StoredIndex, current_build, load_index
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 from .answering import Assistant
 from .catalog import ModelStore
-from .documents import read_metadata
+from .ingest.documents import read_metadata
 from .errors import AssistantError, EvaluationDataError
 from .evaluation import (
     METRICS,

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import Chunk, embedding_text
-from .embedding import Embedder
+from .ingest.chunking import Chunk, embedding_text
+from .ingest.embedding import Embedder
 from .settings import RetrievalSettings
-from .store import DocumentRecord, StoredIndex
+from .ingest.store import DocumentRecord, StoredIndex
 
 # Within one line, not opening with a sentence's "The": "The Ministry of Justice" gives
 # "Ministry of Justice".

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from .answering import Assistant, load_generator
 from .baselines import BareLlama, ClockedGenerator
 from .catalog import ModelStore
-from .embedding import EMBEDDER_DIM, EMBEDDER_NAME
+from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
 from .evaluation import retrieval_score
-from .indexing import Indexer
+from .ingest.indexing import Indexer
 from .prompting import SYSTEM_PROMPT, build_prompt
 from .retrieval import Retriever
-from .store import load_index
+from .ingest.store import load_index
 
 if TYPE_CHECKING:
     from .bench import Bench

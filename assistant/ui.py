@@ -30,12 +30,12 @@ from .briefing import (
     reference,
 )
 from .catalog import ModelStore
-from .documents import read_metadata
+from .ingest.documents import read_metadata
 from .errors import AssistantError
-from .indexing import IndexReport
-from .library import suggested_questions
+from .ingest.indexing import IndexReport
+from .ingest.library import suggested_questions
 from .settings import Settings
-from .store import DocumentRecord
+from .ingest.store import DocumentRecord
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PENDING = "Searching the documents and reading the passages…"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import Chunk, Chunker, Section, display_heading, split_sections
-from assistant.documents import Document, load_document
+from assistant.ingest.chunking import Chunk, Chunker, Section, display_heading, split_sections
+from assistant.ingest.documents import Document, load_document
 from assistant.settings import Settings
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -107,7 +107,7 @@ def test_acronyms_come_from_the_documents_running_text() -> None:
 
 @pytest.fixture(scope="module")
 def real_chunker() -> tuple[Chunker, int]:
-    from assistant.embedding import MiniLMEmbedder
+    from assistant.ingest.embedding import MiniLMEmbedder
 
     settings = Settings.load().chunking
     embedder = MiniLMEmbedder()

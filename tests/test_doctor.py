@@ -13,7 +13,7 @@ from assistant.audit import AuditLog
 from assistant.catalog import CATALOG
 from assistant.cli import main
 from assistant.doctor import Check, gguf_metadata, kv_cache_bytes, run_checks
-from assistant.embedding import force_offline
+from assistant.ingest.embedding import force_offline
 from assistant.settings import Settings
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import Chunker
-from assistant.documents import clean_text, load_document, read_metadata
+from assistant.ingest.chunking import Chunker
+from assistant.ingest.documents import clean_text, load_document, read_metadata
 from assistant.errors import UnreadableDocument, UnsupportedDocument
 
 

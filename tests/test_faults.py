@@ -17,9 +17,9 @@ import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering import Assistant
-from assistant.embedding import EMBEDDER_DIM, EMBEDDER_NAME
-from assistant.indexing import Indexer
-from assistant.store import current_build, load_index
+from assistant.ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
+from assistant.ingest.indexing import Indexer
+from assistant.ingest.store import current_build, load_index
 
 FAULTS = Path(__file__).parent / "faultinject"
 
@@ -65,7 +65,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def embedder():  # type: ignore[no-untyped-def]
-    from assistant.embedding import MiniLMEmbedder
+    from assistant.ingest.embedding import MiniLMEmbedder
 
     return MiniLMEmbedder()
 
@@ -119,7 +119,7 @@ def test_sigkill_at_every_stage_of_a_rebuild_loses_nothing(
 _CHECK = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from assistant.store import load_index
+    from assistant.ingest.store import load_index
     index = load_index(Path(sys.argv[1]), "sentence-transformers/all-MiniLM-L6-v2", 384)
     print(json.dumps({"id": index.index_id, "documents": sorted(index.manifest.documents)}))
 """)
@@ -194,7 +194,7 @@ def test_files_removed_or_rewritten_while_indexing(
     """Files change after the indexer listed and hashed them, before it reads them."""
     settings = make_settings(tmp_path)
     Indexer(settings, FakeEmbedder).update()
-    import assistant.indexing as indexing
+    import assistant.ingest.indexing as indexing
 
     hashed = indexing.file_sha256
 
@@ -222,7 +222,7 @@ def test_a_file_rewritten_while_it_is_read(
     """The file changes between the loader's hash and its reading: seen as changed next run."""
     settings = make_settings(tmp_path)
     Indexer(settings, FakeEmbedder).update()
-    import assistant.documents as documents
+    import assistant.ingest.documents as documents
 
     hashed = documents.file_sha256
 

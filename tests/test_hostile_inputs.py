@@ -15,8 +15,8 @@ import pytest
 from conftest import ROOT
 from hostile import EXPECTED, hostile_batch
 
-from assistant.embedding import EMBEDDER_DIM, EMBEDDER_NAME
-from assistant.store import load_index
+from assistant.ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
+from assistant.ingest.store import load_index
 
 MEMORY_LIMIT_MB = 1500  # the embedder and torch alone take about 600 MB
 

@@ -10,8 +10,8 @@ from conftest import SMALL_CORPUS, FakeEmbedder, make_settings
 from test_documents import make_pdf
 
 from assistant.errors import IndexNotFound
-from assistant.indexing import Indexer, IndexReport, sanitise_name
-from assistant.store import load_index
+from assistant.ingest.indexing import Indexer, IndexReport, sanitise_name
+from assistant.ingest.store import load_index
 
 NAME, DIM = FakeEmbedder.name, FakeEmbedder.dim
 

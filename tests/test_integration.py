@@ -109,7 +109,7 @@ def test_questions_in_other_words_are_answered_from_their_passage(
 
 
 def test_the_questions_the_ui_suggests_are_answered(assistant: Assistant) -> None:
-    from assistant.documents import read_metadata
+    from assistant.ingest.documents import read_metadata
 
     examples = [e["example"] for e in read_metadata(ROOT / "corpus").values() if "example" in e]
     assert len(examples) == 5

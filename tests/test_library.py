@@ -11,8 +11,8 @@ from assistant.answering import Answer, Assistant, Citation, Timings
 from assistant.briefing import answer_markdown, conversation_markdown, highlighted, reference
 from assistant.errors import DocumentNotFound
 from assistant.grounding import supporting_spans
-from assistant.library import detect_kind, screen_upload, short_title, suggested_questions
-from assistant.store import DocumentRecord
+from assistant.ingest.library import detect_kind, screen_upload, short_title, suggested_questions
+from assistant.ingest.store import DocumentRecord
 
 MB = 1024 * 1024
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import Chunk
+from assistant.ingest.chunking import Chunk
 from assistant.prompting import (
     SYSTEM_PROMPT,
     build_prompt,
@@ -15,7 +15,7 @@ from assistant.prompting import (
     source_label,
 )
 from assistant.retrieval import Hit
-from assistant.store import DocumentRecord
+from assistant.ingest.store import DocumentRecord
 
 
 def count(text: str) -> int:  # the fake counter: one token a word

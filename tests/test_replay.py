@@ -9,7 +9,7 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings
 from assistant.answering import Assistant
 from assistant.audit import AuditLog
 from assistant.replay import replay
-from assistant.store import KEEP_BUILDS
+from assistant.ingest.store import KEEP_BUILDS
 
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 QUESTION = "How many employees get AI tools?"

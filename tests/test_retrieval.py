@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder, make_settings
 
-from assistant.indexing import Indexer
+from assistant.ingest.indexing import Indexer
 from assistant.retrieval import Retriever, _document_names, rrf_fuse, tokenize
-from assistant.store import DocumentRecord, load_index
+from assistant.ingest.store import DocumentRecord, load_index
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pytest
 from conftest import FakeEmbedder, make_settings
 
 from assistant.errors import IndexCorrupt, IndexMismatch, IndexNotFound, IndexWriteFailed
-from assistant.indexing import Indexer
-from assistant.store import FORMAT_VERSION, current_build, load_index, write_index
+from assistant.ingest.indexing import Indexer
+from assistant.ingest.store import FORMAT_VERSION, current_build, load_index, write_index
 
 NAME, DIM = FakeEmbedder.name, FakeEmbedder.dim
 
@@ -144,7 +144,7 @@ def test_crash_while_writing_the_manifest_leaves_previous_build(
 def test_crash_before_current_is_switched_keeps_current(
     built: Indexer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import assistant.store as store
+    import assistant.ingest.store as store
 
     current = (built.index_dir / "CURRENT").read_text()
     _change_corpus(built)

@@ -40,7 +40,7 @@ PLACES = {"Ashford": 3_007, "Bexley": 4_518, "Croydon": 12_250, "Dover": 7_730,
 
 @pytest.fixture(scope="module")
 def embedder():  # type: ignore[no-untyped-def]
-    from assistant.embedding import MiniLMEmbedder
+    from assistant.ingest.embedding import MiniLMEmbedder
 
     return MiniLMEmbedder()
 

@@ -23,8 +23,8 @@ def _die() -> None:
 
 
 def _install() -> None:
-    import assistant.indexing as indexing
-    import assistant.store as store
+    import assistant.ingest.indexing as indexing
+    import assistant.ingest.store as store
 
     if _POINT.startswith("read:"):
         limit, seen = int(_POINT.split(":")[1]), [0]
@@ -39,7 +39,7 @@ def _install() -> None:
 
         indexing.load_document = counted
     elif _POINT == "embed":
-        from assistant.embedding import MiniLMEmbedder
+        from assistant.ingest.embedding import MiniLMEmbedder
 
         embed = MiniLMEmbedder.embed
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .chunking import Chunk
-from .errors import IndexCorrupt, IndexMismatch, IndexNotFound, IndexWriteFailed
+from ..errors import IndexCorrupt, IndexMismatch, IndexNotFound, IndexWriteFailed
 
 FORMAT_VERSION = 1
 KEEP_BUILDS = 5

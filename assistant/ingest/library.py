@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 from .documents import SUPPORTED_SUFFIXES
-from .errors import DocumentNotFound
+from ..errors import DocumentNotFound
 from .store import DocumentRecord
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")

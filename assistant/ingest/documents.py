@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UnreadableDocument, UnsupportedDocument
+from ..errors import UnreadableDocument, UnsupportedDocument
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
 METADATA_FILE = "metadata.toml"

@@ -35,8 +35,8 @@ from .documents import (
     read_metadata,
 )
 from .embedding import Embedder
-from .errors import AssistantError, IndexCorrupt, IndexMismatch, IndexNotFound
-from .settings import Settings
+from ..errors import AssistantError, IndexCorrupt, IndexMismatch, IndexNotFound
+from ..settings import Settings
 from .store import (
     FORMAT_VERSION,
     DocumentRecord,
