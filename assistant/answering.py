@@ -28,14 +28,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .catalog import ModelStore
+from .generation.catalog import ModelStore
 from .ingest.embedding import Embedder
 from .errors import EmptyQuestion
 from .grounding import Checked, SentenceStream, Verify, unmentioned
 from .ingest.indexing import Indexer, IndexReport, Progress
 from .injection import neutralise
 from .ingest.library import delete_document, screen_upload
-from .llm import GenerationStats, Generator
+from .generation.llm import GenerationStats, Generator
 from .prompting import (
     DECLINE_TEXT,
     PackedPrompt,
@@ -420,11 +420,11 @@ def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
 
 def load_generator(settings: Settings, progress: Callable[[str, int, int], None] | None = None):
     """The configured model, verified, loaded into llama.cpp (or a model server's client)."""
-    from .llm import LlamaGenerator
+    from .generation.llm import LlamaGenerator
 
     g = settings.generation
     if g.backend == "openai":
-        from .remote import load_remote
+        from .generation.remote import load_remote
 
         return load_remote(settings, progress)
     model = ModelStore(settings.paths.models_dir, progress).resolve(g.model)

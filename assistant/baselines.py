@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .ingest.documents import read_metadata
-from .llm import GenerationStats, Message, plain_weights
+from .generation.llm import GenerationStats, Message, plain_weights
 
 # The prompt of LangChain's RetrievalQA "stuff" chain, word for word.
 STUFF_PROMPT = """Use the following pieces of context to answer the question at the end. \

@@ -36,7 +36,7 @@ from typing import Any
 
 from .answering import Assistant, load_generator
 from .baselines import BareLlama, ClockedGenerator, LangChainRag, Run
-from .catalog import ModelStore
+from .generation.catalog import ModelStore
 from .ingest.chunking import embedding_text
 from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
 from .errors import BenchError

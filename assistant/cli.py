@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .answering import Answer, Assistant
-from .catalog import CATALOG, ModelStore
+from .generation.catalog import CATALOG, ModelStore
 from .ingest.embedding import force_offline
 from .errors import AssistantError
 from .grounding import supporting_spans

@@ -193,7 +193,7 @@ def load_model_judge(path: Path, name: str, n_ctx: int = 4096, n_threads: int = 
     """A model judge on its own llama.cpp context (use `ModelJudge(llama)` to share one)."""
     from llama_cpp import Llama
 
-    from .llm import plain_weights
+    from .generation.llm import plain_weights
 
     plain_weights()
     llama = Llama(

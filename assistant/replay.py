@@ -23,9 +23,9 @@ from typing import Any
 
 from .answering import Answer, Assistant
 from .audit import AuditLog
-from .catalog import CATALOG, ModelStore
+from .generation.catalog import CATALOG, ModelStore
 from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
-from .llm import Generator
+from .generation.llm import Generator
 from .prompting import PROMPT_VERSION, SYSTEM_PROMPT
 from .provenance import sha256_text, software_versions
 from .settings import Settings

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .answering import Assistant
-from .catalog import ModelStore
+from .generation.catalog import ModelStore
 from .ingest.documents import read_metadata
 from .errors import AssistantError, EvaluationDataError
 from .evaluation import (

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .answering import Assistant, load_generator
 from .baselines import BareLlama, ClockedGenerator
-from .catalog import ModelStore
+from .generation.catalog import ModelStore
 from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
 from .evaluation import retrieval_score
 from .ingest.indexing import Indexer

@@ -29,7 +29,7 @@ from .briefing import (
     highlighted,
     reference,
 )
-from .catalog import ModelStore
+from .generation.catalog import ModelStore
 from .ingest.documents import read_metadata
 from .errors import AssistantError
 from .ingest.indexing import IndexReport

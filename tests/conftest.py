@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from assistant.answering import Assistant
-from assistant.llm import GenerationStats, Message
+from assistant.generation.llm import GenerationStats, Message
 from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def fake_assistant(tmp_path: Path, corpus: Path) -> Assistant:
 
 
 def real_model_path(name: str) -> Path:
-    from assistant.catalog import CATALOG
+    from assistant.generation.catalog import CATALOG
 
     path = MODELS_DIR / CATALOG[name].file
     if not path.exists():

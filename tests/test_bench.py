@@ -17,7 +17,7 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings, real_model_path
 from assistant.baselines import ClockedGenerator, Run, clock_stream
 from assistant.bench import Bench, BenchOptions, _summary, bench_retrieval, score_answers_file
 from assistant.benchreport import markdown, summary_rows
-from assistant.llm import GenerationStats
+from assistant.generation.llm import GenerationStats
 from assistant.synthetic import (
     DIM,
     LatencySummary,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import make_settings
 
-import assistant.catalog as catalog
-from assistant.catalog import CATALOG, CatalogModel, ModelStore
+import assistant.generation.catalog as catalog
+from assistant.generation.catalog import CATALOG, CatalogModel, ModelStore
 from assistant.errors import ModelFetchFailed, ModelHashMismatch, ModelNotFound
 
 CONTENT = b"GGUF" + bytes(range(256)) * 40  # a tiny stand-in for a model file
@@ -99,14 +99,14 @@ def test_resolve_by_path_recognises_a_catalogue_file(
 def test_a_file_whose_hash_differs_is_refused_and_not_loaded(
     tmp_path: Path, split_model: CatalogModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import assistant.llm
+    import assistant.generation.llm
     from assistant.answering import load_generator
 
     models = tmp_path / "models"
     models.mkdir()
     (models / split_model.file).write_bytes(CONTENT[:-1] + b"\x00")  # one byte altered
     loaded: list[object] = []
-    monkeypatch.setattr(assistant.llm, "LlamaGenerator", lambda *a, **k: loaded.append(a))
+    monkeypatch.setattr(assistant.generation.llm, "LlamaGenerator", lambda *a, **k: loaded.append(a))
     settings = make_settings(tmp_path, generation={"model": "tiny-split"})
     settings = settings.with_overrides(paths={"models_dir": models})
     with pytest.raises(ModelHashMismatch) as caught:

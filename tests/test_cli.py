@@ -11,7 +11,7 @@ from conftest import FakeEmbedder, FakeGenerator
 
 import assistant.cli as cli
 from assistant.answering import Assistant
-from assistant.catalog import CATALOG
+from assistant.generation.catalog import CATALOG
 
 CONTRACT_KEYS = {"id", "question", "answer", "citations", "contexts", "declined", "model",
                  "timings"}  # fmt: skip

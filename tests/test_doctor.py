@@ -10,7 +10,7 @@ from conftest import MODELS_DIR, FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering import Assistant
 from assistant.audit import AuditLog
-from assistant.catalog import CATALOG
+from assistant.generation.catalog import CATALOG
 from assistant.cli import main
 from assistant.doctor import Check, gguf_metadata, kv_cache_bytes, run_checks
 from assistant.ingest.embedding import force_offline

@@ -15,9 +15,9 @@ import pytest
 from conftest import MODELS_DIR, ROOT, real_model_path
 
 from assistant.answering import Answer, Assistant, load_generator
-from assistant.catalog import CATALOG, ModelStore
+from assistant.generation.catalog import CATALOG, ModelStore
 from assistant.errors import ModelHashMismatch
-from assistant.llm import GenerationStats
+from assistant.generation.llm import GenerationStats
 from assistant.settings import DEFAULT_MODEL, Settings
 
 pytestmark = pytest.mark.model

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelFetchFailed, ModelHashMismatch, ModelNotFound
+from ..errors import ModelFetchFailed, ModelHashMismatch, ModelNotFound
 
 Progress = Callable[[str, int, int], None]
 

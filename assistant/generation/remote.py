@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 
 from .catalog import ModelStore
-from .errors import GeneratorUnavailable
+from ..errors import GeneratorUnavailable
 from .llm import GenerationStats, Message
-from .settings import Settings
+from ..settings import Settings
 
 UNVERIFIED = "unverified"
 CHARS_PER_TOKEN = 3.5  # English prose in BPE vocabularies: an overestimate keeps prompts safe

@@ -126,7 +126,7 @@ class LlamaGenerator:
     def _system_tokens(self, system: str) -> list[int]:
         """The tokens every prompt with this system message starts with."""
         if self._format is None:
-            from .judging import chat_formatter
+            from ..judging import chat_formatter
 
             self._format = chat_formatter(self.llama)
         prompts = [self._format([{"role": "system", "content": system},
