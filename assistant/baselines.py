@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .ingest.documents import read_metadata
 from .generation.llm import GenerationStats, Message, plain_weights
+from .ingest.documents import read_metadata
 
 # The prompt of LangChain's RetrievalQA "stuff" chain, word for word.
 STUFF_PROMPT = """Use the following pieces of context to answer the question at the end. \

@@ -34,16 +34,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .answering import Assistant, load_generator
+from .answering.assistant import Assistant, load_generator
 from .baselines import BareLlama, ClockedGenerator, LangChainRag, Run
+from .errors import BenchError
+from .evaluation import GoldQuestion, load_questions
 from .generation.catalog import ModelStore
 from .ingest.chunking import embedding_text
 from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
-from .errors import BenchError
-from .evaluation import GoldQuestion, load_questions
 from .ingest.indexing import Indexer
-from .settings import Settings
 from .ingest.store import load_index
+from .settings import Settings
 from .synthetic import (
     LatencySummary,
     Shape,

@@ -15,11 +15,12 @@ from typing import Any
 
 import click
 
-from .answering import Answer, Assistant
+from .answering.assistant import Assistant
+from .answering.grounding import supporting_spans
+from .answers import Answer
+from .errors import AssistantError
 from .generation.catalog import CATALOG, ModelStore
 from .ingest.embedding import force_offline
-from .errors import AssistantError
-from .grounding import supporting_spans
 from .ingest.indexing import IndexReport
 from .settings import Settings
 

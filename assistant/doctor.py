@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .audit import AuditLog
+from .errors import AssistantError
 from .generation.catalog import CATALOG, ModelStore
 from .ingest.documents import file_sha256, is_supported
 from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder, bundled_model_dir
-from .errors import AssistantError
 from .provenance import software_versions
 from .settings import Settings
 

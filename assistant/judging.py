@@ -5,10 +5,9 @@ Two tiers, and their combination:
 - `FastJudge`: the lexical test of `grounding.support` (content-word coverage of the
   claim by the passage; every number and capitalised name of the claim must occur in the
   passage). Deterministic, microseconds per pair; blind to negation and hedges.
-- `ModelJudge`: a local GGUF model run by llama.cpp is asked "does the passage support
-  the claim? yes or no" and the answer is read from the probabilities of the first token,
-  P(yes) / (P(yes) + P(no)), with no sampling. The passage comes first in the prompt, so
-  llama.cpp reuses its evaluated tokens when several claims are judged against it.
+- `ModelJudge`: the product's verifier (`answering.verification.SupportModel`: a local
+  GGUF model asked "does the passage support the claim? yes or no", P(yes) read from
+  the first token's probabilities) with a threshold.
 - `CombinedJudge`: the fast tier vetoes a claim with a number the passage lacks, or with
   too few of its words in the passage (the model is not asked); otherwise the model
   decides. The fast tier's name check is left out of the veto: it rejects faithful
@@ -31,21 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
-from .grounding import COVERAGE_THRESHOLD, support
+from .answering.grounding import COVERAGE_THRESHOLD, VERIFY_THRESHOLD, support
+from .answering.verification import SupportModel
 
 # Chosen on the calibration set (eval/METRICS.md): the model says yes at or above this.
-MODEL_THRESHOLD = 0.6
+MODEL_THRESHOLD = VERIFY_THRESHOLD
 # The combined rule: below this coverage the fast tier rejects without asking the model.
 VETO_COVERAGE = 0.35
 
-JUDGE_SYSTEM = (
-    "You check whether a claim is supported by a passage. Judge against the passage only, "
-    "not your own knowledge. Answer yes only if the passage states everything the claim "
-    "says: same numbers, dates, names and who did what, with no hedge turned into fact "
-    "and nothing added. Otherwise answer no. Reply with one word: yes or no."
-)
 DECOMPOSE_SYSTEM = (
     "Split the text into short, self-contained factual claims, one per line, each a full "
     "sentence that names its subject. Do not add anything. Reply with the claims only."
@@ -83,8 +75,9 @@ class FastJudge:
         return Verdict(ok, score, "fast", detail)
 
 
-class ModelJudge:
-    """P(yes) of a local model, read from the logits of its first answer token."""
+class ModelJudge(SupportModel):
+    """The verifier's P(yes) with a threshold: a verdict per claim (and the model's split
+    of an answer into claims)."""
 
     def __init__(
         self,
@@ -93,50 +86,12 @@ class ModelJudge:
         threshold: float = MODEL_THRESHOLD,
         lock: threading.Lock | None = None,
     ) -> None:
-        self.llama = llama
-        self.name = name
+        super().__init__(llama, name, lock)
         self.threshold = threshold
-        self.lock = lock or threading.Lock()
-        self._format = chat_formatter(llama)
-        self._yes = _answer_tokens(llama, ("yes", "Yes", "YES"))
-        self._no = _answer_tokens(llama, ("no", "No", "NO"))
-        self._cache: dict[tuple[str, str], float] = {}
-
-    def probability(self, claim: str, passage: str) -> float:
-        key = (claim, passage)
-        if key not in self._cache:
-            user = (
-                f"Passage:\n{passage}\n\nClaim: {claim}\n\n"
-                "Does the passage support the claim? Answer yes or no."
-            )
-            prompt = self._format([
-                {"role": "system", "content": JUDGE_SYSTEM},
-                {"role": "user", "content": user},
-            ])  # fmt: skip
-            logits = self._last_logits(prompt)
-            yes = np.logaddexp.reduce(logits[self._yes])
-            no = np.logaddexp.reduce(logits[self._no])
-            self._cache[key] = float(1.0 / (1.0 + np.exp(no - yes)))
-        return self._cache[key]
 
     def judge(self, claim: str, passage: str) -> Verdict:
         p = self.probability(claim, passage)
         return Verdict(p >= self.threshold, round(p, 4), "model")
-
-    def _last_logits(self, prompt: str) -> np.ndarray:
-        llama = self.llama
-        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-        limit = llama.n_ctx() - 1
-        if len(tokens) > limit:  # keep the end: the claim and the question
-            tokens = tokens[:1] + tokens[len(tokens) - limit + 1 :]
-        with self.lock:
-            done = llama.n_tokens
-            reuse = _common_prefix(llama.input_ids[:done].tolist(), tokens)
-            reuse = min(reuse, len(tokens) - 1)  # evaluate at least one token for its logits
-            llama.n_tokens = reuse
-            llama.eval(tokens[reuse:])
-            pointer = llama._ctx.get_logits_ith(-1)
-            return np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),)).copy()
 
     def decompose(self, text: str, max_tokens: int = 256) -> list[str]:
         """The answer split into atomic claims by the model (greedy decoding)."""
@@ -265,52 +220,3 @@ def calibrate(
                 progress(f"calibrating the {judge.name} judge", i, len(pairs))
         scores.append(score_predictions(judge.name, pairs, predictions))
     return scores
-
-
-# ---------------------------------------------------------------- llama.cpp details
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _answer_tokens(llama: Any, words: Sequence[str]) -> list[int]:
-    """Ids of the single tokens that spell the words, with and without a leading space."""
-    ids: set[int] = set()
-    for word in words:
-        for text in (word, " " + word):
-            tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-            if len(tokens) == 1:
-                ids.add(tokens[0])
-    if not ids:
-        raise ValueError(f"the model has no single token for {words[0]!r}")
-    return sorted(ids)
-
-
-def chat_formatter(llama: Any) -> Callable[[list[dict[str, str]]], str]:
-    """The model's own chat template (from the GGUF), or ChatML when it has none."""
-    template = llama.metadata.get("tokenizer.chat_template")
-    if template:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        vocab = llama._model
-        eos = vocab.token_get_text(llama.token_eos()) if llama.token_eos() >= 0 else ""
-        bos = vocab.token_get_text(llama.token_bos()) if llama.token_bos() >= 0 else ""
-        formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
-
-        def render(messages: list[dict[str, str]]) -> str:
-            prompt = formatter(messages=messages).prompt  # type: ignore[arg-type]
-            return prompt[len(bos) :] if bos and prompt.startswith(bos) else prompt
-
-        return render
-
-    def chatml(messages: list[dict[str, str]]) -> str:
-        body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return body + "<|im_start|>assistant\n"
-
-    return chatml

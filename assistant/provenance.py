@@ -30,11 +30,12 @@ from functools import lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from .injection import instruction_like
-from .prompting import PROMPT_VERSION, SYSTEM_PROMPT
+from .answering.injection import instruction_like
+from .answering.prompting import PROMPT_VERSION, SYSTEM_PROMPT
 
 if TYPE_CHECKING:
-    from .answering import Answer, Assistant
+    from .answering.assistant import Assistant
+    from .answers import Answer
     from .ingest.store import Manifest
 
 RECORD_FORMAT = 1

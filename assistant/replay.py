@@ -21,15 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .answering import Answer, Assistant
+from .answering.assistant import Assistant
+from .answering.prompting import PROMPT_VERSION, SYSTEM_PROMPT
+from .answers import Answer
 from .audit import AuditLog
 from .generation.catalog import CATALOG, ModelStore
-from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
 from .generation.llm import Generator
-from .prompting import PROMPT_VERSION, SYSTEM_PROMPT
+from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
+from .ingest.store import StoredIndex, current_build, load_index
 from .provenance import sha256_text, software_versions
 from .settings import Settings
-from .ingest.store import StoredIndex, current_build, load_index
 
 
 @dataclass(frozen=True)

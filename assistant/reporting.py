@@ -25,9 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .answering import Assistant
-from .generation.catalog import ModelStore
-from .ingest.documents import read_metadata
+from .answering.assistant import Assistant
 from .errors import AssistantError, EvaluationDataError
 from .evaluation import (
     METRICS,
@@ -39,6 +37,8 @@ from .evaluation import (
     load_questions,
     score_answer,
 )
+from .generation.catalog import ModelStore
+from .ingest.documents import read_metadata
 from .judging import (
     CombinedJudge,
     FastJudge,

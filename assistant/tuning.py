@@ -18,14 +18,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .answering import Assistant, load_generator
+from .answering.assistant import Assistant, load_generator
+from .answering.prompting import SYSTEM_PROMPT, build_prompt
+from .answering.retrieval import Retriever
 from .baselines import BareLlama, ClockedGenerator
+from .evaluation import retrieval_score
 from .generation.catalog import ModelStore
 from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
-from .evaluation import retrieval_score
 from .ingest.indexing import Indexer
-from .prompting import SYSTEM_PROMPT, build_prompt
-from .retrieval import Retriever
 from .ingest.store import load_index
 
 if TYPE_CHECKING:

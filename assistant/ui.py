@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .answering import Answer, Assistant, Citation
+from .answering.assistant import Assistant
+from .answers import Answer, Citation
 from .briefing import (
     DECLINED_NOTE,
     answer_markdown,
@@ -29,13 +30,13 @@ from .briefing import (
     highlighted,
     reference,
 )
+from .errors import AssistantError
 from .generation.catalog import ModelStore
 from .ingest.documents import read_metadata
-from .errors import AssistantError
 from .ingest.indexing import IndexReport
 from .ingest.library import suggested_questions
-from .settings import Settings
 from .ingest.store import DocumentRecord
+from .settings import Settings
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PENDING = "Searching the documents and reading the passages…"

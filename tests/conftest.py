@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.answering import Assistant
+from assistant.answering.assistant import Assistant
 from assistant.generation.llm import GenerationStats, Message
 from assistant.settings import Settings
 

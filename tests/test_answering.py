@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
-from assistant.answering import Answer, Assistant, search_query
+from assistant.answering.assistant import Assistant, search_query
+from assistant.answering.prompting import DECLINE_TEXT
+from assistant.answers import Answer
 from assistant.errors import EmptyQuestion
-from assistant.prompting import DECLINE_TEXT
 
 # The answer contract of DESIGN.md, key for key.
 CONTRACT_KEYS = {"id", "question", "answer", "citations", "contexts", "declined", "model",

@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
-from assistant.answering import Assistant
+from assistant.answering.assistant import Assistant
+from assistant.answering.prompting import PROMPT_VERSION
 from assistant.audit import GENESIS, AuditLog, record_hash
 from assistant.cli import main
 from assistant.errors import AuditLogFailed, RecordNotFound
-from assistant.prompting import PROMPT_VERSION
 from assistant.provenance import render
 
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."

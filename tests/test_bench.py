@@ -144,7 +144,7 @@ def _bench(tmp_path: Path, corpus: Path, index: bool = True) -> Bench:
     if not index:
         return bench
     bench._embedder = FakeEmbedder()  # type: ignore[assignment]
-    from assistant.answering import Assistant
+    from assistant.answering.assistant import Assistant
 
     Assistant(bench.settings, bench._embedder).index()
     return bench

@@ -12,8 +12,8 @@ import pytest
 from conftest import make_settings
 
 import assistant.generation.catalog as catalog
-from assistant.generation.catalog import CATALOG, CatalogModel, ModelStore
 from assistant.errors import ModelFetchFailed, ModelHashMismatch, ModelNotFound
+from assistant.generation.catalog import CATALOG, CatalogModel, ModelStore
 
 CONTENT = b"GGUF" + bytes(range(256)) * 40  # a tiny stand-in for a model file
 PARTS = [CONTENT[:3000], CONTENT[3000:7000], CONTENT[7000:]]
@@ -100,13 +100,14 @@ def test_a_file_whose_hash_differs_is_refused_and_not_loaded(
     tmp_path: Path, split_model: CatalogModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import assistant.generation.llm
-    from assistant.answering import load_generator
+    from assistant.answering.assistant import load_generator
 
     models = tmp_path / "models"
     models.mkdir()
     (models / split_model.file).write_bytes(CONTENT[:-1] + b"\x00")  # one byte altered
     loaded: list[object] = []
-    monkeypatch.setattr(assistant.generation.llm, "LlamaGenerator", lambda *a, **k: loaded.append(a))
+    fake = lambda *a, **k: loaded.append(a)  # noqa: E731
+    monkeypatch.setattr(assistant.generation.llm, "LlamaGenerator", fake)
     settings = make_settings(tmp_path, generation={"model": "tiny-split"})
     settings = settings.with_overrides(paths={"models_dir": models})
     with pytest.raises(ModelHashMismatch) as caught:

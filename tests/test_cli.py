@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from conftest import FakeEmbedder, FakeGenerator
 
 import assistant.cli as cli
-from assistant.answering import Assistant
+from assistant.answering.assistant import Assistant
 from assistant.generation.catalog import CATALOG
 
 CONTRACT_KEYS = {"id", "question", "answer", "citations", "contexts", "declined", "model",

@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import MODELS_DIR, FakeEmbedder, FakeGenerator, make_settings
 
-from assistant.answering import Assistant
+from assistant.answering.assistant import Assistant
 from assistant.audit import AuditLog
-from assistant.generation.catalog import CATALOG
 from assistant.cli import main
 from assistant.doctor import Check, gguf_metadata, kv_cache_bytes, run_checks
+from assistant.generation.catalog import CATALOG
 from assistant.ingest.embedding import force_offline
 from assistant.settings import Settings
 

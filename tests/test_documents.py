@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.errors import UnreadableDocument, UnsupportedDocument
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.documents import clean_text, load_document, read_metadata
-from assistant.errors import UnreadableDocument, UnsupportedDocument
 
 
 def words(text: str) -> int:

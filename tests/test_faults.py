@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
-from assistant.answering import Assistant
+from assistant.answering.assistant import Assistant
 from assistant.ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
 from assistant.ingest.indexing import Indexer
 from assistant.ingest.store import current_build, load_index

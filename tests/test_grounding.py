@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.grounding import Sentence, check_answer, render, split_sentences, support
+from assistant.answering.grounding import Sentence, check_answer, render, split_sentences, support
 
 P1 = "The Ministry of Justice will give 2,500 employees access to AI tools."
 P2 = "More than 1,000 probation officers already use transcription tools."
@@ -137,7 +137,7 @@ def test_a_compound_sentence_with_one_unsupported_clause_is_withheld() -> None:
 
 # ---------------------------------------------------------------- the stream and its verifier
 
-from assistant.grounding import SentenceStream, segment  # noqa: E402
+from assistant.answering.grounding import SentenceStream, segment  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -235,7 +235,8 @@ def test_a_sentence_its_own_marker_does_not_support_is_shown_only_if_the_model_a
 def test_a_sentence_its_own_marker_supports_streams_without_the_model() -> None:
     verifier = Verifier({})
     stream = SentenceStream([f"label\n{p}" for p in PASSAGES], verifier)
-    early = [piece for word in f"{P1[:-1]} [1]. Next".split(" ") for piece in stream.feed(word + " ")]
+    words = f"{P1[:-1]} [1]. Next".split(" ")
+    early = [piece for word in words for piece in stream.feed(word + " ")]
     assert early == [f"{P1[:-1]} [1]."] and verifier.asked == []
 
 
@@ -278,7 +279,7 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
 def test_names_the_question_uses_that_no_passage_mentions(
     question: str, passages: str, missing: list[str]
 ) -> None:
-    from assistant.grounding import unmentioned
+    from assistant.answering.grounding import unmentioned
 
     assert unmentioned(question, passages) == missing
 

@@ -82,7 +82,7 @@ _UPLOAD = textwrap.dedent("""
     import json, sys
     from conftest import FakeEmbedder, FakeGenerator
     from assistant import ui
-    from assistant.answering import Assistant
+    from assistant.answering.assistant import Assistant
     from assistant.settings import Settings
     assistant = Assistant(Settings.load(), FakeEmbedder(), FakeGenerator())
     report, _, _ = ui.upload(assistant, sys.argv[1:])

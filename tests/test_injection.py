@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, FakeEmbedder, FakeGenerator, make_settings
 
-from assistant.answering import Assistant
-from assistant.injection import WITHHELD, instruction_like, neutralise
+from assistant.answering.assistant import Assistant
+from assistant.answering.injection import WITHHELD, instruction_like, neutralise
 
 
 @pytest.mark.parametrize("text", [

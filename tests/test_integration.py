@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import MODELS_DIR, ROOT, real_model_path
 
-from assistant.answering import Answer, Assistant, load_generator
-from assistant.generation.catalog import CATALOG, ModelStore
+from assistant.answering.assistant import Assistant, load_generator
+from assistant.answers import Answer
 from assistant.errors import ModelHashMismatch
+from assistant.generation.catalog import CATALOG, ModelStore
 from assistant.generation.llm import GenerationStats
 from assistant.settings import DEFAULT_MODEL, Settings
 
@@ -164,7 +165,7 @@ def test_smollm2_loads_through_llama_cpp_and_streams(tmp_path: Path) -> None:
 
 
 def test_the_system_prompt_is_evaluated_once_and_reused(tmp_path: Path) -> None:
-    from assistant.prompting import SYSTEM_PROMPT
+    from assistant.answering.prompting import SYSTEM_PROMPT
 
     real_model_path("smollm2-135m")
     generator = load_generator(real_settings(tmp_path, model="smollm2-135m", n_ctx=2048))
@@ -185,8 +186,8 @@ def test_a_reply_does_not_depend_on_what_the_context_held_before(tmp_path: Path)
     """The system prompt is evaluated alone, then restored from its saved memory after
     another use of the context (the sentence verifier): the same messages give the same
     reply in a fresh process, after another question, and after the verifier."""
+    from assistant.answering.prompting import SYSTEM_PROMPT
     from assistant.judging import ModelJudge
-    from assistant.prompting import SYSTEM_PROMPT
 
     real_model_path("smollm2-135m")
     settings = real_settings(tmp_path, model="smollm2-135m", n_ctx=2048)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.evaluation import load_pairs
 from assistant.generation.catalog import ModelStore
 from assistant.ingest.documents import read_metadata
-from assistant.evaluation import load_pairs
 from assistant.judging import CombinedJudge, FastJudge, ModelJudge, calibrate, load_model_judge
 
 ROOT = Path(__file__).resolve().parent.parent

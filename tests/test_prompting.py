@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.ingest.chunking import Chunk
-from assistant.prompting import (
+from assistant.answering.prompting import (
     SYSTEM_PROMPT,
     build_prompt,
     cited_numbers,
@@ -14,7 +13,8 @@ from assistant.prompting import (
     is_decline,
     source_label,
 )
-from assistant.retrieval import Hit
+from assistant.answering.retrieval import Hit
+from assistant.ingest.chunking import Chunk
 from assistant.ingest.store import DocumentRecord
 
 
@@ -183,8 +183,8 @@ def test_is_decline(answer: str, declined: bool) -> None:
 
 
 def test_a_context_window_too_small_for_the_rules_is_refused_with_what_to_change() -> None:
+    from assistant.answering.prompting import build_prompt
     from assistant.errors import QuestionTooLong
-    from assistant.prompting import build_prompt
 
     with pytest.raises(QuestionTooLong, match="n_ctx"):
         build_prompt("What?", [], [], lambda t: len(t.split()), n_ctx=300, max_answer_tokens=200)

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from conftest import FakeEmbedder, make_settings, real_model_path
 
-from assistant.answering import Assistant, load_generator
-from assistant.generation.catalog import CATALOG
+from assistant.answering.assistant import Assistant, load_generator
 from assistant.errors import GeneratorUnavailable
+from assistant.generation.catalog import CATALOG
 from assistant.generation.llm import GenerationStats, LlamaGenerator
 from assistant.generation.remote import UNVERIFIED, OpenAIGenerator, _events
 
@@ -44,7 +44,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("server") / "server.log"
     command = [
         # the server without llama.cpp's AMX weight buffers (`plain_weights`): they crash
-        sys.executable, "-c", "from assistant.generation.llm import plain_weights; plain_weights(); "
+        sys.executable, "-c",
+        "from assistant.generation.llm import plain_weights; plain_weights(); "
         "import runpy; runpy.run_module('llama_cpp.server', run_name='__main__')", "--model",
         str(real_model_path("smollm2-135m")), "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", str(N_CTX), "--n_threads", "2", "--seed", "42",

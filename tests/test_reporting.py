@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.answering import Assistant
+from assistant.answering.assistant import Assistant
 from assistant.cli import main
 from assistant.reporting import EvalOptions, compare, load_summary, run_eval
 

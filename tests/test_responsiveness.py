@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.responsiveness import asked_for, decline_text, gives
+from assistant.answering.responsiveness import asked_for, decline_text, gives
 
 
 @pytest.mark.parametrize(

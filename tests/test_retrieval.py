@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder, make_settings
 
+from assistant.answering.retrieval import Retriever, _document_names, rrf_fuse
+from assistant.answering.words import tokenize
 from assistant.ingest.indexing import Indexer
-from assistant.retrieval import Retriever, _document_names, rrf_fuse, tokenize
 from assistant.ingest.store import DocumentRecord, load_index
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
-from assistant.answering import Answer, Assistant, Citation, Timings
+from assistant.answering.assistant import Assistant
+from assistant.answers import Answer, Citation, Timings
 from assistant.errors import AssistantError
 from assistant.ui import (
     PENDING,

@@ -126,8 +126,6 @@ class LlamaGenerator:
     def _system_tokens(self, system: str) -> list[int]:
         """The tokens every prompt with this system message starts with."""
         if self._format is None:
-            from ..judging import chat_formatter
-
             self._format = chat_formatter(self.llama)
         prompts = [self._format([{"role": "system", "content": system},
                                  {"role": "user", "content": probe}]) for probe in ("#", "@")]
@@ -198,3 +196,27 @@ class LlamaGenerator:
             finally:
                 stats.completion_tokens = completion
                 stats.prompt_tokens = max(0, self.llama.n_tokens - completion)
+
+
+def chat_formatter(llama: Any) -> Callable[[list[dict[str, str]]], str]:
+    """The model's own chat template (from the GGUF), or ChatML when it has none."""
+    template = llama.metadata.get("tokenizer.chat_template")
+    if template:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        vocab = llama._model
+        eos = vocab.token_get_text(llama.token_eos()) if llama.token_eos() >= 0 else ""
+        bos = vocab.token_get_text(llama.token_bos()) if llama.token_bos() >= 0 else ""
+        formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+
+        def render(messages: list[dict[str, str]]) -> str:
+            prompt = formatter(messages=messages).prompt  # type: ignore[arg-type]
+            return prompt[len(bos) :] if bos and prompt.startswith(bos) else prompt
+
+        return render
+
+    def chatml(messages: list[dict[str, str]]) -> str:
+        body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return body + "<|im_start|>assistant\n"
+
+    return chatml

@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 
-from .catalog import ModelStore
 from ..errors import GeneratorUnavailable
-from .llm import GenerationStats, Message
 from ..settings import Settings
+from .catalog import ModelStore
+from .llm import GenerationStats, Message
 
 UNVERIFIED = "unverified"
 CHARS_PER_TOKEN = 3.5  # English prose in BPE vocabularies: an overestimate keeps prompts safe

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import AssistantError, IndexCorrupt, IndexMismatch, IndexNotFound
+from ..settings import Settings
 from .chunking import Chunk, Chunker, embedding_text
 from .documents import (
     CLEANING_VERSION,
@@ -35,8 +37,6 @@ from .documents import (
     read_metadata,
 )
 from .embedding import Embedder
-from ..errors import AssistantError, IndexCorrupt, IndexMismatch, IndexNotFound
-from ..settings import Settings
 from .store import (
     FORMAT_VERSION,
     DocumentRecord,

@@ -17,8 +17,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from .documents import SUPPORTED_SUFFIXES
 from ..errors import DocumentNotFound
+from .documents import SUPPORTED_SUFFIXES
 from .store import DocumentRecord
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")

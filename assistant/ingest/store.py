@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .chunking import Chunk
 from ..errors import IndexCorrupt, IndexMismatch, IndexNotFound, IndexWriteFailed
+from .chunking import Chunk
 
 FORMAT_VERSION = 1
 KEEP_BUILDS = 5

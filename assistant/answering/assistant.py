@@ -24,18 +24,21 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from .generation.catalog import ModelStore
-from .ingest.embedding import Embedder
-from .errors import EmptyQuestion
+from ..answers import Answer, Citation, Timings
+from ..errors import EmptyQuestion
+from ..generation.catalog import ModelStore
+from ..generation.llm import GenerationStats, Generator
+from ..ingest.embedding import Embedder
+from ..ingest.indexing import Indexer, IndexReport, Progress
+from ..ingest.library import delete_document, screen_upload
+from ..ingest.store import DocumentRecord, StoredIndex, load_index
+from ..provenance import record_answer
+from ..settings import Settings
 from .grounding import Checked, SentenceStream, Verify, unmentioned
-from .ingest.indexing import Indexer, IndexReport, Progress
 from .injection import neutralise
-from .ingest.library import delete_document, screen_upload
-from .generation.llm import GenerationStats, Generator
 from .prompting import (
     DECLINE_TEXT,
     PackedPrompt,
@@ -45,93 +48,13 @@ from .prompting import (
     is_decline,
     source_label,
 )
-from .provenance import record_answer
 from .responsiveness import Asked, asked_for, decline_text, gives, hint
 from .retrieval import Hit, Retriever
-from .settings import Settings
-from .ingest.store import DocumentRecord, StoredIndex, load_index
 
 _CONNECTIVE = re.compile(r"^(and|but|also|what about|how about|so|then)\b", re.I)
 _PRONOUN = re.compile(
     r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|him)\b", re.I
 )
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    doc_id: str
-    title: str
-    section: str
-    text: str
-    score: float
-    publisher: str = ""
-    date: str = ""
-    page: int | None = None
-    chunk_id: str = ""
-
-    @classmethod
-    def from_hit(cls, n: int, hit: Hit) -> Citation:
-        doc = hit.document
-        return cls(
-            n=n,
-            doc_id=hit.chunk.doc_id,
-            title=doc.title,
-            section=hit.chunk.section,
-            text=hit.chunk.text,
-            score=hit.score,
-            publisher=doc.publisher,
-            date=doc.date,
-            page=hit.chunk.page,
-            chunk_id=hit.chunk.chunk_id,
-        )
-
-    def contract(self) -> dict[str, Any]:
-        keys = ("n", "doc_id", "title", "section", "text", "score")
-        return {k: getattr(self, k) for k in keys}
-
-
-@dataclass(frozen=True)
-class Timings:
-    retrieve_s: float
-    first_token_s: float
-    total_s: float
-    prompt_tokens: int
-    completion_tokens: int
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    answer: str
-    citations: tuple[Citation, ...]
-    contexts: tuple[Citation, ...]
-    declined: bool
-    model: dict[str, str]
-    timings: Timings
-    warnings: tuple[str, ...] = field(default=())
-    id: str = ""  # the answer's id in the audit log (`assistant audit show ID`)
-    provenance: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    draft: str = field(default="", compare=False, repr=False)  # the model's text, unchecked
-    sentences: tuple[Checked, ...] = field(default=(), compare=False, repr=False)
-
-    @property
-    def withheld(self) -> tuple[Checked, ...]:
-        """The draft's sentences that were not shown, each with the reason."""
-        return tuple(c for c in self.sentences if not c.supported)
-
-    def to_json(self) -> dict[str, Any]:
-        """The answer contract of DESIGN.md."""
-        return {
-            "id": self.id,
-            "question": self.question,
-            "answer": self.answer,
-            "citations": [c.contract() for c in self.citations],
-            "contexts": [c.contract() for c in self.contexts],
-            "declined": self.declined,
-            "model": dict(self.model),
-            "timings": asdict(self.timings),
-        }
 
 
 class Assistant:
@@ -158,7 +81,7 @@ class Assistant:
     def embedder(self) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
-                from .ingest.embedding import MiniLMEmbedder
+                from ..ingest.embedding import MiniLMEmbedder
 
                 self._embedder = MiniLMEmbedder(self.settings.embedding.batch_size)
             return self._embedder
@@ -179,10 +102,10 @@ class Assistant:
             generator = self.generator
             llama = getattr(generator, "llama", None)
             if llama is not None:
-                from .judging import ModelJudge
+                from .verification import SupportModel
 
                 lock = getattr(generator, "lock", None)
-                judge = ModelJudge(llama, name=generator.name, lock=lock)
+                judge = SupportModel(llama, name=generator.name, lock=lock)
                 self._verify = judge.probability
         return self._verify
 
@@ -316,7 +239,7 @@ class Assistant:
         labels += [source_label(replace(h, chunk=replace(h.chunk, section="", page=None)))
                    for h in packed.hits]  # the label without its section, as often copied
         labels += [label[len(h.document.title):].strip(" ,:")  # and without its title
-                   for label, h in zip(labels, [*packed.hits, *packed.hits])]
+                   for label, h in zip(labels, [*packed.hits, *packed.hits], strict=True)]
         titles = [h.document.title for h in packed.hits]
         checker = SentenceStream(passages, self.verify if packed.hits else None, labels, titles)
         prompts = self._prompts(prompted, packed, retriever, query)
@@ -420,11 +343,11 @@ def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
 
 def load_generator(settings: Settings, progress: Callable[[str, int, int], None] | None = None):
     """The configured model, verified, loaded into llama.cpp (or a model server's client)."""
-    from .generation.llm import LlamaGenerator
+    from ..generation.llm import LlamaGenerator
 
     g = settings.generation
     if g.backend == "openai":
-        from .generation.remote import load_remote
+        from ..generation.remote import load_remote
 
         return load_remote(settings, progress)
     model = ModelStore(settings.paths.models_dir, progress).resolve(g.model)

@@ -18,15 +18,17 @@ neighbouring passage.
 
 The lexical test cannot see negation or swapped roles ("A bought B" against "B bought
 A"), and it rejects faithful paraphrase. So when a verifier is given (the local model's
-yes/no judgement of the evaluation's judge, `judging.ModelJudge.probability`), three kinds
+yes/no judgement, `verification.SupportModel.probability`, which the evaluation's
+model judge also uses), three kinds
 of sentence go to it once the draft is finished (the model is busy until then): a
 sentence the lexical test rejects, which is shown if the model finds a passage that
 supports it (rescued rather than withheld); a sentence its own marker does not support
 (the model did not know where it came from: "The Ministry of Justice employs 1,000
 probation officers" from "more than 1,000 probation officers are already using ...");
 and a sentence that states a stance or a negation ("ITIF is for countries building
-their own AI"). The last two are shown only if the model agrees a passage says so. Sentences after a held one wait with it, so the
-order is kept; the others stream as soon as they are checked.
+their own AI"). The last two are shown only if the model agrees a passage says so.
+Sentences after a held one wait with it, so the order is kept; the others stream as
+soon as they are checked.
 
 The answer is also tidied as it is checked: sentences are split by pysbd ("e.g.",
 "Mr.", "p. 12" do not end one), a passage's label copied into the text is removed,
@@ -43,7 +45,7 @@ from functools import lru_cache
 from typing import Any
 
 from .prompting import is_decline
-from .retrieval import _PHRASE, _STOPWORDS, phrase_initials
+from .words import PHRASE, STOPWORDS, phrase_initials
 
 _LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -127,7 +129,7 @@ def content_words_ordered(text: str) -> list[str]:
     """The sentence's content-word stems in order (two sentences saying the same thing in
     the same words give the same list)."""
     words = re.findall(r"[a-z][a-z'’-]+|\d+(?:[.,]\d+)*", text.lower())
-    return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 2]
+    return [_stem(w) for w in words if w not in STOPWORDS and len(w) > 2]
 
 
 def content_words(text: str) -> set[str]:
@@ -144,14 +146,14 @@ def _names(text: str) -> set[str]:
         words = re.split(r"[-\s]", match.group(0))
         if match.start() == 0 and len(words) == 1:
             continue  # a capital that only opens the sentence
-        words = [w for w in words if w.lower() not in _STOPWORDS]
+        words = [w for w in words if w.lower() not in STOPWORDS]
         names.update(w.lower() for w in words if len(w) > 1)
     return names
 
 
 def _initials(text: str) -> set[str]:
     """The initials of the passage's capitalised phrases, with and without connectors."""
-    return {initials for phrase in _PHRASE.findall(text) for initials in phrase_initials(phrase)}
+    return {initials for phrase in PHRASE.findall(text) for initials in phrase_initials(phrase)}
 
 
 def _acronyms(text: str) -> str:
@@ -316,7 +318,7 @@ _STANCE = re.compile(
     r"(?:is|are|was|were)\s+for)\b",
     re.I,
 )
-VERIFY_THRESHOLD = 0.6  # the evaluation judge's threshold (judging.MODEL_THRESHOLD)
+VERIFY_THRESHOLD = 0.6  # chosen on eval/judge_calibration.jsonl (the judge uses it too)
 VETO_COVERAGE = 0.35  # below this share of its words in a passage the model is not asked
 MAX_VERIFICATIONS = 6  # model calls per answer (about 1-2 s each on two cores)
 MAX_SENTENCES = 6  # shown per draft: past this a small model drifts into boilerplate

@@ -20,18 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ingest.chunking import Chunk, embedding_text
-from .ingest.embedding import Embedder
-from .settings import RetrievalSettings
-from .ingest.store import DocumentRecord, StoredIndex
-
-# Within one line, not opening with a sentence's "The": "The Ministry of Justice" gives
-# "Ministry of Justice".
-_PHRASE = re.compile(
-    r"\b(?!(?:The|A|An|And|In|On|Of|For|To)\b)[A-Z][a-z]+"
-    r"(?:[ \t]+(?:(?:of|for|and|the|on|in|to)[ \t]+){0,2}[A-Z][a-z]+)+"
-)
-_CONNECTORS = {"of", "for", "and", "the", "on", "in", "to"}
+from ..ingest.chunking import Chunk, embedding_text
+from ..ingest.embedding import Embedder
+from ..ingest.store import DocumentRecord, StoredIndex
+from ..settings import RetrievalSettings
+from .words import CONNECTORS, PHRASE, phrase_initials, tokenize
 
 
 @dataclass(frozen=True)
@@ -57,24 +50,6 @@ def rrf_fuse(
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
             order.setdefault(item, len(order))
     return sorted(scores.items(), key=lambda pair: (-pair[1], order[pair[0]]))
-
-
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few
-    for from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just me more most my myself no nor not of off on once only or other
-    our ours ourselves out over own same say said says she should so some such than that the
-    their theirs them themselves then there these they this those through to too under until
-    up very was we were what when where which while who whom why will with would you your
-    yours yourself yourselves according document documents report paper tell""".split()
-)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case words and numbers ("2,500" stays one token), English stop words dropped."""
-    words = re.findall(r"[a-z0-9]+(?:[.,'’-][a-z0-9]+)*", text.lower())
-    return [w for w in words if w not in _STOPWORDS]
 
 
 # Below this many vectors one FAISS thread searches as fast as several (11.4 against 11.8 ms
@@ -202,12 +177,12 @@ def _title_names(words: list[str]) -> set[str]:
     """A run of title words as a name ("Sovereign AI"), and one joined by small words also
     as its initials ("Ministry of Justice": "MOJ"); not runs of acronyms alone ("UK AI"),
     nor runs edged by small words."""
-    if words[0] in _CONNECTORS or words[-1] in _CONNECTORS or words[0] in ("The", "A", "An"):
+    if words[0] in CONNECTORS or words[-1] in CONNECTORS or words[0] in ("The", "A", "An"):
         return set()
     if all(w.isupper() for w in words):
         return set()
     names = {" ".join(words)}
-    if not any(w.isupper() for w in words) and any(w in _CONNECTORS for w in words):
+    if not any(w.isupper() for w in words) and any(w in CONNECTORS for w in words):
         names.add("".join(w[0] for w in words).upper())
     return names
 
@@ -231,23 +206,13 @@ def _document_names(documents: Mapping[str, DocumentRecord]) -> dict[str, str]:
     return {name: next(iter(ids)) for name, ids in owners.items() if len(ids) == 1}
 
 
-def phrase_initials(phrase: str) -> set[str]:
-    """A capitalised phrase's initials in lower case, without and with its small words:
-    "Ministry of Justice" gives "mj" and "moj"."""
-    parts = phrase.split()
-    return {
-        "".join(p[0] for p in parts if p not in _CONNECTORS).lower(),
-        "".join(p[0] for p in parts).lower(),
-    }
-
-
 def _abbreviations(texts: list[str]) -> dict[str, str]:
     """{initials in lower case: phrase} for capitalised phrases whose initials never
     appear as a word in the corpus, e.g. {"moj": "Ministry of Justice"}."""
     words = {w.lower() for t in texts for w in re.findall(r"\b\w+\b", t)}
     found: dict[str, str] = {}
     for text in texts:
-        for phrase in _PHRASE.findall(text):
+        for phrase in PHRASE.findall(text):
             for initials in phrase_initials(phrase):
                 if len(initials) >= 2 and initials not in words:
                     found.setdefault(initials, phrase)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .errors import QuestionTooLong
+from ..errors import QuestionTooLong
 from .injection import neutralise
 from .retrieval import Hit
 

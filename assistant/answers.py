@@ -1,0 +1,92 @@
+"""The answer types every layer passes around: `Answer`, its `Citation`s and `Timings`.
+
+Built by the answering stage (`answering.assistant`), read by the CLI, the UI, the
+provenance record, the evaluation and the benchmark. `Answer.to_json()` is the answer
+contract of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .answering.grounding import Checked
+    from .answering.retrieval import Hit
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    score: float
+    publisher: str = ""
+    date: str = ""
+    page: int | None = None
+    chunk_id: str = ""
+
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit) -> Citation:
+        doc = hit.document
+        return cls(
+            n=n,
+            doc_id=hit.chunk.doc_id,
+            title=doc.title,
+            section=hit.chunk.section,
+            text=hit.chunk.text,
+            score=hit.score,
+            publisher=doc.publisher,
+            date=doc.date,
+            page=hit.chunk.page,
+            chunk_id=hit.chunk.chunk_id,
+        )
+
+    def contract(self) -> dict[str, Any]:
+        keys = ("n", "doc_id", "title", "section", "text", "score")
+        return {k: getattr(self, k) for k in keys}
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_s: float
+    first_token_s: float
+    total_s: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    citations: tuple[Citation, ...]
+    contexts: tuple[Citation, ...]
+    declined: bool
+    model: dict[str, str]
+    timings: Timings
+    warnings: tuple[str, ...] = field(default=())
+    id: str = ""  # the answer's id in the audit log (`assistant audit show ID`)
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    draft: str = field(default="", compare=False, repr=False)  # the model's text, unchecked
+    sentences: tuple[Checked, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def withheld(self) -> tuple[Checked, ...]:
+        """The draft's sentences that were not shown, each with the reason."""
+        return tuple(c for c in self.sentences if not c.supported)
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer contract of DESIGN.md."""
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [c.contract() for c in self.citations],
+            "contexts": [c.contract() for c in self.contexts],
+            "declined": self.declined,
+            "model": dict(self.model),
+            "timings": asdict(self.timings),
+        }
