@@ -323,7 +323,7 @@ def audit() -> None:
 @click.pass_context
 def audit_verify(ctx: click.Context) -> None:
     """Check the whole hash chain; name the first altered, removed or reordered record."""
-    from .audit import AuditLog
+    from .trust.audit import AuditLog
 
     log = AuditLog.from_settings(ctx.obj)
     result = log.verify()
@@ -341,8 +341,8 @@ def audit_verify(ctx: click.Context) -> None:
 @click.pass_context
 def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
     """Print the provenance record of the answer RECORD_ID."""
-    from .audit import AuditLog
-    from .provenance import render
+    from .trust.audit import AuditLog
+    from .trust.provenance import render
 
     try:
         record = AuditLog.from_settings(ctx.obj).find(record_id)
@@ -356,7 +356,7 @@ def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
 @click.pass_context
 def replay(ctx: click.Context, record_id: str) -> None:
     """Ask a recorded question again with its recorded index, model and settings."""
-    from .replay import replay as run_replay
+    from .trust.replay import replay as run_replay
 
     try:
         report = run_replay(ctx.obj, record_id)
@@ -380,7 +380,7 @@ def replay(ctx: click.Context, record_id: str) -> None:
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Check this installation: models, index, offline settings, audit log, memory."""
-    from .doctor import run_checks
+    from .trust.doctor import run_checks
 
     checks = run_checks(ctx.obj)
     for check in checks:

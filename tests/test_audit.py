@@ -19,10 +19,10 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
 from assistant.answering.prompting import PROMPT_VERSION
-from assistant.audit import GENESIS, AuditLog, record_hash
 from assistant.cli import main
 from assistant.errors import AuditLogFailed, RecordNotFound
-from assistant.provenance import render
+from assistant.trust.audit import GENESIS, AuditLog, record_hash
+from assistant.trust.provenance import render
 
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 
@@ -243,7 +243,7 @@ def test_a_record_written_before_its_head_is_valid(tmp_path: Path, corpus: Path)
 _WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from assistant.audit import AuditLog
+    from assistant.trust.audit import AuditLog
     log = AuditLog(Path(sys.argv[1]))
     n = 0
     while True:
@@ -279,7 +279,7 @@ def _size(path: Path) -> int:
 def test_threads_and_processes_share_one_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     script = (
-        "import sys; from pathlib import Path; from assistant.audit import AuditLog\n"
+        "import sys; from pathlib import Path; from assistant.trust.audit import AuditLog\n"
         "for n in range(40): AuditLog(Path(sys.argv[1])).append({'id': f'p{n}'})"
     )
     other = subprocess.Popen([sys.executable, "-c", script, str(path)])

@@ -9,12 +9,12 @@ from click.testing import CliRunner
 from conftest import MODELS_DIR, FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
-from assistant.audit import AuditLog
 from assistant.cli import main
-from assistant.doctor import Check, gguf_metadata, kv_cache_bytes, run_checks
 from assistant.generation.catalog import CATALOG
 from assistant.ingest.embedding import force_offline
 from assistant.settings import Settings
+from assistant.trust.audit import AuditLog
+from assistant.trust.doctor import Check, gguf_metadata, kv_cache_bytes, run_checks
 
 
 def _by_name(settings: Settings) -> dict[str, Check]:

@@ -7,9 +7,9 @@ from pathlib import Path
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
-from assistant.audit import AuditLog
 from assistant.ingest.store import KEEP_BUILDS
-from assistant.replay import replay
+from assistant.trust.audit import AuditLog
+from assistant.trust.replay import replay
 
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 QUESTION = "How many employees get AI tools?"

@@ -23,9 +23,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..answers import Answer, Citation, Timings
 from ..errors import EmptyQuestion
@@ -35,8 +36,8 @@ from ..ingest.embedding import Embedder
 from ..ingest.indexing import Indexer, IndexReport, Progress
 from ..ingest.library import delete_document, screen_upload
 from ..ingest.store import DocumentRecord, StoredIndex, load_index
-from ..provenance import record_answer
 from ..settings import Settings
+from ..trust.provenance import record_answer
 from .grounding import Checked, SentenceStream, Verify, unmentioned
 from .injection import neutralise
 from .prompting import (
@@ -65,8 +66,14 @@ class Assistant:
         generator: Generator | None = None,
         progress: Progress | None = None,
         verify: Verify | None = None,
+        index_build: str | None = None,
+        record_extra: Mapping[str, Any] | None = None,
     ) -> None:
+        """`index_build`: search this kept build of the index instead of the current one
+        (a replay); `record_extra`: fields added to every provenance record."""
         self.settings = settings
+        self.index_build = index_build
+        self.record_extra = dict(record_extra or {})
         self._embedder = embedder
         self._generator = generator
         self._verify = verify
@@ -142,7 +149,8 @@ class Assistant:
             return self._retriever
 
     def _load_index(self) -> StoredIndex:
-        return load_index(self.settings.paths.index_dir, self.embedder.name, self.embedder.dim)
+        return load_index(self.settings.paths.index_dir, self.embedder.name, self.embedder.dim,
+                          self.index_build)  # fmt: skip
 
     def documents(self) -> list[DocumentRecord]:
         return list(self.retriever.index.manifest.documents.values())
@@ -291,9 +299,15 @@ class Assistant:
             sentences=tuple(checker.checked),
         )
         manifest = retriever.index.manifest
-        extra = {"asked_for": asked.kind if asked else None}
-        yield record_answer(self, answer, manifest, packed.messages, history, query, top_k,
-                            extra)  # fmt: skip
+        generator = self.generator
+        yield record_answer(
+            answer, manifest, packed.messages, history, query, self.settings,
+            embedder={"name": self.embedder.name, "dim": self.embedder.dim},
+            model={"name": generator.name, "sha256": generator.sha256,
+                   "file": str(getattr(generator, "path", ""))},
+            top_k=top_k,
+            extra={"asked_for": asked.kind if asked else None, **self.record_extra},
+        )  # fmt: skip
 
 
 def accept(

@@ -24,19 +24,20 @@ import platform
 import secrets
 import textwrap
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from .answering.injection import instruction_like
-from .answering.prompting import PROMPT_VERSION, SYSTEM_PROMPT
+from ..answering.injection import instruction_like
+from ..answering.prompting import PROMPT_VERSION, SYSTEM_PROMPT
 
 if TYPE_CHECKING:
-    from .answering.assistant import Assistant
-    from .answers import Answer
-    from .ingest.store import Manifest
+    from ..answers import Answer
+    from ..ingest.store import Manifest
+    from ..settings import Settings
 
 RECORD_FORMAT = 1
 _PACKAGES = ("policy-assistant", "llama-cpp-python", "faiss-cpu", "sentence-transformers",
@@ -64,18 +65,19 @@ def software_versions() -> dict[str, str]:
 
 
 def build_record(
-    assistant: Assistant,
     answer: Answer,
     manifest: Manifest,
     messages: list[dict[str, str]],
     history: list[tuple[str, str]],
     search_query: str,
+    settings: Settings,
+    embedder: Mapping[str, Any],
+    model: Mapping[str, Any],
     top_k: int | None = None,
-    extra: dict[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The provenance record of `answer` (without the audit log's chain fields)."""
-    settings = assistant.settings
-    generator = assistant.generator
+    """The provenance record of `answer` (without the audit log's chain fields):
+    `embedder` is its name and dimension, `model` the name, SHA-256 and file of the GGUF."""
     passages = [
         {
             "n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "section": c.section,
@@ -114,12 +116,8 @@ def build_record(
             "documents": len(manifest.documents),
             "chunking": manifest.chunking,
         },
-        "embedder": {"name": assistant.embedder.name, "dim": assistant.embedder.dim},
-        "model": {
-            "name": generator.name,
-            "sha256": generator.sha256,
-            "file": str(getattr(generator, "path", "")),
-        },
+        "embedder": dict(embedder),
+        "model": {"name": model["name"], "sha256": model["sha256"], "file": model.get("file", "")},
         "prompt": {
             "version": PROMPT_VERSION,
             "system_sha256": sha256_text(SYSTEM_PROMPT),
@@ -140,27 +138,28 @@ def build_record(
         "timings": dict(answer.to_json()["timings"]),
     }
     record.update(extra or {})
-    record.update(getattr(assistant, "record_extra", {}))
     return record
 
 
 def record_answer(
-    assistant: Assistant,
     answer: Answer,
     manifest: Manifest,
     messages: list[dict[str, str]],
     history: list[tuple[str, str]],
     search_query: str,
+    settings: Settings,
+    embedder: Mapping[str, Any],
+    model: Mapping[str, Any],
     top_k: int | None = None,
-    extra: dict[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Answer:
     """The answer with its id and provenance; appended to the audit log when that is on."""
     from .audit import AuditLog
 
-    record = build_record(assistant, answer, manifest, messages, history, search_query, top_k,
-                          extra)  # fmt: skip
-    if assistant.settings.audit.enabled:
-        record = AuditLog.from_settings(assistant.settings).append(record)
+    record = build_record(answer, manifest, messages, history, search_query, settings,
+                          embedder, model, top_k, extra)  # fmt: skip
+    if settings.audit.enabled:
+        record = AuditLog.from_settings(settings).append(record)
     return replace(answer, id=record["id"], provenance=record)
 
 

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .answering.assistant import Assistant
-from .answering.prompting import PROMPT_VERSION, SYSTEM_PROMPT
-from .answers import Answer
+from ..answering.assistant import Assistant
+from ..answering.prompting import PROMPT_VERSION, SYSTEM_PROMPT
+from ..answers import Answer
+from ..generation.catalog import CATALOG, ModelStore
+from ..generation.llm import Generator
+from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
+from ..ingest.store import current_build
+from ..settings import Settings
 from .audit import AuditLog
-from .generation.catalog import CATALOG, ModelStore
-from .generation.llm import Generator
-from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
-from .ingest.store import StoredIndex, current_build, load_index
 from .provenance import sha256_text, software_versions
-from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,6 @@ class ReplayReport:
     @property
     def identical(self) -> bool:
         return self.ran and not self.differences
-
-
-class _PinnedAssistant(Assistant):
-    """An assistant that searches one kept index build and marks its records as replays."""
-
-    def __init__(self, settings: Settings, build_id: str, replay_of: str, **parts: Any) -> None:
-        super().__init__(settings, **parts)
-        self.build_id = build_id
-        self.record_extra = {"replay_of": replay_of}
-
-    def _load_index(self) -> StoredIndex:
-        index_dir = self.settings.paths.index_dir
-        return load_index(index_dir, self.embedder.name, self.embedder.dim, self.build_id)
 
 
 def replay(
@@ -75,9 +62,9 @@ def replay(
         generation={**g, "model": model["name"] if model["name"] in CATALOG else model["file"]},
         retrieval=record["retrieval"],
     )
-    assistant = _PinnedAssistant(
-        pinned, record["index"]["id"], record["id"], embedder=embedder, generator=generator
-    )
+    assistant = Assistant(pinned, embedder=embedder, generator=generator,
+                          index_build=record["index"]["id"],
+                          record_extra={"replay_of": record["id"]})
     history = [(str(asked), str(answered)) for asked, answered in record["history"]]
     answer = assistant.ask(record["question"], history)
     return ReplayReport(record, tuple(changes), True, _differences(record, answer), answer)

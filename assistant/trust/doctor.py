@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ..errors import AssistantError
+from ..generation.catalog import CATALOG, ModelStore
+from ..ingest.documents import file_sha256, is_supported
+from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder, bundled_model_dir
+from ..settings import Settings
 from .audit import AuditLog
-from .errors import AssistantError
-from .generation.catalog import CATALOG, ModelStore
-from .ingest.documents import file_sha256, is_supported
-from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder, bundled_model_dir
 from .provenance import software_versions
-from .settings import Settings
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Peak memory of `assistant ask` measured on 2 cores: 2.58 GB with the 1.5B model (1.12 GB
@@ -113,8 +113,8 @@ def _embedder(settings: Settings) -> Check:
 
 
 def _index(settings: Settings) -> Check:
-    from .ingest.indexing import Indexer
-    from .ingest.store import load_index
+    from ..ingest.indexing import Indexer
+    from ..ingest.store import load_index
 
     index = load_index(settings.paths.index_dir, EMBEDDER_NAME, EMBEDDER_DIM)
     indexed = {d.file: d.sha256 for d in index.manifest.documents.values()}

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import AuditLogFailed, RecordNotFound
-from .settings import Settings
+from ..errors import AuditLogFailed, RecordNotFound
+from ..settings import Settings
 
 GENESIS = "0" * 64
 _THREAD_LOCKS: dict[Path, threading.Lock] = {}
