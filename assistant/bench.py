@@ -419,7 +419,7 @@ def bench_coldstart(bench: Bench) -> dict[str, Any]:
     mapped = not bench.settings.generation.use_mmap  # the other way of loading the model
     other = _cold_ask(bench, question, ASSISTANT_GENERATION__USE_MMAP=str(mapped).lower())
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import assistant.cli"], check=True)
+    subprocess.run([sys.executable, "-c", "import assistant.app.cli"], check=True)
     imports = time.perf_counter() - started
     best = min(runs, key=lambda r: r["first_word_s"])
     return {"question": question, "runs": runs, "first_word_s": best["first_word_s"],

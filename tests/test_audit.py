@@ -19,7 +19,7 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
 from assistant.answering.prompting import PROMPT_VERSION
-from assistant.cli import main
+from assistant.app.cli import main
 from assistant.errors import AuditLogFailed, RecordNotFound
 from assistant.trust.audit import GENESIS, AuditLog, record_hash
 from assistant.trust.provenance import render

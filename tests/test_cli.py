@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import FakeEmbedder, FakeGenerator
 
-import assistant.cli as cli
+import assistant.app.cli as cli
 from assistant.answering.assistant import Assistant
 from assistant.generation.catalog import CATALOG
 

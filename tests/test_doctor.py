@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import MODELS_DIR, FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
-from assistant.cli import main
+from assistant.app.cli import main
 from assistant.generation.catalog import CATALOG
 from assistant.ingest.embedding import force_offline
 from assistant.settings import Settings

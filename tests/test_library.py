@@ -10,7 +10,7 @@ import pytest
 from assistant.answering.assistant import Assistant
 from assistant.answering.grounding import supporting_spans
 from assistant.answers import Answer, Citation, Timings
-from assistant.briefing import answer_markdown, conversation_markdown, highlighted, reference
+from assistant.app.export import answer_markdown, conversation_markdown, highlighted, reference
 from assistant.errors import DocumentNotFound
 from assistant.ingest.library import detect_kind, screen_upload, short_title, suggested_questions
 from assistant.ingest.store import DocumentRecord

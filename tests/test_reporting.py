@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.answering.assistant import Assistant
-from assistant.cli import main
+from assistant.app.cli import main
 from assistant.reporting import EvalOptions, compare, load_summary, run_eval
 
 ROOT = Path(__file__).resolve().parent.parent

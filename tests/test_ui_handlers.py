@@ -9,8 +9,7 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
 from assistant.answers import Answer, Citation, Timings
-from assistant.errors import AssistantError
-from assistant.ui import (
+from assistant.app.ui import (
     PENDING,
     answer_html,
     build_ui,
@@ -21,6 +20,7 @@ from assistant.ui import (
     sources_html,
     upload,
 )
+from assistant.errors import AssistantError
 
 REPLY = (
     "The Ministry of Justice will give 2,500 employees access to AI tools [1]. "

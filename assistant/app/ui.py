@@ -21,22 +21,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .answering.assistant import Assistant
-from .answers import Answer, Citation
-from .briefing import (
+from ..answering.assistant import Assistant
+from ..answers import Answer, Citation
+from ..errors import AssistantError
+from ..generation.catalog import ModelStore
+from ..ingest.documents import read_metadata
+from ..ingest.indexing import IndexReport
+from ..ingest.library import suggested_questions
+from ..ingest.store import DocumentRecord
+from ..settings import Settings
+from .export import (
     DECLINED_NOTE,
     answer_markdown,
     conversation_markdown,
     highlighted,
     reference,
 )
-from .errors import AssistantError
-from .generation.catalog import ModelStore
-from .ingest.documents import read_metadata
-from .ingest.indexing import IndexReport
-from .ingest.library import suggested_questions
-from .ingest.store import DocumentRecord
-from .settings import Settings
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PENDING = "Searching the documents and reading the passages…"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .answering.grounding import supporting_spans
-from .answers import Answer, Citation
+from ..answering.grounding import supporting_spans
+from ..answers import Answer, Citation
 
 DECLINED_NOTE = (
     "The indexed documents do not answer this question. Try other words, or add a "

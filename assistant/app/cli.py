@@ -15,14 +15,14 @@ from typing import Any
 
 import click
 
-from .answering.assistant import Assistant
-from .answering.grounding import supporting_spans
-from .answers import Answer
-from .errors import AssistantError
-from .generation.catalog import CATALOG, ModelStore
-from .ingest.embedding import force_offline
-from .ingest.indexing import IndexReport
-from .settings import Settings
+from ..answering.assistant import Assistant
+from ..answering.grounding import supporting_spans
+from ..answers import Answer
+from ..errors import AssistantError
+from ..generation.catalog import CATALOG, ModelStore
+from ..ingest.embedding import force_offline
+from ..ingest.indexing import IndexReport
+from ..settings import Settings
 
 
 class Progress:
@@ -281,7 +281,7 @@ def ui(ctx: click.Context, host: str | None, port: int | None, model: str | None
 def eval_(ctx: click.Context, compare: tuple[Path, Path] | None, model: str | None,
           calibrate: bool, calibration: Path, **options: Any) -> None:  # fmt: skip
     """Measure how far the answers can be trusted, on a question set with gold quotes."""
-    from . import reporting
+    from .. import reporting
 
     try:
         if compare:
@@ -323,7 +323,7 @@ def audit() -> None:
 @click.pass_context
 def audit_verify(ctx: click.Context) -> None:
     """Check the whole hash chain; name the first altered, removed or reordered record."""
-    from .trust.audit import AuditLog
+    from ..trust.audit import AuditLog
 
     log = AuditLog.from_settings(ctx.obj)
     result = log.verify()
@@ -341,8 +341,8 @@ def audit_verify(ctx: click.Context) -> None:
 @click.pass_context
 def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
     """Print the provenance record of the answer RECORD_ID."""
-    from .trust.audit import AuditLog
-    from .trust.provenance import render
+    from ..trust.audit import AuditLog
+    from ..trust.provenance import render
 
     try:
         record = AuditLog.from_settings(ctx.obj).find(record_id)
@@ -356,7 +356,7 @@ def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
 @click.pass_context
 def replay(ctx: click.Context, record_id: str) -> None:
     """Ask a recorded question again with its recorded index, model and settings."""
-    from .trust.replay import replay as run_replay
+    from ..trust.replay import replay as run_replay
 
     try:
         report = run_replay(ctx.obj, record_id)
@@ -380,7 +380,7 @@ def replay(ctx: click.Context, record_id: str) -> None:
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Check this installation: models, index, offline settings, audit log, memory."""
-    from .trust.doctor import run_checks
+    from ..trust.doctor import run_checks
 
     checks = run_checks(ctx.obj)
     for check in checks:
@@ -403,8 +403,8 @@ def doctor(ctx: click.Context) -> None:
 def bench(ctx: click.Context, only: tuple[str, ...], sweep: bool, sweep_part: tuple[str, ...],
           sizes: str, out: Path | None, model: str | None) -> None:  # fmt: skip
     """Measure every stage against bare llama.cpp and a textbook LangChain pipeline."""
-    from .bench import DEFAULT_SECTIONS, BenchOptions, run_bench
-    from .benchreport import summary_rows, table
+    from ..bench import DEFAULT_SECTIONS, BenchOptions, run_bench
+    from ..benchreport import summary_rows, table
 
     sections = only or (DEFAULT_SECTIONS + (("sweep",) if sweep else ()))
     options = BenchOptions(sections=tuple(sections), out=out,
