@@ -81,7 +81,7 @@ def test_hostile_files_through_assistant_index(batch: list[Path], tmp_path: Path
 _UPLOAD = textwrap.dedent("""
     import json, sys
     from conftest import FakeEmbedder, FakeGenerator
-    from assistant import ui
+    from assistant.app import ui
     from assistant.answering.assistant import Assistant
     from assistant.settings import Settings
     assistant = Assistant(Settings.load(), FakeEmbedder(), FakeGenerator())
