@@ -37,7 +37,7 @@ from typing import Any
 from .answering.assistant import Assistant, load_generator
 from .baselines import BareLlama, ClockedGenerator, LangChainRag, Run
 from .errors import BenchError
-from .evaluation import GoldQuestion, load_questions
+from .evaluation.metrics import GoldQuestion, load_questions
 from .generation.catalog import ModelStore
 from .ingest.chunking import embedding_text
 from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
@@ -390,7 +390,7 @@ def score_answers(bench: Bench) -> dict[str, Any]:
 
 def score_answers_file(bench: Bench, answers: Path, name: str) -> dict[str, Any]:
     """The harness's overall scores of a file of answers to the fixed questions."""
-    from .reporting import EvalOptions, run_eval
+    from .evaluation.runner import EvalOptions, run_eval
 
     subset = bench.out / "questions.jsonl"
     if not subset.exists():

@@ -22,7 +22,7 @@ from .answering.assistant import Assistant, load_generator
 from .answering.prompting import SYSTEM_PROMPT, build_prompt
 from .answering.retrieval import Retriever
 from .baselines import BareLlama, ClockedGenerator
-from .evaluation import retrieval_score
+from .evaluation.metrics import retrieval_score
 from .generation.catalog import ModelStore
 from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
 from .ingest.indexing import Indexer

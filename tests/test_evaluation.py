@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.evaluation import (
+from assistant.evaluation.judges import FastJudge, balanced_accuracy
+from assistant.evaluation.metrics import (
     GoldQuestion,
     Quote,
     average,
@@ -15,7 +16,6 @@ from assistant.evaluation import (
     retrieval_score,
     score_answer,
 )
-from assistant.judging import FastJudge, balanced_accuracy
 
 JUSTICE = "The Ministry of Justice will give 2,500 employees access to AI tools."
 PROBATION = "More than 1,000 probation officers already use transcription tools."

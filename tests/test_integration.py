@@ -187,7 +187,7 @@ def test_a_reply_does_not_depend_on_what_the_context_held_before(tmp_path: Path)
     another use of the context (the sentence verifier): the same messages give the same
     reply in a fresh process, after another question, and after the verifier."""
     from assistant.answering.prompting import SYSTEM_PROMPT
-    from assistant.judging import ModelJudge
+    from assistant.evaluation.judges import ModelJudge
 
     real_model_path("smollm2-135m")
     settings = real_settings(tmp_path, model="smollm2-135m", n_ctx=2048)

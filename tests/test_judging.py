@@ -6,10 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import load_pairs
+from assistant.evaluation.judges import (
+    CombinedJudge,
+    FastJudge,
+    ModelJudge,
+    calibrate,
+    load_model_judge,
+)
+from assistant.evaluation.metrics import load_pairs
 from assistant.generation.catalog import ModelStore
 from assistant.ingest.documents import read_metadata
-from assistant.judging import CombinedJudge, FastJudge, ModelJudge, calibrate, load_model_judge
 
 ROOT = Path(__file__).resolve().parent.parent
 # supported paraphrase, negation, unrelated, verbatim, entity swap, supported paraphrase

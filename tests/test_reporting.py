@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from assistant.answering.assistant import Assistant
 from assistant.app.cli import main
-from assistant.reporting import EvalOptions, compare, load_summary, run_eval
+from assistant.evaluation.runner import EvalOptions, compare, load_summary, run_eval
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG"

@@ -281,13 +281,13 @@ def ui(ctx: click.Context, host: str | None, port: int | None, model: str | None
 def eval_(ctx: click.Context, compare: tuple[Path, Path] | None, model: str | None,
           calibrate: bool, calibration: Path, **options: Any) -> None:  # fmt: skip
     """Measure how far the answers can be trusted, on a question set with gold quotes."""
-    from .. import reporting
+    from ..evaluation import runner
 
     try:
         if compare:
-            a, b = (reporting.load_summary(p) for p in compare)
+            a, b = (runner.load_summary(p) for p in compare)
             rows = [("metric", str(compare[0]), str(compare[1]), "B - A"),
-                    *reporting.compare(a, b)]  # fmt: skip
+                    *runner.compare(a, b)]  # fmt: skip
             widths = [max(len(r[i]) for r in rows) for i in range(4)]
             for row in rows:
                 click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
@@ -295,11 +295,11 @@ def eval_(ctx: click.Context, compare: tuple[Path, Path] | None, model: str | No
         if options["claims"] == "model" and options["judge"] == "fast":
             raise click.UsageError("--claims model needs a model judge (--judge model|combined).")
         settings = _settings(ctx, model=model)
-        run = reporting.EvalOptions(calibration=calibration if calibrate else None, **options)
-        summary, out = reporting.run_eval(settings, run, ProgressBar())
+        run = runner.EvalOptions(calibration=calibration if calibrate else None, **options)
+        summary, out = runner.run_eval(settings, run, ProgressBar())
     except AssistantError as exc:
         raise _fail(exc) from exc
-    click.echo(reporting.summary_table(summary))
+    click.echo(runner.summary_table(summary))
     click.echo(f"Report: {out / 'report.md'}", err=True)
 
 

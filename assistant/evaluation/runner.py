@@ -25,21 +25,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .answering.assistant import Assistant
-from .errors import AssistantError, EvaluationDataError
-from .evaluation import (
-    METRICS,
-    QUESTION_TYPES,
-    STAGES,
-    GoldQuestion,
-    average,
-    load_pairs,
-    load_questions,
-    score_answer,
-)
-from .generation.catalog import ModelStore
-from .ingest.documents import read_metadata
-from .judging import (
+from ..answering.assistant import Assistant
+from ..errors import AssistantError, EvaluationDataError
+from ..generation.catalog import ModelStore
+from ..ingest.documents import read_metadata
+from ..settings import Settings
+from .judges import (
     CombinedJudge,
     FastJudge,
     Judge,
@@ -49,7 +40,16 @@ from .judging import (
     load_model_judge,
     make_judge,
 )
-from .settings import Settings
+from .metrics import (
+    METRICS,
+    QUESTION_TYPES,
+    STAGES,
+    GoldQuestion,
+    average,
+    load_pairs,
+    load_questions,
+    score_answer,
+)
 
 Progress = Callable[[str, int, int], None]
 LABELS = {
@@ -280,7 +280,7 @@ def summarise(
 
 
 def write_report(out: Path, records: Sequence[Mapping[str, Any]], summary: dict[str, Any]) -> None:
-    from .plotting import plot_latency, plot_metrics_by_type
+    from .plots import plot_latency, plot_metrics_by_type
 
     out.mkdir(parents=True, exist_ok=True)
     with (out / "answers.jsonl").open("w", encoding="utf-8") as handle:

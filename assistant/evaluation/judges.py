@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .answering.grounding import COVERAGE_THRESHOLD, VERIFY_THRESHOLD, support
-from .answering.verification import SupportModel
+from ..answering.grounding import COVERAGE_THRESHOLD, VERIFY_THRESHOLD, support
+from ..answering.verification import SupportModel
 
 # Chosen on the calibration set (eval/METRICS.md): the model says yes at or above this.
 MODEL_THRESHOLD = VERIFY_THRESHOLD
@@ -148,7 +148,7 @@ def load_model_judge(path: Path, name: str, n_ctx: int = 4096, n_threads: int = 
     """A model judge on its own llama.cpp context (use `ModelJudge(llama)` to share one)."""
     from llama_cpp import Llama
 
-    from .generation.llm import plain_weights
+    from ..generation.llm import plain_weights
 
     plain_weights()
     llama = Llama(

@@ -26,10 +26,10 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from .answering.grounding import split_sentences
-from .answering.prompting import is_decline
-from .ingest.documents import clean_text
-from .judging import Judge, LabelledPair, ModelJudge, Verdict
+from ..answering.grounding import split_sentences
+from ..answering.prompting import is_decline
+from ..ingest.documents import clean_text
+from .judges import Judge, LabelledPair, ModelJudge, Verdict
 
 QUOTE_MIN_SHARE = 0.7  # of a quote's words, contiguous in the passage, for it to count as found
 QUESTION_TYPES = ("fact", "figure", "multi", "comparison", "unanswerable")
