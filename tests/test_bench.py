@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings, real_model_path
 
-from assistant.baselines import ClockedGenerator, Run, clock_stream
-from assistant.bench import Bench, BenchOptions, _summary, bench_retrieval, score_answers_file
-from assistant.benchreport import markdown, summary_rows
-from assistant.generation.llm import GenerationStats
-from assistant.synthetic import (
+from assistant.bench.baselines import ClockedGenerator, Run, clock_stream
+from assistant.bench.harness import Bench, BenchOptions, score_answers_file
+from assistant.bench.report import markdown, summary_rows
+from assistant.bench.runner import _summary, bench_retrieval
+from assistant.bench.synthetic import (
     DIM,
     LatencySummary,
     clustered_vectors,
@@ -26,6 +26,7 @@ from assistant.synthetic import (
     percentile,
     queries_near,
 )
+from assistant.generation.llm import GenerationStats
 
 GOLD = [
     {"id": "t1", "question": "How many Ministry of Justice employees get AI tools?",
@@ -178,7 +179,7 @@ def test_answers_are_scored_by_the_harness(tmp_path: Path, corpus: Path) -> None
 
 def test_the_cold_start_is_measured_in_a_fresh_process(tmp_path: Path, corpus: Path) -> None:
     """The real `assistant ask` (small model, real embedder), loading the model both ways."""
-    from assistant.bench import bench_coldstart
+    from assistant.bench.runner import bench_coldstart
 
     real_model_path("smollm2-135m")
     bench = _bench(tmp_path, corpus, index=False)

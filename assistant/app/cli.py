@@ -403,8 +403,9 @@ def doctor(ctx: click.Context) -> None:
 def bench(ctx: click.Context, only: tuple[str, ...], sweep: bool, sweep_part: tuple[str, ...],
           sizes: str, out: Path | None, model: str | None) -> None:  # fmt: skip
     """Measure every stage against bare llama.cpp and a textbook LangChain pipeline."""
-    from ..bench import DEFAULT_SECTIONS, BenchOptions, run_bench
-    from ..benchreport import summary_rows, table
+    from ..bench.harness import DEFAULT_SECTIONS, BenchOptions
+    from ..bench.report import summary_rows, table
+    from ..bench.runner import run_bench
 
     sections = only or (DEFAULT_SECTIONS + (("sweep",) if sweep else ()))
     options = BenchOptions(sections=tuple(sections), out=out,

@@ -18,18 +18,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .answering.assistant import Assistant, load_generator
-from .answering.prompting import SYSTEM_PROMPT, build_prompt
-from .answering.retrieval import Retriever
+from ..answering.assistant import Assistant, load_generator
+from ..answering.prompting import SYSTEM_PROMPT, build_prompt
+from ..answering.retrieval import Retriever
+from ..evaluation.metrics import retrieval_score
+from ..generation.catalog import ModelStore
+from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
+from ..ingest.indexing import Indexer
+from ..ingest.store import load_index
 from .baselines import BareLlama, ClockedGenerator
-from .evaluation.metrics import retrieval_score
-from .generation.catalog import ModelStore
-from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
-from .ingest.indexing import Indexer
-from .ingest.store import load_index
 
 if TYPE_CHECKING:
-    from .bench import Bench
+    from .harness import Bench
 
 CHUNK_SIZES = (128, 200, 256)
 PASSAGE_COUNTS = (2, 3, 4, 5, 6, 8)
@@ -88,7 +88,7 @@ def sweep_retrieval(bench: Bench) -> list[dict[str, Any]]:
 
 def sweep_passages(bench: Bench) -> list[dict[str, Any]]:
     """The fixed questions answered with each passage count, interleaved, then scored."""
-    from .bench import WARM_UP, _write_answers, score_answers_file
+    from .harness import WARM_UP, score_answers_file, write_answers
 
     clocked = ClockedGenerator(load_generator(bench.settings))
     assistant = Assistant(bench.settings, embedder=bench.embedder, generator=clocked)
@@ -111,7 +111,7 @@ def sweep_passages(bench: Bench) -> list[dict[str, Any]]:
     rows = []
     for k in MODEL_PASSAGE_COUNTS:
         path = bench.out / f"answers-passages-{k}.jsonl"
-        _write_answers(path, answers[k])
+        write_answers(path, answers[k])
         overall = score_answers_file(bench, path, f"eval-passages-{k}")
         rows.append({"passages": k, **{key: round(statistics.median(r[key] for r in runs[k]), 3)
                                        for key in runs[k][0]}, "scores": overall})  # fmt: skip

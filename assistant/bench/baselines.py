@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .generation.llm import GenerationStats, Message, plain_weights
-from .ingest.documents import read_metadata
+from ..generation.llm import GenerationStats, Message, plain_weights
+from ..ingest.documents import read_metadata
 
 # The prompt of LangChain's RetrievalQA "stuff" chain, word for word.
 STUFF_PROMPT = """Use the following pieces of context to answer the question at the end. \
@@ -149,7 +149,7 @@ class LangChainRag:
         from langchain_core.documents import Document
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from .ingest.embedding import bundled_model_dir, force_offline
+        from ..ingest.embedding import bundled_model_dir, force_offline
 
         force_offline()
         metadata = read_metadata(corpus_dir)

@@ -29,21 +29,30 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .answering.assistant import Assistant, load_generator
+from ..answering.assistant import Assistant, load_generator
+from ..errors import BenchError
+from ..evaluation.metrics import GoldQuestion
+from ..generation.catalog import ModelStore
+from ..ingest.chunking import embedding_text
+from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
+from ..ingest.indexing import Indexer
+from ..ingest.store import load_index
+from ..settings import Settings
 from .baselines import BareLlama, ClockedGenerator, LangChainRag, Run
-from .errors import BenchError
-from .evaluation.metrics import GoldQuestion, load_questions
-from .generation.catalog import ModelStore
-from .ingest.chunking import embedding_text
-from .ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
-from .ingest.indexing import Indexer
-from .ingest.store import load_index
-from .settings import Settings
+from .harness import (
+    SECTIONS,
+    WARM_UP,
+    Bench,
+    BenchOptions,
+    Progress,
+    rounded,
+    score_answers_file,
+    write_answers,
+)
 from .synthetic import (
     LatencySummary,
     Shape,
@@ -54,54 +63,12 @@ from .synthetic import (
     timed,
 )
 
-Progress = Callable[[str], None]
-SECTIONS = ("indexing", "retrieval", "answering", "langchain", "coldstart", "sweep")
-DEFAULT_SECTIONS = SECTIONS[:-1]
-# Ten fixed questions of eval/gold.jsonl: figures, facts, multi-part, comparison, unanswerable.
-FIXED_QUESTIONS = ("q001", "q010", "q024", "q036", "q045", "q059", "q062", "q066", "q073", "q079")
-WARM_UP = "What is AI sovereignty?"
-
-
-@dataclass(frozen=True)
-class BenchOptions:
-    sections: tuple[str, ...] = DEFAULT_SECTIONS
-    questions: Path = Path("eval/gold.jsonl")
-    question_ids: tuple[str, ...] = FIXED_QUESTIONS
-    sizes: tuple[int, ...] = (100_000, 1_000_000)
-    queries: int = 200
-    bm25_limit: int = 100_000
-    sweep: tuple[str, ...] = ("retrieval", "passages", "engine")  # parts of the sweep to run
-    out: Path | None = None
-
-
-class Bench:
-    """Shared state of one run: settings, loaded embedder, questions, the output folder."""
-
-    def __init__(self, settings: Settings, options: BenchOptions, out: Path, say: Progress):
-        self.settings = settings.with_overrides(paths={"data_dir": out / "data"})
-        self.options = options
-        self.out = out
-        self.say = say
-        self._embedder: MiniLMEmbedder | None = None
-        self.gold = load_questions(options.questions)
-        by_id = {q.id: q for q in self.gold}
-        self.fixed: list[GoldQuestion] = [by_id[i] for i in options.question_ids]
-        self.results: dict[str, Any] = {}
-
-    @property
-    def embedder(self) -> MiniLMEmbedder:
-        if self._embedder is None:
-            started = time.perf_counter()
-            self._embedder = MiniLMEmbedder(self.settings.embedding.batch_size)
-            self.results.setdefault("loads", {})["embedder_s"] = _r(time.perf_counter() - started)
-        return self._embedder
-
 
 def run_bench(
     settings: Settings, options: BenchOptions, say: Progress | None = None
 ) -> tuple[dict[str, Any], Path]:
     """Run the chosen sections; write results.json and report.md; return both."""
-    from . import benchreport, tuning
+    from . import report, sweep
 
     out = options.out or Path("eval/reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
@@ -115,25 +82,21 @@ def run_bench(
     }  # fmt: skip
     steps: dict[str, Callable[[Bench], dict[str, Any]]] = {
         "indexing": bench_indexing, "retrieval": bench_retrieval, "answering": bench_answering,
-        "langchain": bench_langchain, "coldstart": bench_coldstart, "sweep": tuning.sweep,
+        "langchain": bench_langchain, "coldstart": bench_coldstart, "sweep": sweep.sweep,
     }  # fmt: skip
     for name in SECTIONS:
         if name in options.sections:
             bench.say(f"== {name}")
             started = time.perf_counter()
             bench.results[name] = steps[name](bench)
-            bench.results[name]["section_s"] = _r(time.perf_counter() - started)
+            bench.results[name]["section_s"] = rounded(time.perf_counter() - started)
             _write(out, bench.results)  # a long run keeps what it has measured so far
-    (out / "report.md").write_text(benchreport.markdown(bench.results), encoding="utf-8")
+    (out / "report.md").write_text(report.markdown(bench.results), encoding="utf-8")
     return bench.results, out
 
 
 def _write(out: Path, results: dict[str, Any]) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-
-
-def _r(value: float, digits: int = 4) -> float:
-    return round(float(value), digits)
 
 
 def machine() -> dict[str, Any]:
@@ -185,12 +148,13 @@ def bench_indexing(bench: Bench) -> dict[str, Any]:
         on_disk = sum(p.stat().st_size for p in build.iterdir())
     best, raw = min(pipeline_s), min(raw_s)
     return {
-        "chunks": report.chunks, "pipeline_s": _r(best), "raw_encode_s": _r(raw),
-        "pipeline_chunks_per_s": _r(report.chunks / best, 1),
-        "raw_chunks_per_s": _r(len(texts) / raw, 1), "overhead_ratio": _r(best / raw, 3),
-        "unchanged_in_process_s": _r(min(unchanged)), "unchanged_cli_s": _r(cli_s),
+        "chunks": report.chunks, "pipeline_s": rounded(best), "raw_encode_s": rounded(raw),
+        "pipeline_chunks_per_s": rounded(report.chunks / best, 1),
+        "raw_chunks_per_s": rounded(len(texts) / raw, 1), "overhead_ratio": rounded(best / raw, 3),
+        "unchanged_in_process_s": rounded(min(unchanged)), "unchanged_cli_s": rounded(cli_s),
         "unchanged_cli_ok": process.returncode == 0, "index_bytes_on_disk": on_disk,
-        "runs": {"pipeline_s": [_r(s) for s in pipeline_s], "raw_s": [_r(s) for s in raw_s]},
+        "runs": {"pipeline_s": [rounded(s) for s in pipeline_s],
+                 "raw_s": [rounded(s) for s in raw_s]},
     }  # fmt: skip
 
 
@@ -280,11 +244,11 @@ def bench_answering(bench: Bench) -> dict[str, Any]:
                    completion_tokens=answer.timings.completion_tokens)  # fmt: skip
         reference = bare.answer(clocked.messages, g.max_tokens)
         rows.append(_row(question, ours, reference, answer.timings.first_token_s)
-                    | {"outside_model_s": _r(total - clocked.model_s)})
+                    | {"outside_model_s": rounded(total - clocked.model_s)})
         answers.append(answer.to_json() | {"id": question.id})
     cold = _prefix_effect(bench, bare, clocked.messages)
-    _write_answers(bench.out / "answers-assistant.jsonl", answers)
-    result = {"model": clocked.name, "model_load_s": _r(load_s), "rss_bytes": rss_bytes(),
+    write_answers(bench.out / "answers-assistant.jsonl", answers)
+    result = {"model": clocked.name, "model_load_s": rounded(load_s), "rss_bytes": rss_bytes(),
               "questions": rows, "summary": _summary(rows), "prefix_cache": cold}  # fmt: skip
     del assistant, clocked, bare
     gc.collect()
@@ -294,34 +258,35 @@ def bench_answering(bench: Bench) -> dict[str, Any]:
 def _row(question: GoldQuestion, ours: Run, bare: Run, shown_s: float) -> dict[str, Any]:
     return {
         "id": question.id, "type": question.type,
-        "first_token_s": _r(ours.first_token_s), "first_sentence_s": _r(shown_s),
-        "total_s": _r(ours.total_s), "prompt_tokens": ours.prompt_tokens,
+        "first_token_s": rounded(ours.first_token_s), "first_sentence_s": rounded(shown_s),
+        "total_s": rounded(ours.total_s), "prompt_tokens": ours.prompt_tokens,
         "completion_tokens": ours.completion_tokens,
-        "bare_first_token_s": _r(bare.first_token_s), "bare_total_s": _r(bare.total_s),
+        "bare_first_token_s": rounded(bare.first_token_s), "bare_total_s": rounded(bare.total_s),
         "bare_prompt_tokens": bare.prompt_tokens, "bare_completion_tokens": bare.completion_tokens,
-        "tokens_per_s": _r(ours.tokens_per_s, 2), "bare_tokens_per_s": _r(bare.tokens_per_s, 2),
-        "total_ratio": _r(ours.total_s / bare.total_s, 3), "cpu_s": _r(ours.cpu_s),
-        "bare_cpu_s": _r(bare.cpu_s),
+        "tokens_per_s": rounded(ours.tokens_per_s, 2),
+        "bare_tokens_per_s": rounded(bare.tokens_per_s, 2),
+        "total_ratio": rounded(ours.total_s / bare.total_s, 3), "cpu_s": rounded(ours.cpu_s),
+        "bare_cpu_s": rounded(bare.cpu_s),
     }  # fmt: skip
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     def median(key: str) -> float:
-        return _r(statistics.median(r[key] for r in rows))
+        return rounded(statistics.median(r[key] for r in rows))
 
     total, bare_total = sum(r["total_s"] for r in rows), sum(r["bare_total_s"] for r in rows)
     return {
         "first_token_s": median("first_token_s"), "first_sentence_s": median("first_sentence_s"),
-        "bare_first_token_s": median("bare_first_token_s"), "total_s_sum": _r(total),
-        "bare_total_s_sum": _r(bare_total), "total_ratio": _r(total / bare_total, 3),
-        "cpu_s_sum": _r(sum(r["cpu_s"] for r in rows)),
-        "bare_cpu_s_sum": _r(sum(r["bare_cpu_s"] for r in rows)),
-        "outside_model_s_sum": _r(sum(r.get("outside_model_s", 0.0) for r in rows)),
-        "cpu_ratio": _r(sum(r["cpu_s"] for r in rows) / sum(r["bare_cpu_s"] for r in rows), 3),
-        "first_token_ratio": _r(median("first_token_s") / median("bare_first_token_s"), 3),
+        "bare_first_token_s": median("bare_first_token_s"), "total_s_sum": rounded(total),
+        "bare_total_s_sum": rounded(bare_total), "total_ratio": rounded(total / bare_total, 3),
+        "cpu_s_sum": rounded(sum(r["cpu_s"] for r in rows)),
+        "bare_cpu_s_sum": rounded(sum(r["bare_cpu_s"] for r in rows)),
+        "outside_model_s_sum": rounded(sum(r.get("outside_model_s", 0.0) for r in rows)),
+        "cpu_ratio": rounded(sum(r["cpu_s"] for r in rows) / sum(r["bare_cpu_s"] for r in rows), 3),
+        "first_token_ratio": rounded(median("first_token_s") / median("bare_first_token_s"), 3),
         "tokens_per_s": median("tokens_per_s"), "bare_tokens_per_s": median("bare_tokens_per_s"),
-        "prompt_tokens_mean": _r(statistics.mean(r["prompt_tokens"] for r in rows), 1),
-        "completion_tokens_mean": _r(statistics.mean(r["completion_tokens"] for r in rows), 1),
+        "prompt_tokens_mean": rounded(statistics.mean(r["prompt_tokens"] for r in rows), 1),
+        "completion_tokens_mean": rounded(statistics.mean(r["completion_tokens"] for r in rows), 1),
     }  # fmt: skip
 
 
@@ -332,13 +297,8 @@ def _prefix_effect(bench: Bench, bare: BareLlama, messages: list[Any]) -> dict[s
     warm = bare.answer(messages, 1).first_token_s  # shares only the system prompt
     bare.llama.reset()
     cold = bare.answer(messages, 1).first_token_s
-    return {"reused_s": _r(warm), "not_reused_s": _r(cold), "saved_s": _r(cold - warm)}
-
-
-def _write_answers(path: Path, answers: list[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for answer in answers:
-            handle.write(json.dumps(answer, ensure_ascii=False) + "\n")
+    return {"reused_s": rounded(warm), "not_reused_s": rounded(cold),
+            "saved_s": rounded(cold - warm)}
 
 
 # ---------------------------------------------------------------- LangChain
@@ -355,22 +315,22 @@ def bench_langchain(bench: Bench) -> dict[str, Any]:
     for number, question in enumerate(bench.fixed, start=1):
         bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
         run, contract = rag.answer(question.question)
-        rows.append({"id": question.id, "first_token_s": _r(run.first_token_s),
-                     "cpu_s": _r(run.cpu_s),
-                     "total_s": _r(run.total_s), "prompt_tokens": run.prompt_tokens,
+        rows.append({"id": question.id, "first_token_s": rounded(run.first_token_s),
+                     "cpu_s": rounded(run.cpu_s),
+                     "total_s": rounded(run.total_s), "prompt_tokens": run.prompt_tokens,
                      "completion_tokens": run.completion_tokens,
-                     "tokens_per_s": _r(run.tokens_per_s, 2)})  # fmt: skip
+                     "tokens_per_s": rounded(run.tokens_per_s, 2)})  # fmt: skip
         answers.append(contract | {"id": question.id})
-    _write_answers(bench.out / "answers-langchain.jsonl", answers)
+    write_answers(bench.out / "answers-langchain.jsonl", answers)
     result = {
-        "chunks": len(rag.chunks), "index_s": _r(rag.index_s),
-        "chunks_per_s": _r(len(rag.chunks) / rag.index_s, 1), "questions": rows,
-        "first_token_s": _r(statistics.median(r["first_token_s"] for r in rows)),
-        "total_s_sum": _r(sum(r["total_s"] for r in rows)),
-        "cpu_s_sum": _r(sum(r["cpu_s"] for r in rows)),
-        "tokens_per_s": _r(statistics.median(r["tokens_per_s"] for r in rows), 2),
-        "prompt_tokens_mean": _r(statistics.mean(r["prompt_tokens"] for r in rows), 1),
-        "completion_tokens_mean": _r(statistics.mean(r["completion_tokens"] for r in rows), 1),
+        "chunks": len(rag.chunks), "index_s": rounded(rag.index_s),
+        "chunks_per_s": rounded(len(rag.chunks) / rag.index_s, 1), "questions": rows,
+        "first_token_s": rounded(statistics.median(r["first_token_s"] for r in rows)),
+        "total_s_sum": rounded(sum(r["total_s"] for r in rows)),
+        "cpu_s_sum": rounded(sum(r["cpu_s"] for r in rows)),
+        "tokens_per_s": rounded(statistics.median(r["tokens_per_s"] for r in rows), 2),
+        "prompt_tokens_mean": rounded(statistics.mean(r["prompt_tokens"] for r in rows), 1),
+        "completion_tokens_mean": rounded(statistics.mean(r["completion_tokens"] for r in rows), 1),
     }  # fmt: skip
     del rag
     gc.collect()
@@ -386,21 +346,6 @@ def score_answers(bench: Bench) -> dict[str, Any]:
         if answers.exists():
             scores[name] = score_answers_file(bench, answers, f"eval-{name}")
     return scores
-
-
-def score_answers_file(bench: Bench, answers: Path, name: str) -> dict[str, Any]:
-    """The harness's overall scores of a file of answers to the fixed questions."""
-    from .evaluation.runner import EvalOptions, run_eval
-
-    subset = bench.out / "questions.jsonl"
-    if not subset.exists():
-        wanted = set(bench.options.question_ids)
-        lines = bench.options.questions.read_text(encoding="utf-8").splitlines()
-        subset.write_text("\n".join(x for x in lines if x.strip() and json.loads(x)["id"] in wanted)
-                          + "\n", encoding="utf-8")  # fmt: skip
-    options = EvalOptions(questions=subset, answers=answers, judge="fast", out=bench.out / name)
-    summary, _ = run_eval(bench.settings, options)
-    return dict(summary["overall"])
 
 
 # ---------------------------------------------------------------- cold start
@@ -424,7 +369,7 @@ def bench_coldstart(bench: Bench) -> dict[str, Any]:
     best = min(runs, key=lambda r: r["first_word_s"])
     return {"question": question, "runs": runs, "first_word_s": best["first_word_s"],
             "total_s": best["total_s"], "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
-            "import_cli_s": _r(imports),
+            "import_cli_s": rounded(imports),
             "other_load": other | {"use_mmap": mapped}}  # fmt: skip
 
 
@@ -454,7 +399,7 @@ def _cold_ask(bench: Bench, question: str, **env: str) -> dict[str, Any]:
             errors.seek(0)
             said = errors.read().decode(errors="replace")[-500:]
             raise BenchError(f"`assistant ask` failed: {said}")
-    return {"first_word_s": _r(first or total), "total_s": _r(total),
+    return {"first_word_s": rounded(first or total), "total_s": rounded(total),
             "peak_rss_bytes": peak.stop(), "exit": process.returncode}  # fmt: skip
 
 

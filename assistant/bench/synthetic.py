@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .answering.retrieval import rrf_fuse
+from ..answering.retrieval import rrf_fuse
 
 DIM = 384
 CANDIDATES = 100  # what the product takes from each ranking before fusing
