@@ -1,4 +1,4 @@
-"""Briefing: answers as text people keep, with their references and source passages.
+"""Export: answers as text people keep, with their references and source passages.
 
 `reference()` is the one-line reference of a cited passage (title, publisher, date,
 section, page); `answer_markdown()` is one answer with its references, for pasting;

@@ -1,7 +1,7 @@
 """The chat UI in the browser (Gradio Blocks), built by `build_ui(assistant)`.
 
 Thin: the handlers call the core (`Assistant.stream`, `upload`, `remove`, `documents`,
-`briefing`) and turn what comes back into HTML. An answer streams in as it is generated
+`export`) and turn what comes back into HTML. An answer streams in as it is generated
 and is then replaced by the checked `Answer`, whose markers [n] link to source cards in
 the sources panel (hover shows the source, click scrolls to it). A declined answer is
 shown as a calm notice, an error as a warning.

@@ -13,7 +13,7 @@ run on a shared machine):
   pipeline, whose answers are also scored by the evaluation harness (`baselines.py`);
 - cold start: `assistant ask` in a fresh process to its first word on standard output,
   and that process's peak memory;
-- sweep (on request): passages per prompt, chunk size, threads and batch size (`tuning.py`).
+- sweep (on request): passages per prompt, chunk size, threads and batch size (`sweep.py`).
 
 Everything lands in `eval/reports/bench-<timestamp>/` as results.json and report.md.
 """

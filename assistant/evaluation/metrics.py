@@ -12,7 +12,7 @@
 
 The functions here are pure: the judge comes in as a callable, so the formulas can be
 checked on hand-computed cases. Running the assistant and writing reports live in
-`reporting.py`. Not done: semantic similarity to the gold answer (no offline scorer
+`runner.py`. Not done: semantic similarity to the gold answer (no offline scorer
 agrees with people well enough to be worth the number).
 """
 

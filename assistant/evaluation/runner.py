@@ -1,4 +1,4 @@
-"""Reporting: run the evaluation over a question set and write its report.
+"""The evaluation run: answer a question set (or read answers), score it, write the report.
 
 `run_eval` answers the questions with the assistant (or reads answers another system
 produced), judges them, and writes under the output folder:
@@ -11,7 +11,7 @@ produced), judges them, and writes under the output folder:
 
 Questions are all answered first, then all judged, so each model keeps its prompt prefix
 warm. `compare` puts two reports side by side. Not done here: the metric formulas
-(`evaluation.py`) and the judge (`judging.py`); display (the CLI).
+(`metrics.py`) and the judges (`judges.py`); display (the CLI).
 """
 
 from __future__ import annotations
