@@ -15,6 +15,21 @@ if TYPE_CHECKING:
     from .answering.retrieval import Hit
 
 
+def reference(
+    title: str, publisher: str = "", date: str = "", section: str = "", page: int | None = None,
+    section_mark: str = "§",
+) -> str:
+    """ "Title (Publisher, date), §section, page 4": how a passage is named, to people
+    and (without the section mark) to the model."""
+    where = ", ".join(p for p in (publisher, date) if p)
+    text = f"{title} ({where})" if where else title
+    if section:
+        text += f", {section_mark}{section}"
+    if page:
+        text += f", page {page}"
+    return text
+
+
 @dataclass(frozen=True)
 class Citation:
     n: int
@@ -43,6 +58,10 @@ class Citation:
             page=hit.chunk.page,
             chunk_id=hit.chunk.chunk_id,
         )
+
+    @property
+    def reference(self) -> str:
+        return reference(self.title, self.publisher, self.date, self.section, self.page)
 
     def contract(self) -> dict[str, Any]:
         keys = ("n", "doc_id", "title", "section", "text", "score")

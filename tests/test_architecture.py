@@ -24,14 +24,25 @@ def _area(module: str) -> str:
     return module.split(".")[1] if "." in module else ""
 
 
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and (
+        node.test.id == "TYPE_CHECKING")
+
+
 def import_graph() -> nx.DiGraph:
-    """Module -> the package modules it imports, at the top or inside a function."""
+    """Module -> the package modules it imports when it runs, at the top or inside a
+    function (not the names imported only for type annotations)."""
     graph = nx.DiGraph()
     modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
     for name, path in modules.items():
         graph.add_node(name)
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
+                       for n in ast.walk(block)}  # fmt: skip
+        for node in ast.walk(tree):
+            if id(node) in typing_only:  # names for annotations: not imported at run time
+                continue
             targets: list[str] = []
             if isinstance(node, ast.ImportFrom):
                 base = node.module or ""

@@ -43,13 +43,13 @@ def split_model(monkeypatch: pytest.MonkeyPatch) -> CatalogModel:
 @pytest.fixture
 def counted_hashes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     hashed: list[Path] = []
-    real = catalog.sha256_file
+    real = catalog.file_sha256
 
-    def sha256_file(path: Path, progress: object = None) -> str:
+    def file_sha256(path: Path, progress: object = None) -> str:
         hashed.append(path)
         return real(path)
 
-    monkeypatch.setattr(catalog, "sha256_file", sha256_file)
+    monkeypatch.setattr(catalog, "file_sha256", file_sha256)
     return hashed
 
 

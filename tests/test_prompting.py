@@ -8,8 +8,6 @@ from assistant.answering.prompting import (
     SYSTEM_PROMPT,
     build_prompt,
     cited_numbers,
-    clean_markers,
-    filter_stream,
     is_decline,
     source_label,
 )
@@ -119,51 +117,9 @@ def test_source_label(doc: dict[str, str], section: str, page: int | None, label
         ("A [1].", 0, [], "A."),
     ],
 )
-def test_cited_numbers_and_clean_markers(
-    answer: str, n_given: int, numbers: list[int], cleaned: str
-) -> None:
+def test_cited_numbers(answer: str, n_given: int, numbers: list[int], cleaned: str) -> None:
     assert cited_numbers(answer, n_given) == numbers
-    assert clean_markers(answer, n_given) == cleaned
     assert cited_numbers(cleaned, n_given) == numbers
-
-
-@pytest.mark.parametrize(
-    ("tokens", "n_given", "expected"),
-    [
-        (["The", " answer", " [", "1", "]", "."], 2, "The answer [1]."),
-        (["Text", " [", "9", "9", "]", "."], 2, "Text ."),
-        (["[", "1", "]"], 1, "[1]"),
-        (["[99]"], 3, ""),
-        (["a [1][", "2]", " b"], 1, "a [1] b"),
-        (["[1,", " 3]"], 2, "[1]"),
-        (["array[", "x", "]"], 1, "array[x]"),
-        (["[see the annex", " for the full list]"], 2, "[see the annex for the full list]"),
-        (["open [", "bracket never closed in this long reply"], 2,
-         "open [bracket never closed in this long reply"),
-        (["ends with [", "2"], 2, "ends with [2"),
-    ],
-)  # fmt: skip
-def test_filter_stream(tokens: list[str], n_given: int, expected: str) -> None:
-    out = list(filter_stream(iter(tokens), n_given))
-    assert "".join(out) == expected
-    shown = ""
-    for piece in out:  # an invalid marker never shows, not even in part
-        shown += piece
-        if n_given < 9:
-            assert "[9" not in shown
-
-
-def test_filter_stream_does_not_hold_back_plain_text() -> None:
-    seen: list[str] = []
-
-    def tokens():  # type: ignore[no-untyped-def]
-        for token in ["Plain", " text", " [", "1", "]"]:
-            seen.append(token)
-            yield token
-
-    stream = filter_stream(tokens(), 1)
-    assert next(stream) == "Plain" and seen == ["Plain"]
-    assert next(stream) == " text" and seen == ["Plain", " text"]
 
 
 @pytest.mark.parametrize(

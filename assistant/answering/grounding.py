@@ -44,11 +44,10 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from .prompting import is_decline
+from .prompting import MARKER, is_decline
 from .words import PHRASE, STOPWORDS, phrase_initials
 
 _LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
-_MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+(?:[-\s][A-Z][a-zA-Z]+)*")
 COVERAGE_THRESHOLD = 0.6
@@ -112,9 +111,9 @@ def split_sentences(answer: str) -> list[Sentence]:
     sentences = []
     for piece in segment(answer):
         cited = tuple(
-            int(n) for m in _MARKER.finditer(piece) for n in m.group(1).split(",")
+            int(n) for m in MARKER.finditer(piece) for n in m.group(1).split(",")
         )
-        text = " ".join(_MARKER.sub(" ", piece).split())
+        text = " ".join(MARKER.sub(" ", piece).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
         if re.search(r"[A-Za-z0-9]", text):
             sentences.append(Sentence(text, cited))
@@ -519,7 +518,7 @@ class SentenceStream:
 
 def _bare(text: str) -> str:
     """Text without markers, punctuation or case, for comparing with a title."""
-    return " ".join(re.findall(r"[a-z0-9]+", _MARKER.sub(" ", text).lower()))
+    return " ".join(re.findall(r"[a-z0-9]+", MARKER.sub(" ", text).lower()))
 
 
 _PASSAGE_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=\w))+(?:[.!?]+|\n|$)")

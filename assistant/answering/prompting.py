@@ -12,9 +12,10 @@ the rules live in the system message, which no passage can reach.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..answers import reference
 from ..errors import QuestionTooLong
 from .injection import neutralise
 from .retrieval import Hit
@@ -49,8 +50,7 @@ _DECLINE_PATTERNS = re.compile(
     r"(sources|documents)|cannot answer|can't answer|unable to answer",
     re.I,
 )
-_MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-_SPACED_MARKER = re.compile(r"([ \t]*)\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,10 @@ class PackedPrompt:
 
 
 def source_label(hit: Hit) -> str:
+    """How the prompt names a passage: "Title (Publisher, date), section, page 4"."""
     doc = hit.document
-    where = ", ".join(p for p in (doc.publisher, doc.date) if p)
-    label = f"{doc.title} ({where})" if where else doc.title
-    if hit.chunk.section:
-        label += f", {hit.chunk.section}"
-    if hit.chunk.page:
-        label += f", page {hit.chunk.page}"
-    return label
+    return reference(doc.title, doc.publisher, doc.date, hit.chunk.section, hit.chunk.page,
+                     section_mark="")  # fmt: skip
 
 
 def build_prompt(
@@ -142,10 +138,14 @@ def _cut(text: str, limit: int, count_tokens: Callable[[str], int]) -> str:
     return " ".join(words[:low])
 
 
+def is_decline(answer: str) -> bool:
+    return bool(_DECLINE_PATTERNS.search(answer)) or not answer.strip()
+
+
 def cited_numbers(answer: str, n_given: int) -> list[int]:
     """Valid marker numbers in order of first appearance."""
     seen: list[int] = []
-    for match in _MARKER.finditer(answer):
+    for match in MARKER.finditer(answer):
         for part in match.group(1).split(","):
             n = int(part)
             if 1 <= n <= n_given and n not in seen:
@@ -153,45 +153,3 @@ def cited_numbers(answer: str, n_given: int) -> list[int]:
     return seen
 
 
-def clean_markers(answer: str, n_given: int) -> str:
-    """Drop marker numbers that name no given passage; drop markers left empty."""
-
-    def keep(match: re.Match[str]) -> str:
-        numbers = [p.strip() for p in match.group(2).split(",")]
-        valid = [p for p in numbers if 1 <= int(p) <= n_given]
-        return f"{match.group(1)}[{', '.join(valid)}]" if valid else ""
-
-    text = _SPACED_MARKER.sub(keep, answer)  # a dropped marker takes its space with it
-    return re.sub(r"[ \t]+([.,;:])", r"\1", text).strip()
-
-
-def is_decline(answer: str) -> bool:
-    return bool(_DECLINE_PATTERNS.search(answer)) or not answer.strip()
-
-
-def filter_stream(tokens: Iterator[str], n_given: int) -> Iterator[str]:
-    """Pass tokens through, holding back a bracket until it is known to be a valid marker."""
-    pending = ""
-    for token in tokens:
-        pending += token
-        while pending:
-            start = pending.find("[")
-            if start < 0:
-                yield pending
-                pending = ""
-                break
-            if start > 0:
-                yield pending[:start]
-                pending = pending[start:]
-            end = pending.find("]")
-            if end < 0:
-                if len(pending) > 16:  # not a marker: let it through
-                    yield pending[0]
-                    pending = pending[1:]
-                    continue
-                break
-            marker = pending[: end + 1]
-            yield clean_markers(marker, n_given) if _MARKER.fullmatch(marker) else marker
-            pending = pending[end + 1 :]
-    if pending:
-        yield pending

@@ -147,13 +147,7 @@ def _print_sources(answer: Answer) -> None:
             return
     click.echo("\nSources:")
     for citation in answer.citations:
-        where = ", ".join(p for p in (citation.publisher, citation.date) if p)
-        label = f"{citation.title} ({where})" if where else citation.title
-        if citation.section:
-            label += f", §{citation.section}"
-        if citation.page:
-            label += f", page {citation.page}"
-        click.echo(f"[{citation.n}] {label}")
+        click.echo(f"[{citation.n}] {citation.reference}")
         spans = supporting_spans(answer.answer, citation.n, citation.text)
         excerpt = " … ".join(citation.text[a:b] for a, b in spans) or citation.text
         passage = textwrap.shorten(" ".join(excerpt.split()), 500, placeholder=" …")

@@ -24,13 +24,7 @@ DECLINED_NOTE = (
 
 def reference(c: Citation) -> str:
     """ "Title (Publisher, date), §section, page 4" """
-    where = ", ".join(p for p in (c.publisher, c.date) if p)
-    text = f"{c.title} ({where})" if where else c.title
-    if c.section:
-        text += f", §{c.section}"
-    if c.page:
-        text += f", page {c.page}"
-    return text
+    return c.reference
 
 
 def highlighted(answer: Answer, c: Citation) -> list[tuple[str, bool]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..answering.assistant import Assistant
+from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
 from ..errors import AssistantError
 from ..generation.catalog import ModelStore
@@ -40,7 +41,6 @@ from .export import (
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PENDING = "Searching the documents and reading the passages…"
-_MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 Chat = list[dict[str, Any]]
 
 CSS = """
@@ -113,7 +113,7 @@ def cite_links(text: str, turn: int, citations: dict[int, Citation]) -> str:
             out.append(f'<a class="cite" href="#src-{turn}-{n}" title="{tip}">[{n}]</a>')
         return "".join(out)
 
-    return _MARKERS.sub(link, html.escape(text, quote=False))
+    return MARKER.sub(link, html.escape(text, quote=False))
 
 
 def answer_html(answer: Answer, turn: int) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from ..answering.prompting import SYSTEM_PROMPT, build_prompt
 from ..answering.retrieval import Retriever
 from ..evaluation.metrics import retrieval_score
 from ..generation.catalog import ModelStore
+from ..generation.llm import vocabulary_counter
 from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
 from ..ingest.indexing import Indexer
 from ..ingest.store import load_index
@@ -45,12 +47,9 @@ def sweep(bench: Bench) -> dict[str, Any]:
     return {name: run(bench) for name, run in parts.items() if name in bench.options.sweep}
 
 
-def _tokenizer(bench: Bench) -> Any:
-    from llama_cpp import Llama
-
+def _tokenizer(bench: Bench) -> Callable[[str], int]:
     path = ModelStore(bench.settings.paths.models_dir).resolve(bench.settings.generation.model)
-    vocab = Llama(model_path=str(path.path), vocab_only=True, verbose=False)
-    return lambda text: len(vocab.tokenize(text.encode("utf-8"), False, True))
+    return vocabulary_counter(path.path)
 
 
 def sweep_retrieval(bench: Bench) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import Any
 
 from ..answering.assistant import Assistant
 from ..errors import AssistantError, EvaluationDataError
+from ..files import Progress
 from ..generation.catalog import ModelStore
 from ..ingest.documents import read_metadata
 from ..settings import Settings
@@ -51,7 +52,6 @@ from .metrics import (
     score_answer,
 )
 
-Progress = Callable[[str, int, int], None]
 LABELS = {
     "hit": "hit@k", "mrr": "MRR", "quote_recall": "quote recall", "key_terms": "key terms",
     "correct": "strictly correct", "faithfulness": "faithfulness",

@@ -20,13 +20,11 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelFetchFailed, ModelHashMismatch, ModelNotFound
-
-Progress = Callable[[str, int, int], None]
+from ..files import Progress, file_sha256
 
 
 @dataclass(frozen=True)
@@ -89,19 +87,6 @@ class ResolvedModel:
     verified: bool  # True when the hash matched the catalogue
 
 
-def sha256_file(path: Path, progress: Progress | None = None) -> str:
-    digest = hashlib.sha256()
-    total = path.stat().st_size
-    done = 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(8 << 20), b""):
-            digest.update(block)
-            done += len(block)
-            if progress:
-                progress("hashing", done, total)
-    return digest.hexdigest()
-
-
 class ModelStore:
     def __init__(self, models_dir: Path, progress: Progress | None = None) -> None:
         self.models_dir = models_dir
@@ -117,7 +102,7 @@ class ModelStore:
         entry = cache.get(key)
         if entry and entry["size"] == stat.st_size and entry["mtime_ns"] == stat.st_mtime_ns:
             return str(entry["sha256"])
-        sha = sha256_file(path, self.progress)
+        sha = file_sha256(path, self.progress)
         cache[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha}
         self._save_cache(cache)
         return sha

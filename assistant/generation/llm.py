@@ -220,3 +220,11 @@ def chat_formatter(llama: Any) -> Callable[[list[dict[str, str]]], str]:
         return body + "<|im_start|>assistant\n"
 
     return chatml
+
+
+def vocabulary_counter(gguf: Path) -> Callable[[str], int]:
+    """A token counter from a GGUF's vocabulary alone (no weights loaded)."""
+    from llama_cpp import Llama
+
+    vocab = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
+    return lambda text: len(vocab.tokenize(text.encode("utf-8"), False, True))

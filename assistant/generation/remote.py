@@ -29,7 +29,7 @@ import httpx
 from ..errors import GeneratorUnavailable
 from ..settings import Settings
 from .catalog import ModelStore
-from .llm import GenerationStats, Message
+from .llm import GenerationStats, Message, vocabulary_counter
 
 UNVERIFIED = "unverified"
 CHARS_PER_TOKEN = 3.5  # English prose in BPE vocabularies: an overestimate keeps prompts safe
@@ -133,10 +133,7 @@ class OpenAIGenerator:
             except (httpx.HTTPError, ValueError):
                 continue
         if gguf is not None:
-            from llama_cpp import Llama
-
-            vocab = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
-            return lambda text: len(vocab.tokenize(text.encode("utf-8"), False, True))
+            return vocabulary_counter(gguf)
         return lambda text: int(len(text) / CHARS_PER_TOKEN) + 1
 
     def _server_counter(self, url: str, key: str, field: str) -> Callable[[str], int]:

@@ -14,7 +14,6 @@ reported as unreadable.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 import zipfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UnreadableDocument, UnsupportedDocument
+from ..files import file_sha256
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
 METADATA_FILE = "metadata.toml"
@@ -60,14 +60,6 @@ class _Parsed:
     pages: list[tuple[int, int]] = field(default_factory=list)
     page_texts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_metadata(folder: Path) -> dict[str, dict[str, str]]:

@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import AssistantError, IndexCorrupt, IndexMismatch, IndexNotFound
+from ..files import Progress, file_sha256
 from ..settings import Settings
 from .chunking import Chunk, Chunker, embedding_text
 from .documents import (
     CLEANING_VERSION,
     METADATA_FILE,
     Document,
-    file_sha256,
     is_supported,
     load_document,
     read_metadata,
@@ -48,7 +48,6 @@ from .store import (
     write_index,
 )
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 IGNORED_NAMES = {METADATA_FILE, "README.md", "SOURCES.md", ".gitignore"}
 
 

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import AssistantError
+from ..files import file_sha256
 from ..generation.catalog import CATALOG, ModelStore
-from ..ingest.documents import file_sha256, is_supported
+from ..ingest.documents import is_supported
 from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder, bundled_model_dir
 from ..settings import Settings
 from .audit import AuditLog
