@@ -76,6 +76,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not model and not browser"
 
 lint: install
+	$(BIN)/ruff format --check assistant tests
 	$(BIN)/ruff check assistant tests
 	$(BIN)/mypy assistant
 

@@ -17,8 +17,12 @@ if TYPE_CHECKING:
     from .answers import Answer, Citation
     from .settings import Settings
 
-_HOMES = {"Assistant": ".answering.assistant", "Answer": ".answers", "Citation": ".answers",
-          "Settings": ".settings"}  # fmt: skip
+_HOMES = {
+    "Assistant": ".answering.assistant",
+    "Answer": ".answers",
+    "Citation": ".answers",
+    "Settings": ".settings",
+}
 
 
 def __getattr__(name: str) -> Any:

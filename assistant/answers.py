@@ -16,7 +16,11 @@ if TYPE_CHECKING:
 
 
 def reference(
-    title: str, publisher: str = "", date: str = "", section: str = "", page: int | None = None,
+    title: str,
+    publisher: str = "",
+    date: str = "",
+    section: str = "",
+    page: int | None = None,
     section_mark: str = "§",
 ) -> str:
     """ "Title (Publisher, date), §section, page 4": how a passage is named, to people

@@ -50,14 +50,16 @@ class EmbeddingSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     top_k: int = Field(
-        6, description="Passages given to the model (fewer start the answer sooner but miss "
-        "the second document of multi-part questions; `assistant bench --sweep`)."
+        6,
+        description="Passages given to the model (fewer start the answer sooner but miss "
+        "the second document of multi-part questions; `assistant bench --sweep`).",
     )
     candidates: int = Field(100, description="Candidates taken from each of dense and BM25.")
     max_per_document: int = Field(4, description="Most passages taken from one document.")
     named_seats: int = Field(
-        3, description="Passages kept for each document the question names (by publisher or "
-        "title), so that a comparison sees both sides."
+        3,
+        description="Passages kept for each document the question names (by publisher or "
+        "title), so that a comparison sees both sides.",
     )
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
@@ -79,17 +81,19 @@ class GenerationSettings(BaseModel):
     )
     n_batch: int = Field(512, description="Prompt tokens evaluated per batch.")
     use_mmap: bool = Field(
-        False, description="Map the model file instead of reading it: loads 0.4 s sooner but "
+        False,
+        description="Map the model file instead of reading it: loads 0.4 s sooner but "
         "holds the file's pages beside llama.cpp's repacked copy of the weights (+0.6 GB RSS "
-        "for the 1.5B model, `assistant bench`)."
+        "for the 1.5B model, `assistant bench`).",
     )
     max_tokens: int = Field(384, description="Most tokens in one answer.")
     temperature: float = Field(0.0, description="Sampling temperature (0 = greedy).")
     seed: int = Field(42, description="Sampling seed, for reproducible answers.")
     history_turns: int = Field(3, description="Earlier turns of a conversation kept in the prompt.")
     verify: bool = Field(
-        True, description="Let the local model confirm sentences the lexical check rejects "
-        "or that state a stance, before they are shown (about 1-2 s per sentence asked)."
+        True,
+        description="Let the local model confirm sentences the lexical check rejects "
+        "or that state a stance, before they are shown (about 1-2 s per sentence asked).",
     )
     backend: Literal["local", "openai"] = Field(
         "local", description="local: llama.cpp in-process; openai: an OpenAI-compatible server."

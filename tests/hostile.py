@@ -86,8 +86,9 @@ def zip_file(path: Path, members: list[tuple[str, bytes, int, int]]) -> None:
         central += struct.pack("<HHHHHII", len(encoded), 0, 0, 0, 0, 0, len(local)) + encoded
         local += struct.pack("<I", 0x04034B50) + fields + struct.pack("<HH", len(encoded), 0)
         local += encoded + data
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central),
-                      len(local), 0)  # fmt: skip
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(local), 0
+    )
     path.write_bytes(local + central + end)
 
 
@@ -98,14 +99,21 @@ def _member(name: str, block: bytes, times: int) -> tuple[str, bytes, int, int]:
     return name, _deflate_repeated(block, times, -15), crc, len(block) * times
 
 
-_TYPES = (b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-          b'content-types"/>')  # fmt: skip
+_TYPES = (
+    b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+    b'content-types"/>'
+)
 
 
 def docx_bomb(path: Path, megabytes: int = 600) -> None:
     """A .docx whose document.xml inflates to `megabytes`."""
-    zip_file(path, [_member("[Content_Types].xml", _TYPES, 1),
-                    _member("word/document.xml", b"<" * MB, megabytes)])  # fmt: skip
+    zip_file(
+        path,
+        [
+            _member("[Content_Types].xml", _TYPES, 1),
+            _member("word/document.xml", b"<" * MB, megabytes),
+        ],
+    )
 
 
 def sparse(path: Path, size: int) -> None:

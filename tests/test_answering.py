@@ -13,8 +13,16 @@ from assistant.answers import Answer
 from assistant.errors import EmptyQuestion
 
 # The answer contract of DESIGN.md, key for key.
-CONTRACT_KEYS = {"id", "question", "answer", "citations", "contexts", "declined", "model",
-                 "timings"}  # fmt: skip
+CONTRACT_KEYS = {
+    "id",
+    "question",
+    "answer",
+    "citations",
+    "contexts",
+    "declined",
+    "model",
+    "timings",
+}
 PASSAGE_KEYS = {"n", "doc_id", "title", "section", "text", "score"}
 TIMING_KEYS = {"retrieve_s", "first_token_s", "total_s", "prompt_tokens", "completion_tokens"}
 MOJ = "The Ministry of Justice will give 2,500 employees access to AI tools."
@@ -48,9 +56,10 @@ def test_empty_question(fake_assistant: Assistant, question: str) -> None:
 
 def test_a_cited_reply_gives_citations_with_the_right_document(fake_assistant: Assistant) -> None:
     answer = ask_with_reply(
-        fake_assistant, "How many Ministry of Justice staff get AI tools?",
+        fake_assistant,
+        "How many Ministry of Justice staff get AI tools?",
         MOJ.removesuffix(".") + " [{moj}].",
-    )  # fmt: skip
+    )
     n = number_of(answer, "2,500 employees")
     assert answer.answer == MOJ.removesuffix(".") + f" [{n}]."
     assert not answer.declined
@@ -64,9 +73,10 @@ def test_a_cited_reply_gives_citations_with_the_right_document(fake_assistant: A
 
 def test_a_marker_for_a_passage_not_given_is_dropped(fake_assistant: Assistant) -> None:
     answer = ask_with_reply(
-        fake_assistant, "How many Ministry of Justice staff get AI tools?",
+        fake_assistant,
+        "How many Ministry of Justice staff get AI tools?",
         MOJ.removesuffix(".") + " [{moj}][9].",
-    )  # fmt: skip
+    )
     n = number_of(answer, "2,500 employees")
     assert "[9]" not in answer.answer and f"[{n}]" in answer.answer
     assert [c.n for c in answer.citations] == [n]
@@ -135,12 +145,14 @@ def test_a_follow_up_is_searched_with_the_previous_question(tmp_path: Path, corp
     [
         ("What about it?", [("Who funds parks?", "x")], "Who funds parks? What about it?"),
         ("And probation?", [("MoJ staff?", "x")], "MoJ staff? And probation?"),
-        ("How many staff will the Ministry of Justice train in 2026?",
-         [("Who funds parks?", "x")],
-         "How many staff will the Ministry of Justice train in 2026?"),
+        (
+            "How many staff will the Ministry of Justice train in 2026?",
+            [("Who funds parks?", "x")],
+            "How many staff will the Ministry of Justice train in 2026?",
+        ),
         ("What about it?", [], "What about it?"),
     ],
-)  # fmt: skip
+)
 def test_search_query(question: str, history: list[tuple[str, str]], expected: str) -> None:
     assert search_query(question, history) == expected
 
@@ -195,9 +207,12 @@ def test_warming_loads_the_index_but_leaves_the_prompt_to_the_question(
 def test_a_true_sentence_that_gives_no_asked_figure_is_a_decline_that_says_what_it_found(
     fake_assistant: Assistant,
 ) -> None:
-    """"How much is the MoJ paying?" answered with a true sentence with no amount in it."""
-    answer = ask_with_reply(fake_assistant, "How much is the Ministry of Justice paying for it?",
-                            MOJ.removesuffix(".") + " [{moj}].")  # fmt: skip
+    """ "How much is the MoJ paying?" answered with a true sentence with no amount in it."""
+    answer = ask_with_reply(
+        fake_assistant,
+        "How much is the Ministry of Justice paying for it?",
+        MOJ.removesuffix(".") + " [{moj}].",
+    )
     assert answer.declined
     n = number_of(answer, "2,500 employees")
     assert answer.answer == (
@@ -210,26 +225,28 @@ def test_a_true_sentence_that_gives_no_asked_figure_is_a_decline_that_says_what_
 
 def test_the_draft_and_each_sentences_fate_are_recorded(fake_assistant: Assistant) -> None:
     answer = ask_with_reply(
-        fake_assistant, "How many Ministry of Justice staff get AI tools?",
+        fake_assistant,
+        "How many Ministry of Justice staff get AI tools?",
         MOJ.removesuffix(".") + " [{moj}]. The Home Office bans AI tools [{moj}].",
-    )  # fmt: skip
+    )
     assert not answer.declined and "Home Office" not in answer.answer
     assert "Home Office" in answer.draft
     record = answer.provenance
     assert record["draft"] == answer.draft
     assert [(s["shown"], s["reason"].split(" (")[0]) for s in record["sentences"]] == [
-        (True, "its passage supports it"), (False, "no passage supports it"),
-    ]  # fmt: skip
+        (True, "its passage supports it"),
+        (False, "no passage supports it"),
+    ]
     assert [c.sentence.text for c in answer.withheld] == ["The Home Office bans AI tools."]
-    assert any(w.startswith("1 sentence(s) of the model's draft withheld") for w in
-               answer.warnings)  # fmt: skip
+    assert any(w.startswith("1 sentence(s) of the model's draft withheld") for w in answer.warnings)
 
 
 def test_a_draft_the_model_opens_with_a_decline_is_a_decline(fake_assistant: Assistant) -> None:
     answer = ask_with_reply(
-        fake_assistant, "What does the ministry plan for Scotland?",
+        fake_assistant,
+        "What does the ministry plan for Scotland?",
         "The documents do not say anything about Scotland. " + MOJ.removesuffix(".") + " [{moj}].",
-    )  # fmt: skip
+    )
     assert answer.declined
     assert "2,500" in answer.answer and answer.citations
 
@@ -239,7 +256,9 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
 ) -> None:
     (corpus / "metadata.toml").write_text(
         '["justice.md"]\ntitle = "Justice digest"\npublisher = "MoJ"\n'
-        '["openness.txt"]\ntitle = "Openness note"\npublisher = "Red Hat"\n', encoding="utf-8")
+        '["openness.txt"]\ntitle = "Openness note"\npublisher = "Red Hat"\n',
+        encoding="utf-8",
+    )
     fake = FakeGenerator()
     assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
     assistant.index()
@@ -248,8 +267,10 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
     numbers = {c.doc_id: c.n for c in first.contexts if c.doc_id in ("justice", "openness")}
     fake.prompts.clear()
     fake.enqueue(MOJ.removesuffix(".") + f" [{numbers['justice']}].")
-    fake.enqueue("The sources do not say. Red Hat argued that sovereignty needs the ability "
-                 f"to switch providers [{numbers['openness']}].")  # fmt: skip
+    fake.enqueue(
+        "The sources do not say. Red Hat argued that sovereignty needs the ability "
+        f"to switch providers [{numbers['openness']}]."
+    )
     answer = assistant.ask(question)
     users = [prompt[-1]["content"] for prompt in fake.prompts]
     assert len(users) == 2  # one prompt per named document, each with its passages only

@@ -20,13 +20,16 @@ def _module(path: Path) -> str:
 
 
 def _area(module: str) -> str:
-    """"assistant.answering.grounding" -> "answering"; the package itself -> ""."""
+    """ "assistant.answering.grounding" -> "answering"; the package itself -> ""."""
     return module.split(".")[1] if "." in module else ""
 
 
 def _is_type_checking(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and (
-        node.test.id == "TYPE_CHECKING")
+    return (
+        isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and (node.test.id == "TYPE_CHECKING")
+    )
 
 
 def import_graph() -> nx.DiGraph:
@@ -38,8 +41,9 @@ def import_graph() -> nx.DiGraph:
         graph.add_node(name)
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
-                       for n in ast.walk(block)}  # fmt: skip
+        typing_only = {
+            id(n) for block in ast.walk(tree) if _is_type_checking(block) for n in ast.walk(block)
+        }
         for node in ast.walk(tree):
             if id(node) in typing_only:  # names for annotations: not imported at run time
                 continue
@@ -49,8 +53,10 @@ def import_graph() -> nx.DiGraph:
                 if node.level:
                     parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*parent, *([base] if base else [])])
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
-                           for a in node.names]  # fmt: skip
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                    for a in node.names
+                ]
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             for target in targets:
@@ -74,6 +80,10 @@ def test_the_product_never_imports_the_evaluation_the_benchmark_or_the_front_end
     graph = import_graph()
     product = [n for n in graph if _area(n) in PRODUCT]
     assert len(product) > 20
-    wrong = [(a, b) for a in product for b in graph.successors(a)
-             if _area(b) in INSTRUMENTS_AND_FRONT_ENDS]  # fmt: skip
+    wrong = [
+        (a, b)
+        for a in product
+        for b in graph.successors(a)
+        if _area(b) in INSTRUMENTS_AND_FRONT_ENDS
+    ]
     assert wrong == []

@@ -46,8 +46,16 @@ def test_every_answer_has_an_id_and_a_complete_record(tmp_path: Path, corpus: Pa
     answer = assistant.ask("How many employees get AI tools?")
     contract = answer.to_json()
     assert contract["id"] == answer.id != ""
-    assert list(contract) == ["id", "question", "answer", "citations", "contexts", "declined",
-                              "model", "timings"]  # fmt: skip
+    assert list(contract) == [
+        "id",
+        "question",
+        "answer",
+        "citations",
+        "contexts",
+        "declined",
+        "model",
+        "timings",
+    ]
 
     record = _log(assistant).find(answer.id)
     assert record == answer.provenance
@@ -100,9 +108,16 @@ def test_render_shows_what_a_reader_needs(tmp_path: Path, corpus: Path) -> None:
     assistant = _assistant(tmp_path)
     answer = assistant.ask("How many employees get AI tools?")
     text = render(_log(assistant).find(answer.id))
-    for expected in (answer.id, "How many employees get AI tools?", "2,500", "justice#0",
-                     answer.provenance["documents"]["justice"]["sha256"], "fake-model",
-                     PROMPT_VERSION, "seed 42"):  # fmt: skip
+    for expected in (
+        answer.id,
+        "How many employees get AI tools?",
+        "2,500",
+        "justice#0",
+        answer.provenance["documents"]["justice"]["sha256"],
+        "fake-model",
+        PROMPT_VERSION,
+        "seed 42",
+    ):
         assert expected in text
 
 
@@ -173,11 +188,14 @@ def test_swapped_records_are_named(five: AuditLog) -> None:
     assert problem.startswith("record 4 (id ") and "line 2) is out of order" in problem
 
 
-@pytest.mark.parametrize(("keep", "expected"), [
-    (0.5, "records 3 to 5 are cut short or missing"),  # mid-record
-    (None, "records 5 to 5 are missing"),  # the last whole record
-    (0, "the log ends at record 0 but held 5"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("keep", "expected"),
+    [
+        (0.5, "records 3 to 5 are cut short or missing"),  # mid-record
+        (None, "records 5 to 5 are missing"),  # the last whole record
+        (0, "the log ends at record 0 but held 5"),
+    ],
+)
 def test_a_truncated_file_is_caught(five: AuditLog, keep: float | None, expected: str) -> None:
     data = five.path.read_bytes()
     if keep is None:
@@ -256,8 +274,10 @@ def test_writers_killed_mid_append_never_break_the_chain(tmp_path: Path) -> None
     """SIGKILL two concurrent writer processes at random moments, five times over."""
     path = tmp_path / "audit.jsonl"
     for round_ in range(5):
-        writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), f"{round_}{w}"])
-                   for w in range(2)]  # fmt: skip
+        writers = [
+            subprocess.Popen([sys.executable, "-c", _WRITER, str(path), f"{round_}{w}"])
+            for w in range(2)
+        ]
         deadline = time.monotonic() + 30
         while _size(path) < (round_ + 1) * 200_000 and time.monotonic() < deadline:
             time.sleep(0.01)  # both writers are appending now
@@ -317,9 +337,11 @@ def test_audit_cost_per_answer(tmp_path: Path, corpus: Path) -> None:
 
 
 def _cli(tmp_path: Path, *args: str) -> object:
-    env = {"ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
-           "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
-           "ASSISTANT_PATHS__CORPUS_DIR": str(tmp_path / "corpus")}  # fmt: skip
+    env = {
+        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_PATHS__CORPUS_DIR": str(tmp_path / "corpus"),
+    }
     return CliRunner().invoke(main, list(args), env=env)
 
 

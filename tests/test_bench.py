@@ -29,21 +29,39 @@ from assistant.bench.synthetic import (
 from assistant.generation.llm import GenerationStats
 
 GOLD = [
-    {"id": "t1", "question": "How many Ministry of Justice employees get AI tools?",
-     "type": "figure", "gold_answer": "2,500 employees.", "key_terms": ["2,500"],
-     "quotes": [{"doc_id": "justice",
-                 "text": "The Ministry of Justice will give 2,500 employees access to AI tools."}]},
-    {"id": "t2", "question": "Did it rain on Tuesday?", "type": "fact",
-     "gold_answer": "Yes.", "key_terms": ["rained"],
-     "quotes": [{"doc_id": "weather", "text": "It rained on Tuesday"}]},
-]  # fmt: skip
+    {
+        "id": "t1",
+        "question": "How many Ministry of Justice employees get AI tools?",
+        "type": "figure",
+        "gold_answer": "2,500 employees.",
+        "key_terms": ["2,500"],
+        "quotes": [
+            {
+                "doc_id": "justice",
+                "text": "The Ministry of Justice will give 2,500 employees access to AI tools.",
+            }
+        ],
+    },
+    {
+        "id": "t2",
+        "question": "Did it rain on Tuesday?",
+        "type": "fact",
+        "gold_answer": "Yes.",
+        "key_terms": ["rained"],
+        "quotes": [{"doc_id": "weather", "text": "It rained on Tuesday"}],
+    },
+]
 
 
 @pytest.mark.parametrize(
     ("values", "q", "expected"),
-    [([1.0, 2.0, 3.0, 4.0], 50, 2.5), ([float(v) for v in range(1, 101)], 99, 99.01),
-     ([7.0], 99, 7.0), ([1.0, 3.0], 0, 1.0)],
-)  # fmt: skip
+    [
+        ([1.0, 2.0, 3.0, 4.0], 50, 2.5),
+        ([float(v) for v in range(1, 101)], 99, 99.01),
+        ([7.0], 99, 7.0),
+        ([1.0, 3.0], 0, 1.0),
+    ],
+)
 def test_percentile_interpolates_like_numpy(values: list[float], q: float, expected: float):
     assert percentile(values, q) == pytest.approx(expected)
     assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
@@ -95,18 +113,29 @@ def test_clock_stream_counts_pieces() -> None:
     assert 0 < run.first_token_s <= run.last_token_s <= run.total_s
 
 
-@pytest.mark.parametrize(("tokens", "first", "last", "rate"),
-                         [(5, 1.0, 3.0, 2.0), (1, 1.0, 1.0, 0.0), (0, 0.0, 0.0, 0.0)])
+@pytest.mark.parametrize(
+    ("tokens", "first", "last", "rate"),
+    [(5, 1.0, 3.0, 2.0), (1, 1.0, 1.0, 0.0), (0, 0.0, 0.0, 0.0)],
+)
 def test_output_rate_counts_the_gaps_between_tokens(tokens, first, last, rate) -> None:
     run = Run(first_token_s=first, last_token_s=last, completion_tokens=tokens)
     assert run.tokens_per_s == rate
 
 
 def _row(total: float, bare: float) -> dict[str, float]:
-    return {"first_token_s": 1.0, "first_sentence_s": 2.0, "bare_first_token_s": 0.5,
-            "total_s": total, "bare_total_s": bare, "tokens_per_s": 10.0,
-            "bare_tokens_per_s": 11.0, "prompt_tokens": 100, "completion_tokens": 20,
-            "cpu_s": 2 * total, "bare_cpu_s": 2 * bare}  # fmt: skip
+    return {
+        "first_token_s": 1.0,
+        "first_sentence_s": 2.0,
+        "bare_first_token_s": 0.5,
+        "total_s": total,
+        "bare_total_s": bare,
+        "tokens_per_s": 10.0,
+        "bare_tokens_per_s": 11.0,
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "cpu_s": 2 * total,
+        "bare_cpu_s": 2 * bare,
+    }
 
 
 def test_the_total_ratio_is_of_sums_not_a_mean_of_ratios() -> None:
@@ -118,17 +147,30 @@ def test_the_total_ratio_is_of_sums_not_a_mean_of_ratios() -> None:
 
 def test_the_report_shows_each_measured_section(tmp_path: Path) -> None:
     results = {
-        "machine": {"cpus": 2}, "settings": {"model": "m"},
-        "indexing": {"chunks": 10, "pipeline_chunks_per_s": 9.0, "raw_chunks_per_s": 10.0,
-                     "overhead_ratio": 1.111, "unchanged_in_process_s": 0.01,
-                     "unchanged_cli_s": 0.8},
-        "answering": {"questions": [_row(3.0, 2.0) | {"id": "t1", "type": "fact",
-                                                       "total_ratio": 1.5}],
-                      "summary": _summary([_row(3.0, 2.0)])},
-    }  # fmt: skip
+        "machine": {"cpus": 2},
+        "settings": {"model": "m"},
+        "indexing": {
+            "chunks": 10,
+            "pipeline_chunks_per_s": 9.0,
+            "raw_chunks_per_s": 10.0,
+            "overhead_ratio": 1.111,
+            "unchanged_in_process_s": 0.01,
+            "unchanged_cli_s": 0.8,
+        },
+        "answering": {
+            "questions": [_row(3.0, 2.0) | {"id": "t1", "type": "fact", "total_ratio": 1.5}],
+            "summary": _summary([_row(3.0, 2.0)]),
+        },
+    }
     rows = summary_rows(results)
-    assert ("indexing", "chunks/s, default corpus (10 chunks)", "9.0", "10.0 (raw encode)",
-            "1.111", "< 1.10") in rows  # fmt: skip
+    assert (
+        "indexing",
+        "chunks/s, default corpus (10 chunks)",
+        "9.0",
+        "10.0 (raw encode)",
+        "1.111",
+        "< 1.10",
+    ) in rows
     total = next(r for r in rows if r[1].startswith("total time"))
     assert total[2:5] == ("3.00 s", "2.00 s", "1.500")
     text = markdown(results)
@@ -139,8 +181,9 @@ def _bench(tmp_path: Path, corpus: Path, index: bool = True) -> Bench:
     questions = tmp_path / "gold.jsonl"
     questions.write_text("".join(json.dumps(row) + "\n" for row in GOLD), encoding="utf-8")
     settings = make_settings(tmp_path)
-    options = BenchOptions(questions=questions, question_ids=("t1", "t2"), sizes=(1_500,),
-                           queries=10, bm25_limit=1_500)  # fmt: skip
+    options = BenchOptions(
+        questions=questions, question_ids=("t1", "t2"), sizes=(1_500,), queries=10, bm25_limit=1_500
+    )
     bench = Bench(settings, options, tmp_path / "out", lambda text: None)
     if not index:
         return bench
@@ -161,16 +204,40 @@ def test_retrieval_is_measured_on_the_corpus_and_a_synthetic_one(tmp_path: Path,
 def test_answers_are_scored_by_the_harness(tmp_path: Path, corpus: Path) -> None:
     bench = _bench(tmp_path, corpus)
     bench.out.mkdir(parents=True)
-    context = {"n": 1, "doc_id": "justice", "title": "Justice", "section": "", "score": 0.0,
-               "text": "The Ministry of Justice will give 2,500 employees access to AI tools."}
+    context = {
+        "n": 1,
+        "doc_id": "justice",
+        "title": "Justice",
+        "section": "",
+        "score": 0.0,
+        "text": "The Ministry of Justice will give 2,500 employees access to AI tools.",
+    }
     answers = bench.out / "answers.jsonl"
     answers.write_text(
-        json.dumps({"id": "t1", "question": GOLD[0]["question"], "declined": False,
-                    "answer": "2,500 employees get AI tools [1].", "contexts": [context],
-                    "citations": [context]}) + "\n"
-        + json.dumps({"id": "t2", "question": GOLD[1]["question"], "declined": True,
-                      "answer": "The documents do not say.", "contexts": [context],
-                      "citations": []}) + "\n", encoding="utf-8")  # fmt: skip
+        json.dumps(
+            {
+                "id": "t1",
+                "question": GOLD[0]["question"],
+                "declined": False,
+                "answer": "2,500 employees get AI tools [1].",
+                "contexts": [context],
+                "citations": [context],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "t2",
+                "question": GOLD[1]["question"],
+                "declined": True,
+                "answer": "The documents do not say.",
+                "contexts": [context],
+                "citations": [],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     overall = score_answers_file(bench, answers, "eval-test")
     assert overall["hit"] == 0.5  # t1's quote was given, t2's was not
     assert overall["key_terms"] == 0.5  # "2,500" in t1's answer; t2 declined

@@ -69,9 +69,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
     indexed = subprocess.run(
-        [sys.executable, "-m", "assistant", "index"], cwd=work, env=env, capture_output=True,
-        text=True, timeout=600,
-    )  # fmt: skip
+        [sys.executable, "-m", "assistant", "index"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert indexed.returncode == 0, indexed.stderr[-2000:]
     log = (work / "ui.log").open("w")
     command = [sys.executable, "-m", "assistant", "ui"]
@@ -106,9 +110,13 @@ def page(server: str) -> Iterator:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     args = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-dev-shm-usage",
-    ]  # fmt: skip
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-dev-shm-usage",
+    ]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
         context = browser.new_context(

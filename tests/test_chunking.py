@@ -48,13 +48,37 @@ def test_reference_chunks_exact_boundaries_with_overlap() -> None:
     section = "2.1 NHS and AI spending"
     path = "Budget › 2.1 NHS and AI spending"
     assert chunker.chunks(document(REFERENCE)) == [
-        Chunk("ref#0", "ref", "Budget", "Budget", None, 10, 57,
-              "The council will spend more on parks this year."),
-        Chunk("ref#1", "ref", section, path, None, 87, 132,
-              "The NHS buys AI tools. Staff train for weeks."),
-        Chunk("ref#2", "ref", section, path, None, 110, 170,
-              "Staff train for weeks. Wards get tablets. Nurses log shifts."),
-    ]  # fmt: skip
+        Chunk(
+            "ref#0",
+            "ref",
+            "Budget",
+            "Budget",
+            None,
+            10,
+            57,
+            "The council will spend more on parks this year.",
+        ),
+        Chunk(
+            "ref#1",
+            "ref",
+            section,
+            path,
+            None,
+            87,
+            132,
+            "The NHS buys AI tools. Staff train for weeks.",
+        ),
+        Chunk(
+            "ref#2",
+            "ref",
+            section,
+            path,
+            None,
+            110,
+            170,
+            "Staff train for weeks. Wards get tablets. Nurses log shifts.",
+        ),
+    ]
 
 
 def test_worked_example_of_the_module_docstring() -> None:
@@ -77,19 +101,28 @@ def test_short_pieces_are_dropped_but_a_tiny_document_is_one_passage() -> None:
 @pytest.mark.parametrize(
     ("heading", "acronyms", "expected"),
     [
-        ("3.2 THE GEOPOLITICAL LANDSCAPE IS SHIFTING", frozenset(),
-         "3.2 The geopolitical landscape is shifting"),
-        ("WHY THE UK NEEDS AI SOVEREIGNTY", frozenset({"UK", "AI"}),
-         "Why the UK needs AI sovereignty"),
+        (
+            "3.2 THE GEOPOLITICAL LANDSCAPE IS SHIFTING",
+            frozenset(),
+            "3.2 The geopolitical landscape is shifting",
+        ),
+        (
+            "WHY THE UK NEEDS AI SOVEREIGNTY",
+            frozenset({"UK", "AI"}),
+            "Why the UK needs AI sovereignty",
+        ),
         ("THE NHS, AI AND DATA:", frozenset({"NHS", "AI"}), "The NHS, AI and data"),
         ("Executive Summary", frozenset({"AI"}), "Executive Summary"),
         ("**BOLD HEADING**", frozenset(), "Bold heading"),
         ("WHAT ARE LLMS?", frozenset({"LLMs"}), "What are LLMs?"),
-        ("SQUARING AI WITH THE UK'S AI-SAFETY PLAN", frozenset({"UK", "AI"}),
-         "Squaring AI with the UK's AI-safety plan"),
+        (
+            "SQUARING AI WITH THE UK'S AI-SAFETY PLAN",
+            frozenset({"UK", "AI"}),
+            "Squaring AI with the UK's AI-safety plan",
+        ),
         ("WHAT ARE LLMs?", frozenset({"LLMs"}), "WHAT ARE LLMs?"),  # not all capitals
     ],
-)  # fmt: skip
+)
 def test_all_caps_headings_in_sentence_case_keeping_acronyms(
     heading: str, acronyms: frozenset[str], expected: str
 ) -> None:
@@ -112,9 +145,11 @@ def real_chunker() -> tuple[Chunker, int]:
     settings = Settings.load().chunking
     embedder = MiniLMEmbedder()
     chunker = Chunker(
-        embedder.count_tokens, settings.chunk_tokens, settings.overlap_tokens,
+        embedder.count_tokens,
+        settings.chunk_tokens,
+        settings.overlap_tokens,
         settings.min_chunk_chars,
-    )  # fmt: skip
+    )
     chunker.count_tokens = embedder.count_tokens  # type: ignore[attr-defined]
     return chunker, settings.chunk_tokens
 

@@ -13,8 +13,16 @@ import assistant.app.cli as cli
 from assistant.answering.assistant import Assistant
 from assistant.generation.catalog import CATALOG
 
-CONTRACT_KEYS = {"id", "question", "answer", "citations", "contexts", "declined", "model",
-                 "timings"}  # fmt: skip
+CONTRACT_KEYS = {
+    "id",
+    "question",
+    "answer",
+    "citations",
+    "contexts",
+    "declined",
+    "model",
+    "timings",
+}
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 
 

@@ -25,8 +25,17 @@ def _by_name(settings: Settings) -> dict[str, Check]:
 def test_a_healthy_installation_is_all_ok(tmp_path: Path, fake_assistant: Assistant) -> None:
     fake_assistant.ask("How many employees get AI tools?")
     checks = _by_name(fake_assistant.settings)
-    assert list(checks) == ["versions", "model", "embedder", "index", "offline", "ui", "audit",
-                            "memory", "disk"]  # fmt: skip
+    assert list(checks) == [
+        "versions",
+        "model",
+        "embedder",
+        "index",
+        "offline",
+        "ui",
+        "audit",
+        "memory",
+        "disk",
+    ]
     assert all(c.ok for c in checks.values()), [c for c in checks.values() if not c.ok]
     assert "SHA-256 matches the catalogue" in checks["model"].detail
     assert "3 documents" in checks["index"].detail and "matches" in checks["index"].detail
@@ -69,10 +78,15 @@ def test_a_missing_catalogue_model_names_the_fetch_command(tmp_path: Path) -> No
 
 def test_kv_cache_size_from_the_gguf_header() -> None:
     path = MODELS_DIR / CATALOG["qwen2.5-coder-1.5b"].file
-    meta = gguf_metadata(path, ("block_count", "embedding_length", "attention.head_count",
-                                "attention.head_count_kv"))  # fmt: skip
-    assert meta == {"block_count": 28, "embedding_length": 1536, "attention.head_count": 12,
-                    "attention.head_count_kv": 2}  # fmt: skip
+    meta = gguf_metadata(
+        path, ("block_count", "embedding_length", "attention.head_count", "attention.head_count_kv")
+    )
+    assert meta == {
+        "block_count": 28,
+        "embedding_length": 1536,
+        "attention.head_count": 12,
+        "attention.head_count_kv": 2,
+    }
     # keys and values, 28 layers, 4096 tokens, 2 KV heads of 1536/12 = 128, 2 bytes each
     assert kv_cache_bytes(path, 4096) == 2 * 28 * 4096 * 2 * 128 * 2 == 117_440_512
 
@@ -85,10 +99,12 @@ def test_a_file_that_is_not_gguf_is_refused(tmp_path: Path) -> None:
 
 
 def test_doctor_command_exit_code(tmp_path: Path, corpus: Path) -> None:
-    env = {"ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
-           "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
-           "ASSISTANT_PATHS__CORPUS_DIR": str(corpus),
-           "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR)}  # fmt: skip
+    env = {
+        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_PATHS__CORPUS_DIR": str(corpus),
+        "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR),
+    }
     missing = CliRunner().invoke(main, ["doctor"], env=env)
     assert missing.exit_code == 1 and "FIX  index" in missing.output
     assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), FakeGenerator())

@@ -82,8 +82,10 @@ def test_metadata_toml_wins_over_the_file(tmp_path: Path) -> None:
     path.write_text("---\ntitle: From the file\n---\nSome body text here.\n")
     document = load_document(path, metadata=read_metadata(tmp_path)["news.md"])
     assert (document.title, document.publisher, document.date) == (
-        "From the catalogue", "Ministry", "2025",
-    )  # fmt: skip
+        "From the catalogue",
+        "Ministry",
+        "2025",
+    )
 
 
 def test_pdf_keeps_page_numbers_on_chunks(tmp_path: Path) -> None:
@@ -119,8 +121,16 @@ def test_html_drops_scripts_and_navigation_and_h2_becomes_a_section(tmp_path: Pa
     )
     document = load_document(path)
     assert document.title == "Open AI in the public sector"
-    for absent in ("SECRET_SCRIPT", "color", "NAVIGATION_MENU", "FOOTER_TEXT", "Skip to content",
-                   "Back to Top", "12", "<"):  # fmt: skip
+    for absent in (
+        "SECRET_SCRIPT",
+        "color",
+        "NAVIGATION_MENU",
+        "FOOTER_TEXT",
+        "Skip to content",
+        "Back to Top",
+        "12",
+        "<",
+    ):
         assert absent not in document.text
     assert "## Procurement rules" in document.text
     assert "Buyers must ask for model weights first." in document.text
@@ -138,11 +148,13 @@ def test_docx_heading_1_becomes_a_section(tmp_path: Path) -> None:
     chunks = Chunker(words, 50, 0, 10).chunks(document)
     sections = {c.text: (c.section, c.section_path) for c in chunks}
     assert sections["The programme receives 40 million pounds over four years."] == (
-        "Funding the programme", "Funding the programme",
-    )  # fmt: skip
+        "Funding the programme",
+        "Funding the programme",
+    )
     assert sections["Every analyst attends a two-week course on data ethics."] == (
-        "Staff training", "Funding the programme › Staff training",
-    )  # fmt: skip
+        "Staff training",
+        "Funding the programme › Staff training",
+    )
 
 
 @pytest.mark.parametrize(

@@ -23,15 +23,27 @@ WEATHER = "It rained on Tuesday in the northern districts of the city."
 
 
 def _answer(text: str, declined: bool = False) -> dict:
-    contexts = [{"n": n, "doc_id": d, "title": "", "section": "", "text": t, "score": 0.0}
-                for n, (d, t) in enumerate((("justice", JUSTICE), ("justice", PROBATION),
-                                            ("weather", WEATHER)), start=1)]  # fmt: skip
-    return {"answer": text, "declined": declined, "contexts": contexts, "citations": [],
-            "timings": {"first_token_s": 1.0, "total_s": 3.0}}  # fmt: skip
+    contexts = [
+        {"n": n, "doc_id": d, "title": "", "section": "", "text": t, "score": 0.0}
+        for n, (d, t) in enumerate(
+            (("justice", JUSTICE), ("justice", PROBATION), ("weather", WEATHER)), start=1
+        )
+    ]
+    return {
+        "answer": text,
+        "declined": declined,
+        "contexts": contexts,
+        "citations": [],
+        "timings": {"first_token_s": 1.0, "total_s": 3.0},
+    }
 
 
 QUESTION = GoldQuestion(
-    "q1", "How many justice staff get AI tools?", "figure", "2,500.", ("2,500", "Justice"),
+    "q1",
+    "How many justice staff get AI tools?",
+    "figure",
+    "2,500.",
+    ("2,500", "Justice"),
     (Quote("justice", "The Ministry of Justice will give 2,500 employees"),),
 )
 
@@ -40,16 +52,25 @@ QUESTION = GoldQuestion(
     ("quote", "passage", "found"),
     [
         # markup of the raw file and typographic characters are normalised away
-        ("the <sup>12</sup> **open** model’s weights — all of them",
-         "The open model's weights - all of them, published.", True),
+        (
+            "the <sup>12</sup> **open** model’s weights — all of them",
+            "The open model's weights - all of them, published.",
+            True,
+        ),
         # most of the quote, contiguous, is enough (a quote cut by a chunk boundary)
-        ("alpha beta gamma delta epsilon zeta eta theta iota kappa",
-         "... gamma delta epsilon zeta eta theta iota kappa", True),
-        ("alpha beta gamma delta epsilon zeta eta theta iota kappa",
-         "alpha beta gamma delta epsilon", False),
+        (
+            "alpha beta gamma delta epsilon zeta eta theta iota kappa",
+            "... gamma delta epsilon zeta eta theta iota kappa",
+            True,
+        ),
+        (
+            "alpha beta gamma delta epsilon zeta eta theta iota kappa",
+            "alpha beta gamma delta epsilon",
+            False,
+        ),
         ("alpha beta gamma delta", "delta gamma beta alpha", False),
     ],
-)  # fmt: skip
+)
 def test_quote_matching(quote: str, passage: str, found: bool) -> None:
     assert quote_found(quote, passage) is found
 
@@ -148,8 +169,11 @@ def test_citation_scores_average_over_sentences_and_citations() -> None:
 
 
 def test_average_skips_metrics_a_question_does_not_have() -> None:
-    records = [{"metrics": {"hit": 1.0, "refusal": None}}, {"metrics": {"hit": 0.0}},
-               {"metrics": {"refusal": 1.0}}]  # fmt: skip
+    records = [
+        {"metrics": {"hit": 1.0, "refusal": None}},
+        {"metrics": {"hit": 0.0}},
+        {"metrics": {"refusal": 1.0}},
+    ]
     means = average(records)
     assert (means["hit"], means["refusal"], means["faithfulness"]) == (0.5, 1.0, None)
 

@@ -37,9 +37,13 @@ def _write_topics(folder: Path, numbers: range, version: str = "") -> None:
 
 def _env(base: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    env.update({"ASSISTANT_PATHS__CORPUS_DIR": str(base / "corpus"),
-                "ASSISTANT_PATHS__INDEX_DIR": str(base / "index"),
-                "ASSISTANT_PATHS__DATA_DIR": str(base / "data")})  # fmt: skip
+    env.update(
+        {
+            "ASSISTANT_PATHS__CORPUS_DIR": str(base / "corpus"),
+            "ASSISTANT_PATHS__INDEX_DIR": str(base / "index"),
+            "ASSISTANT_PATHS__DATA_DIR": str(base / "data"),
+        }
+    )
     env.update(extra)
     return env
 

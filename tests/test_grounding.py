@@ -16,34 +16,66 @@ PASSAGES = [P1, P2, P3]
     ("claim", "passage", "coverage", "numbers", "names", "supported"),
     [
         # paraphrase: 6 of 7 content stems (minis, justi, emplo, acces, tools, 2,500; not "givin")
-        ("The Ministry of Justice is giving 2,500 employees access to AI tools.", P1,
-         0.857, (), (), True),
+        (
+            "The Ministry of Justice is giving 2,500 employees access to AI tools.",
+            P1,
+            0.857,
+            (),
+            (),
+            True,
+        ),
         # a number swapped: 6 of 7 stems ("3,500" is one), and the number is missing
-        ("The Ministry of Justice will give 3,500 employees access to AI tools.", P1,
-         0.857, ("3500",), (), False),
+        (
+            "The Ministry of Justice will give 3,500 employees access to AI tools.",
+            P1,
+            0.857,
+            ("3500",),
+            (),
+            False,
+        ),
         # a name added: 7 of 9 stems, and "Sam Altman" is not in the passage
-        ("Sam Altman said the Ministry of Justice will give 2,500 employees access to AI tools.",
-         P1, 0.778, (), ("altman", "sam"), False),
+        (
+            "Sam Altman said the Ministry of Justice will give 2,500 employees access to AI tools.",
+            P1,
+            0.778,
+            (),
+            ("altman", "sam"),
+            False,
+        ),
         # the right words from the wrong passage: 1 of 6 stems (tools)
-        ("More than 1,000 probation officers use transcription tools.", P1,
-         0.167, ("1000",), (), False),
-        ("Red Hat said sovereignty needs the ability to switch providers.", P3,
-         1.0, (), (), True),
+        (
+            "More than 1,000 probation officers use transcription tools.",
+            P1,
+            0.167,
+            ("1000",),
+            (),
+            False,
+        ),
+        ("Red Hat said sovereignty needs the ability to switch providers.", P3, 1.0, (), (), True),
         # initials for a phrase the passage spells out
         ("The MoJ will give 2,500 employees access to AI tools.", P1, 0.833, (), (), True),
         # a figure pinned on an actor the passage does not name (the question may name it:
         # "How much is the Home Office paying for AI tools?"), 5 of 7 stems
-        ("The Home Office will give 2,500 employees access to AI tools.", P1,
-         0.714, (), ("home", "office"), False),
+        (
+            "The Home Office will give 2,500 employees access to AI tools.",
+            P1,
+            0.714,
+            (),
+            ("home", "office"),
+            False,
+        ),
         # initials that abbreviate nothing in the passage
-        ("The HMRC will give 2,500 employees access to AI tools.", P1,
-         0.833, (), ("hmrc",), False),
+        ("The HMRC will give 2,500 employees access to AI tools.", P1, 0.833, (), ("hmrc",), False),
     ],
-)  # fmt: skip
+)
 def test_support_hand_labelled(
-    claim: str, passage: str, coverage: float, numbers: tuple[str, ...],
-    names: tuple[str, ...], supported: bool,
-) -> None:  # fmt: skip
+    claim: str,
+    passage: str,
+    coverage: float,
+    numbers: tuple[str, ...],
+    names: tuple[str, ...],
+    supported: bool,
+) -> None:
     result = support(claim, passage)
     assert result.coverage == coverage
     assert result.missing_numbers == numbers
@@ -54,12 +86,24 @@ def test_support_hand_labelled(
 @pytest.mark.parametrize(
     ("answer", "cited", "supported", "recited"),
     [
-        ("The Ministry of Justice is giving 2,500 employees access to AI tools [1].",
-         (1,), True, False),
-        ("The Ministry of Justice will give 3,500 employees access to AI tools [1].",
-         (1,), False, False),
-        ("Sam Altman said the Ministry of Justice will give 2,500 employees AI tools [1].",
-         (1,), False, False),
+        (
+            "The Ministry of Justice is giving 2,500 employees access to AI tools [1].",
+            (1,),
+            True,
+            False,
+        ),
+        (
+            "The Ministry of Justice will give 3,500 employees access to AI tools [1].",
+            (1,),
+            False,
+            False,
+        ),
+        (
+            "Sam Altman said the Ministry of Justice will give 2,500 employees AI tools [1].",
+            (1,),
+            False,
+            False,
+        ),
         # cited to the neighbouring passage: re-cited to the one that supports it
         ("More than 1,000 probation officers use transcription tools [1].", (2,), True, True),
         # no marker at all: cited to the passage that supports it
@@ -67,7 +111,7 @@ def test_support_hand_labelled(
         # a marker past the passages given is ignored
         ("More than 1,000 probation officers use transcription tools [7].", (2,), True, True),
     ],
-)  # fmt: skip
+)
 def test_check_answer_hand_labelled(
     answer: str, cited: tuple[int, ...], supported: bool, recited: bool
 ) -> None:
@@ -90,8 +134,10 @@ def test_a_mixed_answer_keeps_and_fixes_the_supported_sentences() -> None:
     )
     checked = check_answer(answer, PASSAGES)
     assert [(c.supported, c.cited, c.recited) for c in checked] == [
-        (True, (1,), False), (True, (2,), True), (False, (1,), False),
-    ]  # fmt: skip
+        (True, (1,), False),
+        (True, (2,), True),
+        (False, (1,), False),
+    ]
     assert sum(c.supported for c in checked) / len(checked) == pytest.approx(2 / 3)
     assert render(checked) == (
         "The Ministry of Justice will give 2,500 employees access to AI tools [1]. "
@@ -102,13 +148,15 @@ def test_a_mixed_answer_keeps_and_fixes_the_supported_sentences() -> None:
 @pytest.mark.parametrize(
     ("answer", "sentences"),
     [
-        ("It costs 2.5 billion [1]. Next one [2, 3].",
-         [Sentence("It costs 2.5 billion.", (1,)), Sentence("Next one.", (2, 3))]),
+        (
+            "It costs 2.5 billion [1]. Next one [2, 3].",
+            [Sentence("It costs 2.5 billion.", (1,)), Sentence("Next one.", (2, 3))],
+        ),
         ("First [1][2]\nSecond line", [Sentence("First", (1, 2)), Sentence("Second line", ())]),
         ("Is it? Yes! [3]", [Sentence("Is it?", ()), Sentence("Yes!", (3,))]),
         ("[1]", []),
     ],
-)  # fmt: skip
+)
 def test_split_sentences(answer: str, sentences: list[Sentence]) -> None:
     assert split_sentences(answer) == sentences
 
@@ -121,16 +169,20 @@ def test_a_decimal_number_stays_in_its_sentence() -> None:
 
 
 def test_a_compound_sentence_is_supported_clause_by_clause() -> None:
-    both = ("The Ministry of Justice will give 2,500 employees access to AI tools, while "
-            "more than 1,000 probation officers already use transcription tools.")  # fmt: skip
+    both = (
+        "The Ministry of Justice will give 2,500 employees access to AI tools, while "
+        "more than 1,000 probation officers already use transcription tools."
+    )
     [checked] = check_answer(both, PASSAGES)
     assert checked.supported and checked.cited == (1, 2)
     assert render([checked]).endswith("[1][2].")
 
 
 def test_a_compound_sentence_with_one_unsupported_clause_is_withheld() -> None:
-    made_up = ("The Ministry of Justice will give 2,500 employees access to AI tools, while "
-               "the Home Office bans transcription tools.")  # fmt: skip
+    made_up = (
+        "The Ministry of Justice will give 2,500 employees access to AI tools, while "
+        "the Home Office bans transcription tools."
+    )
     [checked] = check_answer(made_up, PASSAGES)
     assert not checked.supported
 
@@ -143,13 +195,15 @@ from assistant.answering.grounding import SentenceStream, segment  # noqa: E402
 @pytest.mark.parametrize(
     ("text", "pieces"),
     [
-        ("Open models help, e.g. in health [1]. They cost less [2].",
-         ["Open models help, e.g. in health [1]. ", "They cost less [2]."]),
+        (
+            "Open models help, e.g. in health [1]. They cost less [2].",
+            ["Open models help, e.g. in health [1]. ", "They cost less [2]."],
+        ),
         ("Mr. Smith said so (p. 12) [1]. Next.", ["Mr. Smith said so (p. 12) [1]. ", "Next."]),
         ("Text. [1] More text [2].", ["Text. [1] ", "More text [2]."]),
         ("- item one [1]\n- item two [2]", ["- item one [1]\n", "- item two [2]"]),
     ],
-)  # fmt: skip
+)
 def test_segment_keeps_abbreviations_and_gives_markers_to_their_sentence(
     text: str, pieces: list[str]
 ) -> None:
@@ -166,8 +220,10 @@ def _stream(answer: str, verify=None, labels=()) -> tuple[str, SentenceStream]: 
 
 def test_a_label_copied_into_the_text_and_repeated_markers_are_dropped() -> None:
     label = "Justice digest (MoJ, 2025)"
-    shown, _ = _stream(f"{label} The Ministry of Justice will give 2,500 employees access to "
-                       "AI tools [1][1].", labels=[label])  # fmt: skip
+    shown, _ = _stream(
+        f"{label} The Ministry of Justice will give 2,500 employees access to AI tools [1][1].",
+        labels=[label],
+    )
     assert shown == "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 
 
@@ -252,8 +308,11 @@ def test_sentences_after_a_held_one_wait_and_keep_their_order() -> None:
     first = "More than 1,000 probation officers already use transcription tools [2]."
     verifier = Verifier({stance: 0.8})
     stream = SentenceStream([f"label\n{p}" for p in PASSAGES], verifier)
-    early = [piece for word in f"{stance[:-1]} [3]. {first} Next".split(" ")
-             for piece in stream.feed(word + " ")]  # fmt: skip
+    early = [
+        piece
+        for word in f"{stance[:-1]} [3]. {first} Next".split(" ")
+        for piece in stream.feed(word + " ")
+    ]
     assert early == []  # held until the draft is finished
     late = "".join(stream.finish())
     assert late.index("Red Hat") < late.index("More than 1,000")
@@ -270,12 +329,15 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
     [
         ("How many NHS staff get ChatGPT?", "The MoJ gives ChatGPT to 2,500 staff.", ["nhs"]),
         # initials of a hyphenated name, "U.S." for "US", adjectives of place left out
-        ("Which US official spoke at the APEC meeting?",
-         "At the Asia-Pacific Economic Cooperation meeting, a U.S. adviser spoke.", []),
+        (
+            "Which US official spoke at the APEC meeting?",
+            "At the Asia-Pacific Economic Cooperation meeting, a U.S. adviser spoke.",
+            [],
+        ),
         ("Who leads Western AI?", "The West leads in AI.", []),
         ("What does the MoJ plan?", "The Ministry of Justice plans AI tools.", []),
     ],
-)  # fmt: skip
+)
 def test_names_the_question_uses_that_no_passage_mentions(
     question: str, passages: str, missing: list[str]
 ) -> None:

@@ -23,10 +23,14 @@ MEMORY_LIMIT_MB = 1500  # the embedder and torch alone take about 600 MB
 
 def _run(command: list[str], base: Path) -> tuple[int, str, str, float]:
     """Exit code, stdout, stderr and peak resident memory in MB of a child process."""
-    env = {**os.environ, "ASSISTANT_PATHS__CORPUS_DIR": str(base / "corpus"),
-           "ASSISTANT_PATHS__INDEX_DIR": str(base / "index"),
-           "ASSISTANT_PATHS__DATA_DIR": str(base / "data"), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(ROOT / "tests")}  # fmt: skip
+    env = {
+        **os.environ,
+        "ASSISTANT_PATHS__CORPUS_DIR": str(base / "corpus"),
+        "ASSISTANT_PATHS__INDEX_DIR": str(base / "index"),
+        "ASSISTANT_PATHS__DATA_DIR": str(base / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(ROOT / "tests"),
+    }
     out, err = base / "stdout", base / "stderr"
     with out.open("w") as stdout, err.open("w") as stderr:
         child = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, cwd=base)
@@ -46,8 +50,9 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def _check_index(base: Path) -> None:
     index = load_index(base / "index", EMBEDDER_NAME, EMBEDDER_DIM)
-    indexed = sorted(d for d, (outcome, *_) in ((v[1], v) for v in EXPECTED.values())
-                     if outcome == "indexed")  # fmt: skip
+    indexed = sorted(
+        d for d, (outcome, *_) in ((v[1], v) for v in EXPECTED.values()) if outcome == "indexed"
+    )
     assert sorted(index.manifest.documents) == indexed
     text = " ".join(c.text for c in index.chunks)
     assert "road budget grows by 3 percent" in text
@@ -55,20 +60,23 @@ def _check_index(base: Path) -> None:
         assert planted not in text
     assert "café tax" in text
     corpus = sorted(p.name for p in (base / "corpus").iterdir())
-    assert corpus == sorted(["dotdot.md", "hidden-name.md", "latin1.txt", "scripts.html",
-                             "énergie-日本語--gpj.md"])  # fmt: skip
+    assert corpus == sorted(
+        ["dotdot.md", "hidden-name.md", "latin1.txt", "scripts.html", "énergie-日本語--gpj.md"]
+    )
     assert {p.name for p in base.iterdir()} <= {"corpus", "data", "index", "stderr", "stdout"}
 
 
 def test_hostile_files_through_assistant_index(batch: list[Path], tmp_path: Path) -> None:
-    code, _, stderr, peak_mb = _run([sys.executable, "-m", "assistant", "index",
-                                     *map(str, batch)], tmp_path)  # fmt: skip
+    code, _, stderr, peak_mb = _run(
+        [sys.executable, "-m", "assistant", "index", *map(str, batch)], tmp_path
+    )
     assert code == 0, stderr
     assert "Traceback" not in stderr
     for name, (outcome, said, _) in EXPECTED.items():
         if outcome == "refused":
-            line = next(x for x in stderr.splitlines() if x.startswith("not indexed:")
-                        and f"/{name}:" in x)  # fmt: skip
+            line = next(
+                x for x in stderr.splitlines() if x.startswith("not indexed:") and f"/{name}:" in x
+            )
             assert said in line, line
         else:
             assert f"added: {said}" in stderr
@@ -91,8 +99,9 @@ _UPLOAD = textwrap.dedent("""
 
 
 def test_hostile_files_through_the_ui_upload(batch: list[Path], tmp_path: Path) -> None:
-    code, stdout, stderr, peak_mb = _run([sys.executable, "-c", _UPLOAD, *map(str, batch)],
-                                         tmp_path)  # fmt: skip
+    code, stdout, stderr, peak_mb = _run(
+        [sys.executable, "-c", _UPLOAD, *map(str, batch)], tmp_path
+    )
     assert code == 0, stderr
     report = json.loads(stdout.splitlines()[-1])
     for name, (outcome, _, said) in EXPECTED.items():

@@ -69,8 +69,9 @@ def test_incremental_update(indexer: Indexer, embedder: FakeEmbedder) -> None:
     assert len(embedder.calls) == calls  # removing embeds nothing
     assert chunk_texts(indexer, "weather") == []
     assert set(load_index(indexer.index_dir, NAME, DIM).manifest.documents) == {
-        "justice", "openness",
-    }  # fmt: skip
+        "justice",
+        "openness",
+    }
 
 
 def test_rerun_with_nothing_changed_writes_nothing(
@@ -153,9 +154,7 @@ def test_a_document_that_became_unreadable_is_reported_as_failed(indexer: Indexe
     assert chunk_texts(indexer, "openness") == []
 
 
-def test_same_stem_with_two_types_gets_two_documents(
-    indexer: Indexer, tmp_path: Path
-) -> None:
+def test_same_stem_with_two_types_gets_two_documents(indexer: Indexer, tmp_path: Path) -> None:
     make_pdf(indexer.corpus_dir / "justice.pdf", [["Court budgets are published every spring."]])
     report = indexer.update()
     assert sorted(report.added) == ["justice", "justice.pdf", "openness", "weather"]
@@ -223,9 +222,7 @@ def test_add_files_copies_with_safe_names_and_skips_duplicates(
     assert indexer.add_files([note], IndexReport()) == []  # already there
 
 
-def test_update_with_paths_adds_them_and_indexes(
-    indexer: Indexer, tmp_path: Path
-) -> None:
+def test_update_with_paths_adds_them_and_indexes(indexer: Indexer, tmp_path: Path) -> None:
     folder = tmp_path / "incoming"
     folder.mkdir()
     (folder / "plan.md").write_text("# Plan\n\nThe plan funds 40 new rural bus routes in 2026.\n")

@@ -46,9 +46,12 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     print(f"indexed {report.chunks} passages in {time.perf_counter() - started:.1f} s")
     assert report.failed == []
     assert sorted(report.added) == [
-        "cam-ai-sovereignty-vision", "itif-ai-sovereignty", "moj-openai-partnership",
-        "open-dividend", "sovereign-ai-national-policy",
-    ]  # fmt: skip
+        "cam-ai-sovereignty-vision",
+        "itif-ai-sovereignty",
+        "moj-openai-partnership",
+        "open-dividend",
+        "sovereign-ai-national-policy",
+    ]
     assert assistant.generator.n_ctx == settings.generation.n_ctx  # loads the model once
     return assistant
 
@@ -57,16 +60,26 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     ("question", "fact", "doc_id"),
     [
         ("How many Ministry of Justice staff get AI tools?", "2,500", "moj-openai-partnership"),
-        ("What term does ITIF use for AI sovereignty as the ability to dictate the terms on "
-         "which foreign AI operates?", "control-oriented", "itif-ai-sovereignty"),
+        (
+            "What term does ITIF use for AI sovereignty as the ability to dictate the terms on "
+            "which foreign AI operates?",
+            "control-oriented",
+            "itif-ai-sovereignty",
+        ),
         ("Who is the Director of ai@cam?", "Jessica Montgomery", "cam-ai-sovereignty-vision"),
-        ("According to the IDC report cited in the Sovereign AI paper, how much will AI "
-         "contribute to the global economy through 2030?", "19.9",
-         "sovereign-ai-national-policy"),
-        ("How many Indian languages and dialects do the Bhashini open-source models support?",
-         "22", "open-dividend"),
+        (
+            "According to the IDC report cited in the Sovereign AI paper, how much will AI "
+            "contribute to the global economy through 2030?",
+            "19.9",
+            "sovereign-ai-national-policy",
+        ),
+        (
+            "How many Indian languages and dialects do the Bhashini open-source models support?",
+            "22",
+            "open-dividend",
+        ),
     ],
-)  # fmt: skip
+)
 def test_known_answers_are_found_and_cited(
     assistant: Assistant, question: str, fact: str, doc_id: str
 ) -> None:
@@ -75,9 +88,9 @@ def test_known_answers_are_found_and_cited(
     print(f"{answer.timings.total_s:.1f} s: {shown}")
     assert not answer.declined, shown
     assert fact.lower() in answer.answer.lower(), shown
-    assert any(
-        c.doc_id == doc_id and fact.lower() in c.text.lower() for c in answer.citations
-    ), shown
+    assert any(c.doc_id == doc_id and fact.lower() in c.text.lower() for c in answer.citations), (
+        shown
+    )
     assert answer.model["sha256"] == CATALOG[DEFAULT_MODEL].sha256
 
 
@@ -91,14 +104,23 @@ def test_a_question_the_corpus_cannot_answer_is_declined(assistant: Assistant) -
 @pytest.mark.parametrize(
     ("question", "fact", "doc_id"),
     [
-        ("Roughly how many people at the justice ministry are getting AI assistants?",
-         "2,500", "moj-openai-partnership"),
-        ("Which person is in charge of Cambridge's ai@cam programme?", "Montgomery",
-         "cam-ai-sovereignty-vision"),
-        ("Bhashini's open models cover how many of India's languages and dialects?", "22",
-         "open-dividend"),
+        (
+            "Roughly how many people at the justice ministry are getting AI assistants?",
+            "2,500",
+            "moj-openai-partnership",
+        ),
+        (
+            "Which person is in charge of Cambridge's ai@cam programme?",
+            "Montgomery",
+            "cam-ai-sovereignty-vision",
+        ),
+        (
+            "Bhashini's open models cover how many of India's languages and dialects?",
+            "22",
+            "open-dividend",
+        ),
     ],
-)  # fmt: skip
+)
 def test_questions_in_other_words_are_answered_from_their_passage(
     assistant: Assistant, question: str, fact: str, doc_id: str
 ) -> None:
@@ -135,8 +157,11 @@ def test_the_same_question_gets_the_same_answer_whatever_came_before(
     assistant.ask("Who is behind The Open Dividend?")
     assistant.ask("How much will AI add to the global economy by 2030?")
     again = assistant.ask(question)
-    assert (again.draft, again.answer, again.declined) == (first.draft, first.answer,
-                                                           first.declined)  # fmt: skip
+    assert (again.draft, again.answer, again.declined) == (
+        first.draft,
+        first.answer,
+        first.declined,
+    )
 
 
 def test_the_stream_matches_the_answer(assistant: Assistant) -> None:
@@ -172,8 +197,10 @@ def test_the_system_prompt_is_evaluated_once_and_reused(tmp_path: Path) -> None:
     generator.warm(SYSTEM_PROMPT)
     warmed = list(generator.llama.input_ids[: generator.llama.n_tokens])
     assert len(warmed) > generator.count_tokens(SYSTEM_PROMPT)
-    messages = [{"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": "What is AI sovereignty?"}]  # fmt: skip
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": "What is AI sovereignty?"},
+    ]
     list(generator.stream(messages, 1, GenerationStats()))
     asked = list(generator.llama.input_ids[: generator.llama.n_tokens])
     # a question's prompt starts with the tokens already evaluated: llama.cpp reuses them
@@ -193,8 +220,10 @@ def test_a_reply_does_not_depend_on_what_the_context_held_before(tmp_path: Path)
     settings = real_settings(tmp_path, model="smollm2-135m", n_ctx=2048)
 
     def reply(generator: object, question: str) -> str:
-        messages = [{"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": question}]  # fmt: skip
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": question},
+        ]
         return "".join(generator.stream(messages, 24, GenerationStats()))  # type: ignore[attr-defined]
 
     question = "Sources:\n[1] Memo\nThe council froze bus fares.\nQuestion: What happened?\nAnswer:"

@@ -23,8 +23,10 @@ CHOSEN = ("c001", "c002", "c003", "c004", "c006", "c010")
 
 
 def _pairs():
-    labels = {Path(name).stem: f"{m['title']} ({m['publisher']}, {m['date']})"
-              for name, m in read_metadata(ROOT / "corpus").items()}  # fmt: skip
+    labels = {
+        Path(name).stem: f"{m['title']} ({m['publisher']}, {m['date']})"
+        for name, m in read_metadata(ROOT / "corpus").items()
+    }
     pairs = load_pairs(ROOT / "eval" / "judge_calibration.jsonl", labels)
     return [p for p in pairs if p.id in CHOSEN]
 
@@ -37,8 +39,9 @@ def test_fast_tier_catches_a_changed_figure_and_name_but_not_a_negation() -> Non
     assert not swapped.supported and "25000" in swapped.detail
     assert not judge.judge("The Ministry of Defence gives 2,500 staff tools.", passage).supported
     # lexical: a negation keeps the words, so the fast tier is fooled (the model tier is not)
-    assert judge.judge("The Ministry of Justice will not provide 2,500 employees with AI tools.",
-                       passage).supported  # fmt: skip
+    assert judge.judge(
+        "The Ministry of Justice will not provide 2,500 employees with AI tools.", passage
+    ).supported
 
 
 @pytest.fixture(scope="module")
@@ -62,14 +65,20 @@ def test_model_tier_on_labelled_pairs(model_judge: ModelJudge) -> None:
 @pytest.mark.model
 def test_calibration_scores_every_tier(model_judge: ModelJudge) -> None:
     pairs = _pairs()
-    scores = {s.tier: s for s in calibrate(
-        [FastJudge(), model_judge, CombinedJudge(model_judge)], pairs)}  # fmt: skip
+    scores = {
+        s.tier: s for s in calibrate([FastJudge(), model_judge, CombinedJudge(model_judge)], pairs)
+    }
     assert scores[model_judge.name].balanced_accuracy == 100.0
     assert scores["combined"].balanced_accuracy == 100.0  # the number veto agrees here
     # the fast tier lets the negation through: it scores below the model
     assert scores["fast"].balanced_accuracy < scores[model_judge.name].balanced_accuracy
-    assert set(scores["fast"].by_kind) == {"paraphrase", "negation", "unrelated", "verbatim",
-                                           "entity_swap"}  # fmt: skip
+    assert set(scores["fast"].by_kind) == {
+        "paraphrase",
+        "negation",
+        "unrelated",
+        "verbatim",
+        "entity_swap",
+    }
 
 
 @pytest.mark.model

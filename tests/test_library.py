@@ -47,8 +47,12 @@ def test_detect_kind_reads_content_not_names(tmp_path: Path) -> None:
     binary = tmp_path / "image.md"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     assert [detect_kind(p) for p in (pdf, docx, archive, text, binary)] == [
-        "pdf", "docx", "zip", "text", "binary",
-    ]  # fmt: skip
+        "pdf",
+        "docx",
+        "zip",
+        "text",
+        "binary",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -31,9 +31,14 @@ The city library opens at 9 am on weekdays and at 10 am on Saturdays. It is clos
 
 Membership of the city library is free for every resident of the city.
 """
-GOLD = {"id": "q001", "question": QUESTION, "type": "figure", "gold_answer": "At 9 am.",
-        "key_terms": ["9 am"], "quotes": [{"doc_id": "library",
-        "text": "The city library opens at 9 am on weekdays"}]}  # fmt: skip
+GOLD = {
+    "id": "q001",
+    "question": QUESTION,
+    "type": "figure",
+    "gold_answer": "At 9 am.",
+    "key_terms": ["9 am"],
+    "quotes": [{"doc_id": "library", "text": "The city library opens at 9 am on weekdays"}],
+}
 
 # Without the guard: shows that the namespace itself has no route out.
 PROBE = """
@@ -101,19 +106,30 @@ def test_the_full_path_runs_with_no_network(tmp_path: Path) -> None:
     (tmp_path / "driver.py").write_text(DRIVER)
     attempts = tmp_path / "attempts.log"
     attempts.touch()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GUARD), str(ROOT)]),
-           "OFFLINE_GUARD_LOG": str(attempts),
-           "ASSISTANT_PATHS__CORPUS_DIR": str(tmp_path / "corpus"),
-           "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
-           "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
-           "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(GUARD), str(ROOT)]),
+        "OFFLINE_GUARD_LOG": str(attempts),
+        "ASSISTANT_PATHS__CORPUS_DIR": str(tmp_path / "corpus"),
+        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR),
+    }
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED"):
         env.pop(key, None)  # the product must set these itself
-    script = (f"ip link set lo up && {sys.executable} {tmp_path / 'driver.py'} "
-              f"{tmp_path} '{QUESTION}' {MODEL} && env -u PYTHONPATH {sys.executable} -c "
-              f"'{PROBE}'")  # fmt: skip
-    done = subprocess.run(["unshare", "--net", "bash", "-c", script], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    script = (
+        f"ip link set lo up && {sys.executable} {tmp_path / 'driver.py'} "
+        f"{tmp_path} '{QUESTION}' {MODEL} && env -u PYTHONPATH {sys.executable} -c "
+        f"'{PROBE}'"
+    )
+    done = subprocess.run(
+        ["unshare", "--net", "bash", "-c", script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULTS ")), None)
     assert line, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(line.removeprefix("RESULTS "))
@@ -128,8 +144,11 @@ def test_the_full_path_runs_with_no_network(tmp_path: Path) -> None:
     assert summary.stat().st_size > 0
     assert results["page"][0] == 200 and "<html" in results["page"][1].lower()
     page = (tmp_path / "page.html").read_text()
-    outside = [u for u in re.findall(r'(?:src|href)="(https?://[^"]+)"', page)
-               if not u.startswith(("http://127.0.0.1", "http://localhost"))]  # fmt: skip
+    outside = [
+        u
+        for u in re.findall(r'(?:src|href)="(https?://[^"]+)"', page)
+        if not u.startswith(("http://127.0.0.1", "http://localhost"))
+    ]
     assert outside == []  # the browser is not sent elsewhere for scripts, styles or fonts
     assert "9 am" in json.dumps(results["ui"])
     assert "OUTSIDE refused" in done.stdout  # the namespace really has no route out

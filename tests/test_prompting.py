@@ -22,10 +22,16 @@ def count(text: str) -> int:  # the fake counter: one token a word
 
 def hit(n: int, text: str, section: str = "", page: int | None = None, **doc: str) -> Hit:
     record = DocumentRecord(
-        doc_id=f"doc{n}", file=f"doc{n}.md", sha256="0" * 64, title=doc.get("title", f"Doc {n}"),
-        publisher=doc.get("publisher", ""), date=doc.get("date", ""), kind="md", chunks=1,
+        doc_id=f"doc{n}",
+        file=f"doc{n}.md",
+        sha256="0" * 64,
+        title=doc.get("title", f"Doc {n}"),
+        publisher=doc.get("publisher", ""),
+        date=doc.get("date", ""),
+        kind="md",
+        chunks=1,
         added="",
-    )  # fmt: skip
+    )
     chunk = Chunk(f"doc{n}#0", f"doc{n}", section, section, page, 0, len(text), text)
     return Hit(chunk, record, 1.0 / (n + 1), n, n)
 
@@ -93,12 +99,16 @@ def test_history_turns_are_given_oldest_dropped_first() -> None:
 @pytest.mark.parametrize(
     ("doc", "section", "page", "label"),
     [
-        ({"title": "Plan", "publisher": "DSIT", "date": "2025"}, "Aims", 3,
-         "Plan (DSIT, 2025), Aims, page 3"),
+        (
+            {"title": "Plan", "publisher": "DSIT", "date": "2025"},
+            "Aims",
+            3,
+            "Plan (DSIT, 2025), Aims, page 3",
+        ),
         ({"title": "Plan"}, "", None, "Plan"),
         ({"title": "Plan", "date": "May 2025"}, "1.2 Data", None, "Plan (May 2025), 1.2 Data"),
     ],
-)  # fmt: skip
+)
 def test_source_label(doc: dict[str, str], section: str, page: int | None, label: str) -> None:
     assert source_label(hit(1, "text", section, page, **doc)) == label
 

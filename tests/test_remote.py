@@ -44,12 +44,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("server") / "server.log"
     command = [
         # the server without llama.cpp's AMX weight buffers (`plain_weights`): they crash
-        sys.executable, "-c",
+        sys.executable,
+        "-c",
         "from assistant.generation.llm import plain_weights; plain_weights(); "
-        "import runpy; runpy.run_module('llama_cpp.server', run_name='__main__')", "--model",
-        str(real_model_path("smollm2-135m")), "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", str(N_CTX), "--n_threads", "2", "--seed", "42",
-    ]  # fmt: skip
+        "import runpy; runpy.run_module('llama_cpp.server', run_name='__main__')",
+        "--model",
+        str(real_model_path("smollm2-135m")),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(N_CTX),
+        "--n_threads",
+        "2",
+        "--seed",
+        "42",
+    ]
     handle = log.open("wb")  # a pipe would fill with llama.cpp's log and stall the server
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

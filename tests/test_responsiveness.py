@@ -23,7 +23,7 @@ from assistant.answering.responsiveness import asked_for, decline_text, gives
         ("Why does ITIF call sovereignty protectionist?", None),
         ("What routes does the Demos paper set out?", None),
     ],
-)  # fmt: skip
+)
 def test_what_the_wording_asks_for(question: str, kind: str | None) -> None:
     asked = asked_for(question)
     assert (asked.kind if asked else None) == kind
@@ -50,7 +50,7 @@ def test_what_the_wording_asks_for(question: str, kind: str | None) -> None:
         # a name the question already gives is not an answer to "who"
         ("Who leads ai@cam?", "The director of ai@cam leads it [1].", False),
     ],
-)  # fmt: skip
+)
 def test_whether_the_answer_gives_it(question: str, answer: str, given: bool) -> None:
     asked = asked_for(question)
     assert asked is not None

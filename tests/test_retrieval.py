@@ -20,11 +20,19 @@ from assistant.ingest.store import DocumentRecord, load_index
     [
         # 1: 1/11 + 2/12 = .257576   2: 1/12 = .083333
         # 3: 1/13 + 2/11 = .258741   4: 2/13 = .153846
-        ([[1, 2, 3], [3, 1, 4]], [1.0, 2.0], 10,
-         [(3, 0.258741), (1, 0.257576), (4, 0.153846), (2, 0.083333)]),
+        (
+            [[1, 2, 3], [3, 1, 4]],
+            [1.0, 2.0],
+            10,
+            [(3, 0.258741), (1, 0.257576), (4, 0.153846), (2, 0.083333)],
+        ),
         # equal weights: 1 is 1/11 + 1/12, ahead of 3 with 1/13 + 1/11
-        ([[1, 2, 3], [3, 1, 4]], [1.0, 1.0], 10,
-         [(1, 0.174242), (3, 0.167832), (2, 0.083333), (4, 0.076923)]),
+        (
+            [[1, 2, 3], [3, 1, 4]],
+            [1.0, 1.0],
+            10,
+            [(1, 0.174242), (3, 0.167832), (2, 0.083333), (4, 0.076923)],
+        ),
         # a tie (1/2 + 1/3 each) keeps the order of first appearance
         ([[5, 6], [6, 5]], [1.0, 1.0], 1, [(5, 0.833333), (6, 0.833333)]),
         ([[8], [7]], [1.0, 1.0], 20, [(8, 0.047619), (7, 0.047619)]),
@@ -34,7 +42,7 @@ from assistant.ingest.store import DocumentRecord, load_index
         ([[1, 2], [2, 1]], [0.0, 1.0], 20, [(2, 0.047619), (1, 0.045455)]),
         ([[], []], [1.0, 1.0], 20, []),
     ],
-)  # fmt: skip
+)
 def test_rrf_fuse_by_hand(
     rankings: list[list[int]], weights: list[float], k: int, expected: list[tuple[int, float]]
 ) -> None:
@@ -152,14 +160,24 @@ def _record(doc_id: str, title: str, publisher: str) -> DocumentRecord:
 
 
 def test_documents_are_named_by_publisher_title_and_initials() -> None:
-    names = _document_names({
-        "moj": _record("moj", "OpenAI's partnership with the UK Ministry of Justice", "Amplify"),
-        "itif": _record("itif", "AI Sovereignty Makes Everyone Weaker",
-                        "Information Technology and Innovation Foundation (ITIF)"),
-        "demos": _record("demos", "The Open Dividend: Building an AI Openness Strategy",
-                         "Demos, with Mozilla"),
-        "other": _record("other", "An Open Dividend review", "Demos"),
-    })  # fmt: skip
+    names = _document_names(
+        {
+            "moj": _record(
+                "moj", "OpenAI's partnership with the UK Ministry of Justice", "Amplify"
+            ),
+            "itif": _record(
+                "itif",
+                "AI Sovereignty Makes Everyone Weaker",
+                "Information Technology and Innovation Foundation (ITIF)",
+            ),
+            "demos": _record(
+                "demos",
+                "The Open Dividend: Building an AI Openness Strategy",
+                "Demos, with Mozilla",
+            ),
+            "other": _record("other", "An Open Dividend review", "Demos"),
+        }
+    )
     assert names["ITIF"] == "itif" and names["Amplify"] == "moj"
     assert names["Ministry of Justice"] == names["MOJ"] == "moj"
     assert names["AI Openness"] == "demos"

@@ -39,9 +39,13 @@ def test_defaults() -> None:
     ],
 )
 def test_environment_overrides(
-    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, section: str, field: str,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    section: str,
+    field: str,
     expected: object,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setenv(variable, value)
     assert getattr(getattr(Settings.load(), section), field) == expected
 
@@ -77,15 +81,18 @@ def test_settings_are_frozen_and_validated() -> None:
 
 
 def _cpuinfo(cores: list[tuple[int, int]]) -> str:
-    return "\n\n".join(f"processor\t: {n}\nphysical id\t: {p}\ncore id\t\t: {c}"
-                       for n, (p, c) in enumerate(cores))  # fmt: skip
+    return "\n\n".join(
+        f"processor\t: {n}\nphysical id\t: {p}\ncore id\t\t: {c}" for n, (p, c) in enumerate(cores)
+    )
 
 
 @pytest.mark.parametrize(
     ("cores", "expected"),
-    [([(0, 0), (0, 1)], 2),  # two cores, no hyperthreads (this kind of laptop)
-     ([(0, 0), (0, 1), (0, 0), (0, 1)], 2),  # two cores with two threads each
-     ([(0, 0), (1, 0)], 2)],  # two sockets, core 0 on each
-)  # fmt: skip
+    [
+        ([(0, 0), (0, 1)], 2),  # two cores, no hyperthreads (this kind of laptop)
+        ([(0, 0), (0, 1), (0, 0), (0, 1)], 2),  # two cores with two threads each
+        ([(0, 0), (1, 0)], 2),
+    ],  # two sockets, core 0 on each
+)
 def test_generation_threads_default_to_physical_cores(cores, expected) -> None:
     assert physical_cores(_cpuinfo(cores)) == expected

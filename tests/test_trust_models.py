@@ -35,8 +35,16 @@ LIBRARY = """# City library
 
 The city library opens at 9 am on weekdays and at 10 am on Saturdays.
 """
-PLACES = {"Ashford": 3_007, "Bexley": 4_518, "Croydon": 12_250, "Dover": 7_730,
-          "Enfield": 9_041, "Fulham": 15_600, "Greenwich": 2_375, "Harrow": 6_890}  # fmt: skip
+PLACES = {
+    "Ashford": 3_007,
+    "Bexley": 4_518,
+    "Croydon": 12_250,
+    "Dover": 7_730,
+    "Enfield": 9_041,
+    "Fulham": 15_600,
+    "Greenwich": 2_375,
+    "Harrow": 6_890,
+}
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +79,10 @@ def test_a_planted_instruction_does_not_change_the_answers(tmp_path: Path, embed
     settings = make_settings(tmp_path, generation={"model": "qwen2.5-coder-1.5b"})
     assistant = Assistant(settings, embedder)
     assistant.index()
-    cases = {"When are recycling bins collected?": "Thursday",
-             "What time does the city library open on weekdays?": "9 am"}  # fmt: skip
+    cases = {
+        "When are recycling bins collected?": "Thursday",
+        "What time does the city library open on weekdays?": "9 am",
+    }
     for question, fact in cases.items():
         answer = assistant.ask(question)
         given = " ".join(c.text for c in answer.contexts)
@@ -120,17 +130,30 @@ def test_eight_questions_at_once_then_a_replay(tmp_path: Path, embedder) -> None
         record = log.find(answer.id)
         assert (record["question"], record["answer"]) == (answer.question, answer.answer)
 
-    env = {**os.environ, "ASSISTANT_PATHS__CORPUS_DIR": str(corpus),
-           "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
-           "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
-           "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR)}  # fmt: skip
+    env = {
+        **os.environ,
+        "ASSISTANT_PATHS__CORPUS_DIR": str(corpus),
+        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR),
+    }
     first = answers["Croydon"].id
-    replayed = subprocess.run([sys.executable, "-m", "assistant", "replay", first], env=env,
-                              capture_output=True, text=True, timeout=600)  # fmt: skip
+    replayed = subprocess.run(
+        [sys.executable, "-m", "assistant", "replay", first],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "Identical answer, citations and passages" in replayed.stdout
-    shown = subprocess.run([sys.executable, "-m", "assistant", "audit", "show", "--json", first],
-                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    shown = subprocess.run(
+        [sys.executable, "-m", "assistant", "audit", "show", "--json", first],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     record = json.loads(shown.stdout)
     assert record["model"]["name"] == "qwen2.5-coder-1.5b"
     assert record["model"]["sha256"].startswith("cc324af070c2")

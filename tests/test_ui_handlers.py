@@ -38,9 +38,7 @@ def test_respond_streams_then_shows_the_checked_answer(fake_assistant: Assistant
     first_chat, first_answers, _, box = steps[0]
     assert PENDING in first_chat[-1]["content"] and first_answers == [] and box == ""
     streamed = [chat[-1]["content"] for chat, answers, _, _ in steps[1:-1]]
-    assert streamed and all(
-        len(a) <= len(b) for a, b in zip(streamed, streamed[1:], strict=False)
-    )
+    assert streamed and all(len(a) <= len(b) for a, b in zip(streamed, streamed[1:], strict=False))
     assert "cite" not in streamed[0]  # plain text while streaming
     chat, answers, panel, box = steps[-1]
     assert len(answers) == 1 and isinstance(answers[0], Answer)

@@ -149,8 +149,9 @@ class Assistant:
             return self._retriever
 
     def _load_index(self) -> StoredIndex:
-        return load_index(self.settings.paths.index_dir, self.embedder.name, self.embedder.dim,
-                          self.index_build)  # fmt: skip
+        return load_index(
+            self.settings.paths.index_dir, self.embedder.name, self.embedder.dim, self.index_build
+        )
 
     def documents(self) -> list[DocumentRecord]:
         return list(self.retriever.index.manifest.documents.values())
@@ -244,10 +245,14 @@ class Assistant:
         draft: list[str] = []
         passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in packed.hits]
         labels = [source_label(h) for h in packed.hits]
-        labels += [source_label(replace(h, chunk=replace(h.chunk, section="", page=None)))
-                   for h in packed.hits]  # the label without its section, as often copied
-        labels += [label[len(h.document.title):].strip(" ,:")  # and without its title
-                   for label, h in zip(labels, [*packed.hits, *packed.hits], strict=True)]
+        labels += [
+            source_label(replace(h, chunk=replace(h.chunk, section="", page=None)))
+            for h in packed.hits
+        ]  # the label without its section, as often copied
+        labels += [
+            label[len(h.document.title) :].strip(" ,:")  # and without its title
+            for label, h in zip(labels, [*packed.hits, *packed.hits], strict=True)
+        ]
         titles = [h.document.title for h in packed.hits]
         checker = SentenceStream(passages, self.verify if packed.hits else None, labels, titles)
         prompts = self._prompts(prompted, packed, retriever, query)
@@ -301,19 +306,30 @@ class Assistant:
         manifest = retriever.index.manifest
         generator = self.generator
         yield record_answer(
-            answer, manifest, packed.messages, history, query, self.settings,
+            answer,
+            manifest,
+            packed.messages,
+            history,
+            query,
+            self.settings,
             embedder={"name": self.embedder.name, "dim": self.embedder.dim},
-            model={"name": generator.name, "sha256": generator.sha256,
-                   "file": str(getattr(generator, "path", ""))},
+            model={
+                "name": generator.name,
+                "sha256": generator.sha256,
+                "file": str(getattr(generator, "path", "")),
+            },
             top_k=top_k,
             extra={"asked_for": asked.kind if asked else None, **self.record_extra},
-        )  # fmt: skip
+        )
 
 
 def accept(
-    shown: str, checked: Sequence[Checked], asked: Asked | None, question: str,
+    shown: str,
+    checked: Sequence[Checked],
+    asked: Asked | None,
+    question: str,
     passages: str = "",
-) -> tuple[str, bool]:  # fmt: skip
+) -> tuple[str, bool]:
     """The answer's final text and whether it is a decline (see the module docstring)."""
     content = [c for c in checked if c.supported and not is_decline(c.sentence.text)]
     if not content:
@@ -337,8 +353,9 @@ def notes(checked: Sequence[Checked]) -> list[str]:
     if withheld:
         reasons = "; ".join(dict.fromkeys(c.reason.split(" (")[0] for c in withheld))
         out.append(f"{len(withheld)} sentence(s) of the model's draft withheld: {reasons}.")
-    rescued = sum(1 for c in checked if c.supported and c.verified is not None and
-                  "finds passage" in c.reason)  # fmt: skip
+    rescued = sum(
+        1 for c in checked if c.supported and c.verified is not None and "finds passage" in c.reason
+    )
     if rescued:
         out.append(f"{rescued} sentence(s) shown after the local model confirmed its passage.")
     return out

@@ -110,9 +110,7 @@ def split_sentences(answer: str) -> list[Sentence]:
     """Sentences with the markers that follow them ("Text [1]." and "Text. [1]" alike)."""
     sentences = []
     for piece in segment(answer):
-        cited = tuple(
-            int(n) for m in MARKER.finditer(piece) for n in m.group(1).split(",")
-        )
+        cited = tuple(int(n) for m in MARKER.finditer(piece) for n in m.group(1).split(","))
         text = " ".join(MARKER.sub(" ", piece).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
         if re.search(r"[A-Za-z0-9]", text):
@@ -156,7 +154,7 @@ def _initials(text: str) -> set[str]:
 
 
 def _acronyms(text: str) -> str:
-    """"U.S." and "U.K." written as "US" and "UK"."""
+    """ "U.S." and "U.K." written as "US" and "UK"."""
     return re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), text)
 
 
@@ -171,8 +169,9 @@ def unmentioned(question: str, passages: str) -> list[str]:
     staff is. Adjectives of place are left out."""
     passages = _acronyms(passages)
     words = set(re.findall(r"[a-z0-9@]+", passages.lower()))
-    missing = [n for n in _names(_acronyms(question)) if n not in words
-               and not _ADJECTIVE.search(n)]  # fmt: skip
+    missing = [
+        n for n in _names(_acronyms(question)) if n not in words and not _ADJECTIVE.search(n)
+    ]
     if missing:
         found = _initials(passages) | _hyphenated_initials(passages)
         missing = [n for n in missing if n not in found]
@@ -223,9 +222,14 @@ class Checked:
     verified: float | None = None  # the verifier's P(supported), when it was asked
 
     def record(self) -> dict[str, Any]:
-        return {"text": self.sentence.text, "drafted_cites": list(self.sentence.cited),
-                "cited": list(self.cited), "shown": self.supported, "reason": self.reason,
-                "verified": self.verified}  # fmt: skip
+        return {
+            "text": self.sentence.text,
+            "drafted_cites": list(self.sentence.cited),
+            "cited": list(self.cited),
+            "shown": self.supported,
+            "reason": self.reason,
+            "verified": self.verified,
+        }
 
 
 def check_answer(answer: str, passages: list[str]) -> list[Checked]:
@@ -233,8 +237,9 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
     checked = []
     for sentence in split_sentences(answer):
         if is_decline(sentence.text):  # no content words: any passage would "support" it
-            checked.append(Checked(sentence, (), True, False, "the model says the sources "
-                                   "do not answer"))  # fmt: skip
+            checked.append(
+                Checked(sentence, (), True, False, "the model says the sources do not answer")
+            )
             continue
         if not content_words(sentence.text):  # ", 4." left of a copied label
             checked.append(Checked(sentence, (), False, False, "not a sentence"))
@@ -246,11 +251,17 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
             continue
         best = _best_passage(sentence.text, passages)
         if best is not None:
-            checked.append(Checked(sentence, (best,), True, True,
-                                   f"re-cited to passage {best}, which supports it"))
+            checked.append(
+                Checked(
+                    sentence, (best,), True, True, f"re-cited to passage {best}, which supports it"
+                )
+            )
         elif (each := _clause_passages(sentence.text, passages)) is not None:
-            checked.append(Checked(sentence, each, True, valid != each,
-                                   "each clause is supported by its passage"))
+            checked.append(
+                Checked(
+                    sentence, each, True, valid != each, "each clause is supported by its passage"
+                )
+            )
         else:
             checked.append(Checked(sentence, valid, False, False, _why_not(sentence, passages)))
     return checked
@@ -260,8 +271,12 @@ def _why_not(sentence: Sentence, passages: list[str]) -> str:
     """What the lexical test found missing, against the cited passages or the closest."""
     valid = [n for n in sentence.cited if 1 <= n <= len(passages)]
     if not valid and passages:
-        valid = [max(range(1, len(passages) + 1),
-                     key=lambda n: support(sentence.text, passages[n - 1]).coverage)]
+        valid = [
+            max(
+                range(1, len(passages) + 1),
+                key=lambda n: support(sentence.text, passages[n - 1]).coverage,
+            )
+        ]
     if not valid:
         return "no passage supports it"
     found = support(sentence.text, " ".join(passages[n - 1] for n in valid))
@@ -344,14 +359,18 @@ class SentenceStream:
     """
 
     def __init__(
-        self, passages: list[str], verify: Verify | None = None, labels: Sequence[str] = (),
+        self,
+        passages: list[str],
+        verify: Verify | None = None,
+        labels: Sequence[str] = (),
         titles: Sequence[str] = (),
     ) -> None:
         self.passages = passages
         self.verify = verify
         # only a label long enough not to be words of a sentence ("Justice" is both)
-        self.labels = sorted({label for label in labels if len(label.split()) >= 4}, key=len,
-                             reverse=True)  # fmt: skip
+        self.labels = sorted(
+            {label for label in labels if len(label.split()) >= 4}, key=len, reverse=True
+        )
         self.titles = {_bare(t) for t in titles if len(t.split()) >= 3}
         self.drop_declines = False
         self.buffer = ""
@@ -390,8 +409,9 @@ class SentenceStream:
             return []
         if cut_off and not re.search(r"[.!?\])\"”’]\s*$", raw):
             for item in split_sentences(raw):
-                self.checked.append(Checked(item, item.cited, False, False,
-                                            "cut off by the answer's length limit"))
+                self.checked.append(
+                    Checked(item, item.cited, False, False, "cut off by the answer's length limit")
+                )
             return []
         return self._take(raw + ("" if raw.endswith((" ", "\n")) else " "))
 
@@ -405,16 +425,28 @@ class SentenceStream:
         return out
 
     def _take(self, raw: str) -> list[str]:
-        items = [self._limit(self._dedupe(item))
-                 for item in check_answer(self._clean(raw), self.passages)]  # fmt: skip
+        items = [
+            self._limit(self._dedupe(item))
+            for item in check_answer(self._clean(raw), self.passages)
+        ]
         if self.drop_declines:  # a part's "nothing on this" is not the answer's
-            items = [replace(i, supported=False, reason="the model found nothing on this in "
-                             "its document's passages") if is_decline(i.sentence.text) else i
-                     for i in items]  # fmt: skip
+            items = [
+                replace(
+                    i,
+                    supported=False,
+                    reason="the model found nothing on this in its document's passages",
+                )
+                if is_decline(i.sentence.text)
+                else i
+                for i in items
+            ]
         out = []
         for item in items:
-            if self.held or (self.verify is not None and needs_verifier(item)
-                             and item.reason != "repeats an earlier sentence"):  # fmt: skip
+            if self.held or (
+                self.verify is not None
+                and needs_verifier(item)
+                and item.reason != "repeats an earlier sentence"
+            ):
                 self.held.append(item)
                 continue
             self.checked.append(item)
@@ -438,8 +470,11 @@ class SentenceStream:
             return item
         self._in_part += 1
         if self._in_part > MAX_SENTENCES:
-            return replace(item, supported=False,
-                           reason=f"past the {MAX_SENTENCES} sentences an answer may have")
+            return replace(
+                item,
+                supported=False,
+                reason=f"past the {MAX_SENTENCES} sentences an answer may have",
+            )
         return item
 
     def _dedupe(self, item: Checked) -> Checked:
@@ -464,20 +499,34 @@ class SentenceStream:
                 if p is None:
                     return item  # out of verifications: the lexical test decides
                 if p >= VERIFY_THRESHOLD:
-                    return replace(item, cited=numbers, recited=item.recited or numbers
-                                   != item.cited, verified=p, reason=item.reason +
-                                   f"; the model agrees (p={p:.2f})")  # fmt: skip
+                    return replace(
+                        item,
+                        cited=numbers,
+                        recited=item.recited or numbers != item.cited,
+                        verified=p,
+                        reason=item.reason + f"; the model agrees (p={p:.2f})",
+                    )
             self._shown.discard(" ".join(content_words_ordered(text)))
-            return replace(item, supported=False, verified=p,
-                           reason="the model finds no passage that says so"
-                           + (f" (p={p:.2f})" if p is not None else ""))
+            return replace(
+                item,
+                supported=False,
+                verified=p,
+                reason="the model finds no passage that says so"
+                + (f" (p={p:.2f})" if p is not None else ""),
+            )
         for numbers in self._candidates(item):
             p = self._ask(text, " ".join(self.passages[n - 1] for n in numbers))
             if p is not None and p >= VERIFY_THRESHOLD:
                 self._shown.add(" ".join(content_words_ordered(text)))
-                return replace(item, supported=True, cited=numbers, recited=numbers != item.cited,
-                               verified=p, reason=f"the model finds passage "
-                               f"{', '.join(map(str, numbers))} supports it (p={p:.2f})")
+                return replace(
+                    item,
+                    supported=True,
+                    cited=numbers,
+                    recited=numbers != item.cited,
+                    verified=p,
+                    reason=f"the model finds passage "
+                    f"{', '.join(map(str, numbers))} supports it (p={p:.2f})",
+                )
         return item
 
     def _candidates(self, item: Checked) -> list[tuple[int, ...]]:
@@ -487,8 +536,10 @@ class SentenceStream:
         out = []
         if item.cited:
             out.append(item.cited)
-        ranked = sorted(range(1, len(self.passages) + 1),
-                        key=lambda n: -support(text, self.passages[n - 1]).coverage)
+        ranked = sorted(
+            range(1, len(self.passages) + 1),
+            key=lambda n: -support(text, self.passages[n - 1]).coverage,
+        )
         out += [(n,) for n in ranked[:1] if (n,) != item.cited]
         keep = []
         for numbers in out:

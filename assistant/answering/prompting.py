@@ -64,8 +64,9 @@ class PackedPrompt:
 def source_label(hit: Hit) -> str:
     """How the prompt names a passage: "Title (Publisher, date), section, page 4"."""
     doc = hit.document
-    return reference(doc.title, doc.publisher, doc.date, hit.chunk.section, hit.chunk.page,
-                     section_mark="")  # fmt: skip
+    return reference(
+        doc.title, doc.publisher, doc.date, hit.chunk.section, hit.chunk.page, section_mark=""
+    )
 
 
 def build_prompt(
@@ -151,5 +152,3 @@ def cited_numbers(answer: str, n_given: int) -> list[int]:
             if 1 <= n <= n_given and n not in seen:
                 seen.append(n)
     return seen
-
-

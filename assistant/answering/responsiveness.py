@@ -36,7 +36,8 @@ _MONEY = re.compile(
 )
 _SHARE = re.compile(
     r"\d\s*%|\bper\s?cent\b|\bpercent\b|\b(?:half|third|thirds|quarter|quarters|fifth|"
-    r"tenth|most|majority|minority|all|none)\b", re.I
+    r"tenth|most|majority|minority|all|none)\b",
+    re.I,
 )
 # A number that only labels something ("Proposal 3", "section 5.1") counts nothing.
 _LABEL_NUMBER = re.compile(
@@ -45,8 +46,10 @@ _LABEL_NUMBER = re.compile(
     re.I,
 )
 _COUNT = re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|a few|many|no)\b", re.I)
-_MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
-           r"December")  # fmt: skip
+_MONTHS = (
+    r"January|February|March|April|May|June|July|August|September|October|November|"
+    r"December"
+)
 _DAYS = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|weekdays?|weekends?"
 _TIME = re.compile(
     rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTHS}|{_DAYS})\b|\b(?:{_NUMBER_WORDS}|\d+)\s+"
@@ -59,28 +62,53 @@ _NAME = re.compile(r"\b[A-Z][\w'’&@.-]*[a-zA-Z]")
 
 _ASKS = [
     # (kind, what is missing when the answer lacks it, the question's wording)
-    ("amount", "figure", re.compile(
-        r"\bhow much\b.*\b(?:cost|costs|costing|pay|pays|paying|paid|spend|spends|spent|"
-        r"spending|invest|invests|invested|investing|worth|fund|funds|funded|funding|"
-        r"budget|money|charge|charged|price|add|adds|added|contribute|contributes|save|saves|"
-        r"raise|raised|generate|generates|lose|loses)\b|\bhow much (?:money|funding|investment)\b|"
-        r"\bwhat (?:is|was|were|are|will be) the (?:cost|price|budget|value)\b|"
-        r"\bhow (?:expensive|costly)\b|\bwhat (?:did|does|will) .* cost\b", re.I)),
-    ("share", "figure", re.compile(
-        r"\bwhat (?:percentage|percent|share|proportion|fraction)\b|"
-        r"\bhow (?:large|big) (?:a )?(?:share|proportion|percentage)\b", re.I)),
+    (
+        "amount",
+        "figure",
+        re.compile(
+            r"\bhow much\b.*\b(?:cost|costs|costing|pay|pays|paying|paid|spend|spends|spent|"
+            r"spending|invest|invests|invested|investing|worth|fund|funds|funded|funding|"
+            r"budget|money|charge|charged|price|add|adds|added|contribute|contributes|save|saves|"
+            r"raise|raised|generate|generates|lose|loses)\b|"
+            r"\bhow much (?:money|funding|investment)\b|"
+            r"\bwhat (?:is|was|were|are|will be) the (?:cost|price|budget|value)\b|"
+            r"\bhow (?:expensive|costly)\b|\bwhat (?:did|does|will) .* cost\b",
+            re.I,
+        ),
+    ),
+    (
+        "share",
+        "figure",
+        re.compile(
+            r"\bwhat (?:percentage|percent|share|proportion|fraction)\b|"
+            r"\bhow (?:large|big) (?:a )?(?:share|proportion|percentage)\b",
+            re.I,
+        ),
+    ),
     ("count", "number", re.compile(r"\bhow many\b", re.I)),
-    ("time", "date", re.compile(
-        r"^\s*when\b|\b(?:what|which) (?:year|date|month|day|time)\b|\bby when\b|"
-        r"\bhow long\b|\bwhat is the (?:deadline|timeline|timescale)\b|"
-        r"[,;:]\s*when\b|\band when\b", re.I)),
-    ("name", "name", re.compile(
-        r"\bwho (?:is|was|are|were) (?:the )?(?:director|author|authors|head|chair|minister|"
-        r"chief|ceo|secretary|lead|leader|founder|president|editor|spokesperson)\b|"
-        r"\bwho (?:wrote|authored|said|leads|led|runs|heads|chairs|signed|announced|founded|"
-        r"funded|published|commissioned)\b|\bwhich (?:person|official|minister|minister's|"
-        r"company|companies|firm|firms|organi[sz]ations?)\b|\bname (?:of|the)\b|"
-        r"\bwhat is the name\b", re.I)),
+    (
+        "time",
+        "date",
+        re.compile(
+            r"^\s*when\b|\b(?:what|which) (?:year|date|month|day|time)\b|\bby when\b|"
+            r"\bhow long\b|\bwhat is the (?:deadline|timeline|timescale)\b|"
+            r"[,;:]\s*when\b|\band when\b",
+            re.I,
+        ),
+    ),
+    (
+        "name",
+        "name",
+        re.compile(
+            r"\bwho (?:is|was|are|were) (?:the )?(?:director|author|authors|head|chair|minister|"
+            r"chief|ceo|secretary|lead|leader|founder|president|editor|spokesperson)\b|"
+            r"\bwho (?:wrote|authored|said|leads|led|runs|heads|chairs|signed|announced|founded|"
+            r"funded|published|commissioned)\b|\bwhich (?:person|official|minister|minister's|"
+            r"company|companies|firm|firms|organi[sz]ations?)\b|\bname (?:of|the)\b|"
+            r"\bwhat is the name\b",
+            re.I,
+        ),
+    ),
 ]
 
 

@@ -194,8 +194,11 @@ def _document_names(documents: Mapping[str, DocumentRecord]) -> dict[str, str]:
     AI"), and the initials of those runs ("MoJ"). Words are matched as written."""
     owners: dict[str, set[str]] = {}
     for doc_id, record in documents.items():
-        names = {w for w in re.findall(r"[\w@&]+", record.publisher)
-                 if (w[0].isupper() or "@" in w) and len(w) > 2}  # fmt: skip
+        names = {
+            w
+            for w in re.findall(r"[\w@&]+", record.publisher)
+            if (w[0].isupper() or "@" in w) and len(w) > 2
+        }
         for phrase in _TITLE_PHRASE.findall(record.title):
             words = [w.removesuffix("'s").removesuffix("’s") for w in phrase.split()]
             for begin in range(len(words)):

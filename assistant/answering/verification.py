@@ -47,10 +47,12 @@ class SupportModel:
                 f"Passage:\n{passage}\n\nClaim: {claim}\n\n"
                 "Does the passage support the claim? Answer yes or no."
             )
-            prompt = self._format([
-                {"role": "system", "content": SUPPORT_SYSTEM},
-                {"role": "user", "content": user},
-            ])  # fmt: skip
+            prompt = self._format(
+                [
+                    {"role": "system", "content": SUPPORT_SYSTEM},
+                    {"role": "user", "content": user},
+                ]
+            )
             logits = self._last_logits(prompt)
             yes = np.logaddexp.reduce(logits[self._yes])
             no = np.logaddexp.reduce(logits[self._no])

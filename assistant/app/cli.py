@@ -79,9 +79,12 @@ def main(ctx: click.Context) -> None:
 @click.option("--top-k", type=int, help="Passages given to the model.")
 @click.pass_context
 def ask(
-    ctx: click.Context, question: tuple[str, ...], as_json: bool, model: str | None,
+    ctx: click.Context,
+    question: tuple[str, ...],
+    as_json: bool,
+    model: str | None,
     top_k: int | None,
-) -> None:  # fmt: skip
+) -> None:
     """Answer one QUESTION from the documents, with its sources."""
     settings = _settings(ctx, model=model).with_overrides(retrieval={"top_k": top_k})
     assistant = Assistant(settings, progress=Progress())
@@ -181,8 +184,10 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
 
 def _print_report(report: IndexReport, settings: Settings) -> None:
     for label, items in (
-        ("added", report.added), ("updated", report.updated), ("removed", report.removed),
-    ):  # fmt: skip
+        ("added", report.added),
+        ("updated", report.updated),
+        ("removed", report.removed),
+    ):
         for item in items:
             click.echo(f"{label}: {item}", err=True)
     for note in report.notes:
@@ -211,13 +216,22 @@ def models(ctx: click.Context) -> None:
         installed, verified = store.status(name)
         state = "verified" if verified else ("HASH MISMATCH" if installed else "-")
         default = " (default)" if name == settings.generation.model else ""
-        rows.append((name + default, model.licence, _size(model.size),
-                     "yes" if installed else "no", state, model.note))  # fmt: skip
+        rows.append(
+            (
+                name + default,
+                model.licence,
+                _size(model.size),
+                "yes" if installed else "no",
+                state,
+                model.note,
+            )
+        )
     header = ("name", "licence", "size", "installed", "verified", "")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
     for row in [header, *rows]:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False))
-                   + "  " + row[5])  # fmt: skip
+        click.echo(
+            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[5]
+        )
 
 
 @models.command("fetch")
@@ -252,36 +266,70 @@ def ui(ctx: click.Context, host: str | None, port: int | None, model: str | None
 
 
 @main.command("eval")
-@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("eval/gold.jsonl"), show_default=True, help="Question set (JSONL).")
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("eval/gold.jsonl"),
+    show_default=True,
+    help="Question set (JSONL).",
+)
 @click.option("--limit", type=int, help="Only the first N questions.")
-@click.option("--answers", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Score these answers (answer contract, one a line) instead of asking.")
-@click.option("--compare", nargs=2, type=click.Path(path_type=Path, exists=True),
-              help="Put two reports (folders or summary.json) side by side.")
-@click.option("--judge", type=click.Choice(["fast", "model", "combined"]), default="combined",
-              show_default=True, help="Support judge: lexical, local model, or both.")
-@click.option("--claims", type=click.Choice(["sentences", "model"]), default="sentences",
-              show_default=True, help="Claims are sentences, or split by the judge model.")
+@click.option(
+    "--answers",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Score these answers (answer contract, one a line) instead of asking.",
+)
+@click.option(
+    "--compare",
+    nargs=2,
+    type=click.Path(path_type=Path, exists=True),
+    help="Put two reports (folders or summary.json) side by side.",
+)
+@click.option(
+    "--judge",
+    type=click.Choice(["fast", "model", "combined"]),
+    default="combined",
+    show_default=True,
+    help="Support judge: lexical, local model, or both.",
+)
+@click.option(
+    "--claims",
+    type=click.Choice(["sentences", "model"]),
+    default="sentences",
+    show_default=True,
+    help="Claims are sentences, or split by the judge model.",
+)
 @click.option("--judge-model", help="GGUF for the judge (default: the answering model).")
 @click.option("--calibrate", is_flag=True, help="Also score the judge on labelled pairs.")
-@click.option("--calibration", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("eval/judge_calibration.jsonl"), show_default=True,
-              help="Labelled pairs for --calibrate.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Report folder (default eval/reports/<timestamp>).")
+@click.option(
+    "--calibration",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("eval/judge_calibration.jsonl"),
+    show_default=True,
+    help="Labelled pairs for --calibrate.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Report folder (default eval/reports/<timestamp>).",
+)
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.pass_context
-def eval_(ctx: click.Context, compare: tuple[Path, Path] | None, model: str | None,
-          calibrate: bool, calibration: Path, **options: Any) -> None:  # fmt: skip
+def eval_(
+    ctx: click.Context,
+    compare: tuple[Path, Path] | None,
+    model: str | None,
+    calibrate: bool,
+    calibration: Path,
+    **options: Any,
+) -> None:
     """Measure how far the answers can be trusted, on a question set with gold quotes."""
     from ..evaluation import runner
 
     try:
         if compare:
             a, b = (runner.load_summary(p) for p in compare)
-            rows = [("metric", str(compare[0]), str(compare[1]), "B - A"),
-                    *runner.compare(a, b)]  # fmt: skip
+            rows = [("metric", str(compare[0]), str(compare[1]), "B - A"), *runner.compare(a, b)]
             widths = [max(len(r[i]) for r in rows) for i in range(4)]
             for row in rows:
                 click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
@@ -325,8 +373,10 @@ def audit_verify(ctx: click.Context) -> None:
         click.echo(f"note: {note}", err=True)
     if not result.ok:
         raise click.ClickException(f"{log.path}: {result.problem}. Keep the file as evidence.")
-    click.echo(f"{log.path}: {result.records} records, chain intact. Last hash (keep a copy "
-               f"elsewhere to anchor the chain): {result.head_hash}")  # fmt: skip
+    click.echo(
+        f"{log.path}: {result.records} records, chain intact. Last hash (keep a copy "
+        f"elsewhere to anchor the chain): {result.head_hash}"
+    )
 
 
 @audit.command("show")
@@ -360,8 +410,10 @@ def replay(ctx: click.Context, record_id: str) -> None:
     for change in report.changes:
         click.echo(f"changed since: {change}")
     if not report.ran:
-        raise click.ClickException("Not replayed: the recorded index build or model is not "
-                                   "available as it was (see above).")  # fmt: skip
+        raise click.ClickException(
+            "Not replayed: the recorded index build or model is not "
+            "available as it was (see above)."
+        )
     assert report.answer is not None
     for difference in report.differences:
         click.echo(f"differs: {difference}")
@@ -383,31 +435,57 @@ def doctor(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--only", multiple=True, type=click.Choice(["indexing", "retrieval", "answering",
-              "langchain", "coldstart", "sweep"]), help="Run only these sections (repeat).")
+@click.option(
+    "--only",
+    multiple=True,
+    type=click.Choice(["indexing", "retrieval", "answering", "langchain", "coldstart", "sweep"]),
+    help="Run only these sections (repeat).",
+)
 @click.option("--sweep", is_flag=True, help="Also sweep passages, chunk size, threads, batch.")
-@click.option("--sweep-part", multiple=True, type=click.Choice(["retrieval", "passages",
-              "engine"]), help="Only these parts of the sweep (repeat).")
-@click.option("--sizes", default="100000,1000000", show_default=True,
-              help="Synthetic corpus sizes for retrieval, comma-separated.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Report folder (default eval/reports/bench-<timestamp>).")
+@click.option(
+    "--sweep-part",
+    multiple=True,
+    type=click.Choice(["retrieval", "passages", "engine"]),
+    help="Only these parts of the sweep (repeat).",
+)
+@click.option(
+    "--sizes",
+    default="100000,1000000",
+    show_default=True,
+    help="Synthetic corpus sizes for retrieval, comma-separated.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Report folder (default eval/reports/bench-<timestamp>).",
+)
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.pass_context
-def bench(ctx: click.Context, only: tuple[str, ...], sweep: bool, sweep_part: tuple[str, ...],
-          sizes: str, out: Path | None, model: str | None) -> None:  # fmt: skip
+def bench(
+    ctx: click.Context,
+    only: tuple[str, ...],
+    sweep: bool,
+    sweep_part: tuple[str, ...],
+    sizes: str,
+    out: Path | None,
+    model: str | None,
+) -> None:
     """Measure every stage against bare llama.cpp and a textbook LangChain pipeline."""
     from ..bench.harness import DEFAULT_SECTIONS, BenchOptions
     from ..bench.report import summary_rows, table
     from ..bench.runner import run_bench
 
     sections = only or (DEFAULT_SECTIONS + (("sweep",) if sweep else ()))
-    options = BenchOptions(sections=tuple(sections), out=out,
-                           sizes=tuple(int(n) for n in sizes.split(",") if n.strip()),
-                           sweep=sweep_part or BenchOptions.sweep)  # fmt: skip
+    options = BenchOptions(
+        sections=tuple(sections),
+        out=out,
+        sizes=tuple(int(n) for n in sizes.split(",") if n.strip()),
+        sweep=sweep_part or BenchOptions.sweep,
+    )
     try:
-        results, folder = run_bench(_settings(ctx, model=model), options,
-                                    lambda text: click.echo(text, err=True))  # fmt: skip
+        results, folder = run_bench(
+            _settings(ctx, model=model), options, lambda text: click.echo(text, err=True)
+        )
     except AssistantError as exc:
         raise _fail(exc) from exc
     click.echo(table(summary_rows(results)))

@@ -53,9 +53,7 @@ def answer_markdown(answer: Answer) -> str:
     return "\n".join(lines) + "\n"
 
 
-def conversation_markdown(
-    answers: Sequence[Answer], model: str = "", when: str = ""
-) -> str:
+def conversation_markdown(answers: Sequence[Answer], model: str = "", when: str = "") -> str:
     """The conversation as a brief: questions, answers, references, quoted passages."""
     lines = ["# Questions answered from the indexed documents", ""]
     made = ", ".join(p for p in (when and f"Prepared {when}", model and f"model {model}") if p)

@@ -126,22 +126,29 @@ def answer_html(answer: Answer, turn: int) -> str:
             said = "<br>" + cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
         return f'<div class="declined">{html.escape(DECLINED_NOTE)}{said}</div>{withheld}'
     body = cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
-    notes = "".join(f'<div class="note">Note: {html.escape(w)}</div>' for w in answer.warnings
-                    if "withheld" not in w)  # fmt: skip
+    notes = "".join(
+        f'<div class="note">Note: {html.escape(w)}</div>'
+        for w in answer.warnings
+        if "withheld" not in w
+    )
     return body + notes + withheld
 
 
 def withheld_html(answer: Answer) -> str:
-    """"1 sentence withheld: no passage supports it", opening to the sentences and why."""
+    """ "1 sentence withheld: no passage supports it", opening to the sentences and why."""
     withheld = answer.withheld
     if not withheld:
         return ""
     reasons = "; ".join(dict.fromkeys(c.reason.split(" (")[0] for c in withheld))
-    items = "".join(f"<li>{html.escape(c.sentence.text)} <em>({html.escape(c.reason)})</em></li>"
-                    for c in withheld)  # fmt: skip
+    items = "".join(
+        f"<li>{html.escape(c.sentence.text)} <em>({html.escape(c.reason)})</em></li>"
+        for c in withheld
+    )
     s = "" if len(withheld) == 1 else "s"
-    return (f'<details class="withheld note"><summary>{len(withheld)} sentence{s} of the '
-            f"model's draft withheld: {html.escape(reasons)}</summary><ul>{items}</ul></details>")
+    return (
+        f'<details class="withheld note"><summary>{len(withheld)} sentence{s} of the '
+        f"model's draft withheld: {html.escape(reasons)}</summary><ul>{items}</ul></details>"
+    )
 
 
 def card_html(answer: Answer, c: Citation, turn: int) -> str:

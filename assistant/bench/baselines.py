@@ -118,19 +118,32 @@ class BareLlama:
 
         plain_weights()
         self.seed = seed
-        self.llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                           n_threads_batch=n_threads, n_batch=n_batch, seed=seed,
-                           verbose=False, **engine)  # fmt: skip
+        self.llama = Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            n_batch=n_batch,
+            seed=seed,
+            verbose=False,
+            **engine,
+        )
 
     def answer(self, messages: list[Message], max_tokens: int) -> Run:
         started = time.perf_counter()
         self.llama.set_seed(self.seed)
         chunks = self.llama.create_chat_completion(
             messages=messages,  # type: ignore[arg-type]
-            max_tokens=max_tokens, temperature=0.0, top_k=1, seed=self.seed, stream=True,
-        )  # fmt: skip
-        pieces = (str(c["choices"][0]["delta"].get("content") or "")  # type: ignore[index, union-attr]
-                  for c in chunks)  # fmt: skip
+            max_tokens=max_tokens,
+            temperature=0.0,
+            top_k=1,
+            seed=self.seed,
+            stream=True,
+        )
+        pieces = (
+            str(c["choices"][0]["delta"].get("content") or "")  # type: ignore[index, union-attr]
+            for c in chunks
+        )
         run = clock_stream(started, (p for p in pieces if p), Run())
         run.prompt_tokens = max(0, self.llama.n_tokens - run.completion_tokens)
         return run
@@ -140,9 +153,15 @@ class LangChainRag:
     """The textbook LangChain RAG pipeline over the same corpus folder and GGUF."""
 
     def __init__(
-        self, corpus_dir: Path, model_path: Path, n_ctx: int, n_threads: int, n_batch: int,
-        seed: int, max_tokens: int,
-    ) -> None:  # fmt: skip
+        self,
+        corpus_dir: Path,
+        model_path: Path,
+        n_ctx: int,
+        n_threads: int,
+        n_batch: int,
+        seed: int,
+        max_tokens: int,
+    ) -> None:
         from langchain_community.embeddings import HuggingFaceEmbeddings
         from langchain_community.llms import LlamaCpp
         from langchain_community.vectorstores import FAISS
@@ -154,16 +173,21 @@ class LangChainRag:
         force_offline()
         metadata = read_metadata(corpus_dir)
         files = sorted(p for p in corpus_dir.iterdir() if p.name in metadata)
-        documents = [Document(page_content=p.read_text(encoding="utf-8"),
-                              metadata={"source": p.name, **metadata[p.name]})
-                     for p in files]  # fmt: skip
+        documents = [
+            Document(
+                page_content=p.read_text(encoding="utf-8"),
+                metadata={"source": p.name, **metadata[p.name]},
+            )
+            for p in files
+        ]
         started = time.perf_counter()
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
         self.chunks = splitter.split_documents(documents)
         self.embeddings = HuggingFaceEmbeddings(
-            model_name=str(bundled_model_dir()), model_kwargs={"device": "cpu"},
+            model_name=str(bundled_model_dir()),
+            model_kwargs={"device": "cpu"},
             encode_kwargs={"normalize_embeddings": True},
-        )  # fmt: skip
+        )
         loaded = time.perf_counter()
         self.store = FAISS.from_documents(self.chunks, self.embeddings)
         self.index_s = time.perf_counter() - loaded
@@ -171,9 +195,15 @@ class LangChainRag:
         self.retriever = self.store.as_retriever(search_kwargs={"k": 4})
         plain_weights()  # LangChain's LlamaCpp builds a Llama inside
         self.llm = LlamaCpp(
-            model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch,
-            seed=seed, max_tokens=max_tokens, temperature=0.0, verbose=False,
-        )  # fmt: skip
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_batch=n_batch,
+            seed=seed,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            verbose=False,
+        )
 
     def answer(self, question: str) -> tuple[Run, dict[str, Any]]:
         """The timed answer, and the same answer in the assistant's answer contract."""
@@ -187,19 +217,30 @@ class LangChainRag:
         run.prompt_tokens = len(self.llm.client.tokenize(prompt.encode("utf-8")))
         run.extra["retrieve_s"] = retrieved
         contexts = [
-            {"n": n, "doc_id": Path(d.metadata["source"]).stem,
-             "title": d.metadata.get("title", ""), "section": "", "text": d.page_content,
-             "score": 0.0}
+            {
+                "n": n,
+                "doc_id": Path(d.metadata["source"]).stem,
+                "title": d.metadata.get("title", ""),
+                "section": "",
+                "text": d.page_content,
+                "score": 0.0,
+            }
             for n, d in enumerate(found, start=1)
-        ]  # fmt: skip
+        ]
         text = run.text.strip()
         contract = {
-            "question": question, "answer": text, "citations": [], "contexts": contexts,
+            "question": question,
+            "answer": text,
+            "citations": [],
+            "contexts": contexts,
             "declined": bool(_DONT_KNOW.search(text)) or not text,
             "model": {"name": Path(self.llm.model_path).name, "sha256": ""},
-            "timings": {"retrieve_s": round(retrieved, 4),
-                        "first_token_s": round(run.first_token_s, 4),
-                        "total_s": round(run.total_s, 4), "prompt_tokens": run.prompt_tokens,
-                        "completion_tokens": run.completion_tokens},
-        }  # fmt: skip
+            "timings": {
+                "retrieve_s": round(retrieved, 4),
+                "first_token_s": round(run.first_token_s, 4),
+                "total_s": round(run.total_s, 4),
+                "prompt_tokens": run.prompt_tokens,
+                "completion_tokens": run.completion_tokens,
+            },
+        }
         return run, contract

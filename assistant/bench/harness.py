@@ -77,8 +77,10 @@ def score_answers_file(bench: Bench, answers: Path, name: str) -> dict[str, Any]
     if not subset.exists():
         wanted = set(bench.options.question_ids)
         lines = bench.options.questions.read_text(encoding="utf-8").splitlines()
-        subset.write_text("\n".join(x for x in lines if x.strip() and json.loads(x)["id"] in wanted)
-                          + "\n", encoding="utf-8")  # fmt: skip
+        subset.write_text(
+            "\n".join(x for x in lines if x.strip() and json.loads(x)["id"] in wanted) + "\n",
+            encoding="utf-8",
+        )
     options = EvalOptions(questions=subset, answers=answers, judge="fast", out=bench.out / name)
     summary, _ = run_eval(bench.settings, options)
     return dict(summary["overall"])

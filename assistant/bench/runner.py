@@ -75,15 +75,22 @@ def run_bench(
     bench = Bench(settings, options, out, say or (lambda text: None))
     bench.results["machine"] = machine()
     bench.results["settings"] = {
-        "model": settings.generation.model, "n_threads": settings.generation.n_threads,
-        "n_batch": settings.generation.n_batch, "n_ctx": settings.generation.n_ctx,
-        "top_k": settings.retrieval.top_k, "chunk_tokens": settings.chunking.chunk_tokens,
+        "model": settings.generation.model,
+        "n_threads": settings.generation.n_threads,
+        "n_batch": settings.generation.n_batch,
+        "n_ctx": settings.generation.n_ctx,
+        "top_k": settings.retrieval.top_k,
+        "chunk_tokens": settings.chunking.chunk_tokens,
         "max_tokens": settings.generation.max_tokens,
-    }  # fmt: skip
+    }
     steps: dict[str, Callable[[Bench], dict[str, Any]]] = {
-        "indexing": bench_indexing, "retrieval": bench_retrieval, "answering": bench_answering,
-        "langchain": bench_langchain, "coldstart": bench_coldstart, "sweep": sweep.sweep,
-    }  # fmt: skip
+        "indexing": bench_indexing,
+        "retrieval": bench_retrieval,
+        "answering": bench_answering,
+        "langchain": bench_langchain,
+        "coldstart": bench_coldstart,
+        "sweep": sweep.sweep,
+    }
     for name in SECTIONS:
         if name in options.sections:
             bench.say(f"== {name}")
@@ -101,9 +108,12 @@ def _write(out: Path, results: dict[str, Any]) -> None:
 
 def machine() -> dict[str, Any]:
     load = os.getloadavg()
-    return {"cpus": os.cpu_count(), "load_average_1m": round(load[0], 2),
-            "python": sys.version.split()[0],
-            "time": datetime.now().isoformat(timespec="seconds")}  # fmt: skip
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(load[0], 2),
+        "python": sys.version.split()[0],
+        "time": datetime.now().isoformat(timespec="seconds"),
+    }
 
 
 def rss_bytes() -> int:
@@ -132,8 +142,12 @@ def bench_indexing(bench: Bench) -> dict[str, Any]:
                 titles = {k: d.title for k, d in index.manifest.documents.items()}
                 texts = [embedding_text(c, titles[c.doc_id]) for c in index.chunks]
             started = time.perf_counter()
-            embedder.model.encode(texts, batch_size=bench.settings.embedding.batch_size,
-                                  normalize_embeddings=True, show_progress_bar=False)  # fmt: skip
+            embedder.model.encode(
+                texts,
+                batch_size=bench.settings.embedding.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
             raw_s.append(time.perf_counter() - started)
         unchanged = []
         for _ in range(3):
@@ -148,14 +162,21 @@ def bench_indexing(bench: Bench) -> dict[str, Any]:
         on_disk = sum(p.stat().st_size for p in build.iterdir())
     best, raw = min(pipeline_s), min(raw_s)
     return {
-        "chunks": report.chunks, "pipeline_s": rounded(best), "raw_encode_s": rounded(raw),
+        "chunks": report.chunks,
+        "pipeline_s": rounded(best),
+        "raw_encode_s": rounded(raw),
         "pipeline_chunks_per_s": rounded(report.chunks / best, 1),
-        "raw_chunks_per_s": rounded(len(texts) / raw, 1), "overhead_ratio": rounded(best / raw, 3),
-        "unchanged_in_process_s": rounded(min(unchanged)), "unchanged_cli_s": rounded(cli_s),
-        "unchanged_cli_ok": process.returncode == 0, "index_bytes_on_disk": on_disk,
-        "runs": {"pipeline_s": [rounded(s) for s in pipeline_s],
-                 "raw_s": [rounded(s) for s in raw_s]},
-    }  # fmt: skip
+        "raw_chunks_per_s": rounded(len(texts) / raw, 1),
+        "overhead_ratio": rounded(best / raw, 3),
+        "unchanged_in_process_s": rounded(min(unchanged)),
+        "unchanged_cli_s": rounded(cli_s),
+        "unchanged_cli_ok": process.returncode == 0,
+        "index_bytes_on_disk": on_disk,
+        "runs": {
+            "pipeline_s": [rounded(s) for s in pipeline_s],
+            "raw_s": [rounded(s) for s in raw_s],
+        },
+    }
 
 
 def _no_embedder() -> MiniLMEmbedder:
@@ -196,14 +217,17 @@ def bench_retrieval(bench: Bench) -> dict[str, Any]:
     vectors = bench.embedder.embed(queries)
     embed_s, _ = timed(lambda i: bench.embedder.embed([queries[i]]), len(queries))
     n = min(retriever.settings.candidates, len(retriever.index.chunks))
-    dense_s, _ = timed(lambda i: retriever.index.faiss_index.search(vectors[i : i + 1], n),
-                       len(queries))  # fmt: skip
+    dense_s, _ = timed(
+        lambda i: retriever.index.faiss_index.search(vectors[i : i + 1], n), len(queries)
+    )
     bm25_s, _ = timed(lambda i: retriever._bm25(queries[i], n), len(queries))
     corpus.update(
         embed_query=LatencySummary.of(embed_s).__dict__,
-        dense=LatencySummary.of(dense_s).__dict__, bm25=LatencySummary.of(bm25_s).__dict__,
-        faiss_bytes=index_bytes(retriever.index.faiss_index), bm25_bytes=bm25_bytes(retriever.bm25),
-    )  # fmt: skip
+        dense=LatencySummary.of(dense_s).__dict__,
+        bm25=LatencySummary.of(bm25_s).__dict__,
+        faiss_bytes=index_bytes(retriever.index.faiss_index),
+        bm25_bytes=bm25_bytes(retriever.bm25),
+    )
     faiss.omp_set_num_threads(1)
     stored = retriever.index.faiss_index
     shape = corpus_shape(stored.reconstruct_n(0, stored.ntotal)) if stored.ntotal > 10 else Shape()
@@ -212,8 +236,9 @@ def bench_retrieval(bench: Bench) -> dict[str, Any]:
     for n in bench.options.sizes:
         bench.say(f"   synthetic corpus of {n:,} vectors")
         queries_n = bench.options.queries if n <= 100_000 else max(50, bench.options.queries // 2)
-        synthetic.append(measure_size(n, queries_n, bench.options.bm25_limit, threads=1,
-                                      shape=shape))  # fmt: skip
+        synthetic.append(
+            measure_size(n, queries_n, bench.options.bm25_limit, threads=1, shape=shape)
+        )
         gc.collect()
     return {"corpus": corpus, "synthetic": synthetic}
 
@@ -238,18 +263,30 @@ def bench_answering(bench: Bench) -> dict[str, Any]:
         started, cpu = time.perf_counter(), time.process_time()
         answer = assistant.ask(question.question)
         total, cpu = time.perf_counter() - started, time.process_time() - cpu
-        ours = Run(cpu_s=cpu, first_token_s=(clocked.first_token_at or started + total) - started,
-                   last_token_s=(clocked.last_token_at or started + total) - started,
-                   total_s=total, prompt_tokens=answer.timings.prompt_tokens,
-                   completion_tokens=answer.timings.completion_tokens)  # fmt: skip
+        ours = Run(
+            cpu_s=cpu,
+            first_token_s=(clocked.first_token_at or started + total) - started,
+            last_token_s=(clocked.last_token_at or started + total) - started,
+            total_s=total,
+            prompt_tokens=answer.timings.prompt_tokens,
+            completion_tokens=answer.timings.completion_tokens,
+        )
         reference = bare.answer(clocked.messages, g.max_tokens)
-        rows.append(_row(question, ours, reference, answer.timings.first_token_s)
-                    | {"outside_model_s": rounded(total - clocked.model_s)})
+        rows.append(
+            _row(question, ours, reference, answer.timings.first_token_s)
+            | {"outside_model_s": rounded(total - clocked.model_s)}
+        )
         answers.append(answer.to_json() | {"id": question.id})
     cold = _prefix_effect(bench, bare, clocked.messages)
     write_answers(bench.out / "answers-assistant.jsonl", answers)
-    result = {"model": clocked.name, "model_load_s": rounded(load_s), "rss_bytes": rss_bytes(),
-              "questions": rows, "summary": _summary(rows), "prefix_cache": cold}  # fmt: skip
+    result = {
+        "model": clocked.name,
+        "model_load_s": rounded(load_s),
+        "rss_bytes": rss_bytes(),
+        "questions": rows,
+        "summary": _summary(rows),
+        "prefix_cache": cold,
+    }
     del assistant, clocked, bare
     gc.collect()
     return result
@@ -257,17 +294,23 @@ def bench_answering(bench: Bench) -> dict[str, Any]:
 
 def _row(question: GoldQuestion, ours: Run, bare: Run, shown_s: float) -> dict[str, Any]:
     return {
-        "id": question.id, "type": question.type,
-        "first_token_s": rounded(ours.first_token_s), "first_sentence_s": rounded(shown_s),
-        "total_s": rounded(ours.total_s), "prompt_tokens": ours.prompt_tokens,
+        "id": question.id,
+        "type": question.type,
+        "first_token_s": rounded(ours.first_token_s),
+        "first_sentence_s": rounded(shown_s),
+        "total_s": rounded(ours.total_s),
+        "prompt_tokens": ours.prompt_tokens,
         "completion_tokens": ours.completion_tokens,
-        "bare_first_token_s": rounded(bare.first_token_s), "bare_total_s": rounded(bare.total_s),
-        "bare_prompt_tokens": bare.prompt_tokens, "bare_completion_tokens": bare.completion_tokens,
+        "bare_first_token_s": rounded(bare.first_token_s),
+        "bare_total_s": rounded(bare.total_s),
+        "bare_prompt_tokens": bare.prompt_tokens,
+        "bare_completion_tokens": bare.completion_tokens,
         "tokens_per_s": rounded(ours.tokens_per_s, 2),
         "bare_tokens_per_s": rounded(bare.tokens_per_s, 2),
-        "total_ratio": rounded(ours.total_s / bare.total_s, 3), "cpu_s": rounded(ours.cpu_s),
+        "total_ratio": rounded(ours.total_s / bare.total_s, 3),
+        "cpu_s": rounded(ours.cpu_s),
         "bare_cpu_s": rounded(bare.cpu_s),
-    }  # fmt: skip
+    }
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -276,18 +319,22 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
     total, bare_total = sum(r["total_s"] for r in rows), sum(r["bare_total_s"] for r in rows)
     return {
-        "first_token_s": median("first_token_s"), "first_sentence_s": median("first_sentence_s"),
-        "bare_first_token_s": median("bare_first_token_s"), "total_s_sum": rounded(total),
-        "bare_total_s_sum": rounded(bare_total), "total_ratio": rounded(total / bare_total, 3),
+        "first_token_s": median("first_token_s"),
+        "first_sentence_s": median("first_sentence_s"),
+        "bare_first_token_s": median("bare_first_token_s"),
+        "total_s_sum": rounded(total),
+        "bare_total_s_sum": rounded(bare_total),
+        "total_ratio": rounded(total / bare_total, 3),
         "cpu_s_sum": rounded(sum(r["cpu_s"] for r in rows)),
         "bare_cpu_s_sum": rounded(sum(r["bare_cpu_s"] for r in rows)),
         "outside_model_s_sum": rounded(sum(r.get("outside_model_s", 0.0) for r in rows)),
         "cpu_ratio": rounded(sum(r["cpu_s"] for r in rows) / sum(r["bare_cpu_s"] for r in rows), 3),
         "first_token_ratio": rounded(median("first_token_s") / median("bare_first_token_s"), 3),
-        "tokens_per_s": median("tokens_per_s"), "bare_tokens_per_s": median("bare_tokens_per_s"),
+        "tokens_per_s": median("tokens_per_s"),
+        "bare_tokens_per_s": median("bare_tokens_per_s"),
         "prompt_tokens_mean": rounded(statistics.mean(r["prompt_tokens"] for r in rows), 1),
         "completion_tokens_mean": rounded(statistics.mean(r["completion_tokens"] for r in rows), 1),
-    }  # fmt: skip
+    }
 
 
 def _prefix_effect(bench: Bench, bare: BareLlama, messages: list[Any]) -> dict[str, Any]:
@@ -297,8 +344,11 @@ def _prefix_effect(bench: Bench, bare: BareLlama, messages: list[Any]) -> dict[s
     warm = bare.answer(messages, 1).first_token_s  # shares only the system prompt
     bare.llama.reset()
     cold = bare.answer(messages, 1).first_token_s
-    return {"reused_s": rounded(warm), "not_reused_s": rounded(cold),
-            "saved_s": rounded(cold - warm)}
+    return {
+        "reused_s": rounded(warm),
+        "not_reused_s": rounded(cold),
+        "saved_s": rounded(cold - warm),
+    }
 
 
 # ---------------------------------------------------------------- LangChain
@@ -307,31 +357,40 @@ def _prefix_effect(bench: Bench, bare: BareLlama, messages: list[Any]) -> dict[s
 def bench_langchain(bench: Bench) -> dict[str, Any]:
     g = bench.settings.generation
     path = ModelStore(bench.settings.paths.models_dir).resolve(g.model).path
-    rag = LangChainRag(bench.settings.paths.corpus_dir, path, g.n_ctx, g.n_threads, g.n_batch,
-                       g.seed, g.max_tokens)  # fmt: skip
+    rag = LangChainRag(
+        bench.settings.paths.corpus_dir, path, g.n_ctx, g.n_threads, g.n_batch, g.seed, g.max_tokens
+    )
     rag.answer(WARM_UP)
     rows: list[dict[str, Any]] = []
     answers: list[dict[str, Any]] = []
     for number, question in enumerate(bench.fixed, start=1):
         bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
         run, contract = rag.answer(question.question)
-        rows.append({"id": question.id, "first_token_s": rounded(run.first_token_s),
-                     "cpu_s": rounded(run.cpu_s),
-                     "total_s": rounded(run.total_s), "prompt_tokens": run.prompt_tokens,
-                     "completion_tokens": run.completion_tokens,
-                     "tokens_per_s": rounded(run.tokens_per_s, 2)})  # fmt: skip
+        rows.append(
+            {
+                "id": question.id,
+                "first_token_s": rounded(run.first_token_s),
+                "cpu_s": rounded(run.cpu_s),
+                "total_s": rounded(run.total_s),
+                "prompt_tokens": run.prompt_tokens,
+                "completion_tokens": run.completion_tokens,
+                "tokens_per_s": rounded(run.tokens_per_s, 2),
+            }
+        )
         answers.append(contract | {"id": question.id})
     write_answers(bench.out / "answers-langchain.jsonl", answers)
     result = {
-        "chunks": len(rag.chunks), "index_s": rounded(rag.index_s),
-        "chunks_per_s": rounded(len(rag.chunks) / rag.index_s, 1), "questions": rows,
+        "chunks": len(rag.chunks),
+        "index_s": rounded(rag.index_s),
+        "chunks_per_s": rounded(len(rag.chunks) / rag.index_s, 1),
+        "questions": rows,
         "first_token_s": rounded(statistics.median(r["first_token_s"] for r in rows)),
         "total_s_sum": rounded(sum(r["total_s"] for r in rows)),
         "cpu_s_sum": rounded(sum(r["cpu_s"] for r in rows)),
         "tokens_per_s": rounded(statistics.median(r["tokens_per_s"] for r in rows), 2),
         "prompt_tokens_mean": rounded(statistics.mean(r["prompt_tokens"] for r in rows), 1),
         "completion_tokens_mean": rounded(statistics.mean(r["completion_tokens"] for r in rows), 1),
-    }  # fmt: skip
+    }
     del rag
     gc.collect()
     result["scores"] = score_answers(bench)
@@ -354,8 +413,12 @@ def score_answers(bench: Bench) -> dict[str, Any]:
 def bench_coldstart(bench: Bench) -> dict[str, Any]:
     """`assistant ask` in a new process: to its first word on standard output, and peak RSS."""
     question = bench.fixed[0].question
-    indexed = subprocess.run([sys.executable, "-m", "assistant", "index"], env=_env(bench.settings),
-                             capture_output=True, text=True)  # not timed: an unchanged corpus
+    indexed = subprocess.run(
+        [sys.executable, "-m", "assistant", "index"],
+        env=_env(bench.settings),
+        capture_output=True,
+        text=True,
+    )  # not timed: an unchanged corpus
     if indexed.returncode:
         raise BenchError(f"`assistant index` failed before the cold start: {indexed.stderr[-500:]}")
     runs = []
@@ -367,10 +430,15 @@ def bench_coldstart(bench: Bench) -> dict[str, Any]:
     subprocess.run([sys.executable, "-c", "import assistant.app.cli"], check=True)
     imports = time.perf_counter() - started
     best = min(runs, key=lambda r: r["first_word_s"])
-    return {"question": question, "runs": runs, "first_word_s": best["first_word_s"],
-            "total_s": best["total_s"], "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
-            "import_cli_s": rounded(imports),
-            "other_load": other | {"use_mmap": mapped}}  # fmt: skip
+    return {
+        "question": question,
+        "runs": runs,
+        "first_word_s": best["first_word_s"],
+        "total_s": best["total_s"],
+        "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
+        "import_cli_s": rounded(imports),
+        "other_load": other | {"use_mmap": mapped},
+    }
 
 
 def _cold_ask(bench: Bench, question: str, **env: str) -> dict[str, Any]:
@@ -379,8 +447,9 @@ def _cold_ask(bench: Bench, question: str, **env: str) -> dict[str, Any]:
     # the child once its progress lines filled the pipe's buffer.
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        process = subprocess.Popen(command, env=_env(bench.settings, **env),
-                                   stdout=subprocess.PIPE, stderr=errors)  # fmt: skip
+        process = subprocess.Popen(
+            command, env=_env(bench.settings, **env), stdout=subprocess.PIPE, stderr=errors
+        )
         assert process.stdout is not None
         peak = _PeakMemory(process.pid)
         first = 0.0
@@ -399,8 +468,12 @@ def _cold_ask(bench: Bench, question: str, **env: str) -> dict[str, Any]:
             errors.seek(0)
             said = errors.read().decode(errors="replace")[-500:]
             raise BenchError(f"`assistant ask` failed: {said}")
-    return {"first_word_s": rounded(first or total), "total_s": rounded(total),
-            "peak_rss_bytes": peak.stop(), "exit": process.returncode}  # fmt: skip
+    return {
+        "first_word_s": rounded(first or total),
+        "total_s": rounded(total),
+        "peak_rss_bytes": peak.stop(),
+        "exit": process.returncode,
+    }
 
 
 class _PeakMemory:

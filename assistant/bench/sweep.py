@@ -37,9 +37,11 @@ CHUNK_SIZES = (128, 200, 256)
 PASSAGE_COUNTS = (2, 3, 4, 5, 6, 8)
 MODEL_PASSAGE_COUNTS = (3, 4, 6)
 ENGINE: tuple[dict[str, Any], ...] = (
-    {"threads": 1, "batch": 512}, {"threads": 2, "batch": 128}, {"threads": 2, "batch": 512},
+    {"threads": 1, "batch": 512},
+    {"threads": 2, "batch": 128},
+    {"threads": 2, "batch": 512},
     {"threads": 2, "batch": 512, "flash_attn": True},
-)  # fmt: skip
+)
 
 
 def sweep(bench: Bench) -> dict[str, Any]:
@@ -68,20 +70,30 @@ def sweep_retrieval(bench: Bench) -> list[dict[str, Any]]:
             retriever = Retriever(index, bench.embedder, settings.retrieval)
             found = [retriever.search(q.question, max(PASSAGE_COUNTS)) for q in questions]
         for k in PASSAGE_COUNTS:
-            scores = [retrieval_score(q.quotes, [h.chunk.text for h in hits[:k]])
-                      for q, hits in zip(questions, found, strict=True)]  # fmt: skip
-            tokens = [
-                sum(count(m["content"]) for m in
-                    build_prompt(q.question, hits[:k], [], count, g.n_ctx, g.max_tokens).messages)
+            scores = [
+                retrieval_score(q.quotes, [h.chunk.text for h in hits[:k]])
                 for q, hits in zip(questions, found, strict=True)
-            ]  # fmt: skip
+            ]
+            tokens = [
+                sum(
+                    count(m["content"])
+                    for m in build_prompt(
+                        q.question, hits[:k], [], count, g.n_ctx, g.max_tokens
+                    ).messages
+                )
+                for q, hits in zip(questions, found, strict=True)
+            ]
             valid = [s for s in scores if s is not None]
-            rows.append({
-                "chunk_tokens": size, "passages": k, "chunks": len(index.chunks),
-                "hit": round(statistics.mean(s.hit for s in valid), 4),
-                "quote_recall": round(statistics.mean(s.quote_recall for s in valid), 4),
-                "prompt_tokens_mean": round(statistics.mean(tokens), 1),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "chunk_tokens": size,
+                    "passages": k,
+                    "chunks": len(index.chunks),
+                    "hit": round(statistics.mean(s.hit for s in valid), 4),
+                    "quote_recall": round(statistics.mean(s.quote_recall for s in valid), 4),
+                    "prompt_tokens_mean": round(statistics.mean(tokens), 1),
+                }
+            )
     return rows
 
 
@@ -103,17 +115,27 @@ def sweep_passages(bench: Bench) -> list[dict[str, Any]]:
             started = time.perf_counter()
             answer = assistant.ask(question.question, top_k=k)
             total = time.perf_counter() - started
-            runs[k].append({"first_token_s": (clocked.first_token_at or started) - started,
-                            "first_sentence_s": answer.timings.first_token_s, "total_s": total,
-                            "prompt_tokens": answer.timings.prompt_tokens})  # fmt: skip
+            runs[k].append(
+                {
+                    "first_token_s": (clocked.first_token_at or started) - started,
+                    "first_sentence_s": answer.timings.first_token_s,
+                    "total_s": total,
+                    "prompt_tokens": answer.timings.prompt_tokens,
+                }
+            )
             answers[k].append(answer.to_json() | {"id": question.id})
     rows = []
     for k in MODEL_PASSAGE_COUNTS:
         path = bench.out / f"answers-passages-{k}.jsonl"
         write_answers(path, answers[k])
         overall = score_answers_file(bench, path, f"eval-passages-{k}")
-        rows.append({"passages": k, **{key: round(statistics.median(r[key] for r in runs[k]), 3)
-                                       for key in runs[k][0]}, "scores": overall})  # fmt: skip
+        rows.append(
+            {
+                "passages": k,
+                **{key: round(statistics.median(r[key] for r in runs[k]), 3) for key in runs[k][0]},
+                "scores": overall,
+            }
+        )
     return rows
 
 
@@ -133,12 +155,18 @@ def sweep_engine(bench: Bench) -> list[dict[str, Any]]:
             engine = {k: v for k, v in config.items() if k not in ("threads", "batch")}
             bare = BareLlama(path, g.n_ctx, config["threads"], config["batch"], g.seed, **engine)
             run = bare.answer(messages, 48)
-            row = {**config, "prompt_tokens": run.prompt_tokens,
-                   "prompt_tokens_per_s": round(run.prompt_tokens / run.first_token_s, 1),
-                   "output_tokens_per_s": round(run.tokens_per_s, 2)}  # fmt: skip
+            row = {
+                **config,
+                "prompt_tokens": run.prompt_tokens,
+                "prompt_tokens_per_s": round(run.prompt_tokens / run.first_token_s, 1),
+                "output_tokens_per_s": round(run.tokens_per_s, 2),
+            }
             old = best.get(number)
             if old is None or row["prompt_tokens_per_s"] > old["prompt_tokens_per_s"]:
-                best[number] = row | {"output_tokens_per_s": max(
-                    row["output_tokens_per_s"], old["output_tokens_per_s"] if old else 0)}
+                best[number] = row | {
+                    "output_tokens_per_s": max(
+                        row["output_tokens_per_s"], old["output_tokens_per_s"] if old else 0
+                    )
+                }
             del bare
     return [best[n] for n in sorted(best)]

@@ -42,9 +42,10 @@ class LatencySummary:
     def of(cls, seconds: list[float]) -> LatencySummary:
         ms = sorted(1000 * s for s in seconds)
         return cls(
-            round(percentile(ms, 50), 3), round(percentile(ms, 99), 3),
+            round(percentile(ms, 50), 3),
+            round(percentile(ms, 99), 3),
             round(sum(ms) / len(ms), 3),
-        )  # fmt: skip
+        )
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -142,8 +143,10 @@ def measure_size(
     started = time.perf_counter()
     flat = faiss.IndexFlatIP(DIM)
     flat.add(vectors)
-    result["flat"] = {"build_s": round(time.perf_counter() - started, 2),
-                      "bytes": index_bytes(flat)}  # fmt: skip
+    result["flat"] = {
+        "build_s": round(time.perf_counter() - started, 2),
+        "bytes": index_bytes(flat),
+    }
     seconds, exact = timed(lambda i: flat.search(asked[i : i + 1], CANDIDATES)[1][0], queries)
     result["flat"]["latency"] = LatencySummary.of(seconds).__dict__
 
@@ -153,17 +156,25 @@ def measure_size(
     ivf = faiss.IndexIVFFlat(quantizer, DIM, nlist, faiss.METRIC_INNER_PRODUCT)
     ivf.train(vectors[np.random.default_rng(3).choice(n, min(n, 64 * nlist), replace=False)])
     ivf.add(vectors)
-    result["ivf"] = {"nlist": nlist, "build_s": round(time.perf_counter() - started, 2),
-                     "bytes": index_bytes(ivf), "by_nprobe": []}  # fmt: skip
+    result["ivf"] = {
+        "nlist": nlist,
+        "build_s": round(time.perf_counter() - started, 2),
+        "bytes": index_bytes(ivf),
+        "by_nprobe": [],
+    }
     for nprobe in (8, 32, 128, 256):
         ivf.nprobe = nprobe
         seconds, found = timed(lambda i: ivf.search(asked[i : i + 1], CANDIDATES)[1][0], queries)
-        recall = np.mean([len(set(f[:10]) & set(e[:10])) / 10
-                          for f, e in zip(found, exact, strict=True)])  # fmt: skip
-        result["ivf"]["by_nprobe"].append({
-            "nprobe": nprobe, "recall_at_10": round(float(recall), 4),
-            "latency": LatencySummary.of(seconds).__dict__,
-        })  # fmt: skip
+        recall = np.mean(
+            [len(set(f[:10]) & set(e[:10])) / 10 for f, e in zip(found, exact, strict=True)]
+        )
+        result["ivf"]["by_nprobe"].append(
+            {
+                "nprobe": nprobe,
+                "recall_at_10": round(float(recall), 4),
+                "latency": LatencySummary.of(seconds).__dict__,
+            }
+        )
     del vectors
     if n <= bm25_limit:
         result["hybrid"] = _hybrid(n, asked, flat, ivf)
@@ -199,8 +210,9 @@ def _hybrid(n: int, asked: np.ndarray, flat: Any, ivf: Any) -> dict[str, Any]:
     with_flat, _ = timed(search(flat), len(asked))
     with_ivf, _ = timed(search(ivf), len(asked))
     return {
-        "bm25_build_s": round(build, 2), "bm25_bytes": bm25_bytes(bm25),
+        "bm25_build_s": round(build, 2),
+        "bm25_bytes": bm25_bytes(bm25),
         "bm25_latency": LatencySummary.of(bm25_only).__dict__,
         "hybrid_flat_latency": LatencySummary.of(with_flat).__dict__,
         "hybrid_ivf_latency": LatencySummary.of(with_ivf).__dict__,
-    }  # fmt: skip
+    }

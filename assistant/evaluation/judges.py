@@ -106,8 +106,9 @@ class ModelJudge(SupportModel):
                 top_k=1,
             )
         content = reply["choices"][0]["message"]["content"] or ""
-        claims = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip() for line in
-                  content.splitlines()]  # fmt: skip
+        claims = [
+            re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip() for line in content.splitlines()
+        ]
         return [c for c in claims if re.search(r"[A-Za-z0-9]", c)]
 
 
@@ -152,9 +153,13 @@ def load_model_judge(path: Path, name: str, n_ctx: int = 4096, n_threads: int = 
 
     plain_weights()
     llama = Llama(
-        model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-        n_batch=512, verbose=False,
-    )  # fmt: skip
+        model_path=str(path),
+        n_ctx=n_ctx,
+        n_threads=n_threads,
+        n_threads_batch=n_threads,
+        n_batch=512,
+        verbose=False,
+    )
     return ModelJudge(llama, name=name)
 
 

@@ -33,8 +33,9 @@ from .judges import Judge, LabelledPair, ModelJudge, Verdict
 
 QUOTE_MIN_SHARE = 0.7  # of a quote's words, contiguous in the passage, for it to count as found
 QUESTION_TYPES = ("fact", "figure", "multi", "comparison", "unanswerable")
-_LOOKALIKES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—": "-", "–": "-",
-                             "\u00a0": " "})  # fmt: skip
+_LOOKALIKES = str.maketrans(
+    {"’": "'", "‘": "'", "“": '"', "”": '"', "—": "-", "–": "-", "\u00a0": " "}
+)
 
 Entails = Callable[[str, str], bool]
 
@@ -66,12 +67,17 @@ def load_questions(path: Path) -> list[GoldQuestion]:
         if not line.strip():
             continue
         row = json.loads(line)
-        questions.append(GoldQuestion(
-            id=row["id"], question=row["question"], type=row["type"],
-            gold_answer=row.get("gold_answer", ""), key_terms=tuple(row.get("key_terms", [])),
-            quotes=tuple(Quote(q["doc_id"], q["text"]) for q in row.get("quotes", [])),
-            paraphrase_of=row.get("paraphrase_of", ""),
-        ))  # fmt: skip
+        questions.append(
+            GoldQuestion(
+                id=row["id"],
+                question=row["question"],
+                type=row["type"],
+                gold_answer=row.get("gold_answer", ""),
+                key_terms=tuple(row.get("key_terms", [])),
+                quotes=tuple(Quote(q["doc_id"], q["text"]) for q in row.get("quotes", [])),
+                paraphrase_of=row.get("paraphrase_of", ""),
+            )
+        )
     return questions
 
 
@@ -83,8 +89,9 @@ def load_pairs(path: Path, labels: Mapping[str, str] | None = None) -> list[Labe
             row = json.loads(line)
             label = (labels or {}).get(row["doc_id"], "")
             passage = f"{label}\n{row['passage']}" if label else row["passage"]
-            pairs.append(LabelledPair(row["id"], passage, row["claim"], row["supported"],
-                                      row["kind"]))  # fmt: skip
+            pairs.append(
+                LabelledPair(row["id"], passage, row["claim"], row["supported"], row["kind"])
+            )
     return pairs
 
 
@@ -238,8 +245,10 @@ def is_declined(answer: Mapping[str, Any]) -> bool:
     """Declined by the contract's flag, or by an answer that only says the sources do not
     answer (a decline that the answering system left unflagged or decorated with a marker)."""
     sentences = split_sentences(str(answer.get("answer", "")))
-    return bool(answer.get("declined")) or bool(sentences) and all(
-        is_decline(s.text) for s in sentences
+    return (
+        bool(answer.get("declined"))
+        or bool(sentences)
+        and all(is_decline(s.text) for s in sentences)
     )
 
 
@@ -253,8 +262,9 @@ def score_answer(
     metrics: dict[str, Any] = {}
     retrieval = retrieval_score(question.quotes, texts)
     if retrieval is not None:
-        metrics.update(hit=retrieval.hit, mrr=retrieval.reciprocal_rank,
-                       quote_recall=retrieval.quote_recall)  # fmt: skip
+        metrics.update(
+            hit=retrieval.hit, mrr=retrieval.reciprocal_rank, quote_recall=retrieval.quote_recall
+        )
     share = key_term_share(answer.get("answer", ""), question.key_terms)
     if share is not None and question.answerable:
         metrics.update(key_terms=share, correct=float(share == 1.0))
@@ -277,24 +287,30 @@ def score_answer(
         claims = _judge_claims(answer, sentences, passages, judge, claim_mode, verdict)
         metrics["faithfulness"] = faithfulness([c.supported for c in claims])
         if citations is not None:
-            metrics.update(citation_recall=citations.recall,
-                           citation_precision=citations.precision)  # fmt: skip
+            metrics.update(citation_recall=citations.recall, citation_precision=citations.precision)
     stage = stage_at_fault(question, answer, metrics, declined)
     timings = answer.get("timings") or {}
     for key in ("first_token_s", "total_s"):
         if isinstance(timings.get(key), int | float):
             metrics[key] = float(timings[key])
     return {
-        "id": question.id, "type": question.type, "question": question.question,
-        "gold_answer": question.gold_answer, "answer": answer.get("answer", ""),
-        "declined": declined, "citations": list(answer.get("citations") or []),
-        "contexts": list(answer.get("contexts") or []), "timings": timings,
-        "claims": [c.__dict__ for c in claims], "stage": stage,
-        "draft": answer.get("draft", ""), "checked": answer.get("sentences") or [],
+        "id": question.id,
+        "type": question.type,
+        "question": question.question,
+        "gold_answer": question.gold_answer,
+        "answer": answer.get("answer", ""),
+        "declined": declined,
+        "citations": list(answer.get("citations") or []),
+        "contexts": list(answer.get("contexts") or []),
+        "timings": timings,
+        "claims": [c.__dict__ for c in claims],
+        "stage": stage,
+        "draft": answer.get("draft", ""),
+        "checked": answer.get("sentences") or [],
         "paraphrase_of": question.paraphrase_of,
         "sentences": [s.__dict__ for s in citations.sentences] if citations else [],
         "metrics": {k: (round(v, 4) if v is not None else None) for k, v in metrics.items()},
-    }  # fmt: skip
+    }
 
 
 STAGES = (
@@ -368,10 +384,19 @@ def _judge_claims(
 # ---------------------------------------------------------------- averaging
 
 METRICS = (
-    "hit", "mrr", "quote_recall", "key_terms", "correct", "faithfulness",
-    "citation_recall", "citation_precision", "refusal", "false_refusal",
-    "first_token_s", "total_s",
-)  # fmt: skip
+    "hit",
+    "mrr",
+    "quote_recall",
+    "key_terms",
+    "correct",
+    "faithfulness",
+    "citation_recall",
+    "citation_precision",
+    "refusal",
+    "false_refusal",
+    "first_token_s",
+    "total_s",
+)
 
 
 def average(records: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:

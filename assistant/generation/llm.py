@@ -127,8 +127,12 @@ class LlamaGenerator:
         """The tokens every prompt with this system message starts with."""
         if self._format is None:
             self._format = chat_formatter(self.llama)
-        prompts = [self._format([{"role": "system", "content": system},
-                                 {"role": "user", "content": probe}]) for probe in ("#", "@")]
+        prompts = [
+            self._format(
+                [{"role": "system", "content": system}, {"role": "user", "content": probe}]
+            )
+            for probe in ("#", "@")
+        ]
         a, b = (self.llama.tokenize(p.encode("utf-8"), special=True) for p in prompts)
         n = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)
         return a[:n]

@@ -123,8 +123,10 @@ class OpenAIGenerator:
 
     def _counter(self, gguf: Path | None) -> Callable[[str], int]:
         """The most exact token counter available, probed once."""
-        for path, key, field in (("/extras/tokenize/count", "input", "count"),
-                                 ("/tokenize", "prompt", "count")):  # fmt: skip
+        for path, key, field in (
+            ("/extras/tokenize/count", "input", "count"),
+            ("/tokenize", "prompt", "count"),
+        ):
             url = self.root_url + path
             try:
                 response = self.client.post(url, json={key: "probe", "model": self.model})

@@ -252,10 +252,14 @@ class Indexer:
             "embedder": {"name": EMBEDDER_NAME, "dim": EMBEDDER_DIM},
             "chunking": self._chunking_settings(),
             "documents": {  # citation metadata too: a new title alone makes a new build
-                k: [documents[k].sha256, documents[k].title, documents[k].publisher,
-                    documents[k].date]
+                k: [
+                    documents[k].sha256,
+                    documents[k].title,
+                    documents[k].publisher,
+                    documents[k].date,
+                ]
                 for k in sorted(documents)
-            },  # fmt: skip
+            },
         }
         index_id = content_id(body, chunks)
         created = (

@@ -200,8 +200,14 @@ class _Entry:
         try:
             record = json.loads(line)
             own = str(record["hash"])
-            return cls(number, int(record["seq"]), str(record["id"]), str(record["prev"]), own,
-                       record_hash(record) == own)  # fmt: skip
+            return cls(
+                number,
+                int(record["seq"]),
+                str(record["id"]),
+                str(record["prev"]),
+                own,
+                record_hash(record) == own,
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             return cls(number, -1, "", "", "", False)
 
@@ -234,28 +240,48 @@ def _check_head(
     """The end of the chain against the head file: nothing cut off, nothing replaced."""
     notes = []
     if torn:
-        notes.append("an interrupted write left an incomplete line at the end; it is not a "
-                     "record and the next answer's write removes it")  # fmt: skip
+        notes.append(
+            "an interrupted write left an incomplete line at the end; it is not a "
+            "record and the next answer's write removes it"
+        )
     if head is None:
         if count > 1:
-            return Verification(count, last, "the head file is missing or unreadable: records "
-                                "cut off the end could not be detected")  # fmt: skip
+            return Verification(
+                count,
+                last,
+                "the head file is missing or unreadable: records "
+                "cut off the end could not be detected",
+            )
         return Verification(count, last, "", tuple(notes))
     head_count, head_hash = head
     if head_count > count:
         cut = "cut short or missing" if torn else "missing"
-        return Verification(count, last, f"the log ends at record {count} but held "
-                            f"{head_count}: records {count + 1} to {head_count} are {cut} "
-                            "(the file was truncated)")  # fmt: skip
+        return Verification(
+            count,
+            last,
+            f"the log ends at record {count} but held "
+            f"{head_count}: records {count + 1} to {head_count} are {cut} "
+            "(the file was truncated)",
+        )
     if head_hash != at_head:
-        return Verification(count, last, f"record {head_count} was altered or replaced: it "
-                            "does not match the hash kept in the head file")  # fmt: skip
+        return Verification(
+            count,
+            last,
+            f"record {head_count} was altered or replaced: it "
+            "does not match the hash kept in the head file",
+        )
     if count > head_count + 1:
-        return Verification(count, last, f"the head file counts {head_count} records but the "
-                            f"log holds {count}: the head file was replaced")  # fmt: skip
+        return Verification(
+            count,
+            last,
+            f"the head file counts {head_count} records but the "
+            f"log holds {count}: the head file was replaced",
+        )
     if count == head_count + 1:
-        notes.append(f"record {count} was written but not yet counted in the head "
-                     "(an interrupted write); it is complete and valid")  # fmt: skip
+        notes.append(
+            f"record {count} was written but not yet counted in the head "
+            "(an interrupted write); it is complete and valid"
+        )
     return Verification(count, last, "", tuple(notes))
 
 

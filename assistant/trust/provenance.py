@@ -40,8 +40,14 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 RECORD_FORMAT = 1
-_PACKAGES = ("policy-assistant", "llama-cpp-python", "faiss-cpu", "sentence-transformers",
-             "torch", "bm25s")  # fmt: skip
+_PACKAGES = (
+    "policy-assistant",
+    "llama-cpp-python",
+    "faiss-cpu",
+    "sentence-transformers",
+    "torch",
+    "bm25s",
+)
 
 
 def sha256_text(text: str) -> str:
@@ -80,19 +86,29 @@ def build_record(
     `embedder` is its name and dimension, `model` the name, SHA-256 and file of the GGUF."""
     passages = [
         {
-            "n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "section": c.section,
-            "page": c.page, "score": c.score, "sha256": sha256_text(c.text), "text": c.text,
+            "n": c.n,
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "section": c.section,
+            "page": c.page,
+            "score": c.score,
+            "sha256": sha256_text(c.text),
+            "text": c.text,
             "instructions_withheld": instruction_like(c.text),
         }
         for c in answer.contexts
-    ]  # fmt: skip
+    ]
     documents = {}
     for doc_id in dict.fromkeys(c.doc_id for c in answer.contexts):
         doc = manifest.documents[doc_id]
         documents[doc_id] = {
-            "sha256": doc.sha256, "title": doc.title, "publisher": doc.publisher,
-            "date": doc.date, "file": doc.file, "added": doc.added,
-        }  # fmt: skip
+            "sha256": doc.sha256,
+            "title": doc.title,
+            "publisher": doc.publisher,
+            "date": doc.date,
+            "file": doc.file,
+            "added": doc.added,
+        }
     g = settings.generation
     record: dict[str, Any] = {
         "format": RECORD_FORMAT,
@@ -129,7 +145,7 @@ def build_record(
             "max_tokens": g.max_tokens,
             "n_ctx": g.n_ctx,
             "history_turns": g.history_turns,
-        },  # fmt: skip
+        },
         "retrieval": {
             **settings.retrieval.model_dump(),
             "top_k": top_k or settings.retrieval.top_k,
@@ -156,8 +172,9 @@ def record_answer(
     """The answer with its id and provenance; appended to the audit log when that is on."""
     from .audit import AuditLog
 
-    record = build_record(answer, manifest, messages, history, search_query, settings,
-                          embedder, model, top_k, extra)  # fmt: skip
+    record = build_record(
+        answer, manifest, messages, history, search_query, settings, embedder, model, top_k, extra
+    )
     if settings.audit.enabled:
         record = AuditLog.from_settings(settings).append(record)
     return replace(answer, id=record["id"], provenance=record)
@@ -179,8 +196,10 @@ def render(record: dict[str, Any]) -> str:
     ]
     lines += [f"Note: {w}" for w in record.get("warnings", [])]
     if record.get("draft") and record["draft"].strip() != record["answer"]:
-        lines += ["The model's draft, before the check:",
-                  textwrap.indent(textwrap.fill(record["draft"], 92), "  ")]  # fmt: skip
+        lines += [
+            "The model's draft, before the check:",
+            textwrap.indent(textwrap.fill(record["draft"], 92), "  "),
+        ]
     for sentence in record.get("sentences", []):
         mark = "shown" if sentence["shown"] else "WITHHELD"
         lines.append(f"  [{mark}] {sentence['text']}  ({sentence['reason']})")
@@ -189,8 +208,10 @@ def render(record: dict[str, Any]) -> str:
         mark = "*" if p["n"] in record["cited"] else " "
         where = f", §{p['section']}" if p["section"] else ""
         where += f", page {p['page']}" if p.get("page") else ""
-        lines.append(f" {mark}[{p['n']}] {p['doc_id']}{where}  chunk {p['chunk_id']}  "
-                     f"text SHA-256 {p['sha256'][:16]}…  score {p['score']}")  # fmt: skip
+        lines.append(
+            f" {mark}[{p['n']}] {p['doc_id']}{where}  chunk {p['chunk_id']}  "
+            f"text SHA-256 {p['sha256'][:16]}…  score {p['score']}"
+        )
         lines.append("      " + textwrap.shorten(" ".join(p["text"].split()), 160))
         if p.get("instructions_withheld"):
             lines.append("      (instructions to AI systems in it were withheld from the model)")

@@ -62,9 +62,13 @@ def replay(
         generation={**g, "model": model["name"] if model["name"] in CATALOG else model["file"]},
         retrieval=record["retrieval"],
     )
-    assistant = Assistant(pinned, embedder=embedder, generator=generator,
-                          index_build=record["index"]["id"],
-                          record_extra={"replay_of": record["id"]})
+    assistant = Assistant(
+        pinned,
+        embedder=embedder,
+        generator=generator,
+        index_build=record["index"]["id"],
+        record_extra={"replay_of": record["id"]},
+    )
     history = [(str(asked), str(answered)) for asked, answered in record["history"]]
     answer = assistant.ask(record["question"], history)
     return ReplayReport(record, tuple(changes), True, _differences(record, answer), answer)
@@ -83,14 +87,18 @@ def _setup_changes(
     build = settings.paths.index_dir / "builds" / index["id"]
     blocking = False
     if not build.is_dir():
-        changes.append(f"the index build {index['id']} (built {index['created']}) is no longer "
-                       "kept: the index was rebuilt several times since")  # fmt: skip
+        changes.append(
+            f"the index build {index['id']} (built {index['created']}) is no longer "
+            "kept: the index was rebuilt several times since"
+        )
         blocking = True
     else:
         altered = _altered_passages(build, record["passages"])
         if altered:
-            changes.append(f"the kept index build {index['id']} no longer holds passages "
-                           f"{', '.join(altered)} as recorded: it was altered")  # fmt: skip
+            changes.append(
+                f"the kept index build {index['id']} no longer holds passages "
+                f"{', '.join(altered)} as recorded: it was altered"
+            )
             blocking = True
     model_change = _model_change(settings, record["model"], generator)
     if model_change:
@@ -103,11 +111,14 @@ def _setup_changes(
         blocking = True
     prompt = record["prompt"]
     if prompt["version"] != PROMPT_VERSION or prompt["system_sha256"] != sha256_text(SYSTEM_PROMPT):
-        changes.append(f"the prompt template changed (version {prompt['version']} then, "
-                       f"{PROMPT_VERSION} now): the answer may differ")  # fmt: skip
+        changes.append(
+            f"the prompt template changed (version {prompt['version']} then, "
+            f"{PROMPT_VERSION} now): the answer may differ"
+        )
     now = software_versions()
-    moved = [f"{k} {v} then, {now.get(k)} now" for k, v in record["software"].items()
-             if now.get(k) != v]  # fmt: skip
+    moved = [
+        f"{k} {v} then, {now.get(k)} now" for k, v in record["software"].items() if now.get(k) != v
+    ]
     if moved:
         changes.append("software versions differ: " + "; ".join(moved))
     return changes, blocking
@@ -135,8 +146,9 @@ def _model_change(settings: Settings, model: dict[str, Any], generator: Generato
             return f"the model file {path} of {model['name']} is missing{fetch}"
         now = ModelStore(settings.paths.models_dir).file_hash(path)
     if now != model["sha256"]:
-        return (f"the model file of {model['name']} changed: SHA-256 {model['sha256']} then, "
-                f"{now} now")  # fmt: skip
+        return (
+            f"the model file of {model['name']} changed: SHA-256 {model['sha256']} then, {now} now"
+        )
     return ""
 
 
@@ -167,17 +179,20 @@ def _differences(record: dict[str, Any], answer: Answer) -> tuple[str, ...]:
     new = answer.provenance
     differences = []
     if new["answer"] != record["answer"]:
-        differences.append(f"the answer differs.\n  then: {record['answer']}\n  now:  "
-                           f"{new['answer']}")  # fmt: skip
+        differences.append(
+            f"the answer differs.\n  then: {record['answer']}\n  now:  {new['answer']}"
+        )
     if new["declined"] != record["declined"]:
         differences.append(f"declined then: {record['declined']}, now: {new['declined']}")
     if new["cited"] != record["cited"]:
         differences.append(f"cited passages then {record['cited']}, now {new['cited']}")
     then_passages = [(p["chunk_id"], p["sha256"]) for p in record["passages"]]
     if [(p["chunk_id"], p["sha256"]) for p in new["passages"]] != then_passages:
-        differences.append("the passages given to the model differ: "
-                           f"then {[c for c, _ in then_passages]}, "
-                           f"now {[p['chunk_id'] for p in new['passages']]}")  # fmt: skip
+        differences.append(
+            "the passages given to the model differ: "
+            f"then {[c for c, _ in then_passages]}, "
+            f"now {[p['chunk_id'] for p in new['passages']]}"
+        )
     if new["prompt"]["messages_sha256"] != record["prompt"]["messages_sha256"]:
         differences.append("the prompt given to the model differs")
     return tuple(differences)
