@@ -53,8 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
     work = tmp_path_factory.mktemp("ui")
     shutil.copytree(ROOT / "corpus", work / "corpus")
-    # The repository's index, when built, saves embedding again what has not changed.
-    shutil.copytree(ROOT / "index", work / "index", ignore=shutil.ignore_patterns(".lock"))
+    # its own index, built from its own copy of the corpus (never the working tree's)
     port = free_port()
     env = {
         **os.environ,
