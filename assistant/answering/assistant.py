@@ -228,57 +228,24 @@ class Assistant:
         generator = self.generator
         asked = asked_for(question)
         prompted = question + hint(asked)  # the question as the model reads it
+        g = self.settings.generation
         packed = build_prompt(
-            prompted,
-            hits,
-            history,
-            generator.count_tokens,
-            generator.n_ctx,
-            self.settings.generation.max_tokens,
+            prompted, hits, history, generator.count_tokens, generator.n_ctx, g.max_tokens
         )
-        warnings = []
-        if packed.question_cut:
-            warnings.append("The question was too long for the model and was cut.")
-        stats = GenerationStats()
-        first_token = None
-        parts: list[str] = []
-        draft: list[str] = []
-        passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in packed.hits]
-        labels = [source_label(h) for h in packed.hits]
-        labels += [
-            source_label(replace(h, chunk=replace(h.chunk, section="", page=None)))
-            for h in packed.hits
-        ]  # the label without its section, as often copied
-        labels += [
-            label[len(h.document.title) :].strip(" ,:")  # and without its title
-            for label, h in zip(labels, [*packed.hits, *packed.hits], strict=True)
-        ]
-        titles = [h.document.title for h in packed.hits]
-        checker = SentenceStream(passages, self.verify if packed.hits else None, labels, titles)
+        checker = self._checker(packed)
         prompts = self._prompts(prompted, packed, retriever, query)
         checker.drop_declines = len(prompts) > 1
-        max_tokens = self.settings.generation.max_tokens
-        for messages in prompts:
-            part = GenerationStats()
-            for token in generator.stream(messages, max_tokens, part):
-                draft.append(token)
-                for piece in checker.feed(token):
-                    first_token = first_token or time.perf_counter()
-                    parts.append(piece)
-                    yield piece
-            draft.append("\n")
-            stats.prompt_tokens += part.prompt_tokens
-            stats.completion_tokens += part.completion_tokens
-            for piece in checker.flush(cut_off=part.completion_tokens >= max_tokens):
-                first_token = first_token or time.perf_counter()
-                parts.append(piece)
-                yield piece
-        for piece in checker.finish():
+        stats = GenerationStats()
+        draft: list[str] = []
+        first_token = None
+        parts: list[str] = []
+        for piece in self._checked(prompts, checker, stats, draft):
             first_token = first_token or time.perf_counter()
             parts.append(piece)
             yield piece
         shown = "".join(parts).strip()
-        text, declined = accept(shown, checker.checked, asked, question, "\n".join(passages))
+        passages = "\n".join(checker.passages)
+        text, declined = accept(shown, checker.checked, asked, question, passages)
         if not shown:
             yield text  # a decline that is not a rewrite of text already shown
         finished = time.perf_counter()
@@ -290,11 +257,12 @@ class Assistant:
             completion_tokens=stats.completion_tokens,
         )
         contexts = tuple(Citation.from_hit(n, hit) for n, hit in enumerate(packed.hits, start=1))
-        numbers = cited_numbers(text, len(packed.hits))
+        cut = packed.question_cut
+        warnings = ["The question was too long for the model and was cut."] if cut else []
         answer = Answer(
             question=question,
             answer=text,
-            citations=tuple(contexts[n - 1] for n in numbers),
+            citations=tuple(contexts[n - 1] for n in cited_numbers(text, len(packed.hits))),
             contexts=contexts,
             declined=declined,
             model={"name": generator.name, "sha256": generator.sha256},
@@ -303,11 +271,9 @@ class Assistant:
             draft="".join(draft).strip(),
             sentences=tuple(checker.checked),
         )
-        manifest = retriever.index.manifest
-        generator = self.generator
         yield record_answer(
             answer,
-            manifest,
+            retriever.index.manifest,
             packed.messages,
             history,
             query,
@@ -321,6 +287,43 @@ class Assistant:
             top_k=top_k,
             extra={"asked_for": asked.kind if asked else None, **self.record_extra},
         )
+
+    def _checker(self, packed: PackedPrompt) -> SentenceStream:
+        """The sentence check over the prompt's passages, knowing their labels and titles
+        (a small model copies them into its text)."""
+        hits = packed.hits
+        passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in hits]
+        labels = [source_label(h) for h in hits]
+        labels += [  # the label without its section, as often copied
+            source_label(replace(h, chunk=replace(h.chunk, section="", page=None))) for h in hits
+        ]
+        labels += [  # and without its title
+            label[len(h.document.title) :].strip(" ,:")
+            for label, h in zip(labels, [*hits, *hits], strict=True)
+        ]
+        titles = [h.document.title for h in hits]
+        return SentenceStream(passages, self.verify if hits else None, labels, titles)
+
+    def _checked(
+        self,
+        prompts: list[list[dict[str, str]]],
+        checker: SentenceStream,
+        stats: GenerationStats,
+        draft: list[str],
+    ) -> Iterator[str]:
+        """The checked text of each prompt's draft in turn, then the verified sentences;
+        the raw drafts are appended to `draft` and the token counts added to `stats`."""
+        max_tokens = self.settings.generation.max_tokens
+        for messages in prompts:
+            part = GenerationStats()
+            for token in self.generator.stream(messages, max_tokens, part):
+                draft.append(token)
+                yield from checker.feed(token)
+            draft.append("\n")
+            stats.prompt_tokens += part.prompt_tokens
+            stats.completion_tokens += part.completion_tokens
+            yield from checker.flush(cut_off=part.completion_tokens >= max_tokens)
+        yield from checker.finish()
 
 
 def accept(
