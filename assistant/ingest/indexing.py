@@ -165,50 +165,17 @@ class Indexer:
     def _reconcile(
         self, previous: StoredIndex | None, report: IndexReport
     ) -> tuple[dict[str, DocumentRecord], list[Chunk], np.ndarray]:
-        metadata = read_metadata(self.corpus_dir)
+        """The documents, passages and vectors of the new build: those of unchanged files
+        kept from `previous`, the others read, chunked and embedded now."""
         old_docs = previous.manifest.documents if previous else {}
-        old_vectors = previous.vectors() if previous else None
-        old_rows: dict[str, list[int]] = {}
-        if previous:
-            for row, chunk in enumerate(previous.chunks):
-                old_rows.setdefault(chunk.doc_id, []).append(row)
-        documents: dict[str, DocumentRecord] = {}
+        kept, fresh, failed = self._read_corpus(previous, report)
+        documents = {doc_id: old_docs[doc_id] for doc_id in kept}
         chunks: list[Chunk] = []
         parts: list[np.ndarray] = []
-        fresh: list[tuple[Document, list[Chunk]]] = []
-        files = self.corpus_files()
-        failed: set[str] = set()
-        for number, path in enumerate(files, start=1):
-            self.progress("reading documents", number, len(files))
-            doc_id = self._doc_id(path, documents.keys() | {d.doc_id for d, _ in fresh})
-            meta = metadata.get(path.name, {})
-            old = old_docs.get(doc_id)
-            try:
-                sha = file_sha256(path)
-            except OSError as exc:  # removed or unreadable since the folder was listed
-                report.failed.append((str(path), f"cannot be read ({exc.strerror})"))
-                failed.add(doc_id)
-                continue
-            if old and old.sha256 == sha and _same_meta(old, meta) and old_vectors is not None:
-                rows = old_rows.get(doc_id, [])
-                documents[doc_id] = old
-                chunks.extend(previous.chunks[r] for r in rows)  # type: ignore[union-attr]
-                parts.append(old_vectors[rows])
-                report.unchanged.append(doc_id)
-                continue
-            if not is_supported(path):
-                report.failed.append((str(path), f"unsupported file type '{path.suffix}'"))
-                failed.add(doc_id)
-                continue
-            try:
-                document = load_document(path, doc_id, meta, max_bytes=self._max_bytes)
-            except AssistantError as exc:
-                report.failed.append((str(path), str(exc)))
-                failed.add(doc_id)
-                continue
-            report.notes.extend(document.notes)
-            (report.updated if old else report.added).append(doc_id)
-            fresh.append((document, self._chunker().chunks(document)))
+        if previous is not None and kept:
+            rows = [row for row, c in enumerate(previous.chunks) if c.doc_id in documents]
+            chunks += [previous.chunks[row] for row in rows]
+            parts.append(previous.vectors()[rows])
         for document, doc_chunks in fresh:
             documents[document.doc_id] = _record(document, len(doc_chunks), old_docs)
         new_chunks = [c for _, doc_chunks in fresh for c in doc_chunks]
@@ -224,6 +191,57 @@ class Indexer:
         # One order whatever was reused: the same content always gets the same build id.
         order = sorted(range(len(chunks)), key=lambda row: chunks[row].doc_id)
         return documents, [chunks[row] for row in order], vectors[order]
+
+    def _read_corpus(
+        self, previous: StoredIndex | None, report: IndexReport
+    ) -> tuple[list[str], list[tuple[Document, list[Chunk]]], set[str]]:
+        """Each file of the corpus folder, in order: kept (unchanged since `previous`),
+        read and chunked (new or changed), or failed; the report says which."""
+        metadata = read_metadata(self.corpus_dir)
+        old_docs = previous.manifest.documents if previous else {}
+        kept: list[str] = []
+        fresh: list[tuple[Document, list[Chunk]]] = []
+        failed: set[str] = set()
+        files = self.corpus_files()
+        for number, path in enumerate(files, start=1):
+            self.progress("reading documents", number, len(files))
+            doc_id = self._doc_id(path, {*kept, *(d.doc_id for d, _ in fresh)})
+            old = old_docs.get(doc_id)
+            outcome = self._read_one(path, doc_id, metadata.get(path.name, {}), old, previous)
+            if isinstance(outcome, str):
+                report.failed.append((str(path), outcome))
+                failed.add(doc_id)
+            elif outcome is None:
+                kept.append(doc_id)
+                report.unchanged.append(doc_id)
+            else:
+                report.notes.extend(outcome.notes)
+                (report.updated if old else report.added).append(doc_id)
+                fresh.append((outcome, self._chunker().chunks(outcome)))
+        return kept, fresh, failed
+
+    def _read_one(
+        self,
+        path: Path,
+        doc_id: str,
+        meta: dict[str, str],
+        old: DocumentRecord | None,
+        previous: StoredIndex | None,
+    ) -> Document | str | None:
+        """The file read as a document; None when it is unchanged since `previous` (same
+        content and metadata: its passages and vectors are kept); or why it failed."""
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:  # removed or unreadable since the folder was listed
+            return f"cannot be read ({exc.strerror})"
+        if old and previous is not None and old.sha256 == sha and _same_meta(old, meta):
+            return None
+        if not is_supported(path):
+            return f"unsupported file type '{path.suffix}'"
+        try:
+            return load_document(path, doc_id, meta, max_bytes=self._max_bytes)
+        except AssistantError as exc:
+            return str(exc)
 
     def _chunker(self) -> Chunker:
         c = self.settings.chunking
