@@ -257,34 +257,12 @@ def score_answer(
 ) -> dict[str, Any]:
     """Every metric of one answer (the answer contract as a dict), with its claims judged."""
     passages = context_passages(answer)
-    texts = [passages[n] for n in sorted(passages)]
     declined = is_declined(answer)
-    metrics: dict[str, Any] = {}
-    retrieval = retrieval_score(question.quotes, texts)
-    if retrieval is not None:
-        metrics.update(
-            hit=retrieval.hit, mrr=retrieval.reciprocal_rank, quote_recall=retrieval.quote_recall
-        )
-    share = key_term_share(answer.get("answer", ""), question.key_terms)
-    if share is not None and question.answerable:
-        metrics.update(key_terms=share, correct=float(share == 1.0))
-    if question.answerable:
-        metrics["false_refusal"] = float(declined)
-    else:
-        metrics["refusal"] = float(declined)
+    metrics = _answer_metrics(question, answer, passages, declined)
     claims: list[ClaimVerdict] = []
     citations = None
     if not declined:
-        verdicts: dict[tuple[str, str], Verdict] = {}
-
-        def verdict(claim: str, passage: str) -> Verdict:
-            if (claim, passage) not in verdicts:
-                verdicts[claim, passage] = judge.judge(claim, passage)
-            return verdicts[claim, passage]
-
-        sentences = [(s.text, s.cited) for s in split_sentences(answer.get("answer", ""))]
-        citations = citation_scores(sentences, passages, lambda c, p: verdict(c, p).supported)
-        claims = _judge_claims(answer, sentences, passages, judge, claim_mode, verdict)
+        claims, citations = _judged(answer, passages, judge, claim_mode)
         metrics["faithfulness"] = faithfulness([c.supported for c in claims])
         if citations is not None:
             metrics.update(citation_recall=citations.recall, citation_precision=citations.precision)
@@ -311,6 +289,43 @@ def score_answer(
         "sentences": [s.__dict__ for s in citations.sentences] if citations else [],
         "metrics": {k: (round(v, 4) if v is not None else None) for k, v in metrics.items()},
     }
+
+
+def _answer_metrics(
+    question: GoldQuestion, answer: Mapping[str, Any], passages: dict[int, str], declined: bool
+) -> dict[str, Any]:
+    """What needs no judge: retrieval against the gold quotes, key terms, declining."""
+    metrics: dict[str, Any] = {}
+    retrieval = retrieval_score(question.quotes, [passages[n] for n in sorted(passages)])
+    if retrieval is not None:
+        metrics.update(
+            hit=retrieval.hit, mrr=retrieval.reciprocal_rank, quote_recall=retrieval.quote_recall
+        )
+    share = key_term_share(answer.get("answer", ""), question.key_terms)
+    if share is not None and question.answerable:
+        metrics.update(key_terms=share, correct=float(share == 1.0))
+    if question.answerable:
+        metrics["false_refusal"] = float(declined)
+    else:
+        metrics["refusal"] = float(declined)
+    return metrics
+
+
+def _judged(
+    answer: Mapping[str, Any], passages: dict[int, str], judge: Judge, claim_mode: str
+) -> tuple[list[ClaimVerdict], CitationScore | None]:
+    """The answer's claims and citations judged against the passages (each pair once)."""
+    verdicts: dict[tuple[str, str], Verdict] = {}
+
+    def verdict(claim: str, passage: str) -> Verdict:
+        if (claim, passage) not in verdicts:
+            verdicts[claim, passage] = judge.judge(claim, passage)
+        return verdicts[claim, passage]
+
+    sentences = [(s.text, s.cited) for s in split_sentences(answer.get("answer", ""))]
+    citations = citation_scores(sentences, passages, lambda c, p: verdict(c, p).supported)
+    claims = _judge_claims(answer, sentences, passages, judge, claim_mode, verdict)
+    return claims, citations
 
 
 STAGES = (
