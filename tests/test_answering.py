@@ -281,3 +281,18 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
     assert "2,500 employees" in answer.answer and "switch providers" in answer.answer
     assert "do not say" not in answer.answer  # a part's "nothing here" is not shown
     assert {c.doc_id for c in answer.citations} == {"justice", "openness"}
+
+
+def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_are_silent() -> None:
+    from assistant.answering.assistant import DECLINE_TEXT, UNCONFIRMED_TEXT, accept
+    from assistant.answering.grounding import Checked, Sentence
+
+    wrong = Checked(
+        Sentence("The ITIF piece is for it.", (1,)),
+        (1,),
+        False,
+        False,
+        "the model finds no passage that says so (p=0.27)",
+    )
+    assert accept("", [wrong], None, "Is ITIF for it?") == (UNCONFIRMED_TEXT, True)
+    assert accept("", [], None, "Is ITIF for it?") == (DECLINE_TEXT, True)

@@ -326,6 +326,16 @@ class Assistant:
         yield from checker.finish()
 
 
+# The model drafted an answer in the passages' own words and the verifier found that no
+# passage says it: the documents do speak to the question, so "the documents do not say"
+# would be untrue. (A draft in other words is declined plainly: it came from elsewhere.)
+UNCONFIRMED = "the model finds no passage"
+UNCONFIRMED_TEXT = (
+    "No answer is shown: what the model drafted is not supported by the passages found. "
+    "Try asking more narrowly, or name the document."
+)
+
+
 def accept(
     shown: str,
     checked: Sequence[Checked],
@@ -336,7 +346,10 @@ def accept(
     """The answer's final text and whether it is a decline (see the module docstring)."""
     content = [c for c in checked if c.supported and not is_decline(c.sentence.text)]
     if not content:
-        return decline_text(asked) if asked else DECLINE_TEXT, True
+        if asked:
+            return decline_text(asked), True
+        unconfirmed = any(c.reason.startswith(UNCONFIRMED) for c in checked)
+        return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
     if passages and (missing := unmentioned(question, passages)):
         written = {w.lower(): w for w in re.findall(r"[\w@&.-]+", question)}
         names = ", ".join(written.get(n, n) for n in missing)
