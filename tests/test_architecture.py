@@ -10,7 +10,7 @@ from pathlib import Path
 import networkx as nx
 
 PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
-PRODUCT = ("ingest", "answering", "generation", "trust", "answers", "settings", "errors")
+PRODUCT = ("ingest", "answering", "generation", "trust", "answers", "settings", "errors", "files")
 INSTRUMENTS_AND_FRONT_ENDS = ("evaluation", "bench", "app")
 
 
