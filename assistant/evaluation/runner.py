@@ -25,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..answering.assistant import Assistant
 from ..errors import AssistantError, EvaluationDataError
 from ..files import Progress
@@ -275,6 +277,15 @@ def run_calibration(
     return [asdict(s) | {"pairs": len(pairs)} for s in scores]
 
 
+def latency_summary(values: Sequence[float]) -> dict[str, float]:
+    """Median, 90th percentile (the nearest rank below: a time some answer took) and maximum."""
+    return {
+        "median": round(statistics.median(values), 3),
+        "p90": round(float(np.percentile(values, 90, method="lower")), 3),
+        "max": round(max(values), 3),
+    }
+
+
 def summarise(
     records: Sequence[Mapping[str, Any]],
     options: EvalOptions,
@@ -289,13 +300,9 @@ def summarise(
     }
     latency = {}
     for key in ("first_token_s", "total_s"):
-        values = sorted(r["metrics"][key] for r in records if r["metrics"].get(key) is not None)
+        values = [r["metrics"][key] for r in records if r["metrics"].get(key) is not None]
         if values:
-            latency[key] = {
-                "median": round(statistics.median(values), 3),
-                "p90": round(values[int(0.9 * (len(values) - 1))], 3),
-                "max": round(values[-1], 3),
-            }
+            latency[key] = latency_summary(values)
     models = sorted({str((a.get("model") or {}).get("name", "")) for a in answers} - {""})
     return {
         "created": datetime.now().isoformat(timespec="seconds"),
