@@ -351,20 +351,27 @@ def quality(record: Mapping[str, Any]) -> float:
     return sum(values) / len(values) if values else 1.0
 
 
-def summary_table(summary: Mapping[str, Any]) -> str:
-    """The metrics overall and by question type, as a Markdown table."""
+def summary_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the metrics overall and by question type."""
     types = list(summary["by_type"])
     header = [
         "metric",
         f"all ({summary['n']})",
         *(f"{t} ({summary['by_type'][t]['n']})" for t in types),
     ]
-    rows = [header, ["---"] * len(header)]
+    rows = []
     for name in METRICS:
         cells = [_cell(summary["overall"].get(name), name)]
         cells += [_cell(summary["by_type"][t].get(name), name) for t in types]
         rows.append([LABELS[name], *cells])
-    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+    return header, rows
+
+
+def summary_table(summary: Mapping[str, Any]) -> str:
+    """The metrics overall and by question type, as a Markdown table (for the report)."""
+    header, rows = summary_rows(summary)
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(row) + " |" for row in lines)
 
 
 def _cell(value: float | None, name: str) -> str:
