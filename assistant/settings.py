@@ -109,18 +109,11 @@ class GenerationSettings(BaseModel):
     timeout_s: float = Field(120.0, description="Seconds to wait for the server.")
 
 
-def physical_cores(cpuinfo: str | None = None) -> int:
-    """Physical cores on Linux (hyperthreads share one core's memory bandwidth), else all."""
-    try:
-        text = Path("/proc/cpuinfo").read_text() if cpuinfo is None else cpuinfo
-    except OSError:
-        return max(1, os.cpu_count() or 1)
-    cores = {
-        (block.split("physical id")[1].split("\n")[0], block.split("core id")[1].split("\n")[0])
-        for block in text.split("\n\n")
-        if "core id" in block and "physical id" in block
-    }
-    return len(cores) or max(1, os.cpu_count() or 1)
+def physical_cores() -> int:
+    """Physical cores (hyperthreads share one core's memory bandwidth), else all logical ones."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or max(1, os.cpu_count() or 1)
 
 
 class UISettings(BaseModel):

@@ -8,6 +8,7 @@ not part of the test suite; these tests check that what it computes is computed 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,6 @@ from assistant.bench.synthetic import (
     LatencySummary,
     clustered_vectors,
     measure_size,
-    percentile,
     queries_near,
 )
 from assistant.generation.llm import GenerationStats
@@ -53,18 +53,37 @@ GOLD = [
 ]
 
 
+def _by_hand(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between the closest ranks, as the summary computed it by hand."""
+    position = (len(sorted_values) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    weight = position - low
+    return sorted_values[low] * (1 - weight) + sorted_values[high] * weight
+
+
 @pytest.mark.parametrize(
-    ("values", "q", "expected"),
+    ("seconds", "p50", "p99"),
     [
-        ([1.0, 2.0, 3.0, 4.0], 50, 2.5),
-        ([float(v) for v in range(1, 101)], 99, 99.01),
-        ([7.0], 99, 7.0),
-        ([1.0, 3.0], 0, 1.0),
+        ([0.001, 0.002, 0.003, 0.004], 2.5, 3.97),
+        ([v / 1000 for v in range(1, 101)], 50.5, 99.01),
+        ([0.007], 7.0, 7.0),
     ],
 )
-def test_percentile_interpolates_like_numpy(values: list[float], q: float, expected: float):
-    assert percentile(values, q) == pytest.approx(expected)
-    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+def test_latency_percentiles_interpolate_between_ranks(
+    seconds: list[float], p50: float, p99: float
+) -> None:
+    summary = LatencySummary.of(seconds)
+    assert (summary.p50_ms, summary.p99_ms) == (p50, p99)
+
+
+def test_latency_percentiles_equal_the_interpolation_by_hand() -> None:
+    rng = np.random.default_rng(7)
+    for n in range(1, 300):
+        seconds = list(rng.lognormal(-5, 1, size=n))
+        ms = sorted(1000 * s for s in seconds)
+        summary = LatencySummary.of(seconds)
+        assert summary.p50_ms == round(_by_hand(ms, 50), 3)
+        assert summary.p99_ms == round(_by_hand(ms, 99), 3)
 
 
 def test_latency_summary_is_in_milliseconds() -> None:

@@ -118,6 +118,15 @@ def test_models_lists_the_three_catalogue_entries(env: dict[str, str], tmp_path:
     assert "HASH MISMATCH" in rows["smollm2-135m"]
     assert "1.12 GB" in rows["qwen2.5-coder-1.5b"]
     assert rows["qwen2.5-coder-0.5b"].split()[3:6] == ["MB", "no", "-"]  # 491 MB
+    assert "\x1b" not in result.stdout  # no colour codes when not printed to a terminal
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_tables_on_a_terminal_have_a_bold_header(env: dict[str, str]) -> None:
+    result = run({**env, "FORCE_COLOR": "1", "COLUMNS": "200"}, "models")
+    assert result.exit_code == 0
+    assert "\x1b[1mname" in result.stdout
+    assert "qwen2.5-coder-1.5b (default)" in result.stdout
 
 
 def test_index_lists_a_bad_file_and_indexes_the_rest(

@@ -74,6 +74,40 @@ def test_markdown_front_matter_gives_title_and_date_and_is_removed(tmp_path: Pat
     assert "Councils adopted open models, see the plan." in document.text  # emphasis, link
 
 
+def test_front_matter_values_are_kept_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "note.md"
+    path.write_text(
+        "---\nTitle: A long title\n  on two lines\ndate: 2025-03-04T10:00:00Z\n"
+        "publisher: 'Ministry'\ntags:\n  - tag: Policy\n---\nSome body text here.\n"
+    )
+    document = load_document(path)
+    assert document.title == "A long title on two lines"  # keys of any case, folded lines
+    assert document.date == "2025-03-04T10:00:00Z"  # not turned into a datetime
+    assert document.publisher == "Ministry"
+    assert document.text == "Some body text here.\n"
+    assert document.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "note"),
+    [
+        ("title: Policy: a review\ndate: 2025", "front matter is not valid YAML (line 2)"),
+        ("title: [unclosed", "front matter is not valid YAML"),
+        ("- a list\n- not a mapping", "front matter is not a YAML mapping"),
+    ],
+)
+def test_malformed_front_matter_is_removed_and_ignored_with_a_note(
+    tmp_path: Path, front_matter: str, note: str
+) -> None:
+    path = tmp_path / "note.md"
+    path.write_text(f"---\n{front_matter}\n---\n# The heading\n\nSome body text here.\n")
+    document = load_document(path)
+    assert document.title == "The heading"  # the first heading, as without front matter
+    assert (document.publisher, document.date) == ("", "")
+    assert document.text.startswith("# The heading\n") and "---" not in document.text
+    assert len(document.notes) == 1 and document.notes[0].startswith(f"note.md: {note}")
+
+
 def test_metadata_toml_wins_over_the_file(tmp_path: Path) -> None:
     (tmp_path / "metadata.toml").write_text(
         '["news.md"]\ntitle = "From the catalogue"\npublisher = "Ministry"\ndate = "2025"\n'

@@ -183,3 +183,13 @@ def test_balanced_accuracy() -> None:
     predicted = [True, True, True, False, True, False]
     assert balanced_accuracy(labels, predicted) == 62.5  # (3/4 + 1/2) / 2
     assert balanced_accuracy([True, False], [True, False]) == 100.0
+
+
+def test_latency_p90_is_the_nearest_rank_below() -> None:
+    from assistant.evaluation.runner import latency_summary
+
+    assert latency_summary([3.0, 1.0, 2.0]) == {"median": 2.0, "p90": 2.0, "max": 3.0}
+    for n in range(1, 200):  # as computed by hand before: values[int(0.9 * (n - 1))]
+        values = [((7 * i) % n) / 3 for i in range(n)]  # not sorted
+        ranked = sorted(values)
+        assert latency_summary(values)["p90"] == round(ranked[int(0.9 * (n - 1))], 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,6 @@ from assistant.settings import DEFAULT_MODEL, Settings, physical_cores
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import os
-
     for key in list(os.environ):
         if key.startswith("ASSISTANT_"):
             monkeypatch.delenv(key)
@@ -80,19 +79,32 @@ def test_settings_are_frozen_and_validated() -> None:
         Settings.load(retrieval={"top_k": "many"})
 
 
-def _cpuinfo(cores: list[tuple[int, int]]) -> str:
-    return "\n\n".join(
-        f"processor\t: {n}\nphysical id\t: {p}\ncore id\t\t: {c}" for n, (p, c) in enumerate(cores)
-    )
-
-
 @pytest.mark.parametrize(
-    ("cores", "expected"),
+    ("physical", "logical", "expected"),
     [
-        ([(0, 0), (0, 1)], 2),  # two cores, no hyperthreads (this kind of laptop)
-        ([(0, 0), (0, 1), (0, 0), (0, 1)], 2),  # two cores with two threads each
-        ([(0, 0), (1, 0)], 2),
-    ],  # two sockets, core 0 on each
+        (2, 2, 2),  # two cores, no hyperthreads (this kind of laptop)
+        (2, 4, 2),  # two cores with two threads each
+        (None, 4, 4),  # physical cores unknown: every logical one
+        (None, None, 1),
+    ],
 )
-def test_generation_threads_default_to_physical_cores(cores, expected) -> None:
-    assert physical_cores(_cpuinfo(cores)) == expected
+def test_generation_threads_default_to_physical_cores(
+    monkeypatch: pytest.MonkeyPatch, physical: int | None, logical: int | None, expected: int
+) -> None:
+    import psutil
+
+    asked: list[bool] = []
+
+    def cpu_count(logical: bool = True) -> int | None:
+        asked.append(logical)
+        return physical
+
+    monkeypatch.setattr(psutil, "cpu_count", cpu_count)
+    monkeypatch.setattr(os, "cpu_count", lambda: logical)
+    assert physical_cores() == expected
+    assert asked == [False]
+    assert Settings.load().generation.n_threads == expected
+
+
+def test_physical_cores_of_this_machine() -> None:
+    assert 1 <= physical_cores() <= (os.cpu_count() or 1)

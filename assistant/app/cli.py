@@ -7,9 +7,11 @@ Answers go to standard output; progress, warnings and errors go to standard erro
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import textwrap
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,37 @@ class Progress:
         if done >= total and total > 1:
             click.echo(file=sys.stderr)
             self.stage = ""
+
+
+def _print_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table on standard output (rich).
+
+    On a terminal: a bold header and rows fitted to its width. Anywhere else (a pipe, a
+    file, a test): plain aligned columns, no colour codes, each row on one line.
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    options: dict[str, Any] = {"markup": False, "emoji": False, "highlight": False}
+    console = Console(**options)
+    terminal = console.is_terminal
+    table = Table(
+        *header,
+        box=box.SIMPLE_HEAD if terminal else None,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold" if terminal else "",
+    )
+    for row in rows:
+        table.add_row(*row)
+    if terminal:
+        console.print(table)
+        return
+    plain = Console(file=io.StringIO(), width=100_000, color_system=None, **options)
+    with plain.capture() as captured:
+        plain.print(table)
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
 def _size(n: int) -> str:
@@ -226,12 +259,7 @@ def models(ctx: click.Context) -> None:
                 model.note,
             )
         )
-    header = ("name", "licence", "size", "installed", "verified", "")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    for row in [header, *rows]:
-        click.echo(
-            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[5]
-        )
+    _print_table(("name", "licence", "size", "installed", "verified", ""), rows)
 
 
 @models.command("fetch")
@@ -329,10 +357,9 @@ def eval_(
     try:
         if compare:
             a, b = (runner.load_summary(p) for p in compare)
-            rows = [("metric", str(compare[0]), str(compare[1]), "B - A"), *runner.compare(a, b)]
-            widths = [max(len(r[i]) for r in rows) for i in range(4)]
-            for row in rows:
-                click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+            _print_table(
+                ("metric", str(compare[0]), str(compare[1]), "B - A"), runner.compare(a, b)
+            )
             return
         if options["claims"] == "model" and options["judge"] == "fast":
             raise click.UsageError("--claims model needs a model judge (--judge model|combined).")
@@ -341,7 +368,7 @@ def eval_(
         summary, out = runner.run_eval(settings, run, ProgressBar())
     except AssistantError as exc:
         raise _fail(exc) from exc
-    click.echo(runner.summary_table(summary))
+    _print_table(*runner.summary_rows(summary))
     click.echo(f"Report: {out / 'report.md'}", err=True)
 
 
@@ -472,7 +499,7 @@ def bench(
 ) -> None:
     """Measure every stage against bare llama.cpp and a textbook LangChain pipeline."""
     from ..bench.harness import DEFAULT_SECTIONS, BenchOptions
-    from ..bench.report import summary_rows, table
+    from ..bench.report import SUMMARY_HEADER, summary_rows
     from ..bench.runner import run_bench
 
     sections = only or (DEFAULT_SECTIONS + (("sweep",) if sweep else ()))
@@ -488,7 +515,7 @@ def bench(
         )
     except AssistantError as exc:
         raise _fail(exc) from exc
-    click.echo(table(summary_rows(results)))
+    _print_table(SUMMARY_HEADER, summary_rows(results))
     click.echo(f"Report: {folder / 'report.md'}", err=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 Row = tuple[str, str, str, str, str, str]
+SUMMARY_HEADER: Row = ("stage", "measure", "assistant", "reference", "ratio", "target / note")
 SCORES = (
     "hit",
     "quote_recall",
@@ -296,8 +297,8 @@ def _pct(value: float | None) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    header = ("stage", "measure", "assistant", "reference", "ratio", "target / note")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    """The summary as a Markdown table, for the report file."""
+    lines = ["| " + " | ".join(SUMMARY_HEADER) + " |", "|" + "---|" * len(SUMMARY_HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 

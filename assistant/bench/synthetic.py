@@ -41,21 +41,8 @@ class LatencySummary:
     @classmethod
     def of(cls, seconds: list[float]) -> LatencySummary:
         ms = sorted(1000 * s for s in seconds)
-        return cls(
-            round(percentile(ms, 50), 3),
-            round(percentile(ms, 99), 3),
-            round(sum(ms) / len(ms), 3),
-        )
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not sorted_values:
-        return float("nan")
-    position = (len(sorted_values) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    weight = position - low
-    return sorted_values[low] * (1 - weight) + sorted_values[high] * weight
+        p50, p99 = np.percentile(ms, [50, 99])  # linear between the closest ranks
+        return cls(round(float(p50), 3), round(float(p99), 3), round(sum(ms) / len(ms), 3))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..answering.assistant import Assistant
 from ..errors import AssistantError, EvaluationDataError
 from ..files import Progress
@@ -275,6 +277,15 @@ def run_calibration(
     return [asdict(s) | {"pairs": len(pairs)} for s in scores]
 
 
+def latency_summary(values: Sequence[float]) -> dict[str, float]:
+    """Median, 90th percentile (the nearest rank below: a time some answer took) and maximum."""
+    return {
+        "median": round(statistics.median(values), 3),
+        "p90": round(float(np.percentile(values, 90, method="lower")), 3),
+        "max": round(max(values), 3),
+    }
+
+
 def summarise(
     records: Sequence[Mapping[str, Any]],
     options: EvalOptions,
@@ -289,13 +300,9 @@ def summarise(
     }
     latency = {}
     for key in ("first_token_s", "total_s"):
-        values = sorted(r["metrics"][key] for r in records if r["metrics"].get(key) is not None)
+        values = [r["metrics"][key] for r in records if r["metrics"].get(key) is not None]
         if values:
-            latency[key] = {
-                "median": round(statistics.median(values), 3),
-                "p90": round(values[int(0.9 * (len(values) - 1))], 3),
-                "max": round(values[-1], 3),
-            }
+            latency[key] = latency_summary(values)
     models = sorted({str((a.get("model") or {}).get("name", "")) for a in answers} - {""})
     return {
         "created": datetime.now().isoformat(timespec="seconds"),
@@ -344,20 +351,27 @@ def quality(record: Mapping[str, Any]) -> float:
     return sum(values) / len(values) if values else 1.0
 
 
-def summary_table(summary: Mapping[str, Any]) -> str:
-    """The metrics overall and by question type, as a Markdown table."""
+def summary_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the metrics overall and by question type."""
     types = list(summary["by_type"])
     header = [
         "metric",
         f"all ({summary['n']})",
         *(f"{t} ({summary['by_type'][t]['n']})" for t in types),
     ]
-    rows = [header, ["---"] * len(header)]
+    rows = []
     for name in METRICS:
         cells = [_cell(summary["overall"].get(name), name)]
         cells += [_cell(summary["by_type"][t].get(name), name) for t in types]
         rows.append([LABELS[name], *cells])
-    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+    return header, rows
+
+
+def summary_table(summary: Mapping[str, Any]) -> str:
+    """The metrics overall and by question type, as a Markdown table (for the report)."""
+    header, rows = summary_rows(summary)
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(row) + " |" for row in lines)
 
 
 def _cell(value: float | None, name: str) -> str:

@@ -150,8 +150,8 @@ def _decode(path: Path) -> tuple[str, list[str]]:
 
 def _parse_text(path: Path) -> _Parsed:
     text, notes = _decode(path)
-    parsed = _parse_front_matter(text)
-    parsed.notes = notes
+    parsed = _parse_front_matter(text, path.name)
+    parsed.notes = notes + parsed.notes
     if path.suffix.lower() == ".txt":
         parsed.text = _mark_plain_headings(parsed.text)
     return parsed
@@ -289,25 +289,39 @@ def clean_text(text: str) -> str:
     return text.strip() + "\n"
 
 
-def _parse_front_matter(text: str) -> _Parsed:
+def _parse_front_matter(text: str, name: str) -> _Parsed:
+    """Title, publisher (`author` or `publisher`) and date from a YAML front matter block.
+
+    Values are kept as written (YAML's base loader: no dates or numbers made of them). A
+    block that is not valid YAML, or not a mapping, is still removed from the text; its
+    fields are ignored (the title then comes from the first heading or the file name) and
+    a note says so.
+    """
     match = _FRONT_MATTER.match(text)
     if not match:
         return _Parsed(text=text)
-    fields: dict[str, str] = {}
-    key = ""
-    for line in match.group(1).split("\n"):
-        item = re.match(r"^([A-Za-z_]\w*):\s*(.*)$", line)
-        if item:
-            key = item.group(1).lower()
-            fields[key] = item.group(2).strip()
-        elif key and line.startswith((" ", "\t")):
-            fields[key] += " " + line.strip()
-    unquote = lambda value: value.strip().strip("'\"")  # noqa: E731
+    import yaml  # imported here: most documents have no front matter
+
+    body = text[match.end() :]
+    try:
+        loaded = yaml.load(match.group(1), Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        first = text.count("\n", 0, match.start(1)) + 1  # the file's line where the YAML starts
+        line = f" (line {first + mark.line})" if mark is not None else ""
+        return _Parsed(text=body, notes=[f"{name}: front matter is not valid YAML{line}; ignored"])
+    if not isinstance(loaded, dict | None):
+        return _Parsed(text=body, notes=[f"{name}: front matter is not a YAML mapping; ignored"])
+    fields = {
+        str(key).lower(): " ".join(value.split())
+        for key, value in (loaded or {}).items()
+        if isinstance(value, str)
+    }
     return _Parsed(
-        text=text[match.end() :],
-        title=unquote(fields.get("title", "")),
-        publisher=unquote(fields.get("author", "") or fields.get("publisher", "")),
-        date=unquote(fields.get("date", "")),
+        text=body,
+        title=fields.get("title", ""),
+        publisher=fields.get("author", "") or fields.get("publisher", ""),
+        date=fields.get("date", ""),
     )
 
 

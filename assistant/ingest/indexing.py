@@ -13,11 +13,9 @@ a second.
 
 from __future__ import annotations
 
-import fcntl
 import shutil
 import time
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,10 +124,12 @@ class Indexer:
         return copied
 
     def update(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
+        from filelock import FileLock  # imported here: the lock is only needed to index
+
         started = time.perf_counter()
         report = IndexReport()
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        with _lock(self.index_dir / ".lock"):
+        with FileLock(self.index_dir / ".lock"):  # waits while another indexer runs
             if paths:
                 self.add_files(paths, report)
             previous = None if rebuild else self._previous()
@@ -344,13 +344,3 @@ def _record(document: Document, n_chunks: int, old: dict[str, DocumentRecord]) -
         chunks=n_chunks,
         added=previous.added if previous else time.strftime("%Y-%m-%d %H:%M"),
     )
-
-
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -8,11 +8,11 @@ and `verify()` names the first record concerned. A head file beside the log
 (`audit.jsonl.head`) holds the number of records and the hash of the last one, so records
 cut off the end are noticed too.
 
-Writing, under an exclusive lock (`flock` on `audit.jsonl.lock`, plus a thread lock): the
-record is appended as one line and fsynced, then the head is replaced atomically
-and fsynced. A crash can leave at most an incomplete last line beyond the head (not a
-record: the next append cuts it off) or one complete record the head does not count yet
-(valid: the next append counts it). Neither is reported as tampering.
+Writing, under an exclusive lock (`filelock.FileLock`, an `flock` on `audit.jsonl.lock`,
+plus a thread lock): the record is appended as one line and fsynced, then the head is
+replaced atomically and fsynced. A crash can leave at most an incomplete last line beyond
+the head (not a record: the next append cuts it off) or one complete record the head does
+not count yet (valid: the next append counts it). Neither is reported as tampering.
 
 Not done: signing. Whoever can write the log can rewrite the whole chain and its head;
 the head hash that `assistant audit verify` prints, copied somewhere else, catches that.
@@ -20,7 +20,6 @@ the head hash that `assistant audit verify` prints, copied somewhere else, catch
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -102,12 +101,10 @@ class AuditLog:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._thread_lock, self.lock_path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        from filelock import FileLock  # imported here: only writing needs it
+
+        with self._thread_lock, FileLock(self.lock_path):  # waits while another process writes
+            yield
 
     def _read_head(self) -> tuple[int, str] | None:
         try:
