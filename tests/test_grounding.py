@@ -277,7 +277,7 @@ def test_a_stance_the_passage_does_not_take_is_withheld() -> None:
 def test_a_sentence_its_own_marker_does_not_support_is_shown_only_if_the_model_agrees(
     p: float, shown_ok: bool
 ) -> None:
-    sentence = "More than 1,000 probation officers already use transcription tools."
+    sentence = "More than 1,000 probation officers use transcription tools."  # not verbatim
     verifier = Verifier({sentence: p})
     shown, stream = _stream(f"{sentence[:-1]} [1].", verifier)  # drafted with passage 1
     assert verifier.asked[0][1].endswith(P2)  # asked about the passage that has the words
@@ -357,3 +357,9 @@ def test_a_sentence_that_is_only_a_title_is_dropped_but_a_title_inside_one_stays
     )
     inside = f"As “{title}” notes, the UK lacks a vision [1]."
     assert stream._clean(inside) == inside
+
+
+def test_a_sentence_copied_word_for_word_needs_no_verifier_even_without_its_marker() -> None:
+    verifier = Verifier({})
+    shown, stream = _stream(P2, verifier)  # no marker: re-cited to passage 2
+    assert shown == f"{P2[:-1]} [2]." and verifier.asked == []

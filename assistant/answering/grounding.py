@@ -22,8 +22,8 @@ yes/no judgement, `verification.SupportModel.probability`, which the evaluation'
 model judge also uses), three kinds
 of sentence go to it once the draft is finished (the model is busy until then): a
 sentence the lexical test rejects, which is shown if the model finds a passage that
-supports it (rescued rather than withheld); a sentence its own marker does not support
-(the model did not know where it came from: "The Ministry of Justice employs 1,000
+supports it (rescued rather than withheld); a sentence its own marker does not support,
+unless it is copied word for word from a passage (the model did not know where it came from: "The Ministry of Justice employs 1,000
 probation officers" from "more than 1,000 probation officers are already using ...");
 and a sentence that states a stance or a negation ("ITIF is for countries building
 their own AI"). The last two are shown only if the model agrees a passage says so.
@@ -340,12 +340,25 @@ MAX_SENTENCES = 6  # shown per draft: past this a small model drifts into boiler
 Verify = Callable[[str, str], float]
 
 
-def needs_verifier(item: Checked) -> bool:
+def needs_verifier(item: Checked, passages: Sequence[str] = ()) -> bool:
     """A sentence the lexical test rejected, one its own marker did not support (the
-    model was unsure where it came from), or one stating a stance or a negation."""
-    if is_decline(item.sentence.text):
+    model was unsure where it came from) unless it is copied word for word from the
+    passage it was re-cited to, or one stating a stance or a negation."""
+    text = item.sentence.text
+    if is_decline(text):
         return False
-    return not item.supported or item.recited or bool(_STANCE.search(item.sentence.text))
+    if not item.supported or _STANCE.search(text):
+        return True
+    return item.recited and not any(verbatim(text, passages[n - 1]) for n in item.cited)
+
+
+def verbatim(sentence: str, passage: str) -> bool:
+    """The sentence's words appear in the passage in the same order, uninterrupted."""
+    words = " ".join(re.findall(r"[a-z0-9]+", sentence.lower()))
+    return (
+        bool(words)
+        and f" {words} " in " " + " ".join(re.findall(r"[a-z0-9]+", passage.lower())) + " "
+    )
 
 
 class SentenceStream:
@@ -444,7 +457,7 @@ class SentenceStream:
         for item in items:
             if self.held or (
                 self.verify is not None
-                and needs_verifier(item)
+                and needs_verifier(item, self.passages)
                 and item.reason != "repeats an earlier sentence"
             ):
                 self.held.append(item)
@@ -487,7 +500,7 @@ class SentenceStream:
 
     def _verified(self, item: Checked) -> Checked:
         """The held sentence after the verifier has read its passage(s)."""
-        if self.verify is None or not needs_verifier(item):
+        if self.verify is None or not needs_verifier(item, self.passages):
             return item  # held only to keep the order
         if item.reason == "repeats an earlier sentence":
             return item
