@@ -23,8 +23,9 @@ model judge also uses), three kinds
 of sentence go to it once the draft is finished (the model is busy until then): a
 sentence the lexical test rejects, which is shown if the model finds a passage that
 supports it (rescued rather than withheld); a sentence its own marker does not support,
-unless it is copied word for word from a passage (the model did not know where it came from: "The Ministry of Justice employs 1,000
-probation officers" from "more than 1,000 probation officers are already using ...");
+unless it is copied word for word from a passage (the model did not know where it came
+from: "The Ministry of Justice employs 1,000 probation officers" from "more than 1,000
+probation officers are already using ...");
 and a sentence that states a stance or a negation ("ITIF is for countries building
 their own AI"). The last two are shown only if the model agrees a passage says so.
 Sentences after a held one wait with it, so the order is kept; the others stream as
