@@ -37,8 +37,8 @@ from ..ingest.indexing import Indexer, IndexReport, Progress
 from ..ingest.library import delete_document, screen_upload
 from ..ingest.store import DocumentRecord, StoredIndex, load_index
 from ..settings import Settings
-from ..trust.provenance import record_answer
-from .grounding import Checked, SentenceStream, Verify, unmentioned
+from ..trust.provenance import build_record, record_answer
+from .grounding import NOT_CONFIRMED, Checked, SentenceStream, Verify, unmentioned
 from .injection import neutralise
 from .prompting import (
     DECLINE_TEXT,
@@ -271,7 +271,7 @@ class Assistant:
             draft="".join(draft).strip(),
             sentences=tuple(checker.checked),
         )
-        yield record_answer(
+        record = build_record(
             answer,
             retriever.index.manifest,
             packed.messages,
@@ -287,6 +287,7 @@ class Assistant:
             top_k=top_k,
             extra={"asked_for": asked.kind if asked else None, **self.record_extra},
         )
+        yield record_answer(answer, record, self.settings)
 
     def _checker(self, packed: PackedPrompt) -> SentenceStream:
         """The sentence check over the prompt's passages, knowing their labels and titles
@@ -329,7 +330,6 @@ class Assistant:
 # The model drafted an answer in the passages' own words and the verifier found that no
 # passage says it: the documents do speak to the question, so "the documents do not say"
 # would be untrue. (A draft in other words is declined plainly: it came from elsewhere.)
-UNCONFIRMED = "the model finds no passage"
 UNCONFIRMED_TEXT = (
     "No answer is shown: what the model drafted is not supported by the passages found. "
     "Try asking more narrowly, or name the document."
@@ -348,7 +348,7 @@ def accept(
     if not content:
         if asked:
             return decline_text(asked), True
-        unconfirmed = any(c.reason.startswith(UNCONFIRMED) for c in checked)
+        unconfirmed = any(c.reason.startswith(NOT_CONFIRMED) for c in checked)
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
     if passages and (missing := unmentioned(question, passages)):
         written = {w.lower(): w for w in re.findall(r"[\w@&.-]+", question)}

@@ -333,6 +333,7 @@ _STANCE = re.compile(
     r"(?:is|are|was|were)\s+for)\b",
     re.I,
 )
+NOT_CONFIRMED = "the model finds no passage that says so"  # a withheld sentence's reason
 VERIFY_THRESHOLD = 0.6  # chosen on eval/judge_calibration.jsonl (the judge uses it too)
 VETO_COVERAGE = 0.35  # below this share of its words in a passage the model is not asked
 MAX_VERIFICATIONS = 6  # model calls per answer (about 1-2 s each on two cores)
@@ -525,8 +526,7 @@ class SentenceStream:
                 item,
                 supported=False,
                 verified=p,
-                reason="the model finds no passage that says so"
-                + (f" (p={p:.2f})" if p is not None else ""),
+                reason=NOT_CONFIRMED + (f" (p={p:.2f})" if p is not None else ""),
             )
         for numbers in self._candidates(item):
             p = self._ask(text, " ".join(self.passages[n - 1] for n in numbers))

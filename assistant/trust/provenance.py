@@ -157,24 +157,11 @@ def build_record(
     return record
 
 
-def record_answer(
-    answer: Answer,
-    manifest: Manifest,
-    messages: list[dict[str, str]],
-    history: list[tuple[str, str]],
-    search_query: str,
-    settings: Settings,
-    embedder: Mapping[str, Any],
-    model: Mapping[str, Any],
-    top_k: int | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> Answer:
-    """The answer with its id and provenance; appended to the audit log when that is on."""
+def record_answer(answer: Answer, record: dict[str, Any], settings: Settings) -> Answer:
+    """The answer with its id and provenance (`build_record`); appended to the audit log
+    when that is on."""
     from .audit import AuditLog
 
-    record = build_record(
-        answer, manifest, messages, history, search_query, settings, embedder, model, top_k, extra
-    )
     if settings.audit.enabled:
         record = AuditLog.from_settings(settings).append(record)
     return replace(answer, id=record["id"], provenance=record)
