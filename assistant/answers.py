@@ -92,6 +92,7 @@ class Answer:
     timings: Timings
     warnings: tuple[str, ...] = field(default=())
     id: str = ""  # the answer's id in the audit log (`assistant audit show ID`)
+    scope: tuple[str, ...] = ()  # the doc ids the search was limited to; () for all
     provenance: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     draft: str = field(default="", compare=False, repr=False)  # the model's text, unchecked
     sentences: tuple[Checked, ...] = field(default=(), compare=False, repr=False)
@@ -110,6 +111,7 @@ class Answer:
             "citations": [c.contract() for c in self.citations],
             "contexts": [c.contract() for c in self.contexts],
             "declined": self.declined,
+            "scope": list(self.scope),
             "model": dict(self.model),
             "timings": asdict(self.timings),
         }

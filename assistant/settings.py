@@ -64,6 +64,9 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.5, description="Weight of the BM25 ranking in the fusion.")
+    compare_top_k: int = Field(
+        3, description="Passages given for each document's row of a comparison table."
+    )
 
 
 class GenerationSettings(BaseModel):
@@ -87,6 +90,9 @@ class GenerationSettings(BaseModel):
         "for the 1.5B model, `assistant bench`).",
     )
     max_tokens: int = Field(384, description="Most tokens in one answer.")
+    compare_max_tokens: int = Field(
+        120, description="Most tokens in one document's row of a comparison table."
+    )
     temperature: float = Field(0.0, description="Sampling temperature (0 = greedy).")
     seed: int = Field(42, description="Sampling seed, for reproducible answers.")
     history_turns: int = Field(3, description="Earlier turns of a conversation kept in the prompt.")

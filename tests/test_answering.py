@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings
 from assistant.answering.assistant import Assistant, search_query
 from assistant.answering.prompting import DECLINE_TEXT
 from assistant.answers import Answer
-from assistant.errors import EmptyQuestion
+from assistant.errors import DocumentNotFound, EmptyQuestion
 
 # The answer contract of DESIGN.md, key for key.
 CONTRACT_KEYS = {
@@ -20,6 +21,7 @@ CONTRACT_KEYS = {
     "citations",
     "contexts",
     "declined",
+    "scope",
     "model",
     "timings",
 }
@@ -296,3 +298,39 @@ def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_ar
     )
     assert accept("", [wrong], None, "Is ITIF for it?") == (UNCONFIRMED_TEXT, True)
     assert accept("", [], None, "Is ITIF for it?") == (DECLINE_TEXT, True)
+
+
+def test_a_question_limited_to_chosen_documents(fake_assistant: Assistant) -> None:
+    generator(fake_assistant).enqueue("It rained on Tuesday in the northern districts [1].")
+    answer = fake_assistant.ask("Did it rain?", documents=["Weather"])
+    assert answer.scope == ("weather",)
+    assert {c.doc_id for c in answer.contexts} == {"weather"}
+    assert answer.to_json()["scope"] == ["weather"]
+    assert "Searched only the chosen documents: “Weather”." in answer.warnings
+    record = fake_assistant.settings.paths.data_dir / "audit.jsonl"
+    assert json.loads(record.read_text(encoding="utf-8").splitlines()[-1])["scope"] == ["weather"]
+
+
+def test_a_scope_with_nothing_on_the_question_says_so(fake_assistant: Assistant) -> None:
+    answer = fake_assistant.ask("How many staff get AI tools?", documents=["weather"])
+    assert answer.declined and {c.doc_id for c in answer.contexts} == {"weather"}
+    assert any("Only the chosen documents were searched" in w for w in answer.warnings)
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["justice"], ("justice",)),
+        (["JUSTICE", "Weather"], ("justice", "weather")),
+        (["justice", "justice"], ("justice",)),
+    ],
+)
+def test_documents_are_named_by_id_or_title(
+    fake_assistant: Assistant, names: list[str], expected: tuple[str, ...]
+) -> None:
+    assert fake_assistant.resolve(names) == expected
+
+
+def test_an_unknown_document_lists_the_ones_there_are(fake_assistant: Assistant) -> None:
+    with pytest.raises(DocumentNotFound, match=r"'budget'.*justice \(Justice\)"):
+        fake_assistant.ask("Did it rain?", documents=["budget"])

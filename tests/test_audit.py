@@ -53,6 +53,7 @@ def test_every_answer_has_an_id_and_a_complete_record(tmp_path: Path, corpus: Pa
         "citations",
         "contexts",
         "declined",
+        "scope",
         "model",
         "timings",
     ]

@@ -4,7 +4,8 @@ Starts `assistant ui` on a free port over a copy of the corpus and index (upload
 touch the repository's corpus), then, as an adviser would: loads the page, asks a corpus
 question, watches the answer stream in, clicks a citation, copies an answer, asks
 something the documents do not cover, uploads a document and asks what only it says,
-exports the conversation and reads the file. A screenshot of each step is saved under
+asks that document alone, exports the conversation and reads the file, and compares two
+documents on one topic. A screenshot of each step is saved under
 test-output/browser/, with the time from pressing Enter to the first visible token.
 
 Needs /usr/bin/chromium (`make browser-deps` installs it) and the models (`make test-models`);
@@ -235,6 +236,22 @@ def test_policymaker_journey(page) -> None:
     assert "Riverside Harbour Plan" in latest.locator(":scope > .src-card").first.inner_text()
     shot(page, "08-uploaded-answer")
 
+    # Ask one document only ("Ask this document"): every passage given comes from it.
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#document-pick input").click()
+    page.get_by_role("option", name="Riverside Harbour Plan").click()
+    page.get_by_role("button", name="Ask this document").click()
+    page.wait_for_function(
+        "() => document.querySelector('#scope').innerText.includes('Riverside Harbour Plan')"
+    )
+    page.get_by_role("tab", name="Sources").click()
+    ask(page, "Who pays for the planting?")
+    latest = page.locator("#sources-panel .turn").first
+    titles = latest.locator(".src-card strong").all_inner_texts()
+    assert titles and all("Riverside Harbour Plan" in t for t in titles), titles
+    assert "Searched only the chosen documents" in last_answer(page)
+    shot(page, "09-one-document")
+
     # Export the conversation and read the file.
     page.get_by_role("button", name="Export conversation (Markdown)").click()
     link = page.locator("#export a").first
@@ -248,11 +265,32 @@ def test_policymaker_journey(page) -> None:
     assert "## 3. How many oak trees will the Riverside Harbour Authority plant?" in brief
     assert "do not answer this question" in brief  # the declined turn, said plainly
     assert "**[1]" in brief and "> " in brief and "4,812 oak trees" in brief
-    shot(page, "09-exported")
+    shot(page, "10-exported")
+
+    # Compare two documents on one topic: a row each, checked, and the table exported.
+    page.get_by_role("tab", name="Compare").click()
+    page.fill("#compare-topic textarea", "planting oak trees")
+    for title in ("Riverside Harbour Plan", "OpenAI's expanded partnership"):
+        page.locator("#compare-docs input").click()
+        page.get_by_role("option", name=title).click()
+    page.keyboard.press("Escape")
+    started = time.monotonic()
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_selector("#compare-table tr.waiting-row")
+    page.wait_for_selector("#compare-export a")
+    timings["comparison_of_two_documents_s"] = round(time.monotonic() - started, 2)
+    rows = page.locator("#compare-table tr[data-doc]")
+    assert rows.count() == 2
+    first, second = rows.nth(0).inner_text(), rows.nth(1).inner_text()
+    assert "Riverside Harbour Plan" in first and re.search(r"4,?812", first), first
+    assert "OpenAI's expanded partnership" in second and "Not addressed" in second, second
+    files = page.locator("#compare-export").inner_text()
+    assert re.search(r"comparison-\S+\s*\.md", files) and re.search(r"\.csv", files), files
+    shot(page, "11-compared")
 
     # A narrow window still reads.
     page.set_viewport_size({"width": 420, "height": 900})
     page.wait_for_timeout(500)
-    shot(page, "10-narrow")
+    shot(page, "12-narrow")
     (OUT / "timings.json").write_text(json.dumps({"model": MODEL, **timings}, indent=1))
     print(f"\nbrowser timings ({MODEL}): {timings}")

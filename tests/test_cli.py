@@ -20,6 +20,7 @@ CONTRACT_KEYS = {
     "citations",
     "contexts",
     "declined",
+    "scope",
     "model",
     "timings",
 }
@@ -77,6 +78,35 @@ def test_ask_streams_the_answer_and_its_sources(
     assert result.exit_code == 0, result.stderr
     assert "2,500 employees" in result.stdout
     assert "Sources:" in result.stdout and "[1] Justice, §Justice" in result.stdout
+
+
+def test_ask_doc_limits_the_search_and_names_unknown_ids(
+    corpus: Path, env: dict[str, str], replies: list[str]
+) -> None:
+    run(env, "index")
+    replies.append("It rained on Tuesday in the northern districts [1].")
+    result = run(env, "ask", "--json", "--doc", "weather", "How many staff get AI tools?")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["scope"] == ["weather"]
+    assert {c["doc_id"] for c in data["contexts"]} == {"weather"}
+    result = run(env, "ask", "--doc", "weather", "--doc", "nowhere", "Did it rain?")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "No indexed document is called 'nowhere'" in result.stderr
+    assert "weather (Weather)" in result.stderr
+
+
+def test_chat_doc_says_what_it_searches(
+    corpus: Path, env: dict[str, str], replies: list[str]
+) -> None:
+    run(env, "index")
+    replies.append("It rained on Tuesday in the northern districts [1].")
+    result = CliRunner().invoke(
+        cli.main, ["chat", "--doc", "Weather"], input="Did it rain?\n\n", env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "Searching only: Weather" in result.output
+    assert "It rained on Tuesday" in result.output
 
 
 @pytest.mark.parametrize("question", ["", "   "])

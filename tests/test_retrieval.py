@@ -199,3 +199,21 @@ def test_a_comparison_sees_both_documents_it_names(tmp_path: Path, corpus: Path)
     assert retriever.named_documents(question) == {"openness", "weather"}
     assert {h.chunk.doc_id for h in retriever.search(question)} == {"openness", "weather"}
     assert retriever.named_documents("what does red hat say?") == set()  # not written as names
+
+
+def test_a_scoped_search_ranks_only_the_chosen_documents(tmp_path: Path, corpus: Path) -> None:
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=4, max_per_document=1)
+    question = "How many MoJ employees get access?"
+    everywhere = retriever.search(question)
+    assert everywhere[0].chunk.doc_id == "justice"
+    # the weather notes say nothing of employees: a global top-k filtered afterwards would
+    # leave them nothing, a scoped search still ranks their passages
+    scoped = retriever.search(question, documents=["weather"])
+    assert scoped and {h.chunk.doc_id for h in scoped} == {"weather"}
+    # one document in scope is not held to the per-document cap of one
+    justice = retriever.search("probation officers", documents=["justice"])
+    assert len(justice) == 2 and {h.chunk.doc_id for h in justice} == {"justice"}
+    both = retriever.search(question, documents=["weather", "justice"])
+    assert {h.chunk.doc_id for h in both} <= {"weather", "justice"}
+    assert both[0].chunk.doc_id == "justice"
+    assert retriever.search(question, documents=[]) == []

@@ -14,6 +14,7 @@ from assistant.app.ui import (
     answer_html,
     build_ui,
     check_binding,
+    comparing,
     export,
     remove,
     respond,
@@ -172,6 +173,39 @@ def test_build_ui_lists_documents_and_examples(fake_assistant: Assistant) -> Non
 def test_answers_are_generated_one_at_a_time(fake_assistant: Assistant) -> None:
     demo = build_ui(fake_assistant)
     chat_events = [fn for fn in demo.fns.values() if fn.concurrency_id == "model"]
-    assert len(chat_events) == 2  # Enter in the box, and the Ask button
+    # Enter in the box and the Ask button; Enter and the button of the comparison
+    names = sorted(fn.name for fn in chat_events)
+    assert names == ["ask", "ask", "compare_table", "compare_table"]
     assert all(fn.concurrency_limit == 1 for fn in chat_events)
     assert any(d.get("cancels") for d in demo.config["dependencies"])  # the Stop button
+
+
+def test_respond_limits_the_search_to_the_chosen_documents(fake_assistant: Assistant) -> None:
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    fake.replies.append("It rained on Tuesday in the northern districts [1].")
+    *_, (chat, answers, panel, _) = respond(
+        fake_assistant, "Did it rain?", [], [], None, ["weather"]
+    )
+    assert answers[-1].scope == ("weather",)
+    assert {c.doc_id for c in answers[-1].contexts} == {"weather"}
+    assert "Searched only the chosen documents: “Weather”." in chat[-1]["content"]
+
+
+def test_comparing_shows_rows_as_they_come_then_the_exports(fake_assistant: Assistant) -> None:
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    fake.replies.append("The Ministry of Justice will give 2,500 employees access to AI tools [1].")
+    events = list(comparing(fake_assistant, "AI tools for employees", ["justice", "weather"]))
+    first_html, first_files = events[0]
+    assert first_html.count("Searching this document…") == 2 and first_files == []
+    assert events[1][0].count("Searching this document…") == 1
+    final_html, files = events[-1]
+    assert final_html.count("<tr data-doc=") == 2 and "Not addressed" in final_html
+    assert 'class="cite"' in final_html and "2,500 employees" in final_html
+    assert sorted(Path(f).suffix for f in files) == [".csv", ".md"]
+    assert "| Weather | Not addressed |" in Path(files[0]).read_text(encoding="utf-8")
+    ((html_text, files),) = list(comparing(fake_assistant, "AI tools", ["nowhere"]))
+    assert "Not compared." in html_text and "&#x27;nowhere&#x27;" in html_text and files == []
+    ((html_text, files),) = list(comparing(fake_assistant, "  "))
+    assert "Type a topic" in html_text

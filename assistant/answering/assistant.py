@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..answers import Answer, Citation, Timings
-from ..errors import EmptyQuestion
+from ..errors import DocumentNotFound, EmptyQuestion
 from ..generation.catalog import ModelStore
 from ..generation.llm import GenerationStats, Generator
 from ..ingest.embedding import Embedder
@@ -40,6 +40,9 @@ from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
 from .grounding import NOT_CONFIRMED, Checked, SentenceStream, Verify, unmentioned
 from .injection import neutralise
+
+if TYPE_CHECKING:
+    from .comparison import Row
 from .prompting import (
     DECLINE_TEXT,
     PackedPrompt,
@@ -156,6 +159,32 @@ class Assistant:
     def documents(self) -> list[DocumentRecord]:
         return list(self.retriever.index.manifest.documents.values())
 
+    def resolve(self, names: Sequence[str]) -> tuple[str, ...]:
+        """The doc ids of documents named by id, by title, by a part of the title only one
+        document has, or by a name the retriever knows ("ITIF", "Demos"); a name that
+        matches no document is an error that lists the ids there are."""
+        records = self.documents()
+        found: list[str] = []
+        unknown: list[str] = []
+        for name in names:
+            wanted = " ".join(name.split()).lower()
+            exact = [r.doc_id for r in records if wanted in (r.doc_id.lower(), r.title.lower())]
+            partial = [r.doc_id for r in records if wanted and wanted in r.title.lower()]
+            named = self.retriever.named_documents(name)
+            match = exact or (partial if len(partial) == 1 else []) or sorted(named)[:1]
+            if len(match) == 1:
+                found.append(match[0])
+            else:
+                unknown.append(name)
+        if unknown:
+            listed = "; ".join(f"{r.doc_id} ({r.title})" for r in records)
+            quoted = ", ".join(f"'{n}'" for n in unknown)
+            raise DocumentNotFound(
+                f"No indexed document is called {quoted}. Name one by its id or title: "
+                f"{listed or 'the library is empty'}."
+            )
+        return tuple(dict.fromkeys(found))
+
     def index(
         self, paths: Sequence[Path] = (), rebuild: bool = False, progress: Progress | None = None
     ) -> IndexReport:
@@ -199,47 +228,68 @@ class Assistant:
         return [focused_messages(packed.messages, question, each) for each in groups.values()]
 
     def ask(
-        self, question: str, history: Sequence[tuple[str, str]] = (), top_k: int | None = None
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        top_k: int | None = None,
+        documents: Sequence[str] | None = None,
+        max_tokens: int | None = None,
+        max_sentences: int | None = None,
     ) -> Answer:
         answer = None
-        for event in self.stream(question, history, top_k):
+        events = self.stream(question, history, top_k, documents, max_tokens, max_sentences)
+        for event in events:
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
         return answer
+
+    def compare(self, request: str, documents: Sequence[str] | None = None) -> Iterator[Row]:
+        """What each document (all, or the chosen ones) says about the topic of `request`:
+        one checked row per document, each searched on its own (see `comparison`)."""
+        from .comparison import compare
+
+        return compare(self, request, documents)
 
     def stream(
         self,
         question: str,
         history: Sequence[tuple[str, str]] = (),
         top_k: int | None = None,
+        documents: Sequence[str] | None = None,
+        max_tokens: int | None = None,
+        max_sentences: int | None = None,
     ) -> Iterator[str | Answer]:
-        """Text pieces as generated, then the `Answer`; `top_k` overrides the passages given."""
+        """Text pieces as generated, then the `Answer`; `top_k` overrides the passages given,
+        `max_tokens` the length of the draft and `max_sentences` the sentences shown of it;
+        `documents` (ids or titles, see `resolve`) limits the search to those documents."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion()
+        scope = self.resolve(documents) if documents else ()
         started = time.perf_counter()
         self._preload_generator()
         history = list(history)[-self.settings.generation.history_turns :]
         retriever = self.retriever  # the index searched is the one recorded, even if reloaded
         query = search_query(question, history)
-        hits = retriever.search(query, top_k)
+        hits = retriever.search(query, top_k, scope or None)
         retrieved = time.perf_counter()
         generator = self.generator
         asked = asked_for(question)
         prompted = question + hint(asked)  # the question as the model reads it
-        g = self.settings.generation
+        max_tokens = max_tokens or self.settings.generation.max_tokens
         packed = build_prompt(
-            prompted, hits, history, generator.count_tokens, generator.n_ctx, g.max_tokens
+            prompted, hits, history, generator.count_tokens, generator.n_ctx, max_tokens
         )
         checker = self._checker(packed)
+        checker.max_sentences = max_sentences or checker.max_sentences
         prompts = self._prompts(prompted, packed, retriever, query)
         checker.drop_declines = len(prompts) > 1
         stats = GenerationStats()
         draft: list[str] = []
         first_token = None
         parts: list[str] = []
-        for piece in self._checked(prompts, checker, stats, draft):
+        for piece in self._checked(prompts, checker, stats, draft, max_tokens):
             first_token = first_token or time.perf_counter()
             parts.append(piece)
             yield piece
@@ -259,12 +309,15 @@ class Assistant:
         contexts = tuple(Citation.from_hit(n, hit) for n, hit in enumerate(packed.hits, start=1))
         cut = packed.question_cut
         warnings = ["The question was too long for the model and was cut."] if cut else []
+        if scope:
+            warnings.append(scope_note(scope, retriever.index.manifest.documents, declined))
         answer = Answer(
             question=question,
             answer=text,
             citations=tuple(contexts[n - 1] for n in cited_numbers(text, len(packed.hits))),
             contexts=contexts,
             declined=declined,
+            scope=scope,
             model={"name": generator.name, "sha256": generator.sha256},
             timings=timings,
             warnings=tuple(warnings + notes(checker.checked)),
@@ -285,6 +338,7 @@ class Assistant:
                 "file": str(getattr(generator, "path", "")),
             },
             top_k=top_k,
+            max_tokens=max_tokens,
             extra={"asked_for": asked.kind if asked else None, **self.record_extra},
         )
         yield record_answer(answer, record, self.settings)
@@ -311,15 +365,22 @@ class Assistant:
         checker: SentenceStream,
         stats: GenerationStats,
         draft: list[str],
+        max_tokens: int,
     ) -> Iterator[str]:
         """The checked text of each prompt's draft in turn, then the verified sentences;
         the raw drafts are appended to `draft` and the token counts added to `stats`."""
-        max_tokens = self.settings.generation.max_tokens
         for messages in prompts:
             part = GenerationStats()
-            for token in self.generator.stream(messages, max_tokens, part):
-                draft.append(token)
-                yield from checker.feed(token)
+            tokens = self.generator.stream(messages, max_tokens, part)
+            try:
+                for token in tokens:
+                    draft.append(token)
+                    yield from checker.feed(token)
+                    if checker.full:
+                        checker.stop()  # the rest would be withheld: not worth the wait
+                        break
+            finally:
+                getattr(tokens, "close", lambda: None)()  # ends the model's turn now
             draft.append("\n")
             stats.prompt_tokens += part.prompt_tokens
             stats.completion_tokens += part.completion_tokens
@@ -375,6 +436,19 @@ def notes(checked: Sequence[Checked]) -> list[str]:
     if rescued:
         out.append(f"{rescued} sentence(s) shown after the local model confirmed its passage.")
     return out
+
+
+def scope_note(
+    scope: Sequence[str], documents: Mapping[str, DocumentRecord], declined: bool
+) -> str:
+    """What the user is told of a search limited to chosen documents."""
+    titles = "; ".join(f"“{documents[d].title}”" for d in scope if d in documents)
+    if declined:
+        return (
+            f"Only the chosen documents were searched ({titles}); the others were not. "
+            "Clear the choice to search every document."
+        )
+    return f"Searched only the chosen documents: {titles}."
 
 
 def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:

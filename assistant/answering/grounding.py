@@ -388,6 +388,7 @@ class SentenceStream:
         )
         self.titles = {_bare(t) for t in titles if len(t.split()) >= 3}
         self.drop_declines = False
+        self.max_sentences = MAX_SENTENCES  # shown per draft
         self.buffer = ""
         self.checked: list[Checked] = []
         self.held: list[Checked] = []
@@ -484,13 +485,23 @@ class SentenceStream:
         if not item.supported or is_decline(item.sentence.text):
             return item
         self._in_part += 1
-        if self._in_part > MAX_SENTENCES:
+        if self._in_part > self.max_sentences:
             return replace(
                 item,
                 supported=False,
-                reason=f"past the {MAX_SENTENCES} sentences an answer may have",
+                reason=f"past the {self.max_sentences} sentences an answer may have",
             )
         return item
+
+    @property
+    def full(self) -> bool:
+        """The current draft has shown as many sentences as it may: the rest of it would
+        be withheld, so it need not be generated."""
+        return self._in_part >= self.max_sentences
+
+    def stop(self) -> None:
+        """The draft is stopped because it is full: its unfinished text is dropped."""
+        self.buffer = ""
 
     def _dedupe(self, item: Checked) -> Checked:
         key = " ".join(content_words_ordered(item.sentence.text))

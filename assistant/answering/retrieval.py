@@ -8,14 +8,19 @@ Abbreviations the corpus never writes ("MoJ") are expanded before searching, fro
 capitalised phrases the corpus does contain ("Ministry of Justice"): a query word in
 capitals is matched against the initials of those phrases.
 
+A search can be limited to chosen documents (a scope): both FAISS (an id selector) and
+BM25 (a weight mask) then rank only those documents' passages, so a small document is not
+starved by a global top-k filtered afterwards.
+
 Not done here: re-ranking with a cross-encoder (none ships offline).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,19 +90,31 @@ class Retriever:
         ]
         return f"{query} ({'; '.join(extra)})" if extra else query
 
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+    def search(
+        self, query: str, top_k: int | None = None, documents: Collection[str] | None = None
+    ) -> list[Hit]:
+        """The best passages for `query`; with `documents` (doc ids), only theirs."""
         import faiss  # loaded with the index already; imported here to keep the CLI start quick
 
         if self._empty:
             return []
         top_k = top_k or self.settings.top_k
         query = self.expand(query)
-        n = min(self.settings.candidates, len(self.index.chunks))
+        scope = self._scope(documents)
+        size = len(self.index.chunks) if scope is None else len(scope)
+        if size == 0:
+            return []
+        n = min(self.settings.candidates, size)
         vector = self.embedder.embed([query]).astype(np.float32)
         faiss.omp_set_num_threads(self.faiss_threads)
-        _, dense_ids = self.index.faiss_index.search(vector, n)
+        params = selector = None
+        if scope is not None:
+            selector = faiss.IDSelectorBatch(scope)  # kept alive while the search runs
+            params = faiss.SearchParameters()
+            params.sel = selector
+        _, dense_ids = self.index.faiss_index.search(vector, n, params=params)
         dense = [int(i) for i in dense_ids[0] if i >= 0]
-        keyword = self._bm25(query, n)
+        keyword = self._bm25(query, n, scope)
         fused = rrf_fuse(
             [dense, keyword],
             [self.settings.dense_weight, self.settings.bm25_weight],
@@ -105,7 +122,10 @@ class Retriever:
         )
         dense_rank = {item: r for r, item in enumerate(dense, start=1)}
         bm25_rank = {item: r for r, item in enumerate(keyword, start=1)}
-        chosen = self._choose(fused, top_k, self.named_documents(query))
+        named = self.named_documents(query)
+        if documents is not None:
+            named &= set(documents)
+        chosen = self._choose(fused, top_k, named, documents)
         return [
             Hit(
                 chunk=self.index.chunks[item],
@@ -116,6 +136,15 @@ class Retriever:
             )
             for item, score in chosen
         ]
+
+    def _scope(self, documents: Collection[str] | None) -> np.ndarray | None:
+        """The positions of the passages of `documents`, or None for the whole index."""
+        if documents is None:
+            return None
+        wanted = set(documents)
+        return np.array(
+            [i for i, c in enumerate(self.index.chunks) if c.doc_id in wanted], dtype=np.int64
+        )
 
     def named_documents(self, query: str) -> set[str]:
         """Documents the question names by publisher or title ("ITIF", "the Cambridge
@@ -133,12 +162,19 @@ class Retriever:
         return named
 
     def _choose(
-        self, fused: list[tuple[int, float]], top_k: int, named: set[str]
+        self,
+        fused: list[tuple[int, float]],
+        top_k: int,
+        named: set[str],
+        documents: Collection[str] | None = None,
     ) -> list[tuple[int, float]]:
         """The best passages, at most `max_per_document` from one document, and each
         document the question names given `named_seats` of them first (a comparison of
-        two documents needs both, even when one of them matches the wording better)."""
+        two documents needs both, even when one of them matches the wording better).
+        Within chosen `documents` the cap is at least an even share of `top_k`."""
         cap = self.settings.max_per_document
+        if documents:
+            cap = max(cap, math.ceil(top_k / len(set(documents))))
         chosen: list[tuple[int, float]] = []
         per_document: dict[str, int] = {}
         seats = min(self.settings.named_seats, top_k // max(1, len(named)))
@@ -160,11 +196,17 @@ class Retriever:
             chosen.append((item, score))
         return sorted(chosen, key=lambda pair: -pair[1])[:top_k]
 
-    def _bm25(self, query: str, n: int) -> list[int]:
+    def _bm25(self, query: str, n: int, scope: np.ndarray | None = None) -> list[int]:
         tokens = tokenize(query)
         if not tokens:
             return []
-        ids, scores = self.bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
+        mask = None
+        if scope is not None:
+            mask = np.zeros(len(self.index.chunks), dtype=np.float32)
+            mask[scope] = 1.0
+        ids, scores = self.bm25.retrieve(
+            [tokens], k=n, show_progress=False, n_threads=1, weight_mask=mask
+        )
         return [int(i) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
 

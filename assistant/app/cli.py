@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from ..answering.assistant import Assistant
+from ..answering.comparison import Row, topic_of
 from ..answering.grounding import supporting_spans
 from ..answers import Answer
 from ..errors import AssistantError
@@ -25,6 +26,7 @@ from ..generation.catalog import CATALOG, ModelStore
 from ..ingest.embedding import force_offline
 from ..ingest.indexing import IndexReport
 from ..settings import Settings
+from .export import comparison_csv, comparison_markdown
 
 
 class Progress:
@@ -110,6 +112,12 @@ def main(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.option("--top-k", type=int, help="Passages given to the model.")
+@click.option(
+    "--doc",
+    "documents",
+    multiple=True,
+    help="Search only this document (its id or title); repeat for several.",
+)
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -117,12 +125,13 @@ def ask(
     as_json: bool,
     model: str | None,
     top_k: int | None,
+    documents: tuple[str, ...],
 ) -> None:
     """Answer one QUESTION from the documents, with its sources."""
     settings = _settings(ctx, model=model).with_overrides(retrieval={"top_k": top_k})
     assistant = Assistant(settings, progress=Progress())
     try:
-        answer = _run(assistant, " ".join(question), [], stream=not as_json)
+        answer = _run(assistant, " ".join(question), [], not as_json, documents)
     except AssistantError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -131,11 +140,24 @@ def ask(
 
 @main.command()
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
+@click.option(
+    "--doc",
+    "documents",
+    multiple=True,
+    help="Search only this document (its id or title); repeat for several.",
+)
 @click.pass_context
-def chat(ctx: click.Context, model: str | None) -> None:
+def chat(ctx: click.Context, model: str | None, documents: tuple[str, ...]) -> None:
     """A conversation in the terminal; follow-up questions are understood in context."""
     assistant = Assistant(_settings(ctx, model=model), progress=Progress())
     history: list[tuple[str, str]] = []
+    if documents:
+        try:
+            titles = {r.doc_id: r.title for r in assistant.documents()}
+            scope = assistant.resolve(documents)
+        except AssistantError as exc:
+            raise _fail(exc) from exc
+        click.echo("Searching only: " + "; ".join(titles[d] for d in scope))
     click.echo("Ask about the documents. An empty line or Ctrl-D ends the conversation.")
     while True:
         try:
@@ -145,7 +167,7 @@ def chat(ctx: click.Context, model: str | None) -> None:
         if not question.strip():
             break
         try:
-            answer = _run(assistant, question, history, stream=True)
+            answer = _run(assistant, question, history, True, documents)
         except AssistantError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue
@@ -153,11 +175,15 @@ def chat(ctx: click.Context, model: str | None) -> None:
 
 
 def _run(
-    assistant: Assistant, question: str, history: list[tuple[str, str]], stream: bool
+    assistant: Assistant,
+    question: str,
+    history: list[tuple[str, str]],
+    stream: bool,
+    documents: Sequence[str] = (),
 ) -> Answer:
     answer = None
     streamed = []
-    for event in assistant.stream(question, history):
+    for event in assistant.stream(question, history, documents=documents or None):
         if isinstance(event, Answer):
             answer = event
         elif stream:
@@ -174,6 +200,57 @@ def _run(
     if answer.id and stream:
         click.echo(f"(answer {answer.id}: `assistant audit show {answer.id}`)", err=True)
     return answer
+
+
+@main.command()
+@click.argument("topic", nargs=-1, required=True)
+@click.option("--doc", "documents", multiple=True, help="Compare only this document; repeat.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as one JSON list.")
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the table to this file: Markdown (.md) or CSV (.csv).",
+)
+@click.option("--model", help="Catalogue name or path of a GGUF file.")
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    topic: tuple[str, ...],
+    documents: tuple[str, ...],
+    as_json: bool,
+    export_to: Path | None,
+    model: str | None,
+) -> None:
+    """What each document says about TOPIC: one checked, cited row per document."""
+    if export_to is not None and export_to.suffix.lower() not in (".md", ".csv"):
+        raise click.BadParameter("the file must end in .md or .csv", param_hint="--export")
+    assistant = Assistant(_settings(ctx, model=model), progress=Progress())
+    request = " ".join(topic)
+    rows = []
+    try:
+        for row in assistant.compare(request, documents or None):
+            rows.append(row)
+            if not as_json:
+                _print_row(row)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
+    if export_to is not None and rows:
+        if export_to.suffix.lower() == ".csv":
+            text = comparison_csv(rows)
+        else:
+            text = comparison_markdown(topic_of(request), rows, rows[0].answer.model["name"])
+        export_to.write_text(text, encoding="utf-8")
+        click.echo(f"Table written to {export_to}", err=True)
+
+
+def _print_row(row: Row) -> None:
+    click.echo(f"\n{row.title}" + (f" ({row.publisher})" if row.publisher else ""))
+    click.echo(textwrap.indent(textwrap.fill(row.text, 88), "    "))
+    for c in row.citations:
+        click.echo(f"    [{c.n}] {c.reference}")
 
 
 def _print_sources(answer: Answer) -> None:

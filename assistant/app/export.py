@@ -6,13 +6,19 @@ section, page); `answer_markdown()` is one answer with its references, for pasti
 and each cited passage quoted with the sentences that support the answer in bold.
 `highlighted()` splits a passage into (text, supports the answer?) pieces for display.
 
-It writes Markdown only; it leaves out passages that were retrieved but not cited.
+`comparison_markdown()` and `comparison_csv()` are a comparison table (one row per
+document) with each row's references.
+
+It leaves out passages that were retrieved but not cited.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 
+from ..answering.comparison import Row
 from ..answering.grounding import supporting_spans
 from ..answers import Answer, Citation
 
@@ -85,3 +91,38 @@ def _inline(text: str) -> str:
     lead = " " if text[:1].isspace() else ""
     trail = " " if text[-1:].isspace() else ""
     return lead + " ".join(text.replace("*", "\\*").split()) + trail
+
+
+def comparison_markdown(topic: str, rows: Sequence[Row], model: str = "", when: str = "") -> str:
+    """The comparison as a Markdown table, each document's references beneath it."""
+    lines = [f"# What each document says about {topic}", ""]
+    made = ", ".join(p for p in (when and f"Prepared {when}", model and f"model {model}") if p)
+    if made:
+        lines += [f"_{made}. Each row was searched and checked on its own document._", ""]
+    lines += ["| Document | What it says |", "| --- | --- |"]
+    for row in rows:
+        lines.append(f"| {_cell(row.title)} | {_cell(row.text)} |")
+    lines += ["", "## References", ""]
+    for row in rows:
+        if row.declined:
+            continue
+        lines += [f"**{row.title}**", ""]
+        lines += [f"- [{c.n}] {reference(c)}" for c in row.citations]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def comparison_csv(rows: Sequence[Row]) -> str:
+    """The comparison as CSV: one line per document, its references in one column."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["doc_id", "title", "answer", "declined", "references", "answer_id"])
+    for row in rows:
+        references = "; ".join(f"[{c.n}] {reference(c)}" for c in row.citations)
+        writer.writerow([row.doc_id, row.title, row.text, row.declined, references, row.answer.id])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Text inside one Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")

@@ -17,11 +17,12 @@ import html
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..answering.assistant import Assistant
+from ..answering.comparison import NOT_ADDRESSED, Row, topic_of
 from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
 from ..errors import AssistantError
@@ -34,6 +35,8 @@ from ..settings import Settings
 from .export import (
     DECLINED_NOTE,
     answer_markdown,
+    comparison_csv,
+    comparison_markdown,
     conversation_markdown,
     highlighted,
     reference,
@@ -57,6 +60,13 @@ a.cite:hover, a.cite:focus {text-decoration:underline}
   border-radius:6px; color:#1e293b}
 .declined::before {content:"Not in the documents"; display:block; font-weight:600;
   font-size:.8em; text-transform:uppercase; letter-spacing:.04em; color:#475569}
+table.compare {width:100%; border-collapse:collapse}
+table.compare th, table.compare td {border-bottom:1px solid #e2e8f0; padding:.5em .6em;
+  text-align:left; vertical-align:top}
+table.compare td.doc {width:26%; font-weight:600}
+table.compare td.doc .meta {font-weight:400}
+table.compare .not-addressed, table.compare .waiting {color:#64748b; font-style:italic}
+table.compare .refs {font-size:.85em; color:#475569; margin-top:.3em}
 .failed {background:#fef2f2; border-left:4px solid #b91c1c; padding:.5em .8em; border-radius:6px}
 .note {color:#64748b; font-size:.85em; margin-top:.4em}
 #sources-panel {max-height:75vh; overflow-y:auto; scroll-behavior:smooth}
@@ -120,17 +130,18 @@ def answer_html(answer: Answer, turn: int) -> str:
     """The chat message for a finished answer: a decline shows what the documents do say
     (cited) when it has that; sentences of the draft that were withheld can be opened."""
     withheld = withheld_html(answer)
-    if answer.declined:
-        said = ""
-        if answer.citations:
-            said = "<br>" + cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
-        return f'<div class="declined">{html.escape(DECLINED_NOTE)}{said}</div>{withheld}'
-    body = cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
     notes = "".join(
         f'<div class="note">Note: {html.escape(w)}</div>'
         for w in answer.warnings
         if "withheld" not in w
     )
+    if answer.declined:
+        said = ""
+        if answer.citations:
+            said = "<br>" + cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
+        declined = f'<div class="declined">{html.escape(DECLINED_NOTE)}{said}</div>'
+        return declined + notes + withheld
+    body = cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
     return body + notes + withheld
 
 
@@ -204,6 +215,38 @@ def sources_html(answers: list[Answer]) -> str:
     return "".join(turns)
 
 
+def compare_html(rows: Sequence[Row], waiting: Sequence[str] = ()) -> str:
+    """The comparison table: a row per document, each answer with its references (hover a
+    number for the passage); documents still being read are shown as waiting."""
+    if not rows and not waiting:
+        return (
+            '<p class="note">Type a topic: each document is searched on its own and gives '
+            "a checked, cited answer of one or two sentences, or “Not addressed”.</p>"
+        )
+    body = []
+    for number, row in enumerate(rows, start=1):
+        meta = html.escape(row.publisher)
+        if row.declined:
+            cell = f'<span class="not-addressed">{NOT_ADDRESSED}</span>'
+        else:
+            cell = cite_links(row.text, 1000 + number, {c.n: c for c in row.citations})
+            refs = "<br>".join(f"[{c.n}] {html.escape(reference(c))}" for c in row.citations)
+            cell += f'<div class="refs">{refs}</div>'
+        body.append(
+            f'<tr data-doc="{html.escape(row.doc_id)}"><td class="doc">'
+            f'{html.escape(row.title)}<div class="meta note">{meta}</div></td><td>{cell}</td></tr>'
+        )
+    body += [
+        f'<tr class="waiting-row"><td class="doc">{html.escape(title)}</td>'
+        '<td class="waiting">Searching this document…</td></tr>'
+        for title in waiting
+    ]
+    return (
+        '<table class="compare"><thead><tr><th>Document</th><th>What it says</th></tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
@@ -271,8 +314,10 @@ def respond(
     history: Chat,
     answers: list[Answer],
     top_k: int | None = None,
+    documents: Sequence[str] = (),
 ) -> Iterator[tuple[Chat, list[Answer], str, str]]:
-    """Event handler: yields (chat, answers so far, sources panel, textbox value)."""
+    """Event handler: yields (chat, answers so far, sources panel, textbox value);
+    `documents` (doc ids) limits the search to them."""
     message = message.strip()
     if not message:
         yield history, answers, sources_html(answers), ""
@@ -284,7 +329,7 @@ def respond(
     pairs = [(a.question, a.answer) for a in answers]
     streamed = ""
     try:
-        for event in assistant.stream(message, pairs, top_k):
+        for event in assistant.stream(message, pairs, top_k, list(documents) or None):
             if isinstance(event, Answer):
                 done = [*answers, event]
                 chat = [*asked, {"role": "assistant", "content": answer_html(event, turn)}]
@@ -362,6 +407,41 @@ def export(assistant: Assistant, answers: list[Answer]) -> str | None:
     return str(path)
 
 
+def comparing(
+    assistant: Assistant, request: str, documents: Sequence[str] = ()
+) -> Iterator[tuple[str, list[str]]]:
+    """Event handler: the comparison table as its rows are ready, then its exports
+    (Markdown and CSV paths)."""
+    if not request.strip():
+        yield '<p class="note">Type a topic to compare the documents on.</p>', []
+        return
+    titles = {r.doc_id: r.title for r in assistant.documents()}
+    try:
+        order = (
+            list(assistant.resolve(documents))
+            if documents
+            else sorted(titles, key=lambda d: titles[d].lower())
+        )
+        rows: list[Row] = []
+        yield compare_html(rows, [titles[d] for d in order]), []
+        for row in assistant.compare(request, order):
+            rows.append(row)
+            yield compare_html(rows, [titles[d] for d in order[len(rows) :]]), []
+    except AssistantError as exc:
+        yield f'<div class="failed"><strong>Not compared.</strong> {_text(exc)}</div>', []
+        return
+    folder = assistant.settings.paths.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"comparison-{time.strftime('%Y-%m-%d-%H%M%S')}"
+    model = rows[0].answer.model.get("name", "") if rows else ""
+    when = time.strftime("%d %B %Y, %H:%M")
+    markdown = stem.with_suffix(".md")
+    markdown.write_text(comparison_markdown(topic_of(request), rows, model, when), "utf-8")
+    table = stem.with_suffix(".csv")
+    table.write_text(comparison_csv(rows), encoding="utf-8")
+    yield compare_html(rows), [str(markdown), str(table)]
+
+
 # ---------------------------------------------------------------- layout
 
 
@@ -386,83 +466,164 @@ def build_ui(assistant: Assistant) -> Any:
                 "sentence cites its source. Hover or click a number [1] to see the passage."
             )
             status = gr.Markdown(status_markdown(assistant, top_k), elem_id="status")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=340):
-                chatbot = gr.Chatbot(
-                    label="Conversation",
-                    elem_id="chat",
-                    height="58vh",
-                    buttons=[],
-                    feedback_options=None,
-                    placeholder="Ask a question about the documents below, or pick an example.",
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=340):
+                        chatbot = gr.Chatbot(
+                            label="Conversation",
+                            elem_id="chat",
+                            height="58vh",
+                            buttons=[],
+                            feedback_options=None,
+                            placeholder="Ask a question about the documents below, or pick an "
+                            "example.",
+                        )
+                        scope = gr.Dropdown(
+                            choices,
+                            value=[],
+                            multiselect=True,
+                            label="Search only these documents (leave empty to search all)",
+                            elem_id="scope",
+                        )
+                        with gr.Row():
+                            box = gr.Textbox(
+                                placeholder="Type a question and press Enter",
+                                show_label=False,
+                                scale=8,
+                                min_width=260,
+                                autofocus=True,
+                                lines=1,
+                                max_lines=4,
+                                elem_id="question",
+                            )
+                            send = gr.Button("Ask", variant="primary", scale=1, min_width=70)
+                            stop = gr.Button("Stop", variant="stop", scale=1, min_width=70)
+                        gr.Examples(examples, inputs=box, label="Example questions")
+                        with gr.Row():
+                            clear = gr.Button("Clear conversation", size="sm")
+                            save = gr.Button("Export conversation (Markdown)", size="sm")
+                        exported = gr.File(
+                            label="Exported conversation", visible=False, elem_id="export"
+                        )
+                    with gr.Column(scale=2, min_width=300):
+                        with gr.Tabs():
+                            with gr.Tab("Sources", id="sources"):
+                                sources = gr.HTML(
+                                    sources_html([]), elem_id="sources-panel", js_on_load=COPY_JS
+                                )
+                            with gr.Tab("Documents", id="documents"):
+                                table = gr.HTML(rows, elem_id="documents")
+                                files = gr.File(
+                                    label=f"Add documents (PDF, DOCX, TXT, MD, HTML; up to "
+                                    f"{settings.ui.max_upload_mb} MB each)",
+                                    file_count="multiple",
+                                    file_types=types,
+                                    elem_id="upload",
+                                )
+                                report = gr.Markdown(elem_id="upload-report")
+                                with gr.Row():
+                                    doomed = gr.Dropdown(
+                                        choices,
+                                        label="A document",
+                                        scale=3,
+                                        elem_id="document-pick",
+                                    )
+                                    only = gr.Button("Ask this document", scale=1, min_width=80)
+                                    drop = gr.Button(
+                                        "Remove", variant="stop", scale=1, min_width=80
+                                    )
+                            with gr.Tab("Settings", id="settings"):
+                                passages = gr.Slider(
+                                    1, 12, value=top_k, step=1, label="Passages given to the model"
+                                )
+                                gr.Markdown(
+                                    "Fewer passages answer faster; more find answers spread across "
+                                    "documents. The model and the documents stay on this computer."
+                                )
+            with gr.Tab("Compare", id="compare"):
+                gr.Markdown(
+                    "What does each document say about a topic? Each document is searched "
+                    "on its own, so none is crowded out; every cell is checked and cited."
                 )
                 with gr.Row():
-                    box = gr.Textbox(
-                        placeholder="Type a question and press Enter",
+                    topic = gr.Textbox(
+                        placeholder="A topic (open-source AI) or a question (What does each "
+                        "document say about data residency?)",
                         show_label=False,
-                        scale=8,
-                        min_width=260,
-                        autofocus=True,
-                        lines=1,
-                        max_lines=4,
-                        elem_id="question",
+                        scale=6,
+                        elem_id="compare-topic",
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=70)
-                    stop = gr.Button("Stop", variant="stop", scale=1, min_width=70)
-                gr.Examples(examples, inputs=box, label="Example questions")
-                with gr.Row():
-                    clear = gr.Button("Clear conversation", size="sm")
-                    save = gr.Button("Export conversation (Markdown)", size="sm")
-                exported = gr.File(label="Exported conversation", visible=False, elem_id="export")
-            with gr.Column(scale=2, min_width=300):
-                with gr.Tabs():
-                    with gr.Tab("Sources", id="sources"):
-                        sources = gr.HTML(
-                            sources_html([]), elem_id="sources-panel", js_on_load=COPY_JS
-                        )
-                    with gr.Tab("Documents", id="documents"):
-                        table = gr.HTML(rows, elem_id="documents")
-                        files = gr.File(
-                            label=f"Add documents (PDF, DOCX, TXT, MD, HTML; up to "
-                            f"{settings.ui.max_upload_mb} MB each)",
-                            file_count="multiple",
-                            file_types=types,
-                            elem_id="upload",
-                        )
-                        report = gr.Markdown(elem_id="upload-report")
-                        with gr.Row():
-                            doomed = gr.Dropdown(choices, label="Remove a document", scale=3)
-                            drop = gr.Button("Remove", variant="stop", scale=1, min_width=80)
-                    with gr.Tab("Settings", id="settings"):
-                        passages = gr.Slider(
-                            1, 12, value=top_k, step=1, label="Passages given to the model"
-                        )
-                        gr.Markdown(
-                            "Fewer passages answer faster; more find answers spread across "
-                            "documents. The model and the documents stay on this computer."
-                        )
+                    run_compare = gr.Button("Compare", variant="primary", scale=1, min_width=90)
+                compared = gr.Dropdown(
+                    choices,
+                    value=[],
+                    multiselect=True,
+                    label="Documents to compare (leave empty for all)",
+                    elem_id="compare-docs",
+                )
+                comparison = gr.HTML(compare_html([]), elem_id="compare-table")
+                compare_files = gr.File(
+                    label="The table as Markdown and CSV",
+                    file_count="multiple",
+                    visible=False,
+                    elem_id="compare-export",
+                )
 
-        def ask(message: str, history: Chat, kept: list[Answer], k: float) -> Iterator[Any]:
-            yield from respond(assistant, message, history or [], kept or [], int(k))
+        def ask(
+            message: str, history: Chat, kept: list[Answer], k: float, chosen: list[str] | None
+        ) -> Iterator[Any]:
+            yield from respond(assistant, message, history or [], kept or [], int(k), chosen or [])
 
-        def add(paths: list[str] | None, progress: Any = gr.Progress()) -> Any:  # noqa: B008
+        def compare_table(request: str, chosen: list[str] | None) -> Iterator[Any]:
+            for table_html, paths in comparing(assistant, request, chosen or []):
+                yield table_html, gr.File(value=paths or None, visible=bool(paths))
+
+        def narrowed(new_choices: list[tuple[str, str]], chosen: list[str] | None) -> Any:
+            """The scope's choices after the library changed, keeping what is still there."""
+            kept = [d for d in chosen or [] if d in {doc_id for _, doc_id in new_choices}]
+            return gr.Dropdown(choices=new_choices, value=kept)
+
+        def add(
+            paths: list[str] | None,
+            chosen: list[str] | None,
+            to_compare: list[str] | None,
+            progress: Any = gr.Progress(),  # noqa: B008
+        ) -> Any:
             text, new_rows, new_choices = upload(assistant, paths, progress)
-            return text, new_rows, gr.Dropdown(choices=new_choices, value=None), None
+            picker = gr.Dropdown(choices=new_choices, value=None)
+            pickers = narrowed(new_choices, chosen), narrowed(new_choices, to_compare)
+            return text, new_rows, picker, None, *pickers
 
-        def delete(doc_id: str | None, progress: Any = gr.Progress()) -> Any:  # noqa: B008
+        def delete(
+            doc_id: str | None,
+            chosen: list[str] | None,
+            to_compare: list[str] | None,
+            progress: Any = gr.Progress(),  # noqa: B008
+        ) -> Any:
             text, new_rows, new_choices = remove(assistant, doc_id, progress)
-            return text, new_rows, gr.Dropdown(choices=new_choices, value=None)
+            picker = gr.Dropdown(choices=new_choices, value=None)
+            return (
+                text,
+                new_rows,
+                picker,
+                narrowed(new_choices, chosen),
+                narrowed(new_choices, to_compare),
+            )
 
         def keep(kept: list[Answer]) -> Any:
             path = export(assistant, kept or [])
             return gr.File(value=path, visible=path is not None)
 
-        chat_io = ([box, chatbot, answers, passages], [chatbot, answers, sources, box])
+        chat_io = ([box, chatbot, answers, passages, scope], [chatbot, answers, sources, box])
         asking = [
             trigger(ask, *chat_io, concurrency_limit=1, concurrency_id="model")
             for trigger in (box.submit, send.click)
         ]
         stop.click(None, None, None, cancels=asking)  # type: ignore[arg-type]
+        compare_io = ([topic, compared], [comparison, compare_files])
+        for trigger in (topic.submit, run_compare.click):
+            trigger(compare_table, *compare_io, concurrency_limit=1, concurrency_id="model")
         clear.click(
             lambda: ([], [], sources_html([]), gr.File(value=None, visible=False)),
             None,
@@ -470,14 +631,21 @@ def build_ui(assistant: Assistant) -> Any:
             cancels=asking,  # type: ignore[arg-type]
         )
         save.click(keep, answers, exported)
-        files.upload(add, files, [report, table, doomed, files], concurrency_id="library")
-        drop.click(
-            delete,
-            doomed,
-            [report, table, doomed],
-            js="(d) => (d && confirm('Remove this document from the library?')) ? d : null",
+        files.upload(
+            add,
+            [files, scope, compared],
+            [report, table, doomed, files, scope, compared],
             concurrency_id="library",
         )
+        drop.click(
+            delete,
+            [doomed, scope, compared],
+            [report, table, doomed, scope, compared],
+            js="(d, s, c) => [(d && confirm('Remove this document from the library?')) ? d : null"
+            ", s, c]",
+            concurrency_id="library",
+        )
+        only.click(lambda d: [d] if d else [], doomed, scope)
         passages.change(lambda k: status_markdown(assistant, int(k)), passages, status)
     return demo
 

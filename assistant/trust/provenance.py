@@ -81,9 +81,11 @@ def build_record(
     model: Mapping[str, Any],
     top_k: int | None = None,
     extra: Mapping[str, Any] | None = None,
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
     """The provenance record of `answer` (without the audit log's chain fields):
-    `embedder` is its name and dimension, `model` the name, SHA-256 and file of the GGUF."""
+    `embedder` is its name and dimension, `model` the name, SHA-256 and file of the GGUF;
+    `top_k` and `max_tokens` are the values used where they were not the settings'."""
     passages = [
         {
             "n": c.n,
@@ -122,6 +124,7 @@ def build_record(
         "draft": answer.draft,
         "sentences": [c.record() for c in answer.sentences],
         "declined": answer.declined,
+        "scope": list(answer.scope),
         "warnings": list(answer.warnings),
         "cited": [c.n for c in answer.citations],
         "passages": passages,
@@ -142,7 +145,7 @@ def build_record(
         "generation": {
             "temperature": g.temperature,
             "seed": g.seed,
-            "max_tokens": g.max_tokens,
+            "max_tokens": max_tokens or g.max_tokens,
             "n_ctx": g.n_ctx,
             "history_turns": g.history_turns,
         },

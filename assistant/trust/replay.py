@@ -70,7 +70,7 @@ def replay(
         record_extra={"replay_of": record["id"]},
     )
     history = [(str(asked), str(answered)) for asked, answered in record["history"]]
-    answer = assistant.ask(record["question"], history)
+    answer = assistant.ask(record["question"], history, documents=record.get("scope") or None)
     return ReplayReport(record, tuple(changes), True, _differences(record, answer), answer)
 
 

@@ -1,0 +1,180 @@
+"""Comparison: what each document says about one topic, side by side.
+
+Plain top-k retrieval answers "How do ITIF and Demos differ on X?" from whichever document
+matches the wording best, and the other side of the comparison is crowded out. A comparison
+asks each document on its own instead: the search is limited to that document's passages
+(a scope, as in `Assistant.ask(..., documents=...)`), the model drafts one or two sentences
+from them, and the draft is checked like any answer. A row whose answer is a decline says
+"Not addressed", and so does one whose cited passages never mention the topic: a small
+model asked about open-source AI writes a true sentence about data residency from a
+document that does not discuss it. The topic's words that most passages contain ("AI" in
+this corpus) are not asked for. Where the model's row fails so but one of the row's
+passages does mention the topic, the row quotes that passage's sentence with the most of
+the topic's words, verbatim and cited, marked as a quotation.
+
+Each row is a whole answer, with its own passages, citations and provenance record in the
+audit log; rows are yielded as they are ready. Not done: a verdict across rows (which
+documents agree); the table is for the reader to compare.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from ..answers import Answer, Citation
+from ..errors import EmptyQuestion
+from .grounding import segment
+from .words import tokenize
+
+if TYPE_CHECKING:
+    from .assistant import Assistant
+
+NOT_ADDRESSED = "Not addressed"
+SENTENCES = 2  # in one row
+GENERIC = 0.5  # a topic word in more than this share of all passages says nothing
+
+# "What does each document say about X?", "Compare the documents on X": the topic is X.
+_LEAD = re.compile(
+    r"^(?:(?:so|and|now|please)[, ]+)?(?:"
+    r"what (?:do|does|did) (?:each|every|all|the)(?: of the)?(?: \w+)? "
+    r"(?:documents?|papers?|reports?|sources?)?(?: each)? "
+    r"(?:say|said|think|argue|propose|conclude|recommend)(?: about| on| of| regarding)?"
+    r"|how do (?:the|all the|these) (?:documents|papers|reports|sources) "
+    r"(?:differ|compare|agree)(?: on| about| over| regarding)?"
+    r"|compare (?:the |all the |these )?(?:documents|papers|reports|sources)?"
+    r"(?: on| about| regarding)?"
+    r")\s+",
+    re.I,
+)
+
+
+def topic_of(text: str) -> str:
+    """The topic of a comparison request: "What does each document say about open
+    models?" gives "open models"; a bare topic is kept as it is."""
+    text = " ".join(text.split()).strip()
+    topic = _LEAD.sub("", text).strip()
+    return topic.rstrip("?.! ").strip() or text.rstrip("?.! ").strip()
+
+
+def row_question(topic: str) -> str:
+    """What one document is asked for its row."""
+    return f"In one or two sentences, what does this document say about {topic}?"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One document's cell of the table: its checked answer, or "Not addressed"."""
+
+    doc_id: str
+    title: str
+    publisher: str
+    answer: Answer
+    on_topic: bool = True  # the cited passages mention the topic
+    quote: str = ""  # shown instead of a failed answer: a sentence of `quoted_from`
+    quoted_from: Citation | None = None
+
+    @property
+    def answered(self) -> bool:
+        """The model's checked answer is shown."""
+        return not self.answer.declined and self.on_topic
+
+    @property
+    def declined(self) -> bool:
+        return not self.answered and self.quoted_from is None
+
+    @property
+    def text(self) -> str:
+        if self.answered:
+            return self.answer.answer
+        if self.quoted_from is not None:
+            return f"Quoted: “{self.quote}” [{self.quoted_from.n}]"
+        return NOT_ADDRESSED
+
+    @property
+    def citations(self) -> tuple[Citation, ...]:
+        if self.answered:
+            return self.answer.citations
+        return () if self.quoted_from is None else (self.quoted_from,)
+
+    def to_json(self) -> dict[str, Any]:
+        """`compare --json`: the row as scripts read it."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "answer": self.text,
+            "citations": [c.contract() for c in self.citations],
+            "declined": self.declined,
+            "quoted": not self.answered and not self.declined,
+            "id": self.answer.id,
+        }
+
+
+def compare(
+    assistant: Assistant, request: str, documents: Sequence[str] | None = None
+) -> Iterator[Row]:
+    """A row for each document (all, ordered by title, or the chosen ones in the order
+    given), each searched on its own; yielded as each is ready."""
+    topic = topic_of(request)
+    if not topic:
+        raise EmptyQuestion()
+    records = {r.doc_id: r for r in assistant.documents()}
+    if documents:
+        chosen = list(assistant.resolve(documents))
+    else:
+        chosen = [r.doc_id for r in sorted(records.values(), key=lambda r: r.title.lower())]
+    settings = assistant.settings
+    asked = topic_words(topic, (c.text for c in assistant.retriever.index.chunks))
+    for doc_id in chosen:
+        answer = assistant.ask(
+            row_question(topic),
+            top_k=settings.retrieval.compare_top_k,
+            documents=[doc_id],
+            max_tokens=settings.generation.compare_max_tokens,
+            max_sentences=SENTENCES,
+        )
+        record = records[doc_id]
+        cited = " ".join(c.text for c in answer.citations)
+        row = Row(doc_id, record.title, record.publisher, answer, mentions(cited, asked))
+        if not row.answered and asked and (found := quotation(answer.contexts, asked)):
+            row = replace(row, quote=found[0], quoted_from=found[1])
+        yield row
+
+
+def quotation(passages: Sequence[Citation], words: Sequence[str]) -> tuple[str, Citation] | None:
+    """The sentence of `passages` that holds the most of `words` (the first, on a tie),
+    with its passage; None when no sentence of six words or more holds one."""
+    best: tuple[int, str, Citation] | None = None
+    for passage in passages:
+        for piece in segment(passage.text):
+            sentence = " ".join(piece.split())
+            lower = sentence.lower()
+            held = sum(1 for w in words if _holds(lower, w))
+            if held and len(sentence.split()) >= 6 and (best is None or held > best[0]):
+                best = (held, sentence, passage)
+    return None if best is None else (best[1], best[2])
+
+
+def topic_words(topic: str, passages: Iterable[str]) -> list[str]:
+    """The topic's words that a passage on it would hold: not those most passages hold."""
+    words = list(dict.fromkeys(tokenize(topic)))
+    texts = [p.lower() for p in passages]
+    if not texts:
+        return words
+    return [w for w in words if sum(1 for t in texts if _holds(t, w)) <= GENERIC * len(texts)]
+
+
+def mentions(text: str, words: Sequence[str]) -> bool:
+    """Whether `text` holds one of `words` (or a word they begin: "procure" for
+    "procurement" does not count, "regulations" for "regulation" does); True without words."""
+    if not words:
+        return True
+    lower = text.lower()
+    return any(_holds(lower, w) for w in words)
+
+
+def _holds(lower: str, word: str) -> bool:
+    stem = word[:-1] if len(word) > 3 and word.endswith("s") else word
+    return re.search(rf"\b{re.escape(stem)}", lower) is not None

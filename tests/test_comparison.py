@@ -1,0 +1,177 @@
+"""Comparison tables: the topic, one scoped row per document, exports and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import FakeEmbedder, FakeGenerator
+
+from assistant.answering.assistant import Assistant
+from assistant.answering.comparison import (
+    NOT_ADDRESSED,
+    mentions,
+    row_question,
+    topic_of,
+    topic_words,
+)
+from assistant.app import cli
+from assistant.app.export import _cell, comparison_csv, comparison_markdown
+from assistant.errors import DocumentNotFound, EmptyQuestion
+
+JUSTICE = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
+OPENNESS = "Open models let governments inspect and adapt AI systems [1]."
+
+
+@pytest.mark.parametrize(
+    ("request_", "topic"),
+    [
+        ("What does each document say about open models?", "open models"),
+        ("what do the papers say on data residency", "data residency"),
+        ("How do the documents differ on procurement?", "procurement"),
+        ("Compare the reports on public compute.", "public compute"),
+        ("open models", "open models"),
+        ("  AI tools for staff?  ", "AI tools for staff"),
+    ],
+)
+def test_the_topic_of_a_comparison_request(request_: str, topic: str) -> None:
+    assert topic_of(request_) == topic
+
+
+def test_a_row_for_each_document_each_searched_on_its_own(fake_assistant: Assistant) -> None:
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    fake.replies += [JUSTICE, OPENNESS]  # the weather row gets the fake's decline
+    rows = list(fake_assistant.compare("What does each document say about AI tools?"))
+    assert [r.doc_id for r in rows] == ["justice", "openness", "weather"]
+    for row in rows:
+        assert {c.doc_id for c in row.answer.contexts} == {row.doc_id}
+        assert row.answer.scope == (row.doc_id,)
+        assert row.answer.id  # each row is in the audit log
+    assert rows[0].text == JUSTICE and not rows[0].declined
+    assert rows[2].declined and rows[2].text == NOT_ADDRESSED
+    asked = fake.prompts[0][-1]["content"]
+    assert row_question("AI tools") in asked
+    data = rows[0].to_json()
+    assert set(data) == {"doc_id", "title", "answer", "citations", "declined", "quoted", "id"}
+    assert data["citations"][0]["doc_id"] == "justice"
+    assert rows[2].to_json()["citations"] == []
+
+
+def test_chosen_documents_only_in_the_order_given(fake_assistant: Assistant) -> None:
+    rows = list(fake_assistant.compare("AI tools", ["weather", "Justice"]))
+    assert [r.doc_id for r in rows] == ["weather", "justice"]
+    with pytest.raises(DocumentNotFound, match="'treasury'"):
+        list(fake_assistant.compare("AI tools", ["treasury"]))
+    with pytest.raises(EmptyQuestion):
+        list(fake_assistant.compare("  ?  "))
+
+
+def test_the_table_exports_as_markdown_and_csv(fake_assistant: Assistant) -> None:
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    fake.replies += [JUSTICE]
+    rows = list(fake_assistant.compare("AI tools", ["justice", "weather"]))
+    text = comparison_markdown("AI tools", rows, "fake-model", "1 May 2026")
+    assert text.startswith("# What each document says about AI tools\n")
+    assert "| Document | What it says |" in text
+    assert f"| Weather | {NOT_ADDRESSED} |" in text
+    assert f"| Justice | {JUSTICE} |" in text
+    assert _cell("left | right\n") == "left \\| right"  # a pipe does not break the table
+    assert "- [1] Justice, §Justice" in text
+    lines = list(csv.reader(io.StringIO(comparison_csv(rows))))
+    assert lines[0] == ["doc_id", "title", "answer", "declined", "references", "answer_id"]
+    assert [line[0] for line in lines[1:]] == ["justice", "weather"]
+    assert lines[2][2] == NOT_ADDRESSED and lines[2][3] == "True"
+
+
+def test_cli_compare_prints_rows_and_writes_the_table(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = [JUSTICE, OPENNESS]
+    monkeypatch.setattr(
+        cli,
+        "Assistant",
+        lambda settings, progress=None: Assistant(
+            settings, FakeEmbedder(), FakeGenerator(queue), progress
+        ),
+    )
+    env = {
+        "ASSISTANT_CONFIG": str(tmp_path / "none.toml"),
+        "ASSISTANT_PATHS__CORPUS_DIR": str(corpus),
+        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
+    }
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["index"], env=env).exit_code == 0
+    out = tmp_path / "table.csv"
+    result = runner.invoke(
+        cli.main, ["compare", "--json", "--export", str(out), "AI", "tools"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["doc_id"] for r in rows] == ["justice", "openness", "weather"]
+    assert rows[2]["answer"] == NOT_ADDRESSED and rows[2]["declined"] is True
+    assert "justice" in out.read_text(encoding="utf-8")
+    queue += [JUSTICE]
+    result = runner.invoke(cli.main, ["compare", "--doc", "justice", "AI tools"], env=env)
+    assert result.exit_code == 0 and "2,500 employees" in result.stdout
+    assert "[1] Justice, §Justice" in result.stdout
+    result = runner.invoke(cli.main, ["compare", "--export", "t.txt", "AI tools"], env=env)
+    assert result.exit_code == 2 and "must end in .md or .csv" in result.output
+
+
+def test_topic_words_leave_out_what_most_passages_say() -> None:
+    passages = ["AI in courts", "AI for probation officers", "AI budgets", "Rain"]
+    assert topic_words("AI procurement rules", passages) == ["procurement", "rules"]
+    assert topic_words("AI", passages) == []
+    assert mentions("New procurement rules apply", ["procurement"])
+    assert mentions("Two regulations", ["regulation"]) and mentions("one rule", ["rules"])
+    assert not mentions("They procure tools", ["procurement"])
+    assert mentions("anything", [])
+
+
+def test_a_row_whose_passages_never_mention_the_topic_is_not_addressed(
+    fake_assistant: Assistant,
+) -> None:
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    fake.replies += [JUSTICE]  # true, cited, and not about the weather
+    (row,) = fake_assistant.compare("rain", ["justice"])
+    assert not row.answer.declined and not row.on_topic
+    assert row.declined and row.text == NOT_ADDRESSED
+
+
+def test_an_off_topic_row_quotes_the_passage_that_mentions_the_topic(
+    fake_assistant: Assistant,
+) -> None:
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    fake.replies += [JUSTICE]  # about employees, not the probation officers asked about
+    (row,) = fake_assistant.compare("probation officers", ["justice"])
+    assert not row.answered and not row.declined
+    quote = "More than 1,000 probation officers already use transcription tools."
+    assert row.quote == quote and row.quoted_from is not None
+    assert row.text == f"Quoted: “{quote}” [{row.quoted_from.n}]"
+    assert quote in row.quoted_from.text
+    data = row.to_json()
+    assert data["quoted"] is True and data["citations"][0]["text"] == row.quoted_from.text
+
+
+def test_a_row_stops_at_two_sentences(fake_assistant: Assistant) -> None:
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    three = (
+        "The Ministry of Justice will give 2,500 employees access to AI tools [1]. "
+        "More than 1,000 probation officers already use transcription tools [2]. "
+        "The Ministry of Justice will give employees access [1]."
+    )
+    fake.replies += [three]
+    (row,) = fake_assistant.compare("staff and AI tools", ["justice"])
+    assert row.text.count("[") == 2 and "transcription tools" in row.text
+    assert "give employees access [1]" not in row.answer.draft  # never generated
+    assert not row.answer.withheld
