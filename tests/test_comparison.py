@@ -42,6 +42,16 @@ def test_the_topic_of_a_comparison_request(request_: str, topic: str) -> None:
     assert topic_of(request_) == topic
 
 
+def test_a_question_is_asked_of_each_document_as_it_was_typed() -> None:
+    assert row_question("open models") == (
+        "In one or two sentences, what does this document say about open models?"
+    )
+    question = topic_of("Which roles do the reports see for the NHS?")
+    assert row_question(question) == (
+        "In one or two sentences from this document: Which roles do the reports see for the NHS?"
+    )
+
+
 def test_a_row_for_each_document_each_searched_on_its_own(fake_assistant: Assistant) -> None:
     fake = fake_assistant.generator
     assert isinstance(fake, FakeGenerator)

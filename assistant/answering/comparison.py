@@ -59,8 +59,18 @@ def topic_of(text: str) -> str:
     return topic.rstrip("?.! ").strip() or text.rstrip("?.! ").strip()
 
 
+_QUESTION = re.compile(
+    r"^(?:what|which|how|why|who|whom|whose|when|where|does|do|did|is|are|was|were|can|"
+    r"should|will|would)\b",
+    re.I,
+)
+
+
 def row_question(topic: str) -> str:
-    """What one document is asked for its row."""
+    """What one document is asked for its row: a question typed as one ("Which roles do
+    they see for the NHS?") is asked as it is, a topic as "what does it say about"."""
+    if _QUESTION.match(topic):
+        return f"In one or two sentences from this document: {topic}?"
     return f"In one or two sentences, what does this document say about {topic}?"
 
 
