@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,36 @@ def test_index_adds_given_files(
     assert "skipped " + str(tmp_path / "missing.md") + ": no such file or folder" in result.stderr
     assert "added: Harbour-plan" in result.stderr
     assert (corpus / "Harbour-plan.md").exists()
+
+
+def test_chat_is_kept_rated_and_resumed(
+    corpus: Path, env: dict[str, str], replies: list[str], tmp_path: Path
+) -> None:
+    run(env, "index")
+    replies.append(REPLY)
+    first = CliRunner().invoke(
+        cli.main,
+        ["chat"],
+        input="How many Ministry of Justice staff get AI tools?\n/down It missed the date\n\n",
+        env=env,
+    )
+    assert first.exit_code == 0, first.output
+    assert "your rating of the last answer is kept" in first.output
+    kept = re.search(r"chat --resume (\w+)", first.stderr)
+    assert kept
+    replies.append(REPLY)
+    again = CliRunner().invoke(
+        cli.main, ["chat", "--resume"], input="And the probation officers?\n\n", env=env
+    )
+    assert again.exit_code == 0, again.output
+    assert "Carrying on “How many Ministry of Justice staff get AI tools?”" in again.output
+    assert f"chat --resume {kept.group(1)}" in again.stderr  # the same conversation
+    unknown = CliRunner().invoke(cli.main, ["chat", "--resume", "nope"], input="\n", env=env)
+    assert unknown.exit_code == 1 and "No conversation has the id 'nope'" in unknown.stderr
+    drafts = tmp_path / "drafts.jsonl"
+    made = run(env, "eval", "--from-feedback", str(drafts))
+    assert made.exit_code == 0 and "1 new draft question" in made.stdout
+    (draft,) = [json.loads(line) for line in drafts.read_text().splitlines()]
+    assert draft["question"] == "How many Ministry of Justice staff get AI tools?"
+    assert draft["feedback"]["comment"] == "It missed the date"
+    assert "0 new draft question" in run(env, "eval", "--from-feedback", str(drafts)).stdout

@@ -18,6 +18,7 @@ from assistant.answering.comparison import (
     row_question,
     topic_of,
     topic_words,
+    wants_table,
 )
 from assistant.app import cli
 from assistant.app.export import _cell, comparison_csv, comparison_markdown
@@ -185,3 +186,16 @@ def test_a_row_stops_at_two_sentences(fake_assistant: Assistant) -> None:
     assert row.text.count("[") == 2 and "transcription tools" in row.text
     assert "give employees access [1]" not in row.answer.draft  # never generated
     assert not row.answer.withheld
+
+
+@pytest.mark.parametrize(
+    ("question", "offered"),
+    [
+        ("How do ITIF and Demos differ on open models?", True),
+        ("What do both papers say about the NHS?", True),
+        ("Compare the Cambridge report with the Demos paper.", True),
+        ("How many staff get AI tools?", False),
+    ],
+)
+def test_a_comparison_in_the_chat_is_offered_the_table(question: str, offered: bool) -> None:
+    assert wants_table(question) is offered

@@ -9,14 +9,18 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
 from assistant.answers import Answer, Citation, Timings
+from assistant.app.conversations import Conversations
 from assistant.app.ui import (
     PENDING,
     answer_html,
     build_ui,
     check_binding,
+    comment_on,
     comparing,
     export,
+    rate,
     remove,
+    reopen,
     respond,
     sources_html,
     upload,
@@ -209,3 +213,41 @@ def test_comparing_shows_rows_as_they_come_then_the_exports(fake_assistant: Assi
     assert "Not compared." in html_text and "&#x27;nowhere&#x27;" in html_text and files == []
     ((html_text, files),) = list(comparing(fake_assistant, "  "))
     assert "Type a topic" in html_text
+
+
+def test_a_comparison_asked_in_the_chat_is_offered_the_table(fake_assistant: Assistant) -> None:
+    *_, (chat, *_rest) = respond(fake_assistant, "How do the notes differ on rain?", [], [])
+    assert "ask this in the Compare tab" in chat[-1]["content"]
+    *_, (chat, *_rest) = respond(fake_assistant, "Did it rain?", [], [])
+    assert "Compare tab" not in chat[-1]["content"]
+
+
+def test_a_kept_conversation_reopens_with_its_sources(
+    fake_assistant: Assistant, tmp_path: Path
+) -> None:
+    store = Conversations(tmp_path / "kept")
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    *_, (_, answers, _, _) = run(fake_assistant, "How many staff get AI tools?")
+    conversation = store.add(None, answers[-1])
+    chat, kept, panel = reopen(store, conversation)
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert 'class="cite"' in chat[1]["content"] and kept[0].id == answers[-1].id
+    assert "2,500 employees" in panel and "src-card" in panel
+    with pytest.raises(AssistantError, match="No conversation has the id"):
+        reopen(store, "gone")
+
+
+def test_thumbs_and_a_comment_are_kept_by_answer_id(
+    fake_assistant: Assistant, tmp_path: Path
+) -> None:
+    store = Conversations(tmp_path / "kept")
+    *_, (_, answers, _, _) = run(fake_assistant, "How many staff get AI tools?")
+    said, rated = rate(store, answers, 1, False)  # the first answer is chat message 1
+    assert "👎" in said and rated == answers[0].id
+    assert comment_on(store, answers, rated, "Too short") == (
+        "Comment kept for “How many staff get AI tools?”."
+    )
+    (kept,) = store.feedback()
+    assert (kept.answer_id, kept.rating, kept.comment) == (answers[0].id, "down", "Too short")
+    assert rate(store, answers, 1, None) == ("", None)  # a thumb taken back
+    assert "Rate an answer" in comment_on(store, answers, None, "x")

@@ -59,6 +59,19 @@ def topic_of(text: str) -> str:
     return topic.rstrip("?.! ").strip() or text.rstrip("?.! ").strip()
 
 
+_SIDE_BY_SIDE = re.compile(
+    r"\b(?:differ|differs|difference|differences|compare|compared|comparison|contrast|"
+    r"versus|vs|each|both|agree|disagree)\b",
+    re.I,
+)
+
+
+def wants_table(question: str) -> bool:
+    """A question worded as a comparison ("How do ITIF and Demos differ on ...?"), to
+    which the chat offers the comparison table."""
+    return _SIDE_BY_SIDE.search(question) is not None
+
+
 _QUESTION = re.compile(
     r"^(?:what|which|how|why|who|whom|whose|when|where|does|do|did|is|are|was|were|can|"
     r"should|will|would)\b",

@@ -26,6 +26,7 @@ from ..generation.catalog import CATALOG, ModelStore
 from ..ingest.embedding import force_offline
 from ..ingest.indexing import IndexReport
 from ..settings import Settings
+from .conversations import Conversations, ConversationsUnavailable, draft_questions
 from .export import comparison_csv, comparison_markdown
 
 
@@ -107,6 +108,9 @@ def main(ctx: click.Context) -> None:
         raise click.ClickException(f"The settings cannot be read: {exc}") from exc
 
 
+LATEST = "latest"
+
+
 @main.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
@@ -146,18 +150,37 @@ def ask(
     multiple=True,
     help="Search only this document (its id or title); repeat for several.",
 )
+@click.option(
+    "--resume",
+    is_flag=False,
+    flag_value=LATEST,
+    default=None,
+    metavar="[ID]",
+    help="Carry on a kept conversation (the latest without an ID).",
+)
 @click.pass_context
-def chat(ctx: click.Context, model: str | None, documents: tuple[str, ...]) -> None:
-    """A conversation in the terminal; follow-up questions are understood in context."""
-    assistant = Assistant(_settings(ctx, model=model), progress=Progress())
+def chat(
+    ctx: click.Context, model: str | None, documents: tuple[str, ...], resume: str | None
+) -> None:
+    """A conversation in the terminal; follow-up questions are understood in context.
+    Every turn is kept (`--resume` carries it on later); type /up or /down [comment] to
+    rate the last answer."""
+    settings = _settings(ctx, model=model)
+    assistant = Assistant(settings, progress=Progress())
+    store = Conversations(settings.paths.data_dir)
     history: list[tuple[str, str]] = []
-    if documents:
-        try:
+    answers: list[Answer] = []
+    conversation = None
+    try:
+        if resume:
+            conversation, answers = _resumed(store, resume)
+            history = [(a.question, a.answer) for a in answers]
+        if documents:
             titles = {r.doc_id: r.title for r in assistant.documents()}
             scope = assistant.resolve(documents)
-        except AssistantError as exc:
-            raise _fail(exc) from exc
-        click.echo("Searching only: " + "; ".join(titles[d] for d in scope))
+            click.echo("Searching only: " + "; ".join(titles[d] for d in scope))
+    except AssistantError as exc:
+        raise _fail(exc) from exc
     click.echo("Ask about the documents. An empty line or Ctrl-D ends the conversation.")
     while True:
         try:
@@ -166,12 +189,51 @@ def chat(ctx: click.Context, model: str | None, documents: tuple[str, ...]) -> N
             break
         if not question.strip():
             break
+        if question.strip().split()[0] in ("/up", "/down"):
+            _rate_last(store, answers, question.strip())
+            continue
         try:
             answer = _run(assistant, question, history, True, documents)
         except AssistantError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue
         history.append((answer.question, answer.answer))
+        answers.append(answer)
+        try:
+            conversation = store.add(conversation, answer)
+        except ConversationsUnavailable as exc:
+            click.echo(f"note: {exc}", err=True)
+    if conversation:
+        click.echo(f"(kept: `assistant chat --resume {conversation}` carries it on)", err=True)
+
+
+def _resumed(store: Conversations, resume: str) -> tuple[str, list[Answer]]:
+    """The conversation to carry on, and its answers so far, told to the user."""
+    if resume == LATEST:
+        kept = store.recent()
+        if not kept:
+            raise AssistantError("No conversation has been kept yet: start one with `chat`.")
+        resume = kept[0].id
+    answers = store.answers(resume)
+    title = next((c.title for c in store.recent() if c.id == resume), resume)
+    click.echo(f"Carrying on “{title}” ({len(answers)} earlier questions).")
+    if answers:
+        last = answers[-1]
+        click.echo(f"Last asked: {last.question}\n{textwrap.fill(last.answer, 92)}")
+    return resume, answers
+
+
+def _rate_last(store: Conversations, answers: list[Answer], command: str) -> None:
+    if not answers:
+        click.echo("Nothing to rate yet: ask a question first.")
+        return
+    rating, _, comment = command.partition(" ")
+    try:
+        store.rate(answers[-1], rating.removeprefix("/"), comment)
+    except AssistantError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return
+    click.echo("Thanks: your rating of the last answer is kept.")
 
 
 def _run(
@@ -405,6 +467,17 @@ def ui(ctx: click.Context, host: str | None, port: int | None, model: str | None
     help="Claims are sentences, or split by the judge model.",
 )
 @click.option("--judge-model", help="GGUF for the judge (default: the answering model).")
+@click.option(
+    "--from-feedback",
+    "from_feedback",
+    is_flag=False,
+    flag_value="eval/feedback-drafts.jsonl",
+    default=None,
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="[FILE]",
+    help="Write the down-voted answers as draft questions in the gold format (to "
+    "eval/feedback-drafts.jsonl without a FILE) for a reviewer to complete; asks nothing.",
+)
 @click.option("--calibrate", is_flag=True, help="Also score the judge on labelled pairs.")
 @click.option(
     "--calibration",
@@ -426,12 +499,16 @@ def eval_(
     model: str | None,
     calibrate: bool,
     calibration: Path,
+    from_feedback: Path | None,
     **options: Any,
 ) -> None:
     """Measure how far the answers can be trusted, on a question set with gold quotes."""
     from ..evaluation import runner
 
     try:
+        if from_feedback:
+            _write_drafts(Conversations(ctx.obj.paths.data_dir), Path(from_feedback))
+            return
         if compare:
             a, b = (runner.load_summary(p) for p in compare)
             _print_table(
@@ -447,6 +524,22 @@ def eval_(
         raise _fail(exc) from exc
     _print_table(*runner.summary_rows(summary))
     click.echo(f"Report: {out / 'report.md'}", err=True)
+
+
+def _write_drafts(store: Conversations, path: Path) -> None:
+    """Append the down-voted answers not yet in `path` as draft questions."""
+    known = set()
+    if path.exists():
+        known = {json.loads(line)["id"] for line in path.read_text("utf-8").splitlines() if line}
+    drafts = [d for d in draft_questions(store.feedback("down")) if d["id"] not in known]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in drafts)
+    click.echo(
+        f"{len(drafts)} new draft question(s) from down-voted answers in {path} "
+        f"({len(known)} there already). Complete type, gold_answer, key_terms and quotes, "
+        "then move them into a question set."
+    )
 
 
 class ProgressBar:

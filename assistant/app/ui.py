@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..answering.assistant import Assistant
-from ..answering.comparison import NOT_ADDRESSED, Row, topic_of
+from ..answering.comparison import NOT_ADDRESSED, Row, topic_of, wants_table
 from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
 from ..errors import AssistantError
@@ -32,6 +32,7 @@ from ..ingest.indexing import IndexReport
 from ..ingest.library import suggested_questions
 from ..ingest.store import DocumentRecord
 from ..settings import Settings
+from .conversations import Conversations, ConversationsUnavailable
 from .export import (
     DECLINED_NOTE,
     answer_markdown,
@@ -332,7 +333,13 @@ def respond(
         for event in assistant.stream(message, pairs, top_k, list(documents) or None):
             if isinstance(event, Answer):
                 done = [*answers, event]
-                chat = [*asked, {"role": "assistant", "content": answer_html(event, turn)}]
+                shown = answer_html(event, turn)
+                if wants_table(message):
+                    shown += (
+                        '<div class="note offer-table">To see each document’s answer side by '
+                        "side, ask this in the Compare tab.</div>"
+                    )
+                chat = [*asked, {"role": "assistant", "content": shown}]
                 yield chat, done, sources_html(done), ""
             else:
                 streamed += event
@@ -442,6 +449,51 @@ def comparing(
     yield compare_html(rows), [str(markdown), str(table)]
 
 
+def reopen(store: Conversations, conversation: str) -> tuple[Chat, list[Answer], str]:
+    """Event handler: a kept conversation as the chat, its answers and its sources."""
+    answers = store.answers(conversation)
+    chat: Chat = []
+    for turn, answer in enumerate(answers, start=1):
+        chat.append({"role": "user", "content": html.escape(answer.question)})
+        chat.append({"role": "assistant", "content": answer_html(answer, turn)})
+    return chat, answers, sources_html(answers)
+
+
+def rate(
+    store: Conversations, answers: list[Answer], index: Any, liked: Any, comment: str = ""
+) -> tuple[str, str | None]:
+    """Event handler: keep a thumbs up or down on the answer at chat message `index`;
+    returns what the user is told and the rated answer's id (for a comment after)."""
+    position = index[0] if isinstance(index, (tuple, list)) else int(index)
+    turn = position // 2  # user and assistant messages alternate
+    if liked is None or not 0 <= turn < len(answers):
+        return "", None
+    answer = answers[turn]
+    rating = "up" if liked is True or liked == "Like" else "down"
+    store.rate(answer, rating, comment)
+    thumb = "👍" if rating == "up" else "👎"
+    return f"{thumb} kept for “{html.escape(_clip(answer.question, 80))}”.", answer.id
+
+
+def comment_on(store: Conversations, answers: list[Answer], rated: str | None, comment: str) -> str:
+    """Event handler: add a comment to the answer rated last."""
+    answer = next((a for a in answers if a.id == rated), None)
+    if answer is None:
+        return "Rate an answer with 👍 or 👎 first, then add your comment."
+    if not comment.strip():
+        return "Type a comment first."
+    kept = {f.answer_id: f.rating for f in store.feedback()}
+    store.rate(answer, kept.get(answer.id, "down"), comment)
+    return f"Comment kept for “{html.escape(_clip(answer.question, 80))}”."
+
+
+def conversation_choices(store: Conversations) -> list[tuple[str, str]]:
+    try:
+        return [(c.label, c.id) for c in store.recent()]
+    except ConversationsUnavailable:
+        return []
+
+
 # ---------------------------------------------------------------- layout
 
 
@@ -458,8 +510,11 @@ def build_ui(assistant: Assistant) -> Any:
     )
     types = [".pdf", ".docx", ".txt", ".md", ".html", ".htm", ".markdown"]
 
+    store = Conversations(settings.paths.data_dir)
     with gr.Blocks(title="Policy assistant (offline)") as demo:
         answers = gr.State([])
+        current = gr.State(None)  # the id of the conversation kept, once it has a turn
+        rated = gr.State(None)  # the answer rated last, for a comment
         with gr.Row(equal_height=False):
             gr.Markdown(
                 "## Policy assistant\nAnswers come only from the indexed documents; every "
@@ -475,7 +530,7 @@ def build_ui(assistant: Assistant) -> Any:
                             elem_id="chat",
                             height="58vh",
                             buttons=[],
-                            feedback_options=None,
+                            feedback_options=("Like", "Dislike"),
                             placeholder="Ask a question about the documents below, or pick an "
                             "example.",
                         )
@@ -501,7 +556,7 @@ def build_ui(assistant: Assistant) -> Any:
                             stop = gr.Button("Stop", variant="stop", scale=1, min_width=70)
                         gr.Examples(examples, inputs=box, label="Example questions")
                         with gr.Row():
-                            clear = gr.Button("Clear conversation", size="sm")
+                            clear = gr.Button("New conversation", size="sm")
                             save = gr.Button("Export conversation (Markdown)", size="sm")
                         exported = gr.File(
                             label="Exported conversation", visible=False, elem_id="export"
@@ -533,6 +588,33 @@ def build_ui(assistant: Assistant) -> Any:
                                     drop = gr.Button(
                                         "Remove", variant="stop", scale=1, min_width=80
                                     )
+                            with gr.Tab("Conversations", id="conversations"):
+                                kept_list = gr.Dropdown(
+                                    conversation_choices(store),
+                                    label="Past conversations (latest first)",
+                                    elem_id="conversations",
+                                )
+                                with gr.Row():
+                                    reopen_button = gr.Button("Open", size="sm")
+                                    delete_button = gr.Button("Delete", variant="stop", size="sm")
+                                with gr.Row():
+                                    new_title = gr.Textbox(
+                                        placeholder="A new title", show_label=False, scale=3
+                                    )
+                                    rename_button = gr.Button("Rename", size="sm", scale=1)
+                                gr.Markdown(
+                                    "Conversations are kept on this computer. Deleting one "
+                                    "leaves the audit log of its answers intact."
+                                )
+                                feedback_note = gr.Markdown(elem_id="feedback-note")
+                                with gr.Row():
+                                    feedback_text = gr.Textbox(
+                                        placeholder="A comment on the answer you rated",
+                                        show_label=False,
+                                        scale=3,
+                                        elem_id="feedback-comment",
+                                    )
+                                    send_comment = gr.Button("Send comment", size="sm", scale=1)
                             with gr.Tab("Settings", id="settings"):
                                 passages = gr.Slider(
                                     1, 12, value=top_k, step=1, label="Passages given to the model"
@@ -571,9 +653,70 @@ def build_ui(assistant: Assistant) -> Any:
                 )
 
         def ask(
-            message: str, history: Chat, kept: list[Answer], k: float, chosen: list[str] | None
+            message: str,
+            history: Chat,
+            kept: list[Answer],
+            k: float,
+            chosen: list[str] | None,
+            conversation: str | None,
         ) -> Iterator[Any]:
-            yield from respond(assistant, message, history or [], kept or [], int(k), chosen or [])
+            kept = kept or []
+            chat, done = history or [], kept
+            for chat, done, panel, box_value in respond(
+                assistant, message, history or [], kept, int(k), chosen or []
+            ):
+                yield chat, done, panel, box_value, conversation, gr.skip()
+            if len(done) > len(kept):  # an answer was given: keep it
+                try:
+                    conversation = store.add(conversation, done[-1])
+                except ConversationsUnavailable as exc:
+                    gr.Warning(str(exc))
+                listed = gr.Dropdown(choices=conversation_choices(store))
+                yield chat, done, sources_html(done), "", conversation, listed
+
+        def opened(conversation: str | None) -> Any:
+            if not conversation:
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            try:
+                chat, kept, panel = reopen(store, conversation)
+            except AssistantError as exc:
+                gr.Warning(str(exc))
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return chat, kept, panel, conversation
+
+        def forget(conversation: str | None, open_one: str | None) -> Any:
+            if conversation:
+                try:
+                    store.delete(conversation)
+                except AssistantError as exc:
+                    gr.Warning(str(exc))
+            listed = gr.Dropdown(choices=conversation_choices(store), value=None)
+            return listed, (None if open_one == conversation else open_one)
+
+        def renamed(conversation: str | None, title: str) -> Any:
+            if conversation:
+                try:
+                    store.rename(conversation, title)
+                except AssistantError as exc:
+                    gr.Warning(str(exc))
+            return gr.Dropdown(choices=conversation_choices(store), value=conversation), ""
+
+        def liked(kept: list[Answer], data: gr.LikeData) -> Any:
+            try:
+                return rate(store, kept or [], data.index, data.liked)
+            except AssistantError as exc:
+                return str(exc), None
+
+        # Gradio finds where to pass the like's data by the annotation's type, which it
+        # cannot resolve from the string this module's annotations are (gradio is imported
+        # here, not at the top, to keep the command line quick to start).
+        liked.__annotations__["data"] = gr.LikeData
+
+        def commented(kept: list[Answer], answer_id: str | None, text: str) -> Any:
+            try:
+                return comment_on(store, kept or [], answer_id, text), ""
+            except AssistantError as exc:
+                return str(exc), text
 
         def compare_table(request: str, chosen: list[str] | None) -> Iterator[Any]:
             for table_html, paths in comparing(assistant, request, chosen or []):
@@ -615,7 +758,10 @@ def build_ui(assistant: Assistant) -> Any:
             path = export(assistant, kept or [])
             return gr.File(value=path, visible=path is not None)
 
-        chat_io = ([box, chatbot, answers, passages, scope], [chatbot, answers, sources, box])
+        chat_io = (
+            [box, chatbot, answers, passages, scope, current],
+            [chatbot, answers, sources, box, current, kept_list],
+        )
         asking = [
             trigger(ask, *chat_io, concurrency_limit=1, concurrency_id="model")
             for trigger in (box.submit, send.click)
@@ -625,10 +771,28 @@ def build_ui(assistant: Assistant) -> Any:
         for trigger in (topic.submit, run_compare.click):
             trigger(compare_table, *compare_io, concurrency_limit=1, concurrency_id="model")
         clear.click(
-            lambda: ([], [], sources_html([]), gr.File(value=None, visible=False)),
+            lambda: ([], [], sources_html([]), gr.File(value=None, visible=False), None),
             None,
-            [chatbot, answers, sources, exported],
+            [chatbot, answers, sources, exported, current],
             cancels=asking,  # type: ignore[arg-type]
+        )
+        reopen_button.click(
+            opened,
+            kept_list,
+            [chatbot, answers, sources, current],
+            cancels=asking,  # type: ignore[arg-type]
+        )
+        delete_button.click(
+            forget,
+            [kept_list, current],
+            [kept_list, current],
+            js="(c, o) => [(c && confirm('Delete this conversation? The audit log keeps its "
+            "answers.')) ? c : null, o]",
+        )
+        rename_button.click(renamed, [kept_list, new_title], [kept_list, new_title])
+        chatbot.like(liked, answers, [feedback_note, rated])
+        send_comment.click(
+            commented, [answers, rated, feedback_text], [feedback_note, feedback_text]
         )
         save.click(keep, answers, exported)
         files.upload(
