@@ -4,8 +4,9 @@ Starts `assistant ui` on a free port over a copy of the corpus and index (upload
 touch the repository's corpus), then, as an adviser would: loads the page, asks a corpus
 question, watches the answer stream in, clicks a citation, copies an answer, asks
 something the documents do not cover, uploads a document and asks what only it says,
-asks that document alone, exports the conversation and reads the file, and compares two
-documents on one topic. A screenshot of each step is saved under
+asks that document alone, exports the conversation and reads the file, compares two
+documents on one topic, and after a restart of the UI reopens the conversation (and finds
+the thumbs-down given on the way kept). A screenshot of each step is saved under
 test-output/browser/, with the time from pressing Enter to the first visible token.
 
 Needs /usr/bin/chromium (`make browser-deps` installs it) and the models (`make test-models`);
@@ -19,6 +20,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -48,8 +50,48 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Server:
+    """`assistant ui` over its own copy of the corpus; `restart()` stops and starts it."""
+
+    def __init__(self, work: Path, env: dict[str, str], port: int) -> None:
+        self.work, self.env = work, env
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = (self.work / "ui.log").open("a")
+        command = [sys.executable, "-m", "assistant", "ui"]
+        self.process = subprocess.Popen(
+            command, cwd=self.work, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the UI exited: {(self.work / 'ui.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                return
+            except OSError:
+                time.sleep(1)
+        pytest.fail(f"the UI did not start: {(self.work / 'ui.log').read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
     work = tmp_path_factory.mktemp("ui")
@@ -77,34 +119,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         timeout=600,
     )
     assert indexed.returncode == 0, indexed.stderr[-2000:]
-    log = (work / "ui.log").open("w")
-    command = [sys.executable, "-m", "assistant", "ui"]
-    process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    running = Server(work, env, port)
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"the UI exited: {(work / 'ui.log').read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail(f"the UI did not start: {(work / 'ui.log').read_text()[-2000:]}")
-        yield url
+        running.start()
+        yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        running.stop()
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator:
+def page(server: Server) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     shutil.rmtree(OUT, ignore_errors=True)
@@ -122,10 +146,10 @@ def page(server: str) -> Iterator:
         context = browser.new_context(
             viewport={"width": 1366, "height": 860}, accept_downloads=True
         )
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
         tab = context.new_page()
         tab.set_default_timeout(180_000)
-        tab.goto(server)
+        tab.goto(server.url)
         yield tab
         browser.close()
 
@@ -159,7 +183,7 @@ def last_answer(page) -> str:
     return page.locator(LAST_BOT).last.inner_text()
 
 
-def test_policymaker_journey(page) -> None:
+def test_policymaker_journey(page, server: Server) -> None:
     timings: dict[str, float] = {}
     page.wait_for_selector("#question textarea")
     assert page.locator("text=Offline: nothing leaves this computer").count() == 1
@@ -192,6 +216,19 @@ def test_policymaker_journey(page) -> None:
     assert cards.first.locator(".passage").inner_text().strip()
     assert cards.first.locator("mark").count() >= 1  # supporting sentence highlighted
     shot(page, "04-answer")
+
+    # Thumbs down on that answer, with a comment.
+    page.locator("#chat button[aria-label=Dislike]").last.click()
+    page.get_by_role("tab", name="Conversations").click()
+    page.wait_for_function(
+        "() => document.querySelector('#feedback-note').innerText.includes('👎 kept')"
+    )
+    page.fill("#feedback-comment textarea", "Say when they get them")
+    page.get_by_role("button", name="Send comment").click()
+    page.wait_for_function(
+        "() => document.querySelector('#feedback-note').innerText.includes('Comment kept')"
+    )
+    page.get_by_role("tab", name="Sources").click()
 
     # Clicking a citation shows its passage.
     marker = page.locator("#chat a.cite").first
@@ -288,9 +325,25 @@ def test_policymaker_journey(page) -> None:
     assert re.search(r"comparison-\S+\s*\.md", files) and re.search(r"\.csv", files), files
     shot(page, "11-compared")
 
+    # The thumbs-down is kept with the answer's id; the conversation survives a restart.
+    with sqlite3.connect(server.work / "data" / "conversations.sqlite3") as db:
+        kept = db.execute("SELECT rating, comment, question FROM feedback").fetchall()
+    assert kept == [("down", "Say when they get them", question)]
+    server.restart()
+    page.goto(server.url)
+    page.get_by_role("tab", name="Conversations").click()
+    page.locator("#conversations input").click()
+    page.get_by_role("option", name=re.compile(re.escape(question))).click()
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.wait_for_selector("#chat a.cite")
+    assert page.locator("#chat .user").count() == 4  # its four questions
+    assert re.search(r"2,?500", page.locator(LAST_BOT).first.inner_text())
+    assert page.locator("#sources-panel .src-card").count() >= 3
+    shot(page, "12-reopened-after-restart")
+
     # A narrow window still reads.
     page.set_viewport_size({"width": 420, "height": 900})
     page.wait_for_timeout(500)
-    shot(page, "12-narrow")
+    shot(page, "13-narrow")
     (OUT / "timings.json").write_text(json.dumps({"model": MODEL, **timings}, indent=1))
     print(f"\nbrowser timings ({MODEL}): {timings}")
