@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,14 @@ from assistant.answering.assistant import Assistant
 from assistant.answering.comparison import (
     NOT_ADDRESSED,
     mentions,
+    quotation,
     row_question,
+    subject,
     topic_of,
     topic_words,
     wants_table,
 )
+from assistant.answers import Citation
 from assistant.app import cli
 from assistant.app.export import _cell, comparison_csv, comparison_markdown
 from assistant.errors import DocumentNotFound, EmptyQuestion
@@ -136,6 +140,30 @@ def test_cli_compare_prints_rows_and_writes_the_table(
     assert result.exit_code == 2 and "must end in .md or .csv" in result.output
 
 
+def test_the_subject_leaves_out_the_words_that_frame_a_comparison() -> None:
+    assert subject("What roles do the reports each see for the NHS?") == "for NHS"
+    assert subject("open-source AI and data-sharing") == "open-source AI data-sharing"
+
+
+def test_the_quotation_favours_the_rarer_words() -> None:
+    passage = Citation(
+        n=2,
+        doc_id="d",
+        title="D",
+        section="",
+        score=1.0,
+        text="Our strategy is a strategy for growth and more strategy. The NHS holds data.",
+    )
+    corpus = ["strategy one", "strategy two", "strategy three", "The NHS holds data."]
+    found = quotation([passage], ["nhs", "strategy"], corpus)
+    assert found and found[0].startswith("Our strategy")  # "The NHS holds data." is too short
+    passage = replace(
+        passage, text=passage.text.replace("holds data", "holds a great deal of data")
+    )
+    found = quotation([passage], ["nhs", "strategy"], corpus)
+    assert found and found[0] == "The NHS holds a great deal of data." and found[1] is passage
+
+
 def test_topic_words_leave_out_what_most_passages_say() -> None:
     passages = ["AI in courts", "AI for probation officers", "AI budgets", "Rain"]
     assert topic_words("AI procurement rules", passages) == ["procurement", "rules"]
@@ -199,3 +227,24 @@ def test_a_row_stops_at_two_sentences(fake_assistant: Assistant) -> None:
 )
 def test_a_comparison_in_the_chat_is_offered_the_table(question: str, offered: bool) -> None:
     assert wants_table(question) is offered
+
+
+def test_a_row_searches_the_question_without_document_names(fake_assistant: Assistant) -> None:
+    (fake_assistant.settings.paths.corpus_dir / "metadata.toml").write_text(
+        '["justice.md"]\ntitle = "Justice"\npublisher = "Ministry of Justice"\n'
+        '["weather.md"]\ntitle = "Weather"\npublisher = "Met Office"\n',
+        encoding="utf-8",
+    )
+    fake_assistant.index()
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    fake.replies += [JUSTICE]
+    (row,) = fake_assistant.compare(
+        "What do the Met Office and the Ministry of Justice each say about staff tools?",
+        ["justice"],
+    )
+    # the Met Office, named to pick the documents, is not "not mentioned" in this row
+    assert row.answered and row.text == JUSTICE
+    record = fake_assistant.settings.paths.data_dir / "audit.jsonl"
+    logged = json.loads(record.read_text(encoding="utf-8").splitlines()[-1])
+    assert logged["search_query"] == "of about staff tools"

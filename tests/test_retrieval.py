@@ -217,3 +217,19 @@ def test_a_scoped_search_ranks_only_the_chosen_documents(tmp_path: Path, corpus:
     assert {h.chunk.doc_id for h in both} <= {"weather", "justice"}
     assert both[0].chunk.doc_id == "justice"
     assert retriever.search(question, documents=[]) == []
+
+
+def test_document_names_are_taken_out_of_a_query(tmp_path: Path, corpus: Path) -> None:
+    (corpus / "metadata.toml").write_text(
+        '["justice.md"]\ntitle = "Justice"\npublisher = "Ministry of Justice"\n'
+        '["openness.txt"]\ntitle = "Openness"\npublisher = "Red Hat"\n',
+        encoding="utf-8",
+    )
+    retriever = retriever_for(tmp_path, FakeEmbedder())
+    assert retriever.without_names("What do Red Hat's and the Justice papers say?") == (
+        "What do and the papers say?"
+    )
+    assert retriever.without_names("What does the Ministry of Justice plan?") == (
+        "What does the of plan?"  # the words of a name, each a name
+    )
+    assert retriever.without_names("red hat tools") == "red hat tools"  # not written as names

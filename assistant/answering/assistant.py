@@ -235,9 +235,10 @@ class Assistant:
         documents: Sequence[str] | None = None,
         max_tokens: int | None = None,
         max_sentences: int | None = None,
+        search: str | None = None,
     ) -> Answer:
         answer = None
-        events = self.stream(question, history, top_k, documents, max_tokens, max_sentences)
+        events = self.stream(question, history, top_k, documents, max_tokens, max_sentences, search)
         for event in events:
             if isinstance(event, Answer):
                 answer = event
@@ -259,10 +260,12 @@ class Assistant:
         documents: Sequence[str] | None = None,
         max_tokens: int | None = None,
         max_sentences: int | None = None,
+        search: str | None = None,
     ) -> Iterator[str | Answer]:
         """Text pieces as generated, then the `Answer`; `top_k` overrides the passages given,
         `max_tokens` the length of the draft and `max_sentences` the sentences shown of it;
-        `documents` (ids or titles, see `resolve`) limits the search to those documents."""
+        `documents` (ids or titles, see `resolve`) limits the search to those documents;
+        `search` is searched instead of the question (and the conversation before it)."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion()
@@ -271,7 +274,7 @@ class Assistant:
         self._preload_generator()
         history = list(history)[-self.settings.generation.history_turns :]
         retriever = self.retriever  # the index searched is the one recorded, even if reloaded
-        query = search_query(question, history)
+        query = search or search_query(question, history)
         hits = retriever.search(query, top_k, scope or None)
         retrieved = time.perf_counter()
         generator = self.generator
@@ -295,7 +298,10 @@ class Assistant:
             yield piece
         shown = "".join(parts).strip()
         passages = "\n".join(checker.passages)
-        text, declined = accept(shown, checker.checked, asked, question, passages)
+        # a caller's search text says what is asked about ("the NHS", without the names
+        # of the documents a comparison row is not about)
+        asked_about = search or question
+        text, declined = accept(shown, checker.checked, asked, asked_about, passages)
         if not shown:
             yield text  # a decline that is not a rewrite of text already shown
         finished = time.perf_counter()

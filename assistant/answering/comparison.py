@@ -13,12 +13,15 @@ passages does mention the topic, the row quotes that passage's sentence with the
 the topic's words, verbatim and cited, marked as a quotation.
 
 Each row is a whole answer, with its own passages, citations and provenance record in the
-audit log; rows are yielded as they are ready. Not done: a verdict across rows (which
+audit log; rows are yielded as they are ready. A row searches the topic without the names
+of documents in it: within one document, "Demos" finds its publisher's boilerplate, not
+the passage on the NHS. Not done: a verdict across rows (which
 documents agree); the table is for the reader to compare.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +38,15 @@ if TYPE_CHECKING:
 NOT_ADDRESSED = "Not addressed"
 SENTENCES = 2  # in one row
 GENERIC = 0.5  # a topic word in more than this share of all passages says nothing
+# Words of a comparison request that say how to compare, not what about: left out of a
+# row's search (within one document "the report" finds its introduction) and its topic.
+_FRAME = re.compile(
+    r"(?<![\w-])(?:what|which|how|why|do|does|did|is|are|the|a|an|each|both|all|every|"
+    r"reports?|papers?|documents?|sources?|pieces?|commentary|articles?|digests?|say|says|"
+    r"said|see|sees|think|view|views|argue|argues|propose|proposes|differ|differs|compare|"
+    r"compared|agree|agrees|disagree|between|roles?|and)(?![\w-])",
+    re.I,
+)
 
 # "What does each document say about X?", "Compare the documents on X": the topic is X.
 _LEAD = re.compile(
@@ -149,35 +161,52 @@ def compare(
     else:
         chosen = [r.doc_id for r in sorted(records.values(), key=lambda r: r.title.lower())]
     settings = assistant.settings
-    asked = topic_words(topic, (c.text for c in assistant.retriever.index.chunks))
+    texts = [c.text for c in assistant.retriever.index.chunks]
+    asked = topic_words(subject(assistant.retriever.without_names(topic)) or topic, texts)
+    question = row_question(topic)
+    search = subject(assistant.retriever.without_names(topic)) or topic
     for doc_id in chosen:
         answer = assistant.ask(
-            row_question(topic),
+            question,
             top_k=settings.retrieval.compare_top_k,
             documents=[doc_id],
             max_tokens=settings.generation.compare_max_tokens,
             max_sentences=SENTENCES,
+            search=search,
         )
         record = records[doc_id]
         cited = " ".join(c.text for c in answer.citations)
         row = Row(doc_id, record.title, record.publisher, answer, mentions(cited, asked))
-        if not row.answered and asked and (found := quotation(answer.contexts, asked)):
+        if not row.answered and asked and (found := quotation(answer.contexts, asked, texts)):
             row = replace(row, quote=found[0], quoted_from=found[1])
         yield row
 
 
-def quotation(passages: Sequence[Citation], words: Sequence[str]) -> tuple[str, Citation] | None:
-    """The sentence of `passages` that holds the most of `words` (the first, on a tie),
-    with its passage; None when no sentence of six words or more holds one."""
-    best: tuple[int, str, Citation] | None = None
+def quotation(
+    passages: Sequence[Citation], words: Sequence[str], corpus: Sequence[str] = ()
+) -> tuple[str, Citation] | None:
+    """The sentence of `passages` that holds the most of `words`, each weighted by how
+    rare it is in `corpus` ("NHS" outweighs "strategy"), with its passage (the first, on a
+    tie); None when no sentence of six words or more holds one."""
+    lower = [t.lower() for t in corpus]
+    weight = {
+        w: math.log((1 + len(lower)) / (1 + sum(1 for t in lower if _holds(t, w)))) + 1.0
+        for w in words
+    }
+    best: tuple[float, str, Citation] | None = None
     for passage in passages:
         for piece in segment(passage.text):
             sentence = " ".join(piece.split())
-            lower = sentence.lower()
-            held = sum(1 for w in words if _holds(lower, w))
+            held = sum(weight[w] for w in words if _holds(sentence.lower(), w))
             if held and len(sentence.split()) >= 6 and (best is None or held > best[0]):
                 best = (held, sentence, passage)
     return None if best is None else (best[1], best[2])
+
+
+def subject(text: str) -> str:
+    """What a comparison is about, without the words that frame it: "What roles do the
+    reports each see for the NHS" gives "NHS"."""
+    return " ".join(_FRAME.sub(" ", text).split()).strip(" ,;:?")
 
 
 def topic_words(topic: str, passages: Iterable[str]) -> list[str]:

@@ -161,6 +161,15 @@ class Retriever:
                 named.add(doc_id)
         return named
 
+    def without_names(self, query: str) -> str:
+        """The query without the names of documents in it ("the Demos report" becomes "the
+        report"): searching one document, a name matches its boilerplate (the publisher's
+        "About Demos"), not the passage on the question."""
+        for name in sorted(self.document_names, key=len, reverse=True):
+            flags = re.I if name.isupper() and " " not in name else 0
+            query = re.sub(rf"\b{re.escape(name)}(?:['’]s)?(?!\w)", " ", query, flags=flags)
+        return " ".join(query.split())
+
     def _choose(
         self,
         fused: list[tuple[int, float]],
