@@ -65,7 +65,7 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.5, description="Weight of the BM25 ranking in the fusion.")
     compare_top_k: int = Field(
-        3, description="Passages given for each document's row of a comparison table."
+        4, description="Passages given for each document's row of a comparison table."
     )
 
 

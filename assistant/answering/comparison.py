@@ -187,18 +187,22 @@ def quotation(
 ) -> tuple[str, Citation] | None:
     """The sentence of `passages` that holds the most of `words`, each weighted by how
     rare it is in `corpus` ("NHS" outweighs "strategy"), with its passage (the first, on a
-    tie); None when no sentence of six words or more holds one."""
+    tie); None when no sentence of six words or more holds the rarest of them (a sentence
+    on "strategy" is no quotation on the NHS)."""
     lower = [t.lower() for t in corpus]
     weight = {
         w: math.log((1 + len(lower)) / (1 + sum(1 for t in lower if _holds(t, w)))) + 1.0
         for w in words
     }
+    rarest = max(words, key=lambda w: weight[w])
     best: tuple[float, str, Citation] | None = None
     for passage in passages:
         for piece in segment(passage.text):
             sentence = " ".join(piece.split())
+            if len(sentence.split()) < 6 or not _holds(sentence.lower(), rarest):
+                continue
             held = sum(weight[w] for w in words if _holds(sentence.lower(), w))
-            if held and len(sentence.split()) >= 6 and (best is None or held > best[0]):
+            if best is None or held > best[0]:
                 best = (held, sentence, passage)
     return None if best is None else (best[1], best[2])
 
