@@ -325,6 +325,21 @@ def test_policymaker_journey(page, server: Server) -> None:
     assert re.search(r"comparison-\S+\s*\.md", files) and re.search(r"\.csv", files), files
     shot(page, "11-compared")
 
+    # Brief the uploaded document, with the model's checked summary of its section.
+    page.get_by_role("tab", name="Brief").click()
+    page.locator("#brief-document input").click()
+    page.get_by_role("option", name="Riverside Harbour Plan").click()
+    page.get_by_label("Also summarise each section").check()
+    started = time.monotonic()
+    page.get_by_role("button", name="Brief", exact=True).click()
+    page.wait_for_selector("#brief-export a")
+    timings["brief_with_summaries_s"] = round(time.monotonic() - started, 2)
+    brief = page.locator("#brief").inner_text()
+    assert "Riverside Harbour Plan" in brief and "4,812 oak trees" in brief  # a key point
+    summary = page.locator("#brief .brief-summary")
+    assert summary.count() == 1 and re.search(r"4,?812|levy", summary.inner_text())
+    shot(page, "11b-brief")
+
     # The thumbs-down is kept with the answer's id; the conversation survives a restart.
     with sqlite3.connect(server.work / "data" / "conversations.sqlite3") as db:
         kept = db.execute("SELECT rating, comment, question FROM feedback").fetchall()

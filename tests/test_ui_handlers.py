@@ -13,6 +13,7 @@ from assistant.app.conversations import Conversations
 from assistant.app.ui import (
     PENDING,
     answer_html,
+    briefing,
     build_ui,
     check_binding,
     comment_on,
@@ -177,9 +178,9 @@ def test_build_ui_lists_documents_and_examples(fake_assistant: Assistant) -> Non
 def test_answers_are_generated_one_at_a_time(fake_assistant: Assistant) -> None:
     demo = build_ui(fake_assistant)
     chat_events = [fn for fn in demo.fns.values() if fn.concurrency_id == "model"]
-    # Enter in the box and the Ask button; Enter and the button of the comparison
+    # Enter in the box and the Ask button; the brief; Enter and the button of the comparison
     names = sorted(fn.name for fn in chat_events)
-    assert names == ["ask", "ask", "compare_table", "compare_table"]
+    assert names == ["ask", "ask", "brief_view", "compare_table", "compare_table"]
     assert all(fn.concurrency_limit == 1 for fn in chat_events)
     assert any(d.get("cancels") for d in demo.config["dependencies"])  # the Stop button
 
@@ -251,3 +252,17 @@ def test_thumbs_and_a_comment_are_kept_by_answer_id(
     assert (kept.answer_id, kept.rating, kept.comment) == (answers[0].id, "down", "Too short")
     assert rate(store, answers, 1, None) == ("", None)  # a thumb taken back
     assert "Rate an answer" in comment_on(store, answers, None, "x")
+
+
+def test_a_brief_shows_at_once_then_its_summaries(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue(  # type: ignore[attr-defined]
+        "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
+    )
+    steps = list(briefing(fake_assistant, "justice", summaries=True))
+    first, path = steps[0]
+    assert "<h4>Justice" in first and "Summarising…" in first and path is None
+    last, path = steps[-1]
+    assert 'class="brief-summary"' in last and "Summarising…" not in last
+    assert path and Path(path).read_text(encoding="utf-8").startswith("# Brief: Justice")
+    ((shown, path),) = list(briefing(fake_assistant, "nowhere"))
+    assert "No brief." in shown and path is None

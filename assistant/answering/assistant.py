@@ -42,6 +42,7 @@ from .grounding import NOT_CONFIRMED, Checked, SentenceStream, Verify, unmention
 from .injection import neutralise
 
 if TYPE_CHECKING:
+    from .briefing import Brief
     from .comparison import Row
 from .prompting import (
     DECLINE_TEXT,
@@ -176,6 +177,12 @@ class Assistant:
                 found.append(match[0])
             else:
                 unknown.append(name)
+        waiting = [n for n in unknown if self._not_yet_indexed(n)]
+        if waiting:
+            raise DocumentNotFound(
+                f"'{waiting[0]}' is in the corpus folder but not in the index yet: it is "
+                "still being indexed, or run `assistant index` (the UI indexes uploads itself)."
+            )
         if unknown:
             listed = "; ".join(f"{r.doc_id} ({r.title})" for r in records)
             quoted = ", ".join(f"'{n}'" for n in unknown)
@@ -227,6 +234,18 @@ class Assistant:
             return [packed.messages]
         return [focused_messages(packed.messages, question, each) for each in groups.values()]
 
+    def _not_yet_indexed(self, name: str) -> bool:
+        """A file of the corpus folder named `name` (its id: the name without extension)."""
+        folder = self.settings.paths.corpus_dir
+        wanted = name.strip().lower()
+        try:
+            return any(
+                p.is_file() and wanted in (p.stem.lower(), p.name.lower())
+                for p in folder.rglob("*")
+            )
+        except OSError:
+            return False
+
     def ask(
         self,
         question: str,
@@ -236,9 +255,12 @@ class Assistant:
         max_tokens: int | None = None,
         max_sentences: int | None = None,
         search: str | None = None,
+        passages: Sequence[Hit] | None = None,
     ) -> Answer:
         answer = None
-        events = self.stream(question, history, top_k, documents, max_tokens, max_sentences, search)
+        events = self.stream(
+            question, history, top_k, documents, max_tokens, max_sentences, search, passages
+        )
         for event in events:
             if isinstance(event, Answer):
                 answer = event
@@ -252,6 +274,16 @@ class Assistant:
 
         return compare(self, request, documents)
 
+    def brief(self, document: str) -> Brief:
+        """The outline of a document (by id or title) with the key points of each section,
+        chosen without the model (see `briefing`)."""
+        from .briefing import outline
+
+        (doc_id,) = self.resolve([document])
+        index = self.retriever.index
+        chunks = [c for c in index.chunks if c.doc_id == doc_id]
+        return outline(index.manifest.documents[doc_id], chunks)
+
     def stream(
         self,
         question: str,
@@ -261,11 +293,13 @@ class Assistant:
         max_tokens: int | None = None,
         max_sentences: int | None = None,
         search: str | None = None,
+        passages: Sequence[Hit] | None = None,
     ) -> Iterator[str | Answer]:
         """Text pieces as generated, then the `Answer`; `top_k` overrides the passages given,
         `max_tokens` the length of the draft and `max_sentences` the sentences shown of it;
         `documents` (ids or titles, see `resolve`) limits the search to those documents;
-        `search` is searched instead of the question (and the conversation before it)."""
+        `search` is searched instead of the question (and the conversation before it);
+        `passages` are answered from without searching (a section of a brief)."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion()
@@ -275,7 +309,11 @@ class Assistant:
         history = list(history)[-self.settings.generation.history_turns :]
         retriever = self.retriever  # the index searched is the one recorded, even if reloaded
         query = search or search_query(question, history)
-        hits = retriever.search(query, top_k, scope or None)
+        hits = (
+            list(passages)
+            if passages is not None
+            else retriever.search(query, top_k, scope or None)
+        )
         retrieved = time.perf_counter()
         generator = self.generator
         asked = asked_for(question)
@@ -297,11 +335,11 @@ class Assistant:
             parts.append(piece)
             yield piece
         shown = "".join(parts).strip()
-        passages = "\n".join(checker.passages)
+        given = "\n".join(checker.passages)
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
         asked_about = search or question
-        text, declined = accept(shown, checker.checked, asked, asked_about, passages)
+        text, declined = accept(shown, checker.checked, asked, asked_about, given)
         if not shown:
             yield text  # a decline that is not a rewrite of text already shown
         finished = time.perf_counter()

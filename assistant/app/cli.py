@@ -11,6 +11,7 @@ import io
 import json
 import sys
 import textwrap
+from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from ..ingest.embedding import force_offline
 from ..ingest.indexing import IndexReport
 from ..settings import Settings
 from .conversations import Conversations, ConversationsUnavailable, draft_questions
-from .export import comparison_csv, comparison_markdown
+from .export import brief_markdown, comparison_csv, comparison_markdown
 
 
 class Progress:
@@ -306,6 +307,55 @@ def compare(
             text = comparison_markdown(topic_of(request), rows, rows[0].answer.model["name"])
         export_to.write_text(text, encoding="utf-8")
         click.echo(f"Table written to {export_to}", err=True)
+
+
+@main.command()
+@click.argument("document")
+@click.option(
+    "--summaries",
+    is_flag=True,
+    help="Also have the local model summarise each section (checked; kept for this "
+    "version of the document, so only the first brief waits for it).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the brief as JSON.")
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the brief to this Markdown file.",
+)
+@click.option("--model", help="Catalogue name or path of a GGUF file.")
+@click.pass_context
+def brief(
+    ctx: click.Context,
+    document: str,
+    summaries: bool,
+    as_json: bool,
+    export_to: Path | None,
+    model: str | None,
+) -> None:
+    """The outline of DOCUMENT (id or title) with the key points of each section, quoted
+    and cited; with --summaries, a checked summary of each section too."""
+    from ..answering.briefing import with_summaries
+
+    assistant = Assistant(_settings(ctx, model=model), progress=Progress())
+    try:
+        made = assistant.brief(document)
+        if summaries:
+            bar = Progress()
+            steps = with_summaries(
+                assistant, made, lambda done, total: bar("summarising sections", done, total)
+            )
+            made = deque(steps, maxlen=1)[0] if made.sections else made
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps(made.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(brief_markdown(made))
+    if export_to is not None:
+        export_to.write_text(brief_markdown(made), encoding="utf-8")
+        click.echo(f"Brief written to {export_to}", err=True)
 
 
 def _print_row(row: Row) -> None:

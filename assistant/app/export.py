@@ -6,6 +6,8 @@ section, page); `answer_markdown()` is one answer with its references, for pasti
 and each cited passage quoted with the sentences that support the answer in bold.
 `highlighted()` splits a passage into (text, supports the answer?) pieces for display.
 
+`brief_markdown()` is a document's brief: its sections, key points quoted and cited,
+and the model's checked summary of each where written.
 `comparison_markdown()` and `comparison_csv()` are a comparison table (one row per
 document) with each row's references.
 
@@ -18,6 +20,7 @@ import csv
 import io
 from collections.abc import Sequence
 
+from ..answering.briefing import Brief
 from ..answering.comparison import Row
 from ..answering.grounding import supporting_spans
 from ..answers import Answer, Citation
@@ -126,3 +129,30 @@ def comparison_csv(rows: Sequence[Row]) -> str:
 def _cell(text: str) -> str:
     """Text inside one Markdown table cell."""
     return " ".join(text.split()).replace("|", "\\|")
+
+
+def brief_markdown(brief: Brief, when: str = "") -> str:
+    """A document's brief: each section with its summary (where written) and key points,
+    each point quoted with where it stands (section, page) and its passage's number."""
+    doc = brief.document
+    about = ", ".join(p for p in (doc.publisher, doc.date) if p)
+    note = "Key points are quoted from the document as they stand"
+    if any(s.summary or s.summary_declined for s in brief.sections):
+        note += "; summaries were written by the local model and checked against the section"
+    lines = [f"# Brief: {doc.title}", ""]
+    lines += [f"_{about + '. ' if about else ''}{note}.{f' Prepared {when}.' if when else ''}_", ""]
+    for section in brief.sections:
+        heading = section.title + (f" ({section.where})" if section.where else "")
+        lines += [f"## {heading}", ""]
+        if section.summary:
+            lines += [f"**Summary.** {section.summary}", ""]
+            lines += [f"- [{c.n}] {reference(c)}" for c in section.summary_citations]
+            lines.append("")
+        elif section.summary_declined:
+            lines += ["_No summary could be confirmed against this section._", ""]
+        lines += ["**Key points**", ""]
+        for point in section.points:
+            where = f"page {point.citation.page}" if point.citation.page else ""
+            lines.append(f"- “{_inline(point.text)}”" + (f" ({where})" if where else ""))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..answering.assistant import Assistant
+from ..answering.briefing import Brief, with_summaries
 from ..answering.comparison import NOT_ADDRESSED, Row, topic_of, wants_table
 from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
@@ -36,6 +37,7 @@ from .conversations import Conversations, ConversationsUnavailable
 from .export import (
     DECLINED_NOTE,
     answer_markdown,
+    brief_markdown,
     comparison_csv,
     comparison_markdown,
     conversation_markdown,
@@ -67,6 +69,11 @@ table.compare th, table.compare td {border-bottom:1px solid #e2e8f0; padding:.5e
 table.compare td.doc {width:26%; font-weight:600}
 table.compare td.doc .meta {font-weight:400}
 table.compare .not-addressed, table.compare .waiting {color:#64748b; font-style:italic}
+.brief-section {border-bottom:1px solid #e2e8f0; padding:.4em 0 .6em}
+.brief-section h4 {margin:.2em 0}
+.brief-summary {background:#f8fafc; border-left:3px solid #0ea5e9; padding:.4em .7em;
+  margin:.3em 0; border-radius:4px}
+.brief-points li {margin:.2em 0}
 table.compare .refs {font-size:.85em; color:#475569; margin-top:.3em}
 .failed {background:#fef2f2; border-left:4px solid #b91c1c; padding:.5em .8em; border-radius:6px}
 .note {color:#64748b; font-size:.85em; margin-top:.4em}
@@ -246,6 +253,35 @@ def compare_html(rows: Sequence[Row], waiting: Sequence[str] = ()) -> str:
         '<table class="compare"><thead><tr><th>Document</th><th>What it says</th></tr>'
         f"</thead><tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def brief_html(brief: Brief, summarising: bool = False) -> str:
+    """A document's brief: sections with their pages, the model's checked summary (or
+    "Summarising…" while it is written) and the key points quoted."""
+    doc = brief.document
+    about = " · ".join(html.escape(p) for p in (doc.publisher, doc.date) if p)
+    parts = [f'<h3>{html.escape(doc.title)}</h3><p class="note">{about}</p>']
+    for number, section in enumerate(brief.sections, start=1):
+        where = f' <span class="note">{section.where}</span>' if section.where else ""
+        parts.append(f'<div class="brief-section"><h4>{html.escape(section.title)}{where}</h4>')
+        if section.summary:
+            cited = {c.n: c for c in section.summary_citations}
+            parts.append(
+                f'<div class="brief-summary">{cite_links(section.summary, 2000 + number, cited)}'
+                "</div>"
+            )
+        elif section.summary_declined:
+            parts.append('<div class="note">No summary could be confirmed for this section.</div>')
+        elif summarising:
+            parts.append('<div class="note pending">Summarising…</div>')
+        points = "".join(
+            f"<li>“{html.escape(p.text)}”"
+            + (f' <span class="note">page {p.citation.page}</span>' if p.citation.page else "")
+            + "</li>"
+            for p in section.points
+        )
+        parts.append(f'<ul class="brief-points">{points}</ul></div>')
+    return "".join(parts)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -447,6 +483,31 @@ def comparing(
     table = stem.with_suffix(".csv")
     table.write_text(comparison_csv(rows), encoding="utf-8")
     yield compare_html(rows), [str(markdown), str(table)]
+
+
+def briefing(
+    assistant: Assistant, document: str | None, summaries: bool = False
+) -> Iterator[tuple[str, str | None]]:
+    """Event handler: the brief at once, then (with `summaries`) again as each section's
+    summary is written; last, the path of its Markdown export."""
+    if not document:
+        yield '<p class="note">Choose a document to brief.</p>', None
+        return
+    try:
+        made = assistant.brief(document)
+        yield brief_html(made, summarising=summaries), None
+        if summaries:
+            for step in with_summaries(assistant, made):
+                made = step
+                yield brief_html(made, summarising=True), None
+    except AssistantError as exc:
+        yield f'<div class="failed"><strong>No brief.</strong> {_text(exc)}</div>', None
+        return
+    folder = assistant.settings.paths.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"brief-{made.document.doc_id}-{time.strftime('%Y-%m-%d-%H%M%S')}.md"
+    path.write_text(brief_markdown(made, time.strftime("%d %B %Y, %H:%M")), encoding="utf-8")
+    yield brief_html(made), str(path)
 
 
 def reopen(store: Conversations, conversation: str) -> tuple[Chat, list[Answer], str]:
@@ -651,6 +712,24 @@ def build_ui(assistant: Assistant) -> Any:
                     visible=False,
                     elem_id="compare-export",
                 )
+            with gr.Tab("Brief", id="brief"):
+                gr.Markdown(
+                    "A document's outline with the key points of each section, quoted as they "
+                    "stand (instant); and, if asked, the local model's checked summary of each "
+                    "section (kept, so only the first brief of a document waits for it)."
+                )
+                with gr.Row():
+                    to_brief = gr.Dropdown(
+                        choices, label="Document", scale=4, elem_id="brief-document"
+                    )
+                    summarise = gr.Checkbox(
+                        label="Also summarise each section", value=False, scale=2
+                    )
+                    run_brief = gr.Button("Brief", variant="primary", scale=1, min_width=90)
+                brief_out = gr.HTML(elem_id="brief")
+                brief_file = gr.File(
+                    label="The brief as Markdown", visible=False, elem_id="brief-export"
+                )
 
         def ask(
             message: str,
@@ -718,6 +797,10 @@ def build_ui(assistant: Assistant) -> Any:
             except AssistantError as exc:
                 return str(exc), text
 
+        def brief_view(document: str | None, summaries: bool) -> Iterator[Any]:
+            for view, path in briefing(assistant, document, summaries):
+                yield view, gr.File(value=path, visible=path is not None)
+
         def compare_table(request: str, chosen: list[str] | None) -> Iterator[Any]:
             for table_html, paths in comparing(assistant, request, chosen or []):
                 yield table_html, gr.File(value=paths or None, visible=bool(paths))
@@ -736,7 +819,7 @@ def build_ui(assistant: Assistant) -> Any:
             text, new_rows, new_choices = upload(assistant, paths, progress)
             picker = gr.Dropdown(choices=new_choices, value=None)
             pickers = narrowed(new_choices, chosen), narrowed(new_choices, to_compare)
-            return text, new_rows, picker, None, *pickers
+            return text, new_rows, picker, None, *pickers, gr.Dropdown(choices=new_choices)
 
         def delete(
             doc_id: str | None,
@@ -767,6 +850,13 @@ def build_ui(assistant: Assistant) -> Any:
             for trigger in (box.submit, send.click)
         ]
         stop.click(None, None, None, cancels=asking)  # type: ignore[arg-type]
+        run_brief.click(
+            brief_view,
+            [to_brief, summarise],
+            [brief_out, brief_file],
+            concurrency_limit=1,
+            concurrency_id="model",
+        )
         compare_io = ([topic, compared], [comparison, compare_files])
         for trigger in (topic.submit, run_compare.click):
             trigger(compare_table, *compare_io, concurrency_limit=1, concurrency_id="model")
@@ -798,13 +888,13 @@ def build_ui(assistant: Assistant) -> Any:
         files.upload(
             add,
             [files, scope, compared],
-            [report, table, doomed, files, scope, compared],
+            [report, table, doomed, files, scope, compared, to_brief],
             concurrency_id="library",
         )
         drop.click(
             delete,
             [doomed, scope, compared],
-            [report, table, doomed, scope, compared],
+            [report, table, doomed, scope, compared, to_brief],
             js="(d, s, c) => [(d && confirm('Remove this document from the library?')) ? d : null"
             ", s, c]",
             concurrency_id="library",
