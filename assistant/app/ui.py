@@ -698,6 +698,7 @@ def build_ui(assistant: Assistant) -> Any:
                         elem_id="compare-topic",
                     )
                     run_compare = gr.Button("Compare", variant="primary", scale=1, min_width=90)
+                    stop_compare = gr.Button("Stop", variant="stop", scale=1, min_width=70)
                 compared = gr.Dropdown(
                     choices,
                     value=[],
@@ -726,6 +727,7 @@ def build_ui(assistant: Assistant) -> Any:
                         label="Also summarise each section", value=False, scale=2
                     )
                     run_brief = gr.Button("Brief", variant="primary", scale=1, min_width=90)
+                    stop_brief = gr.Button("Stop", variant="stop", scale=1, min_width=70)
                 brief_out = gr.HTML(elem_id="brief")
                 brief_file = gr.File(
                     label="The brief as Markdown", visible=False, elem_id="brief-export"
@@ -850,16 +852,21 @@ def build_ui(assistant: Assistant) -> Any:
             for trigger in (box.submit, send.click)
         ]
         stop.click(None, None, None, cancels=asking)  # type: ignore[arg-type]
-        run_brief.click(
+        briefed = run_brief.click(
             brief_view,
             [to_brief, summarise],
             [brief_out, brief_file],
             concurrency_limit=1,
             concurrency_id="model",
         )
+        # the summaries written so far are kept: briefing again carries on from them
+        stop_brief.click(None, None, None, cancels=[briefed])
         compare_io = ([topic, compared], [comparison, compare_files])
-        for trigger in (topic.submit, run_compare.click):
+        comparing_events = [
             trigger(compare_table, *compare_io, concurrency_limit=1, concurrency_id="model")
+            for trigger in (topic.submit, run_compare.click)
+        ]
+        stop_compare.click(None, None, None, cancels=comparing_events)  # type: ignore[arg-type]
         clear.click(
             lambda: ([], [], sources_html([]), gr.File(value=None, visible=False), None),
             None,
