@@ -130,3 +130,29 @@ def real_model_path(name: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: `make test` fetches it (assistant models fetch {name})")
     return path
+
+
+@pytest.fixture
+def replies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replies for the fake model; the CLI builds its Assistant with the fakes."""
+    import assistant.app.cli as cli
+
+    queue: list[str] = []
+
+    def build(settings, progress=None):  # type: ignore[no-untyped-def]
+        return Assistant(settings, FakeEmbedder(), FakeGenerator(queue), progress)
+
+    monkeypatch.setattr(cli, "Assistant", build)
+    return queue
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Settings for the CLI under `tmp_path`, none read from the working tree."""
+    return {
+        "ASSISTANT_CONFIG": str(tmp_path / "no-such.toml"),
+        "ASSISTANT_PATHS__CORPUS_DIR": str(tmp_path / "corpus"),
+        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_PATHS__MODELS_DIR": str(tmp_path / "models"),
+        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
+    }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, FakeGenerator
+from conftest import FakeGenerator
 
 from assistant.answering.assistant import Assistant
 from assistant.answering.briefing import BriefCache, outline, with_summaries
@@ -93,21 +93,8 @@ def test_a_brief_of_a_document_not_indexed_yet_says_so(fake_assistant: Assistant
         fake_assistant.brief("nowhere")
 
 
-def test_cli_brief(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    queue = ["The Ministry of Justice will give 2,500 employees access to AI tools [1]."]
-    monkeypatch.setattr(
-        cli,
-        "Assistant",
-        lambda settings, progress=None: Assistant(
-            settings, FakeEmbedder(), FakeGenerator(queue), progress
-        ),
-    )
-    env = {
-        "ASSISTANT_CONFIG": str(tmp_path / "none.toml"),
-        "ASSISTANT_PATHS__CORPUS_DIR": str(corpus),
-        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
-        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
-    }
+def test_cli_brief(corpus: Path, tmp_path: Path, env: dict[str, str], replies: list[str]) -> None:
+    replies += ["The Ministry of Justice will give 2,500 employees access to AI tools [1]."]
     runner = CliRunner()
     assert runner.invoke(cli.main, ["index"], env=env).exit_code == 0
     result = runner.invoke(cli.main, ["brief", "justice"], env=env)

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeEmbedder, FakeGenerator
 
 import assistant.app.cli as cli
-from assistant.answering.assistant import Assistant
 from assistant.generation.catalog import CATALOG
 
 CONTRACT_KEYS = {
@@ -26,29 +24,6 @@ CONTRACT_KEYS = {
     "timings",
 }
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
-
-
-@pytest.fixture
-def replies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Replies for the fake model; the CLI builds its Assistant with the fakes."""
-    queue: list[str] = []
-
-    def build(settings, progress=None):  # type: ignore[no-untyped-def]
-        return Assistant(settings, FakeEmbedder(), FakeGenerator(queue), progress)
-
-    monkeypatch.setattr(cli, "Assistant", build)
-    return queue
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "ASSISTANT_CONFIG": str(tmp_path / "no-such.toml"),
-        "ASSISTANT_PATHS__CORPUS_DIR": str(tmp_path / "corpus"),
-        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
-        "ASSISTANT_PATHS__MODELS_DIR": str(tmp_path / "models"),
-        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
-    }
 
 
 def run(env: dict[str, str], *args: str) -> Result:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder, FakeGenerator
+from conftest import FakeGenerator
 
 from assistant.answering.assistant import Assistant
 from assistant.answering.comparison import (
@@ -105,22 +105,9 @@ def test_the_table_exports_as_markdown_and_csv(fake_assistant: Assistant) -> Non
 
 
 def test_cli_compare_prints_rows_and_writes_the_table(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, env: dict[str, str], replies: list[str]
 ) -> None:
-    queue = [JUSTICE, OPENNESS]
-    monkeypatch.setattr(
-        cli,
-        "Assistant",
-        lambda settings, progress=None: Assistant(
-            settings, FakeEmbedder(), FakeGenerator(queue), progress
-        ),
-    )
-    env = {
-        "ASSISTANT_CONFIG": str(tmp_path / "none.toml"),
-        "ASSISTANT_PATHS__CORPUS_DIR": str(corpus),
-        "ASSISTANT_PATHS__INDEX_DIR": str(tmp_path / "index"),
-        "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
-    }
+    replies += [JUSTICE, OPENNESS]
     runner = CliRunner()
     assert runner.invoke(cli.main, ["index"], env=env).exit_code == 0
     out = tmp_path / "table.csv"
@@ -132,7 +119,7 @@ def test_cli_compare_prints_rows_and_writes_the_table(
     assert [r["doc_id"] for r in rows] == ["justice", "openness", "weather"]
     assert rows[2]["answer"] == NOT_ADDRESSED and rows[2]["declined"] is True
     assert "justice" in out.read_text(encoding="utf-8")
-    queue += [JUSTICE]
+    replies += [JUSTICE]
     result = runner.invoke(cli.main, ["compare", "--doc", "justice", "AI tools"], env=env)
     assert result.exit_code == 0 and "2,500 employees" in result.stdout
     assert "[1] Justice, §Justice" in result.stdout
