@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder, make_settings
 
-from assistant.answering.retrieval import Retriever, _document_names, rrf_fuse
+from assistant.answering.retrieval import Retriever, _document_names, other_spelling, rrf_fuse
 from assistant.answering.words import tokenize
 from assistant.ingest.indexing import Indexer
 from assistant.ingest.store import DocumentRecord, load_index
@@ -233,3 +233,28 @@ def test_document_names_are_taken_out_of_a_query(tmp_path: Path, corpus: Path) -
         "What does the of plan?"  # the words of a name, each a name
     )
     assert retriever.without_names("red hat tools") == "red hat tools"  # not written as names
+
+
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [
+        ("localisation", "localization"),
+        ("organized", "organised"),
+        ("prioritising", "prioritizing"),
+        ("rise", None),
+        ("size", None),
+        ("licence", None),
+    ],
+)
+def test_other_spelling(word: str, other: str | None) -> None:
+    assert other_spelling(word) == other
+
+
+def test_a_word_the_corpus_spells_the_other_way_is_searched_both_ways(
+    tmp_path: Path, corpus: Path
+) -> None:
+    (corpus / "rules.md").write_text("# Rules\n\nData localization rules apply to all.\n")
+    retriever = retriever_for(tmp_path, FakeEmbedder())
+    assert retriever.expand("data localisation") == "data localisation (localization)"
+    assert retriever.expand("data localization") == "data localization"
+    assert retriever.expand("organise the data") == "organise the data"  # neither is written

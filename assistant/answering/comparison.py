@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..answers import Answer, Citation
 from ..errors import EmptyQuestion
 from .grounding import segment
+from .retrieval import other_spelling
 from .words import tokenize
 
 if TYPE_CHECKING:
@@ -42,9 +43,9 @@ GENERIC = 0.5  # a topic word in more than this share of all passages says nothi
 # row's search (within one document "the report" finds its introduction) and its topic.
 _FRAME = re.compile(
     r"(?<![\w-])(?:what|which|how|why|do|does|did|is|are|the|a|an|each|both|all|every|"
-    r"reports?|papers?|documents?|sources?|pieces?|commentary|articles?|digests?|say|says|"
+    r"reports?|papers?|documents?|sources|pieces?|commentary|articles?|digests?|say|says|"
     r"said|see|sees|think|view|views|argue|argues|propose|proposes|differ|differs|compare|"
-    r"compared|agree|agrees|disagree|between|roles?|and)(?![\w-])",
+    r"compared|agree|agrees|disagree|between|roles?|have|has|common|and)(?![\w-])",
     re.I,
 )
 
@@ -163,8 +164,12 @@ def compare(
     settings = assistant.settings
     texts = [c.text for c in assistant.retriever.index.chunks]
     asked = topic_words(subject(assistant.retriever.without_names(topic)) or topic, texts)
-    question = row_question(topic)
-    search = subject(assistant.retriever.without_names(topic)) or topic
+    about = subject(assistant.retriever.without_names(topic))
+    search = about or topic
+    comparative = len(assistant.retriever.named_documents(topic)) >= 2 or wants_table(topic)
+    # "How do ITIF and Demos differ on X?" is asked of each as "what does it say about X":
+    # asked as typed, a row's model answers for both documents from one's passages
+    question = row_question(about if comparative and about else topic)
     for doc_id in chosen:
         answer = assistant.ask(
             question,
@@ -207,10 +212,18 @@ def quotation(
     return None if best is None else (best[1], best[2])
 
 
+_EDGE = re.compile(
+    r"^(?:(?:on|about|in|of|for|over|regarding|to|with|at)\b[\s,]*)+|"
+    r"(?:[\s,]*\b(?:on|about|in|of|for|over|regarding|to|with|at))+$",
+    re.I,
+)
+
+
 def subject(text: str) -> str:
     """What a comparison is about, without the words that frame it: "What roles do the
     reports each see for the NHS" gives "NHS"."""
-    return " ".join(_FRAME.sub(" ", text).split()).strip(" ,;:?")
+    words = " ".join(_FRAME.sub(" ", text).split()).strip(" ,;:?")
+    return _EDGE.sub("", words).strip(" ,;:?")
 
 
 def topic_words(topic: str, passages: Iterable[str]) -> list[str]:
@@ -232,5 +245,7 @@ def mentions(text: str, words: Sequence[str]) -> bool:
 
 
 def _holds(lower: str, word: str) -> bool:
+    """`word` (or its other spelling, -ise or -ize) begins a word of `lower`."""
     stem = word[:-1] if len(word) > 3 and word.endswith("s") else word
-    return re.search(rf"\b{re.escape(stem)}", lower) is not None
+    spellings = {stem, other_spelling(stem) or stem}
+    return any(re.search(rf"\b{re.escape(s)}", lower) for s in spellings)

@@ -79,15 +79,22 @@ class Retriever:
         if texts:
             self.bm25.index([tokenize(t) for t in texts], show_progress=False)
         self.abbreviations = _abbreviations(texts)
+        self.vocabulary = {w for t in texts for w in re.findall(r"[a-z]+", t.lower())}
         self.document_names = _document_names(index.manifest.documents)
 
     def expand(self, query: str) -> str:
-        """The query with the phrases behind abbreviations the corpus does not use."""
+        """The query with the phrases behind abbreviations the corpus does not use, and
+        with the other spelling of a word the corpus spells only the other way
+        ("localisation" for a corpus that writes "localization", and back)."""
         extra = [
             self.abbreviations[word.lower()]
             for word in re.findall(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*\b", query)
             if word.lower() in self.abbreviations
         ]
+        for word in dict.fromkeys(re.findall(r"[a-z]+", query.lower())):
+            other = other_spelling(word)
+            if other and word not in self.vocabulary and other in self.vocabulary:
+                extra.append(other)
         return f"{query} ({'; '.join(extra)})" if extra else query
 
     def search(
@@ -217,6 +224,19 @@ class Retriever:
             [tokens], k=n, show_progress=False, n_threads=1, weight_mask=mask
         )
         return [int(i) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+
+_SPELLING = re.compile(r"(?<=[a-z]{3})i([sz])(?=(?:e|ed|es|ing|ation|ations|er|ers)$)")
+
+
+def other_spelling(word: str) -> str | None:
+    """The British or American spelling of an -ise/-ize word ("localisation" and
+    "localization", "organise" and "organize"); None for other words."""
+    match = _SPELLING.search(word)
+    if not match:
+        return None
+    swap = "z" if match.group(1) == "s" else "s"
+    return word[: match.start()] + "i" + swap + word[match.start() + 2 :]
 
 
 _TITLE_PHRASE = re.compile(  # two or more capitalised words: "Open Dividend", "Sovereign AI"
