@@ -266,3 +266,20 @@ def test_a_brief_shows_at_once_then_its_summaries(fake_assistant: Assistant) -> 
     assert path and Path(path).read_text(encoding="utf-8").startswith("# Brief: Justice")
     ((shown, path),) = list(briefing(fake_assistant, "nowhere"))
     assert "No brief." in shown and path is None
+
+
+def test_a_brief_has_its_summaries_written_in_the_background(fake_assistant: Assistant) -> None:
+    from assistant.answering.briefing import _RUNNING
+
+    fake = fake_assistant.generator
+    assert isinstance(fake, FakeGenerator)
+    fake.replies.append("The Ministry of Justice will give 2,500 employees access to AI tools [1].")
+    shown, _ = list(briefing(fake_assistant, "justice"))[-1]
+    assert "section summaries are being written in the background" in shown
+    for thread in list(_RUNNING.values()):
+        thread.join(timeout=10)
+    asked = len(fake.prompts)
+    assert asked == 2  # one per section, without waiting for the user
+    shown, _ = list(briefing(fake_assistant, "justice"))[-1]
+    assert 'class="brief-summary"' in shown and "in the background" not in shown
+    assert len(fake.prompts) == asked  # read from the cache

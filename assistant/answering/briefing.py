@@ -13,7 +13,10 @@ not a point.
 A summary of each section is then written by the local model from that section's
 passages and checked sentence by sentence like any answer (`Assistant.ask(passages=...)`),
 and kept per document version (its SHA-256) under `data/briefs/`, so a brief is written
-once per version of a document. Each summary is an answer in the audit log.
+once per version of a document. Each summary is an answer in the audit log. They are
+written as the caller waits (`with_summaries`), or in the background
+(`summarise_in_background`, which the UI starts when a brief is opened) while the brief
+shows the summaries already kept (`from_cache`).
 
 Not done: a summary of the whole document (the sections' summaries are it, read in order).
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -222,17 +226,20 @@ def with_summaries(
         if key not in kept:
             kept[key] = _summarise(assistant, brief.document, section)
             cache.write(brief.document, kept)
-        done = kept[key]
-        sections[number] = replace(
-            section,
-            summary=done["summary"],
-            summary_id=done["id"],
-            summary_declined=done["declined"],
-            summary_citations=tuple(Citation(**c) for c in done["citations"]),
-        )
+        sections[number] = _with(section, kept[key])
         yield replace(brief, sections=tuple(sections))
     if progress is not None:
         progress(len(sections), len(sections))
+
+
+def _with(section: Section, done: dict[str, Any]) -> Section:
+    return replace(
+        section,
+        summary=done["summary"],
+        summary_id=done["id"],
+        summary_declined=done["declined"],
+        summary_citations=tuple(Citation(**c) for c in done["citations"]),
+    )
 
 
 def _summarise(assistant: Assistant, document: DocumentRecord, section: Section) -> dict:
@@ -249,3 +256,47 @@ def _summarise(assistant: Assistant, document: DocumentRecord, section: Section)
         "declined": answer.declined,
         "citations": [asdict(c) for c in answer.citations],
     }
+
+
+def from_cache(assistant: Assistant, brief: Brief) -> Brief:
+    """The brief with the summaries already kept for this version of the document."""
+    kept = BriefCache(assistant.settings.paths.data_dir).read(brief.document)
+    sections = list(brief.sections)
+    for number, section in enumerate(sections):
+        done = kept.get(f"{number}:{section.title}")
+        if done:
+            sections[number] = _with(section, done)
+    return replace(brief, sections=tuple(sections))
+
+
+def missing(brief: Brief) -> int:
+    """Sections without a summary (written or declined)."""
+    return sum(1 for s in brief.sections if not s.summary and not s.summary_declined)
+
+
+_RUNNING: dict[str, threading.Thread] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def summarise_in_background(assistant: Assistant, brief: Brief) -> threading.Thread | None:
+    """Write the missing summaries of `brief` in a background thread (one per document
+    version at a time; the model takes turns with questions between sections)."""
+    if not missing(from_cache(assistant, brief)):
+        return None
+    key = brief.document.sha256
+    with _RUNNING_LOCK:
+        running = _RUNNING.get(key)
+        if running is not None and running.is_alive():
+            return running
+
+        def work() -> None:
+            try:
+                for _ in with_summaries(assistant, brief):
+                    pass
+            except Exception:  # the next brief of the document starts it again
+                pass
+
+        thread = threading.Thread(target=work, name=f"brief-{key[:8]}", daemon=True)
+        _RUNNING[key] = thread
+        thread.start()
+        return thread

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from ..answering.assistant import Assistant
-from ..answering.briefing import Brief, with_summaries
+from ..answering.briefing import (
+    Brief,
+    from_cache,
+    missing,
+    summarise_in_background,
+    with_summaries,
+)
 from ..answering.comparison import NOT_ADDRESSED, Row, topic_of, wants_table
 from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
@@ -488,14 +494,17 @@ def comparing(
 def briefing(
     assistant: Assistant, document: str | None, summaries: bool = False
 ) -> Iterator[tuple[str, str | None]]:
-    """Event handler: the brief at once, then (with `summaries`) again as each section's
-    summary is written; last, the path of its Markdown export."""
+    """Event handler: the brief at once with the summaries already kept, then (with
+    `summaries`) again as each section's summary is written, or else the rest written in
+    the background; last, the path of its Markdown export."""
     if not document:
         yield '<p class="note">Choose a document to brief.</p>', None
         return
     try:
-        made = assistant.brief(document)
+        made = from_cache(assistant, assistant.brief(document))
         yield brief_html(made, summarising=summaries), None
+        if not summaries:
+            summarise_in_background(assistant, made)
         if summaries:
             for step in with_summaries(assistant, made):
                 made = step
@@ -507,7 +516,13 @@ def briefing(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"brief-{made.document.doc_id}-{time.strftime('%Y-%m-%d-%H%M%S')}.md"
     path.write_text(brief_markdown(made, time.strftime("%d %B %Y, %H:%M")), encoding="utf-8")
-    yield brief_html(made), str(path)
+    note = ""
+    if not summaries and missing(made):
+        note = (
+            f'<p class="note pending">{missing(made)} section summaries are being written in '
+            "the background; press Brief again to see those ready.</p>"
+        )
+    yield note + brief_html(made), str(path)
 
 
 def reopen(store: Conversations, conversation: str) -> tuple[Chat, list[Answer], str]:
