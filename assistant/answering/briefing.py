@@ -48,6 +48,7 @@ POINTS = 3  # key points of a section, at most
 MIN_WORDS = 6
 SUMMARY_SENTENCES = 3
 SUMMARY_PASSAGES = 6  # of a long section, the first ones, for the model's context
+SUMMARY_TOKENS = 240  # room for three sentences
 _ENDS = re.compile(r"[.!?][\"”’)\]]*$")
 
 
@@ -248,7 +249,7 @@ def _summarise(assistant: Assistant, document: DocumentRecord, section: Section)
         summary_question(section),
         passages=hits,
         max_sentences=SUMMARY_SENTENCES,
-        max_tokens=assistant.settings.generation.compare_max_tokens * 2,
+        max_tokens=SUMMARY_TOKENS,
     )
     return {
         "summary": "" if answer.declined else answer.answer,

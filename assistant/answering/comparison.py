@@ -148,6 +148,14 @@ class Row:
         }
 
 
+def compared(assistant: Assistant, documents: Sequence[str] | None = None) -> list[str]:
+    """The ids of the documents a comparison has rows for, in their order: the chosen ones
+    as given (by id or title), or all of them by title."""
+    if documents:
+        return list(assistant.resolve(documents))
+    return [r.doc_id for r in sorted(assistant.documents(), key=lambda r: r.title.lower())]
+
+
 def compare(
     assistant: Assistant, request: str, documents: Sequence[str] | None = None
 ) -> Iterator[Row]:
@@ -157,10 +165,7 @@ def compare(
     if not topic:
         raise EmptyQuestion()
     records = {r.doc_id: r for r in assistant.documents()}
-    if documents:
-        chosen = list(assistant.resolve(documents))
-    else:
-        chosen = [r.doc_id for r in sorted(records.values(), key=lambda r: r.title.lower())]
+    chosen = compared(assistant, documents)
     settings = assistant.settings
     texts = [c.text for c in assistant.retriever.index.chunks]
     asked = topic_words(subject(assistant.retriever.without_names(topic)) or topic, texts)

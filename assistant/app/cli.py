@@ -110,6 +110,12 @@ def main(ctx: click.Context) -> None:
 
 
 LATEST = "latest"
+doc_option = click.option(
+    "--doc",
+    "documents",
+    multiple=True,
+    help="Search only this document (its id or title); repeat for several.",
+)
 
 
 @main.command()
@@ -117,12 +123,7 @@ LATEST = "latest"
 @click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.option("--top-k", type=int, help="Passages given to the model.")
-@click.option(
-    "--doc",
-    "documents",
-    multiple=True,
-    help="Search only this document (its id or title); repeat for several.",
-)
+@doc_option
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -145,12 +146,7 @@ def ask(
 
 @main.command()
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
-@click.option(
-    "--doc",
-    "documents",
-    multiple=True,
-    help="Search only this document (its id or title); repeat for several.",
-)
+@doc_option
 @click.option(
     "--resume",
     is_flag=False,

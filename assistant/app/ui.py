@@ -29,7 +29,7 @@ from ..answering.briefing import (
     summarise_in_background,
     with_summaries,
 )
-from ..answering.comparison import NOT_ADDRESSED, Row, topic_of, wants_table
+from ..answering.comparison import NOT_ADDRESSED, Row, compared, topic_of, wants_table
 from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
 from ..errors import AssistantError
@@ -445,15 +445,22 @@ def export(assistant: Assistant, answers: list[Answer]) -> str | None:
     """Event handler: write the conversation as Markdown; returns the file's path."""
     if not answers:
         return None
+    path = _export_path(assistant, "conversation", ".md")
+    model = answers[-1].model.get("name", "")
+    path.write_text(conversation_markdown(answers, model, _when()), encoding="utf-8")
+    return str(path)
+
+
+def _export_path(assistant: Assistant, name: str, suffix: str) -> Path:
+    """A new file under data/exports (the one folder the UI serves downloads from)."""
     folder = assistant.settings.paths.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%d-%H%M%S")
-    path = folder / f"conversation-{stamp}.md"
-    model = answers[-1].model.get("name", "")
-    path.write_text(
-        conversation_markdown(answers, model, time.strftime("%d %B %Y, %H:%M")), encoding="utf-8"
-    )
-    return str(path)
+    return folder / f"{name}-{time.strftime('%Y-%m-%d-%H%M%S')}{suffix}"
+
+
+def _when() -> str:
+    """Now, as an export says when it was prepared."""
+    return time.strftime("%d %B %Y, %H:%M")
 
 
 def comparing(
@@ -466,11 +473,7 @@ def comparing(
         return
     titles = {r.doc_id: r.title for r in assistant.documents()}
     try:
-        order = (
-            list(assistant.resolve(documents))
-            if documents
-            else sorted(titles, key=lambda d: titles[d].lower())
-        )
+        order = compared(assistant, documents)
         rows: list[Row] = []
         yield compare_html(rows, [titles[d] for d in order]), []
         for row in assistant.compare(request, order):
@@ -479,14 +482,10 @@ def comparing(
     except AssistantError as exc:
         yield f'<div class="failed"><strong>Not compared.</strong> {_text(exc)}</div>', []
         return
-    folder = assistant.settings.paths.data_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"comparison-{time.strftime('%Y-%m-%d-%H%M%S')}"
+    markdown = _export_path(assistant, "comparison", ".md")
     model = rows[0].answer.model.get("name", "") if rows else ""
-    when = time.strftime("%d %B %Y, %H:%M")
-    markdown = stem.with_suffix(".md")
-    markdown.write_text(comparison_markdown(topic_of(request), rows, model, when), "utf-8")
-    table = stem.with_suffix(".csv")
+    markdown.write_text(comparison_markdown(topic_of(request), rows, model, _when()), "utf-8")
+    table = markdown.with_suffix(".csv")
     table.write_text(comparison_csv(rows), encoding="utf-8")
     yield compare_html(rows), [str(markdown), str(table)]
 
@@ -512,10 +511,8 @@ def briefing(
     except AssistantError as exc:
         yield f'<div class="failed"><strong>No brief.</strong> {_text(exc)}</div>', None
         return
-    folder = assistant.settings.paths.data_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"brief-{made.document.doc_id}-{time.strftime('%Y-%m-%d-%H%M%S')}.md"
-    path.write_text(brief_markdown(made, time.strftime("%d %B %Y, %H:%M")), encoding="utf-8")
+    path = _export_path(assistant, f"brief-{made.document.doc_id}", ".md")
+    path.write_text(brief_markdown(made, _when()), encoding="utf-8")
     note = ""
     if not summaries and missing(made):
         note = (
