@@ -1,6 +1,7 @@
-"""The OpenAI-compatible generator against a real llama_cpp.server started here.
+"""The OpenAI-compatible generator against a real llama_cpp.server started here, and
+against a small fake server for the protocol and its failures.
 
-The server runs SmolLM2-135M (fast; its answers are nonsense, which does not matter:
+The real server runs SmolLM2-135M (fast; its answers are nonsense, which does not matter:
 what is checked is that the remote path gives what the in-process path gives).
 """
 
@@ -16,14 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import FakeEmbedder, make_settings, real_model_path
+from fake_openai_server import Behaviour, fake_server
 
 from assistant.answering.assistant import Assistant, load_generator
 from assistant.errors import GeneratorUnavailable
 from assistant.generation.catalog import CATALOG
 from assistant.generation.llm import GenerationStats, LlamaGenerator
-from assistant.generation.remote import UNVERIFIED, OpenAIGenerator, _events
+from assistant.generation.remote import CHARS_PER_TOKEN, UNVERIFIED, OpenAIGenerator
 
-pytestmark = pytest.mark.model
 N_CTX = 2048
 MESSAGES = [
     {"role": "system", "content": "You answer in one short sentence."},
@@ -89,6 +90,7 @@ def remote_settings(tmp_path: Path, url: str, **generation: object):
     )
 
 
+@pytest.mark.model
 def test_the_stream_is_what_the_in_process_model_writes(server: str) -> None:
     remote = OpenAIGenerator(server, n_ctx=N_CTX)
     local = LlamaGenerator(
@@ -103,6 +105,7 @@ def test_the_stream_is_what_the_in_process_model_writes(server: str) -> None:
     assert 0 < remote_stats.prompt_tokens <= local_stats.prompt_tokens
 
 
+@pytest.mark.model
 def test_tokens_are_counted_by_the_server_as_by_the_file(server: str) -> None:
     remote = OpenAIGenerator(server, n_ctx=N_CTX)
     local = LlamaGenerator(real_model_path("smollm2-135m"), "smollm2-135m", "", n_ctx=256)
@@ -110,6 +113,7 @@ def test_tokens_are_counted_by_the_server_as_by_the_file(server: str) -> None:
     assert remote.count_tokens(text) == local.count_tokens(text) > 10
 
 
+@pytest.mark.model
 def test_a_question_through_the_assistant(tmp_path: Path, corpus: Path, server: str) -> None:
     settings = remote_settings(tmp_path, server, remote_gguf="smollm2-135m", max_tokens=48)
     assistant = Assistant(settings, FakeEmbedder())
@@ -122,6 +126,7 @@ def test_a_question_through_the_assistant(tmp_path: Path, corpus: Path, server: 
     assert answer.answer  # checked and shown, or the plain decline
 
 
+@pytest.mark.model
 def test_without_a_named_file_the_model_is_recorded_unverified(tmp_path: Path, server: str):
     generator = load_generator(remote_settings(tmp_path, server))
     assert generator.sha256 == UNVERIFIED
@@ -135,14 +140,58 @@ def test_an_unreachable_server_says_what_to_do(tmp_path: Path) -> None:
         load_generator(remote_settings(tmp_path, url))
 
 
-def test_server_sent_events_are_parsed_up_to_done() -> None:
-    lines = [
-        ": keep-alive",
-        'data: {"choices": [{"delta": {"role": "assistant"}}]}',
-        "",
-        'data: {"choices": [{"delta": {"content": "Hi"}}]}',
-        "data: [DONE]",
-        'data: {"choices": [{"delta": {"content": "after the end"}}]}',
-    ]
-    events = list(_events(iter(lines)))
-    assert [e["choices"][0]["delta"].get("content") for e in events] == [None, "Hi"]
+def test_the_stream_and_its_request() -> None:
+    with fake_server() as (url, behaviour):
+        generator = OpenAIGenerator(url, n_ctx=N_CTX, seed=7)
+        assert generator.model == "fake-model"  # the server's first
+        stats = GenerationStats()
+        assert list(generator.stream(MESSAGES, 24, stats)) == ["The sky ", "is ", "blue."]
+    body = behaviour.requests[-1]
+    assert body["messages"] == MESSAGES
+    assert (body["max_tokens"], body["temperature"], body["seed"]) == (24, 0.0, 7)
+    assert (body["top_k"], body["repeat_penalty"]) == (1, 1.0)  # greedy, as in-process
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert "authorization" not in behaviour.headers[-1]  # no key configured: none sent
+    assert stats.completion_tokens == 3  # one a piece
+    assert stats.prompt_tokens == 6 + 9  # the server's tokenizer (here: words) on each message
+    assert stats.extra == {"prompt_tokens_estimated": 1.0}
+
+
+def test_the_servers_usage_and_key() -> None:
+    usage = {"prompt_tokens": 40, "completion_tokens": 4, "total_tokens": 44}
+    with fake_server(Behaviour(usage=usage)) as (url, behaviour):
+        generator = OpenAIGenerator(url, api_key="s3cret")
+        stats = GenerationStats()
+        assert "".join(generator.stream(MESSAGES, 24, stats)) == "The sky is blue."
+    assert (stats.prompt_tokens, stats.completion_tokens, stats.extra) == (40, 4, {})
+    assert behaviour.headers[-1]["authorization"] == "Bearer s3cret"
+
+
+def test_without_a_server_tokenizer_tokens_are_estimated_from_the_length() -> None:
+    with fake_server(Behaviour(tokenizer=False)) as (url, _):
+        generator = OpenAIGenerator(url)
+        text = "The Ministry of Justice will give 2,500 employees access to AI tools."
+        assert generator.count_tokens(text) == int(len(text) / CHARS_PER_TOKEN) + 1
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        (Behaviour(status=401), "answered HTTP 401: .*no such model.*generation.api_key"),
+        (Behaviour(error_after=1), r"failed while answering \(the model crashed\)"),
+        (Behaviour(stall_s=3), r"cannot be reached \(timed out\).*backend = \"local\""),
+    ],
+)
+def test_a_failing_server_says_what_to_do(behaviour: Behaviour, message: str) -> None:
+    with fake_server(behaviour) as (url, _):
+        generator = OpenAIGenerator(url, timeout_s=1)
+        started = time.monotonic()
+        with pytest.raises(GeneratorUnavailable, match=message):
+            "".join(generator.stream(MESSAGES, 24, GenerationStats()))
+        assert time.monotonic() - started < 2.5  # no retries
+
+
+def test_a_server_without_models_is_refused() -> None:
+    with fake_server(Behaviour(models=[])) as (url, _):
+        with pytest.raises(GeneratorUnavailable, match="serves no model"):
+            OpenAIGenerator(url)

@@ -3,7 +3,8 @@
 One laptop serves one user; a department points every assistant at one model server
 instead: llama.cpp's `llama-server`, `python -m llama_cpp.server`, or vLLM on a GPU box.
 `OpenAIGenerator` implements the same `Generator` interface as the in-process model,
-streaming `POST {base_url}/chat/completions` as server-sent events.
+streaming `POST {base_url}/chat/completions` through the `openai` client (no retries: a
+failure is reported at once, with what to do).
 
 Tokens are counted (to pack the prompt) by the server when it offers a tokenizer
 (llama_cpp.server's `/extras/tokenize/count`, vLLM's `/tokenize`), else by the GGUF named
@@ -18,13 +19,12 @@ Not done here: retries and load balancing (put a proxy in front of several serve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import httpx
+import openai
 
 from ..errors import GeneratorUnavailable
 from ..settings import Settings
@@ -33,6 +33,7 @@ from .llm import GenerationStats, Message, vocabulary_counter
 
 UNVERIFIED = "unverified"
 CHARS_PER_TOKEN = 3.5  # English prose in BPE vocabularies: an overestimate keeps prompts safe
+NO_KEY = "none"  # the client wants a key; without one configured, no Authorization is sent
 
 
 class OpenAIGenerator:
@@ -51,8 +52,13 @@ class OpenAIGenerator:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.root_url = self.base_url.removesuffix("/v1")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s, connect=5))
+        self.client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or NO_KEY,
+            timeout=openai.Timeout(timeout_s, connect=5),
+            max_retries=0,
+        )
+        self.headers: dict[str, Any] = {} if api_key else {"Authorization": openai.Omit()}
         self.temperature = temperature
         self.seed = seed
         self.n_ctx = n_ctx
@@ -72,37 +78,37 @@ class OpenAIGenerator:
     def stream(
         self, messages: list[Message], max_tokens: int, stats: GenerationStats
     ) -> Iterator[str]:
-        body = {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": max_tokens,
-            "temperature": self.temperature,
-            "top_k": 1 if self.temperature == 0 else 40,
-            "seed": self.seed,
-            "repeat_penalty": 1.0,  # llama.cpp servers default to 1.1; the local path uses none
-            "stream": True,
-            "stream_options": {"include_usage": True},  # vLLM reports usage; others ignore it
-        }
         completion = 0
-        usage: dict[str, Any] = {}
+        usage: Any = None
         try:
-            with self.client.stream("POST", f"{self.base_url}/chat/completions", json=body) as r:
-                if r.status_code != 200:
-                    r.read()
-                    raise GeneratorUnavailable(self._refused(r))
-                for event in _events(r.iter_lines()):
-                    usage = event.get("usage") or usage
-                    for choice in event.get("choices") or []:
-                        text = (choice.get("delta") or {}).get("content") or ""
+            chunks = self.client.chat.completions.create(
+                model=self.model,
+                messages=cast(Any, messages),
+                max_tokens=max_tokens,
+                temperature=self.temperature,
+                seed=self.seed,
+                stream=True,
+                stream_options={"include_usage": True},  # vLLM reports usage; others ignore it
+                extra_body={
+                    "top_k": 1 if self.temperature == 0 else 40,
+                    "repeat_penalty": 1.0,  # llama.cpp servers default to 1.1; local uses none
+                },
+                extra_headers=self.headers,
+            )
+            with chunks:
+                for chunk in chunks:
+                    usage = chunk.usage or usage
+                    for choice in chunk.choices:
+                        text = choice.delta.content if choice.delta else None
                         if text:
                             completion += 1
                             yield text
-        except httpx.HTTPError as exc:
-            raise GeneratorUnavailable(self._unreachable(exc)) from exc
+        except openai.APIError as exc:
+            raise GeneratorUnavailable(self._failed(exc)) from exc
         finally:
-            stats.completion_tokens = int(usage.get("completion_tokens") or completion)
-            if usage.get("prompt_tokens"):
-                stats.prompt_tokens = int(usage["prompt_tokens"])
+            stats.completion_tokens = int(getattr(usage, "completion_tokens", 0) or completion)
+            if getattr(usage, "prompt_tokens", 0):
+                stats.prompt_tokens = int(usage.prompt_tokens)
             elif completion:  # the template's few tokens are not counted
                 stats.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
                 stats.extra["prompt_tokens_estimated"] = 1.0
@@ -111,15 +117,12 @@ class OpenAIGenerator:
 
     def _first_model(self) -> str:
         try:
-            response = self.client.get(f"{self.base_url}/models")
-        except httpx.HTTPError as exc:
-            raise GeneratorUnavailable(self._unreachable(exc)) from exc
-        if response.status_code != 200:
-            raise GeneratorUnavailable(self._refused(response))
-        models = response.json().get("data") or []
+            models = self.client.models.list(extra_headers=self.headers).data
+        except openai.APIError as exc:
+            raise GeneratorUnavailable(self._failed(exc)) from exc
         if not models:
             raise GeneratorUnavailable(f"The model server at {self.base_url} serves no model.")
-        return str(models[0]["id"])
+        return str(models[0].id)
 
     def _counter(self, gguf: Path | None) -> Callable[[str], int]:
         """The most exact token counter available, probed once."""
@@ -129,47 +132,46 @@ class OpenAIGenerator:
         ):
             url = self.root_url + path
             try:
-                response = self.client.post(url, json={key: "probe", "model": self.model})
-                if response.status_code == 200 and field in response.json():
-                    return self._server_counter(url, key, field)
-            except (httpx.HTTPError, ValueError):
+                reply = self._post(url, {key: "probe", "model": self.model})
+            except (openai.APIError, ValueError):
                 continue
+            if isinstance(reply, dict) and field in reply:
+                return self._server_counter(url, key, field)
         if gguf is not None:
             return vocabulary_counter(gguf)
         return lambda text: int(len(text) / CHARS_PER_TOKEN) + 1
 
     def _server_counter(self, url: str, key: str, field: str) -> Callable[[str], int]:
         def count(text: str) -> int:
-            response = self.client.post(url, json={key: text, "model": self.model})
-            return int(response.json()[field])
+            try:
+                return int(self._post(url, {key: text, "model": self.model})[field])
+            except openai.APIError as exc:
+                raise GeneratorUnavailable(self._failed(exc)) from exc
 
         return count
 
-    def _unreachable(self, exc: Exception) -> str:
-        return (
-            f"The model server at {self.base_url} cannot be reached ({exc}). Start it "
-            "(README: 'Serving many users'), fix generation.base_url, or set "
-            'generation.backend = "local" to run the model in-process.'
+    def _post(self, url: str, body: dict[str, str]) -> Any:
+        """POST to one of the server's own endpoints (outside the OpenAI API); its JSON."""
+        return self.client.post(url, body=body, cast_to=object, options={"headers": self.headers})
+
+    def _failed(self, exc: openai.APIError) -> str:
+        if isinstance(exc, openai.APIStatusError):
+            detail = exc.response.text[:300].strip()
+            return (
+                f"The model server at {self.base_url} answered HTTP {exc.status_code}: "
+                f"{detail}. Check generation.remote_model and generation.api_key."
+            )
+        if isinstance(exc, openai.APIConnectionError):  # refused, timed out, cut off
+            reason = exc.__cause__ or exc
+            return (
+                f"The model server at {self.base_url} cannot be reached ({reason}). Start it "
+                "(README: 'Serving many users'), fix generation.base_url, or set "
+                'generation.backend = "local" to run the model in-process.'
+            )
+        return (  # an error event in the stream
+            f"The model server at {self.base_url} failed while answering ({exc.message}). "
+            'Its log says why; ask again, or set generation.backend = "local".'
         )
-
-    def _refused(self, response: httpx.Response) -> str:
-        detail = response.text[:300].strip()
-        return (
-            f"The model server at {self.base_url} answered HTTP {response.status_code}: "
-            f"{detail}. Check generation.remote_model and generation.api_key."
-        )
-
-
-def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """The JSON payloads of a server-sent event stream, up to `[DONE]`."""
-    for line in lines:
-        if not line.startswith("data:"):
-            continue  # comments, keep-alives, event names
-        data = line[5:].strip()
-        if data == "[DONE]":
-            return
-        if data:
-            yield json.loads(data)
 
 
 def load_remote(
