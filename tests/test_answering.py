@@ -300,6 +300,18 @@ def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_ar
     assert accept("", [], None, "Is ITIF for it?") == (DECLINE_TEXT, True)
 
 
+def test_names_no_passage_mentions_are_given_as_the_question_writes_them() -> None:
+    from assistant.answering.assistant import accept
+    from assistant.answering.grounding import Checked, Sentence
+
+    said = "Jonny Williams said sovereignty needs the flexibility to switch providers [1]."
+    shown = Checked(Sentence(said, (1,)), (1,), True, False, "its passage supports it")
+    text, declined = accept(
+        said, [shown], None, "Does Red Hat agree with ITIF?", "Jonny Williams said ... ITIF"
+    )
+    assert declined and text.startswith("The documents do not mention Red Hat. The closest")
+
+
 def test_a_question_limited_to_chosen_documents(fake_assistant: Assistant) -> None:
     generator(fake_assistant).enqueue("It rained on Tuesday in the northern districts [1].")
     answer = fake_assistant.ask("Did it rain?", documents=["Weather"])

@@ -227,6 +227,17 @@ def test_a_label_copied_into_the_text_and_repeated_markers_are_dropped() -> None
     assert shown == "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 
 
+def test_a_label_copied_as_the_subject_of_a_sentence_becomes_its_title() -> None:
+    label = "Justice digest (MoJ, 2025)"
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], labels=[label], titles=[label[:14]])
+    said = f"{label} says the Ministry of Justice will give 2,500 employees AI tools [1]."
+    assert stream._clean(said) == (
+        "“Justice digest” says the Ministry of Justice will give 2,500 employees AI tools [1]."
+    )
+    header = f"{label} The Ministry of Justice will give 2,500 employees AI tools [1]."
+    assert stream._clean(header).strip() == header[len(label) :].strip()
+
+
 def test_a_repeated_sentence_is_shown_once() -> None:
     once = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
     shown, stream = _stream(f"{once} {once}")
@@ -336,6 +347,8 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
         ),
         ("Who leads Western AI?", "The West leads in AI.", []),
         ("What does the MoJ plan?", "The Ministry of Justice plans AI tools.", []),
+        # named in the question's order, as a reader writes them
+        ("What did Red Hat say?", "Jonny Williams spoke.", ["red", "hat"]),
     ],
 )
 def test_names_the_question_uses_that_no_passage_mentions(

@@ -201,6 +201,29 @@ def test_a_comparison_sees_both_documents_it_names(tmp_path: Path, corpus: Path)
     assert retriever.named_documents("what does red hat say?") == set()  # not written as names
 
 
+def test_each_named_document_is_searched_for_the_question_without_the_names(
+    tmp_path: Path, corpus: Path
+) -> None:
+    (corpus / "justice.md").write_text(
+        "# About\n\nAbout the Ministry of Justice: the Ministry of Justice is a ministry.\n\n"
+        "## Probation\n\nProbation officers use transcription tools every day.\n",
+        encoding="utf-8",
+    )
+    (corpus / "metadata.toml").write_text(
+        '["justice.md"]\ntitle = "Justice"\npublisher = "Ministry of Justice"\n'
+        '["openness.txt"]\ntitle = "Openness"\npublisher = "Red Hat"\n',
+        encoding="utf-8",
+    )
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=1)
+    question = "What do the Ministry of Justice and Red Hat say about transcription tools?"
+    hits = retriever.search(question)
+    assert {h.chunk.doc_id for h in hits} == {"justice", "openness"}
+    # in the whole index the name's words rank the "About" passage first; searched within
+    # the document without them, the passage on transcription tools comes first
+    justice = next(h for h in hits if h.chunk.doc_id == "justice")
+    assert "transcription" in justice.chunk.text
+
+
 def test_a_scoped_search_ranks_only_the_chosen_documents(tmp_path: Path, corpus: Path) -> None:
     retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=4, max_per_document=1)
     question = "How many MoJ employees get access?"

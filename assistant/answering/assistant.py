@@ -40,6 +40,7 @@ from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
 from .grounding import NOT_CONFIRMED, Checked, SentenceStream, Verify, unmentioned
 from .injection import neutralise
+from .words import STOPWORDS
 
 if TYPE_CHECKING:
     from .briefing import Brief
@@ -456,8 +457,7 @@ def accept(
         unconfirmed = any(c.reason.startswith(NOT_CONFIRMED) for c in checked)
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
     if passages and (missing := unmentioned(question, passages)):
-        written = {w.lower(): w for w in re.findall(r"[\w@&.-]+", question)}
-        names = ", ".join(written.get(n, n) for n in missing)
+        names = ", ".join(as_written(missing, question))
         return f"The documents do not mention {names}. The closest they come: {shown}", True
     opening = next((c for c in checked if c.supported), None)
     if opening is not None and is_decline(opening.sentence.text):
@@ -465,6 +465,23 @@ def accept(
     if asked is not None and not gives(asked, shown, question):
         return f"{decline_text(asked)} The closest they come: {shown}", True
     return shown, False
+
+
+def as_written(names: Sequence[str], question: str) -> list[str]:
+    """Lower-cased names as the question writes them, a name of several words whole
+    ("red", "hat" are "Red Hat")."""
+    runs = []
+    for run in re.findall(r"[A-Z][\w@&.-]*(?:\s+[A-Z][\w@&.-]*)*", question):
+        words = run.split()  # "Does Red Hat" is "Red Hat"
+        while words and words[0].lower() in STOPWORDS:
+            words.pop(0)
+        runs.append(" ".join(words))
+    written = {w.lower(): w for w in re.findall(r"[\w@&.-]+", question)}
+    out = []
+    for name in names:
+        words = (r for r in runs if name in {w.lower() for w in r.split()})
+        out.append(next(words, written.get(name, name)))
+    return list(dict.fromkeys(out))
 
 
 def notes(checked: Sequence[Checked]) -> list[str]:

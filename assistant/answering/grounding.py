@@ -170,13 +170,18 @@ def unmentioned(question: str, passages: str) -> list[str]:
     staff is. Adjectives of place are left out."""
     passages = _acronyms(passages)
     words = set(re.findall(r"[a-z0-9@]+", passages.lower()))
-    missing = [
-        n for n in _names(_acronyms(question)) if n not in words and not _ADJECTIVE.search(n)
-    ]
+    asked = _acronyms(question)
+    missing = [n for n in _names(asked) if n not in words and not _ADJECTIVE.search(n)]
     if missing:
         found = _initials(passages) | _hyphenated_initials(passages)
         missing = [n for n in missing if n not in found]
-    return sorted(missing)
+    lower = asked.lower()  # in the question's order: "Red Hat", not "hat, red"
+
+    def where(name: str) -> int:
+        found = re.search(rf"(?<![a-z0-9@]){re.escape(name)}(?![a-z0-9@])", lower)
+        return found.start() if found else len(lower)
+
+    return sorted(missing, key=lambda n: (where(n), n))
 
 
 _RUN = re.compile(
@@ -387,6 +392,15 @@ class SentenceStream:
             {label for label in labels if len(label.split()) >= 4}, key=len, reverse=True
         )
         self.titles = {_bare(t) for t in titles if len(t.split()) >= 3}
+        # a label that opens with its title and is followed by a verb is the subject of
+        # its sentence ("<label> says that ...", "<label> was published in June 2025"):
+        # the title, quoted, stands in for it; elsewhere a label is dropped
+        self._named = {
+            label: f"“{title}”"
+            for label in self.labels
+            for title in sorted(titles, key=len)  # the longest title that opens it
+            if label.startswith(title)
+        }
         self.drop_declines = False
         self.max_sentences = MAX_SENTENCES  # shown per draft
         self.buffer = ""
@@ -476,6 +490,8 @@ class SentenceStream:
         """A passage's label copied into the text is not part of the answer, nor is a
         sentence that is only a document's title (a title inside a sentence stays)."""
         for label in self.labels:
+            if label in self._named:  # followed by a verb: the sentence's subject
+                raw = re.sub(rf"{re.escape(label)}(?=[\s,]*[a-z])", self._named[label], raw)
             raw = raw.replace(label, " ")
         if _bare(raw) in self.titles:
             return ""

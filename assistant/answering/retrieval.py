@@ -101,16 +101,46 @@ class Retriever:
         self, query: str, top_k: int | None = None, documents: Collection[str] | None = None
     ) -> list[Hit]:
         """The best passages for `query`; with `documents` (doc ids), only theirs."""
-        import faiss  # loaded with the index already; imported here to keep the CLI start quick
-
         if self._empty:
             return []
         top_k = top_k or self.settings.top_k
         query = self.expand(query)
         scope = self._scope(documents)
-        size = len(self.index.chunks) if scope is None else len(scope)
-        if size == 0:
+        if scope is not None and len(scope) == 0:
             return []
+        fused, dense, keyword = self._ranked(query, scope)
+        dense_rank = {item: r for r, item in enumerate(dense, start=1)}
+        bm25_rank = {item: r for r, item in enumerate(keyword, start=1)}
+        named = self.named_documents(query)
+        if documents is not None:
+            named &= set(documents)
+        seats: dict[str, list[tuple[int, float]]] = {}
+        if len(named) >= 2 and (bare := self.without_names(query)):
+            # each side of a comparison is searched on its own, for what is asked without
+            # the names: in the whole index "ITIF and Demos" pulls both publishers'
+            # boilerplate, and one side's wording crowds out the other's passage
+            for doc_id in named:
+                seats[doc_id] = self._ranked(bare, self._scope([doc_id]))[0]
+        chosen = self._choose(fused, top_k, named, documents, seats)
+        return [
+            Hit(
+                chunk=self.index.chunks[item],
+                document=self.index.manifest.documents[self.index.chunks[item].doc_id],
+                score=round(score, 6),
+                dense_rank=dense_rank.get(item),
+                bm25_rank=bm25_rank.get(item),
+            )
+            for item, score in chosen
+        ]
+
+    def _ranked(
+        self, query: str, scope: np.ndarray | None
+    ) -> tuple[list[tuple[int, float]], list[int], list[int]]:
+        """The fused ranking of `query` over `scope` (None: the whole index), with the
+        dense and keyword rankings it came from."""
+        import faiss  # loaded with the index already; imported here to keep the CLI start quick
+
+        size = len(self.index.chunks) if scope is None else len(scope)
         n = min(self.settings.candidates, size)
         vector = self.embedder.embed([query]).astype(np.float32)
         faiss.omp_set_num_threads(self.faiss_threads)
@@ -127,22 +157,7 @@ class Retriever:
             [self.settings.dense_weight, self.settings.bm25_weight],
             self.settings.rrf_k,
         )
-        dense_rank = {item: r for r, item in enumerate(dense, start=1)}
-        bm25_rank = {item: r for r, item in enumerate(keyword, start=1)}
-        named = self.named_documents(query)
-        if documents is not None:
-            named &= set(documents)
-        chosen = self._choose(fused, top_k, named, documents)
-        return [
-            Hit(
-                chunk=self.index.chunks[item],
-                document=self.index.manifest.documents[self.index.chunks[item].doc_id],
-                score=round(score, 6),
-                dense_rank=dense_rank.get(item),
-                bm25_rank=bm25_rank.get(item),
-            )
-            for item, score in chosen
-        ]
+        return fused, dense, keyword
 
     def _scope(self, documents: Collection[str] | None) -> np.ndarray | None:
         """The positions of the passages of `documents`, or None for the whole index."""
@@ -183,11 +198,13 @@ class Retriever:
         top_k: int,
         named: set[str],
         documents: Collection[str] | None = None,
+        rankings: Mapping[str, list[tuple[int, float]]] | None = None,
     ) -> list[tuple[int, float]]:
         """The best passages, at most `max_per_document` from one document, and each
         document the question names given `named_seats` of them first (a comparison of
-        two documents needs both, even when one of them matches the wording better).
-        Within chosen `documents` the cap is at least an even share of `top_k`."""
+        two documents needs both, even when one of them matches the wording better), from
+        its own ranking in `rankings` where there is one. Within chosen `documents` the
+        cap is at least an even share of `top_k`."""
         cap = self.settings.max_per_document
         if documents:
             cap = max(cap, math.ceil(top_k / len(set(documents))))
@@ -195,7 +212,7 @@ class Retriever:
         per_document: dict[str, int] = {}
         seats = min(self.settings.named_seats, top_k // max(1, len(named)))
         for doc_id in sorted(named):
-            for item, score in fused:
+            for item, score in (rankings or {}).get(doc_id, fused):
                 if per_document.get(doc_id, 0) >= seats:
                     break
                 if self.index.chunks[item].doc_id == doc_id:
