@@ -14,9 +14,9 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test-fast run test install models test-models browser-deps index ui eval bench lint clean
+.PHONY: test-fast run test install models test-models browser-deps ocr-deps index ui eval bench lint clean
 
-run: install models index
+run: install models ocr-deps index
 	@echo "== opening the chat UI at http://127.0.0.1:7860 (Ctrl-C stops it)"
 	$(BIN)/assistant ui
 
@@ -69,10 +69,15 @@ browser-deps:
 	@test -x /usr/bin/chromium || { echo "== installing chromium for the browser test"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
-test: install test-models index browser-deps
+# Scanned PDF pages and images are read by Debian's tesseract (English language data).
+ocr-deps:
+	@command -v tesseract > /dev/null || { echo "== installing tesseract for OCR"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }
+
+test: install test-models ocr-deps index browser-deps
 	$(BIN)/python -m pytest -q
 
-test-fast: install
+test-fast: install ocr-deps
 	$(BIN)/python -m pytest -q -m "not model and not browser"
 
 lint: install

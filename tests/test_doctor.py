@@ -32,6 +32,7 @@ def test_a_healthy_installation_is_all_ok(tmp_path: Path, fake_assistant: Assist
         "index",
         "offline",
         "ui",
+        "ocr",
         "audit",
         "memory",
         "disk",
@@ -40,6 +41,7 @@ def test_a_healthy_installation_is_all_ok(tmp_path: Path, fake_assistant: Assist
     assert "SHA-256 matches the catalogue" in checks["model"].detail
     assert "3 documents" in checks["index"].detail and "matches" in checks["index"].detail
     assert "1 records, chain intact" in checks["audit"].detail
+    assert checks["ocr"].detail.startswith("tesseract 5") and "eng" in checks["ocr"].detail
 
 
 def test_problems_are_reported_with_their_fix(tmp_path: Path, fake_assistant: Assistant) -> None:
@@ -111,4 +113,4 @@ def test_doctor_command_exit_code(tmp_path: Path, corpus: Path) -> None:
     assistant.index()
     healthy = CliRunner().invoke(main, ["doctor"], env=env)
     assert healthy.exit_code == 0, healthy.output
-    assert healthy.output.count("OK ") == 9
+    assert healthy.output.count("OK ") == 10

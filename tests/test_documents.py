@@ -139,6 +139,9 @@ def test_pdf_keeps_page_numbers_on_chunks(tmp_path: Path) -> None:
     for chunk in chunks:
         assert chunk.page == (1 if "Page one" in chunk.text else 2)
         assert document.text[chunk.start : chunk.end] == chunk.text
+    # however long a passage may be, it lies on one page: its citation's page is exact
+    whole = Chunker(words, chunk_tokens=500, overlap_tokens=0, min_chunk_chars=10).chunks(document)
+    assert [(c.page, c.text[:8]) for c in whole] == [(1, "Page one"), (2, "Page two")]
 
 
 def test_html_drops_scripts_and_navigation_and_h2_becomes_a_section(tmp_path: Path) -> None:

@@ -44,13 +44,16 @@ def test_detect_kind_reads_content_not_names(tmp_path: Path) -> None:
         z.writestr("notes.txt", "not a word document")
     text = tmp_path / "notes.pdf"
     text.write_text("Grüße: plain UTF-8 text with accents.", encoding="utf-8")
-    binary = tmp_path / "image.md"
-    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    assert [detect_kind(p) for p in (pdf, docx, archive, text, binary)] == [
+    image = tmp_path / "image.md"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\x00\x01\x02 not text")
+    assert [detect_kind(p) for p in (pdf, docx, archive, text, image, binary)] == [
         "pdf",
         "docx",
         "zip",
         "text",
+        "png",
         "binary",
     ]
 

@@ -134,7 +134,7 @@ def test_upload_and_remove_report_what_happened(fake_assistant: Assistant, tmp_p
         fake_assistant, [str(good), str(bad)], lambda v, desc="": seen.append((v, desc))
     )
     assert "**Added:** “Harbour”" in text
-    assert "**Not added: scan.pdf**" in text and "binary data" in text
+    assert "**Not added: scan.pdf**" in text and "content is PNG, not the .pdf" in text
     assert "<strong>Harbour</strong>" in rows and ("Harbour", "harbour") in choices
     assert any(desc == "reading documents" for _, desc in seen)
     text, rows, choices = remove(fake_assistant, "harbour")

@@ -34,7 +34,7 @@ from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
 from ..errors import AssistantError
 from ..generation.catalog import ModelStore
-from ..ingest.documents import read_metadata
+from ..ingest.documents import SUPPORTED_SUFFIXES, read_metadata
 from ..ingest.indexing import IndexReport
 from ..ingest.library import suggested_questions
 from ..ingest.store import DocumentRecord
@@ -323,6 +323,7 @@ def report_markdown(report: IndexReport, records: list[DocumentRecord]) -> str:
         lines.append(f"{len(report.updated)} changed document(s) were indexed again.")
     for name, reason in report.failed:
         lines.append(f"**Not added: {html.escape(Path(name).name)}**: {html.escape(reason)}.")
+    lines += [f"Note: {html.escape(note)}." for note in report.notes]  # pages read by OCR
     if not (report.added or report.failed):
         lines.append("Nothing new: the document is already in the library.")
     total = len(report.added) + len(report.updated) + len(report.unchanged)
@@ -581,7 +582,7 @@ def build_ui(assistant: Assistant) -> Any:
         assistant.documents(),
         examples={name: entry["example"] for name, entry in metadata.items() if "example" in entry},
     )
-    types = [".pdf", ".docx", ".txt", ".md", ".html", ".htm", ".markdown"]
+    types = list(SUPPORTED_SUFFIXES)
 
     store = Conversations(settings.paths.data_dir)
     with gr.Blocks(title="Policy assistant (offline)") as demo:
@@ -643,8 +644,8 @@ def build_ui(assistant: Assistant) -> Any:
                             with gr.Tab("Documents", id="documents"):
                                 table = gr.HTML(rows, elem_id="documents")
                                 files = gr.File(
-                                    label=f"Add documents (PDF, DOCX, TXT, MD, HTML; up to "
-                                    f"{settings.ui.max_upload_mb} MB each)",
+                                    label="Add documents (PDF, DOCX, TXT, MD, HTML; scans as "
+                                    f"PNG, JPG, TIFF; up to {settings.ui.max_upload_mb} MB each)",
                                     file_count="multiple",
                                     file_types=types,
                                     elem_id="upload",

@@ -3,9 +3,10 @@
 Two steps. First the markdown headings split a document into sections, each knowing its
 heading path; the headings are found by a line scan rather than by langchain's
 `MarkdownHeaderTextSplitter`, because that splitter rewrites whitespace and so loses the
-character offsets a citation needs. Then langchain's `RecursiveCharacterTextSplitter`
-splits each section on paragraphs, lines, sentences and words to at most `chunk_tokens`
-word pieces of the embedder's own tokenizer, with overlap, keeping each piece's offset.
+character offsets a citation needs. A section is cut again where a PDF page starts, so a
+passage lies on one page. Then langchain's `RecursiveCharacterTextSplitter` splits each
+section on paragraphs, lines, sentences and words to at most `chunk_tokens` word pieces
+of the embedder's own tokenizer, with overlap, keeping each piece's offset.
 
 Worked example (chunk_tokens large enough):
 
@@ -140,19 +141,31 @@ class Chunker:
         ]
 
     def _pieces(self, document: Document) -> Iterator[tuple[str, str, int, str]]:
-        for section in split_sections(document.text):
-            body = document.text[section.start : section.end]
+        for section, begin, end in _on_pages(split_sections(document.text), document.pages):
+            body = document.text[begin:end]
             if not body.strip():
                 continue
             for piece in self.splitter.create_documents([body]):
                 text = piece.page_content
                 if len(text) < self.min_chunk_chars:
                     continue
-                start = section.start + int(piece.metadata["start_index"])
+                start = begin + int(piece.metadata["start_index"])
                 if document.text[start : start + len(text)] != text:  # should never happen
-                    start = document.text.find(text, section.start)
+                    start = document.text.find(text, begin)
                 title = section.path[-1] if section.path else ""
                 yield title, " › ".join(section.path), start, text
+
+
+def _on_pages(
+    sections: list[Section], pages: tuple[tuple[int, int], ...]
+) -> Iterator[tuple[Section, int, int]]:
+    """Each section's span, cut where a page starts: a passage lies on one page, so the
+    page its citation gives is where all of it is."""
+    starts = [offset for offset, _ in pages]
+    for section in sections:
+        cuts = [section.start, *(o for o in starts if section.start < o < section.end)]
+        for begin, end in zip(cuts, [*cuts[1:], section.end], strict=True):
+            yield section, begin, end
 
 
 def embedding_text(chunk: Chunk, title: str) -> str:

@@ -8,8 +8,8 @@ properties, the HTML title, the first heading), otherwise from the file name.
 
 Cleaning removes what hurts retrieval and citations: YAML front matter, HTML tags,
 footnote markers, markdown emphasis and links, and web-page furniture lines ("Skip to
-content", "Back to Top"). It does not do OCR: a scanned PDF with no text layer is
-reported as unreadable.
+content", "Back to Top"). A PDF page with no text layer, and an image file, is read by
+OCR (`ocr`), page by page; the index report names those pages and their confidence.
 """
 
 from __future__ import annotations
@@ -22,11 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UnreadableDocument, UnsupportedDocument
-from ..files import file_sha256
+from ..files import Progress, file_sha256
+from . import ocr
+from .ocr import IMAGE_SUFFIXES
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
+SUPPORTED_SUFFIXES = (
+    ".txt",
+    ".md",
+    ".markdown",
+    ".pdf",
+    ".html",
+    ".htm",
+    ".docx",
+    *IMAGE_SUFFIXES,
+)
 METADATA_FILE = "metadata.toml"
-CLEANING_VERSION = 4  # raise when loading or cleaning changes, so indexes are rebuilt
+CLEANING_VERSION = 5  # raise when loading or cleaning changes, so indexes are rebuilt
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,10 @@ def load_document(
     doc_id: str | None = None,
     metadata: dict[str, str] | None = None,
     max_bytes: int = 200 * 1024 * 1024,
+    progress: Progress | None = None,
 ) -> Document:
-    """Read one file. Raises UnsupportedDocument or UnreadableDocument with the reason."""
+    """Read one file. Raises UnsupportedDocument or UnreadableDocument with the reason.
+    `progress("reading <name> by OCR", page, pages)` follows pages read by OCR."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedDocument(
@@ -101,7 +114,7 @@ def load_document(
         )
     try:  # hashed before reading, so a file rewritten meanwhile is indexed again next run
         sha256 = file_sha256(path)
-        parsed = _PARSERS[suffix](path)
+        parsed = _PARSERS[suffix](path, progress)
     except OSError as exc:  # removed or made unreadable while being indexed
         raise UnreadableDocument(f"{path.name}: cannot be read ({exc.strerror})") from exc
     if parsed.page_texts:  # clean page by page so page starts stay exact
@@ -111,7 +124,8 @@ def load_document(
         text = clean_text(parsed.text)
     if len(text.strip()) < 2:
         raise UnreadableDocument(
-            f"{path.name}: no text could be extracted (a scanned PDF needs OCR first)"
+            f"{path.name}: no text could be extracted, by its text layer or by OCR "
+            "(blank pages, or an image without legible text)"
         )
     meta = metadata or {}
     title = meta.get("title") or parsed.title or _first_heading(text) or _title_from_name(path)
@@ -148,7 +162,7 @@ def _decode(path: Path) -> tuple[str, list[str]]:
         ) from exc
 
 
-def _parse_text(path: Path) -> _Parsed:
+def _parse_text(path: Path, progress: Progress | None = None) -> _Parsed:
     text, notes = _decode(path)
     parsed = _parse_front_matter(text, path.name)
     parsed.notes = notes + parsed.notes
@@ -157,14 +171,17 @@ def _parse_text(path: Path) -> _Parsed:
     return parsed
 
 
-def _parse_pdf(path: Path) -> _Parsed:
+def _parse_pdf(path: Path, progress: Progress | None = None) -> _Parsed:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
-            raise UnreadableDocument(f"{path.name}: the PDF is encrypted; save an unlocked copy")
+            raise UnreadableDocument(
+                f"{path.name}: the PDF is protected by a password; save a copy without "
+                "the password (or print it to PDF) and add that"
+            )
         parts = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
         title = str(info.title) if info and info.title else ""
@@ -175,13 +192,31 @@ def _parse_pdf(path: Path) -> _Parsed:
         raise UnreadableDocument(f"{path.name}: not a readable PDF ({exc})") from exc
     except Exception as exc:  # pypdf raises many kinds on damaged files
         raise UnreadableDocument(f"{path.name}: not a readable PDF ({exc})") from exc
-    return _Parsed(text="", title=title, publisher=author, page_texts=parts)
+    scanned = [i for i, part in enumerate(parts) if len(part.strip()) < ocr.MIN_TEXT_CHARS]
+    notes: list[str] = []
+    if scanned:  # page by page: a mixed PDF keeps its text layer where it has one
+        pages = list(ocr.read_pdf_pages(path, scanned, _ocr_progress(path, progress)))
+        for page in pages:
+            parts[page.number - 1] = page.text
+        notes = ocr.report(path.name, pages)
+    return _Parsed(text="", title=title, publisher=author, page_texts=parts, notes=notes)
+
+
+def _parse_image(path: Path, progress: Progress | None = None) -> _Parsed:
+    pages = ocr.read_image_file(path, _ocr_progress(path, progress))
+    return _Parsed(text="", page_texts=[p.text for p in pages], notes=ocr.report(path.name, pages))
+
+
+def _ocr_progress(path: Path, progress: Progress | None) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(f"reading {path.name} by OCR", done, total)
 
 
 _HTML_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
 
 
-def _parse_html(path: Path) -> _Parsed:
+def _parse_html(path: Path, progress: Progress | None = None) -> _Parsed:
     from bs4 import BeautifulSoup
 
     text, notes = _decode(path)
@@ -203,7 +238,7 @@ def _parse_html(path: Path) -> _Parsed:
     return _Parsed(text=body, title=title, notes=notes)
 
 
-def _parse_docx(path: Path) -> _Parsed:
+def _parse_docx(path: Path, progress: Progress | None = None) -> _Parsed:
     import docx
 
     try:
@@ -235,7 +270,7 @@ def _parse_docx(path: Path) -> _Parsed:
     return _Parsed(text="\n".join(lines), title=props.title or "", publisher=props.author or "")
 
 
-_PARSERS: dict[str, Callable[[Path], _Parsed]] = {
+_PARSERS: dict[str, Callable[[Path, Progress | None], _Parsed]] = {
     ".txt": _parse_text,
     ".md": _parse_text,
     ".markdown": _parse_text,
@@ -243,6 +278,7 @@ _PARSERS: dict[str, Callable[[Path], _Parsed]] = {
     ".html": _parse_html,
     ".htm": _parse_html,
     ".docx": _parse_docx,
+    **dict.fromkeys(IMAGE_SUFFIXES, _parse_image),
 }
 
 

@@ -239,7 +239,9 @@ class Indexer:
         if not is_supported(path):
             return f"unsupported file type '{path.suffix}'"
         try:
-            return load_document(path, doc_id, meta, max_bytes=self._max_bytes)
+            return load_document(
+                path, doc_id, meta, max_bytes=self._max_bytes, progress=self.progress
+            )
         except AssistantError as exc:
             return str(exc)
 

@@ -3,9 +3,9 @@
 An upload is screened before it reaches the indexer: its extension must be a supported
 type, its size under the upload limit, and its content must be what the extension says
 (a `.pdf` must start with `%PDF-`, a `.docx` must be a zip holding `word/document.xml`,
-text types must decode as text). A file that fails says why and is not copied; what is
-already indexed is untouched. Removal deletes the document's file from the corpus folder;
-the caller then brings the index up to date.
+an image must carry its type's signature, text types must decode as text). A file that
+fails says why and is not copied; what is already indexed is untouched. Removal deletes
+the document's file from the corpus folder; the caller then brings the index up to date.
 
 Suggested questions are built from the indexed documents' titles, so they follow the corpus.
 It does not scan for malware or macros: a DOCX is only read for its text.
@@ -25,12 +25,26 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 _SNIFF_BYTES = 64 * 1024
 
 
+# The signatures of the image types read by OCR, and the extensions each may have.
+_IMAGES = {
+    b"\x89PNG\r\n\x1a\n": "png",
+    b"\xff\xd8\xff": "jpg",
+    b"II*\x00": "tiff",
+    b"MM\x00*": "tiff",
+}
+_SAME_KIND = {".jpeg": "jpg", ".tif": "tiff"}
+
+
 def detect_kind(path: Path) -> str:
-    """What the file's content is: "pdf", "docx", "zip", "text" or "binary"."""
+    """What the file's content is: "pdf", "docx", "zip", "png", "jpg", "tiff", "text" or
+    "binary"."""
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if head.startswith(b"%PDF-"):
         return "pdf"
+    for signature, kind in _IMAGES.items():
+        if head.startswith(signature):
+            return kind
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -66,7 +80,7 @@ def screen_upload(path: Path, max_bytes: int) -> str | None:
     if size > max_bytes:
         return f"it is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB upload limit"
     kind = detect_kind(path)
-    expected = "text" if suffix in TEXT_SUFFIXES else suffix.lstrip(".")
+    expected = "text" if suffix in TEXT_SUFFIXES else _SAME_KIND.get(suffix, suffix.lstrip("."))
     if kind != expected:
         found = {"text": "plain text", "zip": "a zip archive", "binary": "binary data"}
         return (

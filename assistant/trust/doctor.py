@@ -58,6 +58,7 @@ def run_checks(settings: Settings) -> list[Check]:
         _index,
         _offline,
         _ui,
+        _ocr,
         _audit,
         _memory,
         _disk,
@@ -111,6 +112,23 @@ def _embedder(settings: Settings) -> Check:
         True,
         f"{EMBEDDER_NAME} ({EMBEDDER_DIM} dimensions), from the installed package at {folder}",
     )
+
+
+def _ocr(settings: Settings) -> Check:
+    from ..ingest import ocr
+
+    if not ocr.available():
+        return Check(
+            "ocr",
+            True,
+            "tesseract is not installed: scanned PDF pages and images cannot be read; "
+            + ocr.INSTALL_HINT,
+        )
+    import pytesseract
+
+    version = pytesseract.get_tesseract_version()
+    languages = ", ".join(pytesseract.get_languages(config=""))
+    return Check("ocr", True, f"tesseract {version} (languages: {languages})")
 
 
 def _index(settings: Settings) -> Check:
