@@ -282,3 +282,82 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     path.write_text("word " * 1000)
     with pytest.raises(UnreadableDocument, match="over the 0 MB limit"):
         load_document(path, max_bytes=100)
+
+
+def make_table_pdf(path: Path, rows: list[list[str]]) -> Path:
+    """A PDF with a paragraph, a ruled table (long enough to go on to a second page, its
+    header not repeated there) and a paragraph after it."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    table = Table(rows, repeatRows=0)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    SimpleDocTemplate(str(path), pagesize=A4).build(
+        [
+            Paragraph("Energy mix", styles["Heading1"]),
+            Paragraph("The table gives the share of each source of electricity.", styles["Normal"]),
+            Spacer(1, 12),
+            table,
+            Paragraph("After the table, a closing remark on grid investment.", styles["Normal"]),
+        ]
+    )
+    return path
+
+
+SHARES = [["Source", "Share in 2022", "Share in 2023"]] + [
+    [f"Interconnector {i}", f"{i / 10:.2f}%", f"{i / 10 + 0.01:.2f}%"] for i in range(1, 60)
+]
+
+
+def test_a_pdf_table_becomes_a_markdown_table_with_its_header_on_every_page(
+    tmp_path: Path,
+) -> None:
+    document = load_document(make_table_pdf(tmp_path / "energy.pdf", SHARES))
+    assert [number for _, number in document.pages] == [1, 2]
+    first, second = document.text[: document.pages[1][0]], document.text[document.pages[1][0] :]
+    assert first.startswith("Energy mix\nThe table gives the share")
+    assert "| Source | Share in 2022 | Share in 2023 |\n| --- | --- | --- |\n" in first
+    assert "| Interconnector 1 | 0.10% | 0.11% |" in first
+    # the rows on the next page are under the same header
+    assert second.startswith("| Source | Share in 2022 | Share in 2023 |\n| --- | --- | --- |\n|")
+    assert "| Interconnector 59 | 5.90% | 5.91% |" in second
+    assert second.rstrip().endswith("After the table, a closing remark on grid investment.")
+
+
+def test_a_docx_table_is_a_markdown_table_where_it_stands(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Before the table.")
+    table = document.add_table(rows=3, cols=3)
+    for r, row in enumerate(
+        [["Source", "2022", "2023"], ["Wind", "12.5%", "14.1%"], ["Sun", "3|4", "5"]]
+    ):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_paragraph("After the table.")
+    document.save(str(tmp_path / "mix.docx"))
+    text = load_document(tmp_path / "mix.docx").text
+    assert text.index("Before the table.") < text.index("| Source | 2022 | 2023 |")
+    assert "| Source | 2022 | 2023 |\n| --- | --- | --- |\n| Wind | 12.5% | 14.1% |\n" in text
+    assert "| Sun | 3\\|4 | 5 |" in text
+    assert text.index("| Sun |") < text.index("After the table.")
+
+
+def test_rows_of_a_long_table_keep_its_header(tmp_path: Path) -> None:
+    document = load_document(make_table_pdf(tmp_path / "energy.pdf", SHARES))
+    chunks = Chunker(words, chunk_tokens=60, overlap_tokens=0, min_chunk_chars=10).chunks(document)
+    rows = [c for c in chunks if c.text.startswith("| Interconnector")]
+    assert len(rows) >= 3
+    for chunk in rows:
+        assert chunk.header == (
+            "The table gives the share of each source of electricity.\n"
+            "| Source | Share in 2022 | Share in 2023 |\n| --- | --- | --- |"
+        )
+        assert chunk.passage == f"{chunk.header}\n{chunk.text}"
+        assert document.text[chunk.start : chunk.end] == chunk.text
+    prose = [c for c in chunks if "closing remark" in c.text]
+    assert prose and prose[0].header == ""

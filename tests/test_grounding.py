@@ -376,3 +376,21 @@ def test_a_sentence_copied_word_for_word_needs_no_verifier_even_without_its_mark
     verifier = Verifier({})
     shown, stream = _stream(P2, verifier)  # no marker: re-cited to passage 2
     assert shown == f"{P2[:-1]} [2]." and verifier.asked == []
+
+
+def test_table_rows_are_written_out_for_the_verifier_with_only_the_claims_rows() -> None:
+    from assistant.answering.grounding import rows_as_sentences
+
+    passage = (
+        "Energy mix (Grid report, 2025)\nThe table gives the share of each source.\n"
+        "| Source | Share in 2022 | Share in 2023 |\n| --- | --- | --- |\n"
+        "| Wind | 38.5% | 41.2% |\n| Gas | 30.1% | 28.0% |\n| Sun \\| roofs | 3.0% | |\nAfter."
+    )
+    assert rows_as_sentences(passage, "Wind gave 41.2% in 2023.") == (
+        "Energy mix (Grid report, 2025)\nThe table gives the share of each source.\n"
+        "Wind: Share in 2022 38.5%; Share in 2023 41.2%.\nAfter."
+    )
+    everything = rows_as_sentences(passage)
+    assert "Gas: Share in 2022 30.1%; Share in 2023 28.0%." in everything
+    assert "Sun | roofs: Share in 2022 3.0%." in everything
+    assert rows_as_sentences("No table here.", "a claim") == "No table here."

@@ -392,7 +392,7 @@ class Assistant:
         """The sentence check over the prompt's passages, knowing their labels and titles
         (a small model copies them into its text)."""
         hits = packed.hits
-        passages = [f"{source_label(h)}\n{neutralise(h.chunk.text)}" for h in hits]
+        passages = [f"{source_label(h)}\n{neutralise(h.chunk.passage)}" for h in hits]
         labels = [source_label(h) for h in hits]
         labels += [  # the label without its section, as often copied
             source_label(replace(h, chunk=replace(h.chunk, section="", page=None))) for h in hits

@@ -99,7 +99,7 @@ def build_prompt(
     given: list[Hit] = []
     blocks: list[str] = []
     for hit in hits:
-        block = f"[{len(given) + 1}] {source_label(hit)}\n{neutralise(hit.chunk.text)}"
+        block = f"[{len(given) + 1}] {source_label(hit)}\n{neutralise(hit.chunk.passage)}"
         cost = count_tokens(block) + 2
         if cost > budget:
             continue
@@ -120,7 +120,7 @@ def focused_messages(
     question that compares documents, each is answered on its own, so none is crowded
     out and no document's claim is pinned on another."""
     doc = numbered[0][1].document
-    blocks = [f"[{n}] {source_label(hit)}\n{neutralise(hit.chunk.text)}" for n, hit in numbered]
+    blocks = [f"[{n}] {source_label(hit)}\n{neutralise(hit.chunk.passage)}" for n, hit in numbered]
     by = f" ({doc.publisher})" if doc.publisher else ""
     focus = f"Say only what “{doc.title}”{by} says on this."
     user = "Sources:\n" + "\n\n".join(blocks) + f"\nQuestion: {question} {focus}\nAnswer:"

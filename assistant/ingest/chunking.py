@@ -6,7 +6,10 @@ heading path; the headings are found by a line scan rather than by langchain's
 character offsets a citation needs. A section is cut again where a PDF page starts, so a
 passage lies on one page. Then langchain's `RecursiveCharacterTextSplitter` splits each
 section on paragraphs, lines, sentences and words to at most `chunk_tokens` word pieces
-of the embedder's own tokenizer, with overlap, keeping each piece's offset.
+of the embedder's own tokenizer, with overlap, keeping each piece's offset. A passage
+that holds rows of a Markdown table but not its header carries the header, and the line
+of prose before the table, beside its text (`Chunk.header`), so a row is read, searched
+and checked under its column names and what the table is about.
 
 Worked example (chunk_tokens large enough):
 
@@ -29,6 +32,8 @@ from dataclasses import dataclass
 from .documents import Document
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+# A Markdown table: its header row and the line under it, then its rows.
+_TABLE = re.compile(r"^(?P<header>\|.*\|\n\|(?: ?:?-+:? ?\|)+)\n(?:\|.*\|(?:\n|$))*", re.M)
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 
 
@@ -42,10 +47,17 @@ class Chunk:
     start: int
     end: int
     text: str
+    header: str = ""  # the caption and header of the table whose rows it holds, when not in it
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def passage(self) -> str:
+        """The passage as the model, the search and the reader see it: rows of a table
+        under their header."""
+        return f"{self.header}\n{self.text}" if self.header else self.text
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,12 @@ class Chunker:
             text = document.text.strip()
             start = document.text.find(text)
             pieces = [("", "", start, text)]
+        tables: list[tuple[int, int, int, str]] = []
+        caption = ""
+        for m in _TABLE.finditer(document.text):
+            goes_on = tables and not document.text[tables[-1][2] : m.start()].strip()
+            caption = caption if goes_on else _caption(document.text, m.start())
+            tables.append((m.start(), m.end("header"), m.end(), caption + m["header"]))
         return [
             Chunk(
                 chunk_id=f"{document.doc_id}#{n}",
@@ -136,6 +154,7 @@ class Chunker:
                 start=start,
                 end=start + len(text),
                 text=text,
+                header=next((h for _, s, e, h in tables if s <= start < e), ""),
             )
             for n, (section, path, start, text) in enumerate(pieces)
         ]
@@ -156,6 +175,16 @@ class Chunker:
                 yield title, " › ".join(section.path), start, text
 
 
+def _caption(text: str, start: int) -> str:
+    """The line of prose just before a table ("Table 2: share of electricity by source"),
+    with a line break, kept with the table's rows; "" when there is none. A table that
+    goes on from the page before keeps that page's caption."""
+    before = text[:start].rstrip("\n").rsplit("\n", 1)[-1].strip()
+    if not before or before.startswith(("|", "#")) or len(before) > 300:
+        return ""
+    return before + "\n"
+
+
 def _on_pages(
     sections: list[Section], pages: tuple[tuple[int, int], ...]
 ) -> Iterator[tuple[Section, int, int]]:
@@ -171,4 +200,4 @@ def _on_pages(
 def embedding_text(chunk: Chunk, title: str) -> str:
     """What the embedder and BM25 see: the passage with its document and section names."""
     heading = f"{title} — {chunk.section_path}" if chunk.section_path else title
-    return f"{heading}\n{chunk.text}"
+    return f"{heading}\n{chunk.passage}"

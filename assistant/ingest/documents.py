@@ -193,6 +193,8 @@ def _parse_pdf(path: Path, progress: Progress | None = None) -> _Parsed:
     except Exception as exc:  # pypdf raises many kinds on damaged files
         raise UnreadableDocument(f"{path.name}: not a readable PDF ({exc})") from exc
     scanned = [i for i, part in enumerate(parts) if len(part.strip()) < ocr.MIN_TEXT_CHARS]
+    for index, text in _pages_with_tables(path, set(scanned)).items():
+        parts[index] = text
     notes: list[str] = []
     if scanned:  # page by page: a mixed PDF keeps its text layer where it has one
         pages = list(ocr.read_pdf_pages(path, scanned, _ocr_progress(path, progress)))
@@ -200,6 +202,63 @@ def _parse_pdf(path: Path, progress: Progress | None = None) -> _Parsed:
             parts[page.number - 1] = page.text
         notes = ocr.report(path.name, pages)
     return _Parsed(text="", title=title, publisher=author, page_texts=parts, notes=notes)
+
+
+def _pages_with_tables(path: Path, skip: set[int]) -> dict[int, str]:
+    """The text of each page (from 0) that holds a table, read again with pdfplumber: the
+    tables as Markdown tables where they stand, the rest as lines. A table that goes on
+    from the foot of one page to the head of the next, with as many columns, is given its
+    header again on the next page."""
+    import pdfplumber
+
+    out: dict[int, str] = {}
+    header: list[str] | None = None  # of a table that ends its page
+    try:
+        pdf = pdfplumber.open(str(path))
+    except Exception:  # pypdf read it; its text stands
+        return out
+    with pdf:
+        for index, page in enumerate(pdf.pages):
+            tables = [] if index in skip else page.find_tables()
+            if not tables:
+                header = None
+                continue
+            boxes = [t.bbox for t in tables]
+
+            def outside(obj: dict, boxes: list = boxes) -> bool:
+                return not any(
+                    b[0] <= obj.get("x0", -1)
+                    and obj.get("x1", 1e9) <= b[2]
+                    and b[1] <= obj.get("top", -1)
+                    and obj.get("bottom", 1e9) <= b[3]
+                    for b in boxes
+                )
+
+            blocks = [
+                (line["top"], line["text"]) for line in page.filter(outside).extract_text_lines()
+            ]
+            first_top = min((top for top, _ in blocks), default=page.height)
+            bottom = max((top for top, _ in blocks), default=0.0)
+            last: list[str] | None = None
+            for table in sorted(tables, key=lambda t: t.bbox[1]):
+                rows = [[" ".join((c or "").split()) for c in row] for row in table.extract()]
+                if not rows:
+                    continue
+                goes_on = (
+                    header is not None
+                    and table.bbox[1] <= first_top
+                    and len(rows[0]) == len(header)
+                    and rows[0] != header
+                )
+                used = header if goes_on and header is not None else rows[0]
+                blocks.append(
+                    (table.bbox[1], f"\n{markdown_table(rows, used if goes_on else None)}\n")
+                )
+                last = used if table.bbox[3] >= bottom else None  # nothing below it
+                header = None
+            header = last
+            out[index] = "\n".join(text for _, text in sorted(blocks, key=lambda b: b[0]))
+    return out
 
 
 def _parse_image(path: Path, progress: Progress | None = None) -> _Parsed:
@@ -251,10 +310,16 @@ def _parse_docx(path: Path, progress: Progress | None = None) -> _Parsed:
         raise
     except Exception as exc:  # python-docx raises KeyError, BadZipFile, ValueError...
         raise UnreadableDocument(f"{path.name}: not a readable DOCX file ({exc})") from exc
+    from docx.table import Table
+
     lines: list[str] = []
-    for paragraph in document.paragraphs:
-        style = paragraph.style.name if paragraph.style is not None else ""
-        content = paragraph.text.strip()
+    for block in document.iter_inner_content():  # paragraphs and tables in their order
+        if isinstance(block, Table):
+            rows = [[cell.text for cell in row.cells] for row in block.rows]
+            lines.append(f"\n{markdown_table(rows)}\n")
+            continue
+        style = block.style.name if block.style is not None else ""
+        content = block.text.strip()
         if not content:
             continue
         match = re.match(r"Heading (\d)", style)
@@ -263,11 +328,27 @@ def _parse_docx(path: Path, progress: Progress | None = None) -> _Parsed:
             lines.append(f"\n{'#' * min(level, 6)} {content}\n")
         else:
             lines.append(content + "\n")
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text.strip() for cell in row.cells) + "\n")
     props = document.core_properties
     return _Parsed(text="\n".join(lines), title=props.title or "", publisher=props.author or "")
+
+
+def markdown_table(rows: list[list[str]], header: list[str] | None = None) -> str:
+    """Rows of cells as a Markdown table, the first row (or `header`) as its header; a
+    cell's line breaks become spaces and its "|" is escaped."""
+
+    def cell(text: str | None) -> str:
+        return " ".join((text or "").split()).replace("|", "\\|")
+
+    body = [[cell(c) for c in row] for row in rows if any(cell(c) for c in row)]
+    if header is None:
+        if not body:
+            return ""
+        header, body = body[0], body[1:]
+    width = max(len(header), *(len(r) for r in body)) if body else len(header)
+    head = [*(cell(c) for c in header), *[""] * (width - len(header))]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join([*r, *[""] * (width - len(r))]) + " |" for r in body]
+    return "\n".join(lines)
 
 
 _PARSERS: dict[str, Callable[[Path, Progress | None], _Parsed]] = {
