@@ -35,12 +35,7 @@ class Record(BaseModel):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: int) -> int:
-        if not 1 <= value <= cls.FORMAT:
-            raise ValueError(
-                f"format {value} is not one this version of the assistant reads (1 to "
-                f"{cls.FORMAT}); a newer version wrote it: read it with that version"
-            )
-        return value
+        return known_format(value, cls.FORMAT)
 
     @classmethod
     def from_json(cls, data: Any, source: str = "") -> Self:
@@ -48,15 +43,30 @@ class Record(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            where = f"{source}: " if source else ""
-            raise RecordInvalid(
-                f"{where}not a {cls.KIND} this version of the assistant can read: "
-                f"{'; '.join(problems(exc))}. To go on, {cls.ADVICE}."
-            ) from exc
+            raise invalid(exc, cls.KIND, cls.ADVICE, source) from exc
 
     def to_json(self) -> dict[str, Any]:
         """The record as JSON data, its format version first."""
         return {"format": self.format, **self.model_dump(mode="json", exclude_unset=True)}
+
+
+def known_format(value: int, newest: int) -> int:
+    """`value` when this version reads that format (1 to `newest`)."""
+    if not 1 <= value <= newest:
+        raise ValueError(
+            f"not a format this version of the assistant reads (1 to {newest}): a newer "
+            "version wrote it; read it with that version"
+        )
+    return value
+
+
+def invalid(exc: ValidationError, kind: str, advice: str, source: str = "") -> RecordInvalid:
+    """The error for data that is not a `kind`: where, each problem, and what to do."""
+    where = f"{source}: " if source else ""
+    return RecordInvalid(
+        f"{where}not a {kind} this version of the assistant can read: "
+        f"{'; '.join(problems(exc))}. To go on, {advice}."
+    )
 
 
 def problems(exc: ValidationError) -> list[str]:
@@ -64,11 +74,20 @@ def problems(exc: ValidationError) -> list[str]:
     return [problem(error) for error in exc.errors()]
 
 
+_JSON_WORDS = {
+    "a valid tuple": "a list",
+    "a valid dictionary": "an object",
+    "a dictionary": "an object",
+}
+
+
 def problem(error: ErrorDetails) -> str:
     field = ".".join(str(part) for part in error["loc"]) or "the record"
     if error["type"] == "missing":
         return f"{field}: missing"
-    if error["type"] == "extra_forbidden":
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         return f"{field}: unknown field"
     message = error["msg"].removeprefix("Value error, ")
+    for python, json_word in _JSON_WORDS.items():  # the data is JSON: name its types
+        message = message.replace(python, json_word)
     return f"{field}: {message[0].lower()}{message[1:]} (got {error['input']!r:.60})"

@@ -6,8 +6,6 @@ import pytest
 
 from assistant.evaluation.judges import FastJudge, balanced_accuracy
 from assistant.evaluation.metrics import (
-    GoldQuestion,
-    Quote,
     average,
     citation_scores,
     faithfulness,
@@ -16,6 +14,7 @@ from assistant.evaluation.metrics import (
     retrieval_score,
     score_answer,
 )
+from assistant.evaluation.records import GoldQuestion, Quote
 
 JUSTICE = "The Ministry of Justice will give 2,500 employees access to AI tools."
 PROBATION = "More than 1,000 probation officers already use transcription tools."

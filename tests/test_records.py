@@ -4,6 +4,7 @@ with the defaults, and refuses a wrong type or an unknown format with a clear me
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
 from assistant.errors import RecordInvalid
+from assistant.evaluation.records import GoldQuestion, Quote, load_questions
 from assistant.trust.audit import AuditLog, record_hash
 from assistant.trust.provenance import render
 from assistant.trust.records import ProvenanceRecord
@@ -91,5 +93,58 @@ def test_a_provenance_record_of_another_shape_is_refused(
 
 def test_a_provenance_record_of_a_newer_format_says_so(tmp_path: Path, corpus: Path) -> None:
     data = _provenance(tmp_path) | {"format": 2}
-    with pytest.raises(RecordInvalid, match=r"format: format 2 is not one .* reads \(1 to 1\)"):
+    with pytest.raises(
+        RecordInvalid, match=r"format: not a format this version .* reads \(1 to 1\).* \(got 2\)"
+    ):
         ProvenanceRecord.from_json(data)
+
+
+# ---------------------------------------------------------------- gold question
+
+GOLD_ROW = {
+    "id": "q001",
+    "question": "How many Ministry of Justice staff get AI tools?",
+    "type": "figure",
+    "gold_answer": "2,500 Ministry of Justice employees will get access to AI tools.",
+    "key_terms": ["2,500"],
+    "quotes": [{"doc_id": "justice", "text": "The Ministry of Justice will give 2,500 employees"}],
+}
+
+
+def test_a_gold_question_reads_back_what_it_wrote() -> None:
+    question = GoldQuestion.from_json(GOLD_ROW | {"paraphrase_of": "q000"})
+    assert question.quotes == (Quote("justice", GOLD_ROW["quotes"][0]["text"]),)
+    assert GoldQuestion.from_json(question.to_json()) == question
+    assert question.to_json() == GOLD_ROW | {"paraphrase_of": "q000", "format": 1}
+
+
+def test_a_gold_line_of_the_first_sets_reads_with_the_defaults(tmp_path: Path) -> None:
+    """Lines from before `paraphrase_of` and `format`, and a bare one `assistant eval` reads."""
+    path = tmp_path / "set.jsonl"
+    bare = {"id": "q2", "question": "What did it cost?", "type": "unanswerable"}
+    path.write_text(json.dumps(GOLD_ROW) + "\n\n" + json.dumps(bare) + "\n")
+    first, second = load_questions(path)
+    assert (first.paraphrase_of, first.format, first.answerable) == ("", 1, True)
+    assert second == GoldQuestion("q2", "What did it cost?", "unanswerable")
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"type": "opinion"}, "type: input should be 'fact', 'figure', 'multi', 'comparison'"),
+        ({"key_terms": "2,500"}, "key_terms: input should be a list (got '2,500')"),
+        ({"quotes": [{"doc_id": "justice"}]}, "quotes.0.text: missing"),
+        ({"id": " "}, "id: must not be blank"),
+        ({"format": 2}, "format: not a format this version of the assistant reads (1 to 1)"),
+    ],
+)
+def test_a_malformed_gold_line_is_refused_with_where_and_what(
+    tmp_path: Path, change: dict[str, Any], said: str
+) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(GOLD_ROW) + "\n" + json.dumps(GOLD_ROW | change) + "\n")
+    with pytest.raises(RecordInvalid) as caught:
+        load_questions(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:2: not a gold question") and said in message
+    assert message.endswith("correct the line as eval/FORMAT.md describes.")

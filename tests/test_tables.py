@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.answers import Citation
-from assistant.evaluation.metrics import GoldQuestion, Quote
+from assistant.evaluation.records import GoldQuestion, Quote
 from assistant.evaluation.tables import carries, summary
 
 QUESTION = GoldQuestion(

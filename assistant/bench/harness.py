@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..evaluation.metrics import GoldQuestion, load_questions
+from ..evaluation.records import GoldQuestion, load_questions
 from ..ingest.embedding import MiniLMEmbedder
 from ..settings import Settings
 

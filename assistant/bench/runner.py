@@ -35,7 +35,7 @@ from typing import Any
 
 from ..answering.assistant import Assistant, load_generator
 from ..errors import BenchError
-from ..evaluation.metrics import GoldQuestion
+from ..evaluation.records import GoldQuestion
 from ..generation.catalog import ModelStore
 from ..ingest.chunking import embedding_text
 from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder

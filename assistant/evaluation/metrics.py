@@ -30,55 +30,14 @@ from ..answering.grounding import split_sentences
 from ..answering.prompting import is_decline
 from ..ingest.documents import clean_text
 from .judges import Judge, LabelledPair, ModelJudge, Verdict
+from .records import GoldQuestion, Quote
 
 QUOTE_MIN_SHARE = 0.7  # of a quote's words, contiguous in the passage, for it to count as found
-QUESTION_TYPES = ("fact", "figure", "multi", "comparison", "unanswerable")
 _LOOKALIKES = str.maketrans(
     {"’": "'", "‘": "'", "“": '"', "”": '"', "—": "-", "–": "-", "\u00a0": " "}
 )
 
 Entails = Callable[[str, str], bool]
-
-
-@dataclass(frozen=True)
-class Quote:
-    doc_id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class GoldQuestion:
-    id: str
-    question: str
-    type: str
-    gold_answer: str
-    key_terms: tuple[str, ...]
-    quotes: tuple[Quote, ...]
-    paraphrase_of: str = ""  # the gold question this one rewords (eval/paraphrases.jsonl)
-
-    @property
-    def answerable(self) -> bool:
-        return self.type != "unanswerable"
-
-
-def load_questions(path: Path) -> list[GoldQuestion]:
-    questions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        questions.append(
-            GoldQuestion(
-                id=row["id"],
-                question=row["question"],
-                type=row["type"],
-                gold_answer=row.get("gold_answer", ""),
-                key_terms=tuple(row.get("key_terms", [])),
-                quotes=tuple(Quote(q["doc_id"], q["text"]) for q in row.get("quotes", [])),
-                paraphrase_of=row.get("paraphrase_of", ""),
-            )
-        )
-    return questions
 
 
 def load_pairs(path: Path, labels: Mapping[str, str] | None = None) -> list[LabelledPair]:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..answering.assistant import Assistant
-from ..errors import AssistantError, EvaluationDataError
+from ..errors import AssistantError, EvaluationDataError, RecordInvalid
 from ..files import Progress
 from ..generation.catalog import ModelStore
 from ..ingest.documents import read_metadata
@@ -43,16 +43,8 @@ from .judges import (
     load_model_judge,
     make_judge,
 )
-from .metrics import (
-    METRICS,
-    QUESTION_TYPES,
-    STAGES,
-    GoldQuestion,
-    average,
-    load_pairs,
-    load_questions,
-    score_answer,
-)
+from .metrics import METRICS, STAGES, average, load_pairs, score_answer
+from .records import QUESTION_TYPES, GoldQuestion, load_questions
 
 LABELS = {
     "hit": "hit@k",
@@ -118,7 +110,7 @@ def run_eval(
 def _read_questions(path: Path) -> list[GoldQuestion]:
     try:
         return load_questions(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, RecordInvalid) as exc:
         raise EvaluationDataError(
             f"{path} is not a question set ({exc}); see eval/FORMAT.md."
         ) from exc

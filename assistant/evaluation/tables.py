@@ -25,7 +25,8 @@ from statistics import median
 from ..answering.assistant import Assistant
 from ..answers import Citation
 from ..settings import Settings
-from .metrics import GoldQuestion, load_questions, quote_found
+from .metrics import quote_found
+from .records import GoldQuestion, load_questions
 
 KINDS = ("multi", "comparison")
 
