@@ -21,13 +21,19 @@ from pydantic_core import ErrorDetails
 from .errors import RecordInvalid
 
 
+class Part(BaseModel):
+    """A part of a record: checked like the record, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class Record(BaseModel):
     """A typed record kept on disk, with the version of its format."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     FORMAT: ClassVar[int] = 1  # the newest format this class reads and the one it writes
-    KIND: ClassVar[str] = "record"  # what it is, in words, for error messages
+    KIND: ClassVar[str] = "a record"  # what it is, with its article, for error messages
     ADVICE: ClassVar[str] = "restore the file from a copy"  # what to do when it cannot be read
 
     format: int = 1
@@ -64,7 +70,7 @@ def invalid(exc: ValidationError, kind: str, advice: str, source: str = "") -> R
     """The error for data that is not a `kind`: where, each problem, and what to do."""
     where = f"{source}: " if source else ""
     return RecordInvalid(
-        f"{where}not a {kind} this version of the assistant can read: "
+        f"{where}not {kind} this version of the assistant can read: "
         f"{'; '.join(problems(exc))}. To go on, {advice}."
     )
 

@@ -13,7 +13,9 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
 from assistant.errors import RecordInvalid
-from assistant.evaluation.records import GoldQuestion, Quote, load_questions
+from assistant.evaluation.metrics import METRICS
+from assistant.evaluation.records import GoldQuestion, Quote, Scores, load_questions
+from assistant.evaluation.runner import load_summary
 from assistant.trust.audit import AuditLog, record_hash
 from assistant.trust.provenance import render
 from assistant.trust.records import ProvenanceRecord
@@ -148,3 +150,48 @@ def test_a_malformed_gold_line_is_refused_with_where_and_what(
     message = str(caught.value)
     assert message.startswith(f"{path}:2: not a gold question") and said in message
     assert message.endswith("correct the line as eval/FORMAT.md describes.")
+
+
+# ---------------------------------------------------------------- evaluation summary
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_scores_are_the_metrics() -> None:
+    assert tuple(Scores.model_fields) == METRICS
+
+
+@pytest.mark.parametrize("report", ["baseline", "baseline-unseen", "before-unseen"])
+def test_a_kept_evaluation_summary_reads_back_as_written(report: str, tmp_path: Path) -> None:
+    raw = json.loads((ROOT / "eval" / report / "summary.json").read_text())
+    summary = load_summary(ROOT / "eval" / report)
+    assert summary.to_json() == {"format": 1, **raw}  # the same keys, in the same order
+    assert list(summary.to_json()) == ["format", *raw]
+    (tmp_path / "summary.json").write_text(json.dumps(summary.to_json()))
+    assert load_summary(tmp_path) == summary
+
+
+def test_a_summary_from_before_the_stage_table_reads_with_the_defaults() -> None:
+    summary = load_summary(ROOT / "eval" / "before-unseen")
+    assert (summary.format, summary.stages, summary.paraphrases) == (1, {}, None)
+    assert summary.by_type["fact"].n == 25 and summary.latency["total_s"].median == 22.239
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"n": "many"}, "n: input should be a valid integer"),
+        ({"overall": {"hit": "high"}}, "overall.hit: input should be a valid number"),
+        ({"format": 2}, "format: not a format this version of the assistant reads"),
+    ],
+)
+def test_a_summary_of_another_shape_is_refused(
+    tmp_path: Path, change: dict[str, Any], said: str
+) -> None:
+    raw = json.loads((ROOT / "eval" / "baseline" / "summary.json").read_text())
+    (tmp_path / "summary.json").write_text(json.dumps(raw | change))
+    with pytest.raises(RecordInvalid) as caught:
+        load_summary(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'summary.json'}: not an evaluation summary")
+    assert said in message and message.endswith("with the version that wrote it.")

@@ -83,4 +83,4 @@ def score_answers_file(bench: Bench, answers: Path, name: str) -> dict[str, Any]
         )
     options = EvalOptions(questions=subset, answers=answers, judge="fast", out=bench.out / name)
     summary, _ = run_eval(bench.settings, options)
-    return dict(summary["overall"])
+    return summary.overall.model_dump()

@@ -13,15 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from ..records import Record
-
-
-class Part(BaseModel):
-    """A part of a record: checked like the record, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from ..records import Part, Record
 
 
 class PassageRecord(Part):
@@ -104,7 +96,7 @@ class ProvenanceRecord(Record):
     """How one answer was made: what was asked and answered, from which passages and
     document versions, by which index, embedder, model, prompt and settings."""
 
-    KIND = "provenance record"
+    KIND = "a provenance record"
     ADVICE = (
         "read it with the version of the assistant that wrote it; `assistant audit "
         "verify` says whether the log was altered"
