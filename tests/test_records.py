@@ -12,6 +12,8 @@ import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
 from assistant.answering.assistant import Assistant
+from assistant.bench.report import markdown
+from assistant.bench.results import BenchResults
 from assistant.errors import RecordInvalid
 from assistant.evaluation.metrics import METRICS
 from assistant.evaluation.records import GoldQuestion, Quote, Scores, load_questions
@@ -195,3 +197,55 @@ def test_a_summary_of_another_shape_is_refused(
     message = str(caught.value)
     assert message.startswith(f"{tmp_path / 'summary.json'}: not an evaluation summary")
     assert said in message and message.endswith("with the version that wrote it.")
+
+
+# ---------------------------------------------------------------- benchmark results
+
+
+def _kept_results() -> dict[str, Any]:
+    return dict(json.loads((ROOT / "eval" / "bench" / "results.json").read_text()))
+
+
+def test_kept_benchmark_results_read_back_as_written(tmp_path: Path) -> None:
+    raw = _kept_results()
+    results = BenchResults.load(ROOT / "eval" / "bench")
+    assert results.to_json() == {"format": 1, **raw}
+    assert list(results.to_json()["retrieval"]["corpus"]) == list(raw["retrieval"]["corpus"])
+    assert sorted(results.retrieval.corpus.hybrid) == [1, 2]  # type: ignore[union-attr]
+    results.save(tmp_path / "results.json")
+    assert BenchResults.load(tmp_path) == results
+
+
+def test_results_from_before_the_pipeline_time_read_with_the_defaults(tmp_path: Path) -> None:
+    raw = _kept_results()
+    for row in raw["answering"]["questions"]:
+        del row["outside_model_s"]
+    del raw["answering"]["summary"]["outside_model_s_sum"], raw["answering"]["prefix_cache"]
+    del raw["coldstart"]["other_load"], raw["sweep"]
+    (tmp_path / "results.json").write_text(json.dumps(raw))
+    results = BenchResults.load(tmp_path)
+    assert results.answering is not None and results.answering.prefix_cache is None
+    assert results.answering.questions[0].outside_model_s is None
+    assert results.sweep is None and results.to_json() == {"format": 1, **raw}
+    assert "the pipeline's own time" in markdown(results)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda r: r["indexing"].update(chunks="many"), "indexing.chunks: input should be"),
+        (lambda r: r["retrieval"]["corpus"].update(hybrid_threads_x={}), "retrieval.corpus"),
+        (lambda r: r.update(format=2), "format: not a format this version"),
+    ],
+)
+def test_benchmark_results_of_another_shape_are_refused(
+    tmp_path: Path, change: Any, said: str
+) -> None:
+    raw = _kept_results()
+    change(raw)
+    (tmp_path / "results.json").write_text(json.dumps(raw))
+    with pytest.raises(RecordInvalid) as caught:
+        BenchResults.load(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'results.json'}: not a file of benchmark results")
+    assert said in message and "run the benchmark again" in message
