@@ -6,7 +6,17 @@ the assistant is faster. Scores are the evaluation harness's, in percent.
 
 from __future__ import annotations
 
-from .results import Answering, BenchResults, Indexing, LangChain, LatencySummary, Sweep
+from .results import (
+    Answering,
+    BenchResults,
+    ColdStart,
+    Indexing,
+    LangChain,
+    LatencySummary,
+    Retrieval,
+    Sweep,
+    SyntheticSize,
+)
 
 Row = tuple[str, str, str, str, str, str]
 SUMMARY_HEADER: Row = ("stage", "measure", "assistant", "reference", "ratio", "target / note")
@@ -38,195 +48,223 @@ def _ratio(a: float, b: float) -> str:
 
 
 def summary_rows(results: BenchResults) -> list[Row]:
+    """The summary table: the measures of each section that was run, stage by stage."""
     rows: list[Row] = []
-    if ix := results.indexing:
-        rows += [
-            (
-                "indexing",
-                f"chunks/s, default corpus ({ix.chunks} chunks)",
-                f"{ix.pipeline_chunks_per_s:.1f}",
-                f"{ix.raw_chunks_per_s:.1f} (raw encode)",
-                f"{ix.overhead_ratio:.3f}",
-                "< 1.10",
-            ),
-            (
-                "indexing",
-                "re-index an unchanged corpus: in-process / `assistant index`",
-                f"{ix.unchanged_in_process_s:.3f} s / {ix.unchanged_cli_s:.2f} s",
-                "",
-                "",
-                "< 1 s",
-            ),
-        ]
-    if rt := results.retrieval:
-        corpus = rt.corpus
-        # in the order of their keys in the file ("hybrid_threads_1" < "hybrid_threads_2")
-        for threads in sorted(corpus.hybrid, key=str):
-            rows.append(
-                (
-                    "retrieval",
-                    f"hybrid p50 / p99, {corpus.chunks} chunks, {threads} FAISS thread(s)",
-                    _ms(corpus.hybrid[threads]),
-                    "",
-                    "",
-                    "",
-                )
-            )
+    if results.indexing:
+        rows += _indexing_rows(results.indexing)
+    if results.retrieval:
+        rows += _retrieval_rows(results.retrieval)
+    if results.answering:
+        rows += _answering_rows(results.answering)
+    if results.langchain:
+        rows += _langchain_rows(results.langchain, results.answering, results.indexing)
+    if results.coldstart:
+        rows += _coldstart_rows(results.coldstart)
+    return rows
+
+
+def _indexing_rows(ix: Indexing) -> list[Row]:
+    return [
+        (
+            "indexing",
+            f"chunks/s, default corpus ({ix.chunks} chunks)",
+            f"{ix.pipeline_chunks_per_s:.1f}",
+            f"{ix.raw_chunks_per_s:.1f} (raw encode)",
+            f"{ix.overhead_ratio:.3f}",
+            "< 1.10",
+        ),
+        (
+            "indexing",
+            "re-index an unchanged corpus: in-process / `assistant index`",
+            f"{ix.unchanged_in_process_s:.3f} s / {ix.unchanged_cli_s:.2f} s",
+            "",
+            "",
+            "< 1 s",
+        ),
+    ]
+
+
+def _retrieval_rows(rt: Retrieval) -> list[Row]:
+    rows: list[Row] = []
+    corpus = rt.corpus
+    # in the order of their keys in the file ("hybrid_threads_1" < "hybrid_threads_2")
+    for threads in sorted(corpus.hybrid, key=str):
         rows.append(
             (
                 "retrieval",
-                "memory: FAISS / BM25",
-                f"{_mb(corpus.faiss_bytes)} / {_mb(corpus.bm25_bytes)}",
+                f"hybrid p50 / p99, {corpus.chunks} chunks, {threads} FAISS thread(s)",
+                _ms(corpus.hybrid[threads]),
                 "",
                 "",
                 "",
             )
         )
-        for size in rt.synthetic:
-            n = f"{size.vectors:,}"
-            probes = size.ivf.by_nprobe
-            good = [r for r in probes if r.recall_at_10 >= 0.9]  # the fastest good enough,
-            best = (
-                min(good, key=lambda r: r.latency.p50_ms)
-                if good  # else the best
-                else max(probes, key=lambda r: r.recall_at_10)
+    rows.append(
+        (
+            "retrieval",
+            "memory: FAISS / BM25",
+            f"{_mb(corpus.faiss_bytes)} / {_mb(corpus.bm25_bytes)}",
+            "",
+            "",
+            "",
+        )
+    )
+    for size in rt.synthetic:
+        rows += _synthetic_rows(size)
+    return rows
+
+
+def _synthetic_rows(size: SyntheticSize) -> list[Row]:
+    """Dense search at one synthetic size: the IVF setting to use against flat, memory,
+    and hybrid search where BM25 was built."""
+    rows: list[Row] = []
+    n = f"{size.vectors:,}"
+    probes = size.ivf.by_nprobe
+    good = [r for r in probes if r.recall_at_10 >= 0.9]  # the fastest good enough,
+    best = (
+        min(good, key=lambda r: r.latency.p50_ms)
+        if good  # else the best
+        else max(probes, key=lambda r: r.recall_at_10)
+    )
+    rows.append(
+        (
+            "retrieval",
+            f"dense p50 / p99, {n} vectors: IVF{size.ivf.nlist} nprobe {best.nprobe} vs flat",
+            _ms(best.latency),
+            _ms(size.flat.latency),
+            _ratio(best.latency.p50_ms, size.flat.latency.p50_ms),
+            f"recall@10 {best.recall_at_10:.3f}",
+        )
+    )
+    rows.append(
+        (
+            "retrieval",
+            f"memory, {n} vectors: IVF vs flat",
+            _mb(size.ivf.bytes),
+            _mb(size.flat.bytes),
+            "",
+            f"IVF build {size.ivf.build_s:.1f} s",
+        )
+    )
+    if h := size.hybrid:
+        rows.append(
+            (
+                "retrieval",
+                f"hybrid (IVF + BM25) p50 / p99, {n} documents",
+                _ms(h.hybrid_ivf_latency),
+                _ms(h.hybrid_flat_latency) + " (flat + BM25)",
+                "",
+                f"BM25 {_mb(h.bm25_bytes)}",
             )
-            rows.append(
-                (
-                    "retrieval",
-                    f"dense p50 / p99, {n} vectors: IVF{size.ivf.nlist} "
-                    f"nprobe {best.nprobe} vs flat",
-                    _ms(best.latency),
-                    _ms(size.flat.latency),
-                    _ratio(best.latency.p50_ms, size.flat.latency.p50_ms),
-                    f"recall@10 {best.recall_at_10:.3f}",
-                )
+        )
+    return rows
+
+
+def _answering_rows(an: Answering) -> list[Row]:
+    s = an.summary
+    rows: list[Row] = [
+        (
+            "answering",
+            "model's first token, median",
+            _s(s.first_token_s),
+            _s(s.bare_first_token_s) + " (bare llama.cpp)",
+            f"{s.first_token_ratio:.3f}",
+            "",
+        ),
+        (
+            "answering",
+            "first checked sentence shown, median",
+            _s(s.first_sentence_s),
+            "",
+            "",
+            "",
+        ),
+        (
+            "answering",
+            "output tokens/s, median",
+            _s(s.tokens_per_s, ""),
+            _s(s.bare_tokens_per_s, ""),
+            _ratio(s.bare_tokens_per_s, s.tokens_per_s),
+            "",
+        ),
+        (
+            "answering",
+            f"total time, sum over {len(an.questions)} questions",
+            _s(s.total_s_sum),
+            _s(s.bare_total_s_sum),
+            f"{s.total_ratio:.3f}",
+            "< 1.05",
+        ),
+        (
+            "answering",
+            "the pipeline's own time (outside the model), sum",
+            _s(s.outside_model_s_sum),
+            _s(s.bare_total_s_sum) + " (bare total)",
+            _ratio(s.outside_model_s_sum or 0, s.bare_total_s_sum),
+            "retrieval, prompt, sentence checks, audit record",
+        ),
+        (
+            "answering",
+            "CPU time of the process, sum",
+            _s(s.cpu_s_sum),
+            _s(s.bare_cpu_s_sum),
+            f"{s.cpu_ratio:.3f}",
+            "steadier than wall time on a shared machine",
+        ),
+        (
+            "answering",
+            "prompt / completion tokens, mean",
+            f"{s.prompt_tokens_mean:.0f} / {s.completion_tokens_mean:.0f}",
+            "identical",
+            "",
+            "",
+        ),
+    ]
+    if pc := an.prefix_cache:
+        rows.append(
+            (
+                "answering",
+                "first token, system prompt reused vs evaluated again",
+                _s(pc.reused_s),
+                _s(pc.not_reused_s),
+                _ratio(pc.reused_s, pc.not_reused_s),
+                "",
             )
-            rows.append(
-                (
-                    "retrieval",
-                    f"memory, {n} vectors: IVF vs flat",
-                    _mb(size.ivf.bytes),
-                    _mb(size.flat.bytes),
-                    "",
-                    f"IVF build {size.ivf.build_s:.1f} s",
-                )
-            )
-            if h := size.hybrid:
-                rows.append(
-                    (
-                        "retrieval",
-                        f"hybrid (IVF + BM25) p50 / p99, {n} documents",
-                        _ms(h.hybrid_ivf_latency),
-                        _ms(h.hybrid_flat_latency) + " (flat + BM25)",
-                        "",
-                        f"BM25 {_mb(h.bm25_bytes)}",
-                    )
-                )
-    if an := results.answering:
-        s = an.summary
-        rows += [
-            (
-                "answering",
-                "model's first token, median",
-                _s(s.first_token_s),
-                _s(s.bare_first_token_s) + " (bare llama.cpp)",
-                f"{s.first_token_ratio:.3f}",
-                "",
-            ),
-            (
-                "answering",
-                "first checked sentence shown, median",
-                _s(s.first_sentence_s),
-                "",
-                "",
-                "",
-            ),
-            (
-                "answering",
-                "output tokens/s, median",
-                _s(s.tokens_per_s, ""),
-                _s(s.bare_tokens_per_s, ""),
-                _ratio(s.bare_tokens_per_s, s.tokens_per_s),
-                "",
-            ),
-            (
-                "answering",
-                f"total time, sum over {len(an.questions)} questions",
-                _s(s.total_s_sum),
-                _s(s.bare_total_s_sum),
-                f"{s.total_ratio:.3f}",
-                "< 1.05",
-            ),
-            (
-                "answering",
-                "the pipeline's own time (outside the model), sum",
-                _s(s.outside_model_s_sum),
-                _s(s.bare_total_s_sum) + " (bare total)",
-                _ratio(s.outside_model_s_sum or 0, s.bare_total_s_sum),
-                "retrieval, prompt, sentence checks, audit record",
-            ),
-            (
-                "answering",
-                "CPU time of the process, sum",
-                _s(s.cpu_s_sum),
-                _s(s.bare_cpu_s_sum),
-                f"{s.cpu_ratio:.3f}",
-                "steadier than wall time on a shared machine",
-            ),
-            (
-                "answering",
-                "prompt / completion tokens, mean",
-                f"{s.prompt_tokens_mean:.0f} / {s.completion_tokens_mean:.0f}",
-                "identical",
-                "",
-                "",
-            ),
-        ]
-        if pc := an.prefix_cache:
-            rows.append(
-                (
-                    "answering",
-                    "first token, system prompt reused vs evaluated again",
-                    _s(pc.reused_s),
-                    _s(pc.not_reused_s),
-                    _ratio(pc.reused_s, pc.not_reused_s),
-                    "",
-                )
-            )
-    if lc := results.langchain:
-        rows += _langchain_rows(lc, results.answering, results.indexing)
-    if cs := results.coldstart:
-        rows += [
+        )
+    return rows
+
+
+def _coldstart_rows(cs: ColdStart) -> list[Row]:
+    rows: list[Row] = [
+        (
+            "cold start",
+            "`assistant ask` to its first word / to the end",
+            f"{cs.first_word_s:.2f} s / {cs.total_s:.2f} s",
+            "",
+            "",
+            "",
+        ),
+        (
+            "cold start",
+            "peak memory (RSS) / importing the CLI",
+            f"{cs.peak_rss_bytes / 1e9:.2f} GB / {cs.import_cli_s:.2f} s",
+            "",
+            "",
+            "",
+        ),
+    ]
+    if other := cs.other_load:
+        way = "mapped" if other.use_mmap else "read into memory"
+        rows.append(
             (
                 "cold start",
-                "`assistant ask` to its first word / to the end",
-                f"{cs.first_word_s:.2f} s / {cs.total_s:.2f} s",
-                "",
-                "",
-                "",
-            ),
-            (
-                "cold start",
-                "peak memory (RSS) / importing the CLI",
-                f"{cs.peak_rss_bytes / 1e9:.2f} GB / {cs.import_cli_s:.2f} s",
-                "",
-                "",
-                "",
-            ),
-        ]
-        if other := cs.other_load:
-            way = "mapped" if other.use_mmap else "read into memory"
-            rows.append(
-                (
-                    "cold start",
-                    f"peak memory / first word, model file {way} instead",
-                    f"{cs.peak_rss_bytes / 1e9:.2f} GB / {cs.first_word_s:.2f} s",
-                    f"{other.peak_rss_bytes / 1e9:.2f} GB / {other.first_word_s:.2f} s",
-                    _ratio(cs.peak_rss_bytes, other.peak_rss_bytes),
-                    "generation.use_mmap",
-                )
+                f"peak memory / first word, model file {way} instead",
+                f"{cs.peak_rss_bytes / 1e9:.2f} GB / {cs.first_word_s:.2f} s",
+                f"{other.peak_rss_bytes / 1e9:.2f} GB / {other.first_word_s:.2f} s",
+                _ratio(cs.peak_rss_bytes, other.peak_rss_bytes),
+                "generation.use_mmap",
             )
+        )
     return rows
 
 

@@ -214,7 +214,8 @@ def is_declined(answer: Mapping[str, Any]) -> bool:
 def score_answer(
     question: GoldQuestion, answer: Mapping[str, Any], judge: Judge, claim_mode: str = "sentences"
 ) -> dict[str, Any]:
-    """Every metric of one answer (the answer contract as a dict), with its claims judged."""
+    """Every metric of one answer (the answer contract as a dict), with its claims judged:
+    the answer's row of answers.jsonl."""
     passages = context_passages(answer)
     declined = is_declined(answer)
     metrics = _answer_metrics(question, answer, passages, declined)
@@ -226,10 +227,7 @@ def score_answer(
         if citations is not None:
             metrics.update(citation_recall=citations.recall, citation_precision=citations.precision)
     stage = stage_at_fault(question, answer, metrics, declined)
-    timings = answer.get("timings") or {}
-    for key in ("first_token_s", "total_s"):
-        if isinstance(timings.get(key), int | float):
-            metrics[key] = float(timings[key])
+    metrics.update(latency_metrics(answer))
     return {
         "id": question.id,
         "type": question.type,
@@ -239,7 +237,7 @@ def score_answer(
         "declined": declined,
         "citations": list(answer.get("citations") or []),
         "contexts": list(answer.get("contexts") or []),
-        "timings": timings,
+        "timings": answer.get("timings") or {},
         "claims": [c.__dict__ for c in claims],
         "stage": stage,
         "draft": answer.get("draft", ""),
@@ -247,6 +245,17 @@ def score_answer(
         "paraphrase_of": question.paraphrase_of,
         "sentences": [s.__dict__ for s in citations.sentences] if citations else [],
         "metrics": {k: (round(v, 4) if v is not None else None) for k, v in metrics.items()},
+    }
+
+
+def latency_metrics(answer: Mapping[str, Any]) -> dict[str, float]:
+    """Time to the first token and in all, where the answer's timings give them (answers
+    from another system may come without)."""
+    timings = answer.get("timings") or {}
+    return {
+        key: float(timings[key])
+        for key in ("first_token_s", "total_s")
+        if isinstance(timings.get(key), int | float)
     }
 
 
