@@ -1,5 +1,5 @@
-"""The evaluation's records as typed models: the gold question (eval/FORMAT.md) and the
-summary of a run.
+"""The evaluation's records as typed models: the gold question (eval/FORMAT.md), the
+summary of a run, and the summary of the comparison tables.
 
 `GoldQuestion` is one line of a question set (`gold.jsonl`, `unseen.jsonl`,
 `paraphrases.jsonl`): read by `load_questions` for `assistant eval`, the benchmark and
@@ -10,7 +10,8 @@ characters found in their documents). A row may say its `format`; without it, 1.
 `EvalSummary` is a run's `summary.json`: written by `runner.run_eval`, read back by
 `runner.load_summary` for `assistant eval --compare`, the report, the plots and the
 benchmark. Summaries written before the stage table and the rewordings existed read
-with `stages` {} and `paraphrases` None.
+with `stages` {} and `paraphrases` None. `TablesSummary` is the summary.json of
+`tables.py` (eval/tables/).
 
 Not here: the metrics (`metrics.py`); the calibration pairs (checked by eval/check_data.py);
 the rows of answers.jsonl.
@@ -193,3 +194,21 @@ class EvalSummary(Record):
     paraphrases: Paraphrases | None = None
     calibration: list[TierCalibration] | None = None
     seconds: float = 0.0  # the run's time
+
+
+# ---------------------------------------------------------------- comparison tables
+
+
+class TablesSummary(Record):
+    """The comparison tables against the chat answer in numbers (`tables.py`'s
+    summary.json): how often each carries a document's key passage, and its median time."""
+
+    KIND = "a summary of the comparison tables"
+    ADVICE = "run python -m assistant.evaluation.tables again"
+
+    questions: int
+    documents: int  # the documents the questions' gold quotes come from, counted per question
+    chat_carries_pct: float
+    table_carries_pct: float
+    chat_median_s: float
+    table_median_s: float
