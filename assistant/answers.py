@@ -93,6 +93,7 @@ class Answer:
     warnings: tuple[str, ...] = field(default=())
     id: str = ""  # the answer's id in the audit log (`assistant audit show ID`)
     scope: tuple[str, ...] = ()  # the doc ids the search was limited to; () for all
+    # the provenance record as JSON data: trust.records.ProvenanceRecord.from_json reads it
     provenance: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     draft: str = field(default="", compare=False, repr=False)  # the model's text, unchecked
     sentences: tuple[Checked, ...] = field(default=(), compare=False, repr=False)

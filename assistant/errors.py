@@ -71,6 +71,11 @@ class RecordNotFound(AssistantError):
     """No record with the given answer id in the audit log."""
 
 
+class RecordInvalid(AssistantError):
+    """A kept record (provenance, evaluation summary, question, benchmark results) has
+    another shape or a newer format than this version reads."""
+
+
 class IndexWriteFailed(AssistantError):
     """A new index build could not be written; the previous one is still in use."""
 

@@ -7,16 +7,18 @@ Checks eval/gold.jsonl (question set) and eval/judge_calibration.jsonl
 For every line: JSON syntax, required fields and their types, allowed values,
 unique ids, and that every quote / passage is an exact, character-for-character
 substring of its document in the corpus folder (document id = file name
-without extension).
+without extension). A question line is read by the assistant's own model,
+assistant.evaluation.records.GoldQuestion (field types, question types, no unknown
+fields), as `assistant eval` reads it; the rules of a hand-written set come on top.
 
-Usage:
-    python3 eval/check_data.py [--corpus DIR] [--gold FILE] [--calibration FILE]
+Usage, with the assistant's Python (it imports the package from the repository root):
+    .venv/bin/python eval/check_data.py [--corpus DIR] [--gold FILE] [--calibration FILE]
 
 --gold also checks eval/unseen.jsonl and eval/paraphrases.jsonl (same format; a
 paraphrase row adds "paraphrase_of": the id of the gold question it rewords).
 
 Prints every failure as "<file>:<line> <id>: <message>" and exits 1 if there
-is any; otherwise prints counts and exits 0. Standard library only.
+is any; otherwise prints counts and exits 0.
 """
 
 import argparse
@@ -26,6 +28,14 @@ import sys
 from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # the repository root: the assistant package
+
+try:
+    from assistant.evaluation.records import QUESTION_TYPES, GoldQuestion
+except ImportError as exc:  # pydantic is missing: not the assistant's Python
+    sys.exit("check_data.py reads questions with the assistant's own model (%s): run it "
+             "with the assistant's Python, .venv/bin/python eval/check_data.py "
+             "(make install creates it)" % exc)
 
 # File types whose text can be read directly; the assistant also indexes pdf,
 # html and docx, but quotes can only be verified here against text files.
@@ -33,9 +43,8 @@ TEXT_EXTENSIONS = (".txt", ".md", ".html", ".htm")
 # Files in the corpus folder that are not documents.
 NOT_DOCUMENTS = {"README.md", "metadata.toml"}
 
-QUESTION_TYPES = ("fact", "figure", "multi", "comparison", "unanswerable")
+# GoldQuestion leaves the last three out of a line at will; a written set gives them all
 GOLD_FIELDS = ("id", "question", "type", "gold_answer", "key_terms", "quotes")
-OPTIONAL_GOLD_FIELDS = ("paraphrase_of",)  # paraphrases.jsonl: the gold question reworded
 QUOTE_MIN, QUOTE_MAX = 40, 300
 MAX_KEY_TERMS = 4
 
@@ -116,103 +125,86 @@ def check_gold(path, docs, failures):
     types = Counter()
     per_doc = Counter()
 
-    for n, q in rows:
-        qid = q.get("id")
-        where = "%s:%d %s" % (fname, n, qid if isinstance(qid, str) else "<no id>")
+    for n, row in rows:
+        qid = row.get("id")
+        where = "%s:%d %s" % (fname, n, qid if isinstance(qid, str) and qid else "<no id>")
 
         def fail(msg):
             failures.append("%s: %s" % (where, msg))
 
-        missing = [f for f in GOLD_FIELDS if f not in q]
-        extra = [f for f in q if f not in GOLD_FIELDS + OPTIONAL_GOLD_FIELDS]
-        if "paraphrase_of" in q and not is_text(q["paraphrase_of"]):
-            fail("paraphrase_of must be the id of a gold question")
-        if missing:
-            fail("missing field(s): %s" % ", ".join(missing))
-        if extra:
-            fail("unknown field(s): %s" % ", ".join(extra))
-        if not is_text(qid):
-            fail("id must be a non-empty string")
-        else:
+        if isinstance(qid, str) and qid.strip():
             seen[qid] += 1
             if seen[qid] == 2:
                 fail("duplicate id %r" % qid)
-        if not is_text(q.get("question")):
-            fail("question must be a non-empty string")
-        qtype = q.get("type")
-        if qtype not in QUESTION_TYPES:
-            fail("type must be one of %s, got %r" % (", ".join(QUESTION_TYPES), qtype))
-        else:
-            types[qtype] += 1
-        answer = q.get("gold_answer")
-        if not is_text(answer):
-            fail("gold_answer must be a non-empty string")
-            answer = ""
-
-        terms = q.get("key_terms")
-        if not isinstance(terms, list) or not all(is_text(t) for t in terms):
-            fail("key_terms must be a list of non-empty strings")
-            terms = []
-        quotes = q.get("quotes")
-        if not isinstance(quotes, list):
-            fail("quotes must be a list")
-            quotes = []
-
-        if qtype == "unanswerable":
-            if terms:
-                fail("unanswerable questions must have key_terms []")
-            if quotes:
-                fail("unanswerable questions must have quotes []")
-        elif qtype in QUESTION_TYPES:
-            if not 1 <= len(terms) <= MAX_KEY_TERMS:
-                fail("key_terms must hold 1-%d terms, got %d" % (MAX_KEY_TERMS, len(terms)))
-            if not quotes:
-                fail("answerable questions need at least one quote")
-            for t in terms:
-                if t.lower() not in answer.lower():
-                    fail("key term %r does not occur in gold_answer" % t)
-            if len({t.lower() for t in terms}) != len(terms):
-                fail("key_terms contain duplicates")
-
-        quote_docs = set()
-        quote_texts = []
-        for i, quote in enumerate(quotes):
-            tag = "quotes[%d]" % i
-            if not isinstance(quote, dict):
-                fail("%s must be an object with doc_id and text" % tag)
-                continue
-            bad = set(quote) - {"doc_id", "text"}
-            if bad:
-                fail("%s has unknown field(s): %s" % (tag, ", ".join(sorted(bad))))
-            doc_id, text = quote.get("doc_id"), quote.get("text")
-            if not is_text(doc_id) or not isinstance(text, str):
-                fail("%s needs string doc_id and text" % tag)
-                continue
-            if doc_id not in docs:
-                fail("%s: unknown doc_id %r (no such text file in corpus)" % (tag, doc_id))
-                continue
-            quote_docs.add(doc_id)
-            quote_texts.append(text)
-            if not QUOTE_MIN <= len(text) <= QUOTE_MAX:
-                fail("%s is %d characters long, must be %d-%d"
-                     % (tag, len(text), QUOTE_MIN, QUOTE_MAX))
-            if text not in docs[doc_id]:
-                fail("%s is not an exact substring of %s: %r%s"
-                     % (tag, doc_id, text[:80] + ("..." if len(text) > 80 else ""),
-                        near_miss(text, docs[doc_id])))
-        for d in quote_docs:
+        # the model checks each field's type and value; a written set also gives them all
+        missing = [f for f in GOLD_FIELDS if f not in row]
+        if missing:
+            fail("missing field(s): %s" % ", ".join(missing))
+        said = {"%s: missing" % f for f in missing}
+        problems = [p for p in GoldQuestion.problems(row) if p not in said]
+        for problem in problems:
+            fail(problem)
+        if missing or problems:
+            continue
+        q = GoldQuestion.from_json(row)
+        types[q.type] += 1
+        if "paraphrase_of" in row and not q.paraphrase_of.strip():
+            fail("paraphrase_of must be the id of a gold question")
+        for d in check_gold_content(q, docs, fail):
             per_doc[d] += 1
 
-        if qtype == "multi" and len(quotes) < 2:
-            fail("multi questions need at least two quotes")
-        if qtype == "comparison" and len(quote_docs) < 2:
-            fail("comparison questions need quotes from at least two documents")
-        if qtype == "figure":
-            joined = " ".join(quote_texts).lower()
-            if terms and not any(t.lower() in joined for t in terms):
-                fail("figure question: no key term occurs in its quotes")
-
     return len(rows), types, per_doc
+
+
+def check_gold_content(q, docs, fail):
+    """The rules of a hand-written question beyond its fields' types; returns the ids of
+    the documents its quotes come from."""
+    if not q.gold_answer.strip():
+        fail("gold_answer must be a non-empty string")
+    terms = q.key_terms
+    if not q.answerable:
+        if terms:
+            fail("unanswerable questions must have key_terms []")
+        if q.quotes:
+            fail("unanswerable questions must have quotes []")
+    else:
+        if not 1 <= len(terms) <= MAX_KEY_TERMS:
+            fail("key_terms must hold 1-%d terms, got %d" % (MAX_KEY_TERMS, len(terms)))
+        if not q.quotes:
+            fail("answerable questions need at least one quote")
+        for t in terms:
+            if t.lower() not in q.gold_answer.lower():
+                fail("key term %r does not occur in gold_answer" % t)
+        if len({t.lower() for t in terms}) != len(terms):
+            fail("key_terms contain duplicates")
+
+    quote_docs = set()
+    quote_texts = []
+    for i, quote in enumerate(q.quotes):
+        tag = "quotes[%d]" % i
+        doc_id, text = quote.doc_id, quote.text
+        if doc_id not in docs:
+            fail("%s: unknown doc_id %r (no such text file in corpus)" % (tag, doc_id))
+            continue
+        quote_docs.add(doc_id)
+        quote_texts.append(text)
+        if not QUOTE_MIN <= len(text) <= QUOTE_MAX:
+            fail("%s is %d characters long, must be %d-%d"
+                 % (tag, len(text), QUOTE_MIN, QUOTE_MAX))
+        if text not in docs[doc_id]:
+            fail("%s is not an exact substring of %s: %r%s"
+                 % (tag, doc_id, text[:80] + ("..." if len(text) > 80 else ""),
+                    near_miss(text, docs[doc_id])))
+
+    if q.type == "multi" and len(q.quotes) < 2:
+        fail("multi questions need at least two quotes")
+    if q.type == "comparison" and len(quote_docs) < 2:
+        fail("comparison questions need quotes from at least two documents")
+    if q.type == "figure":
+        joined = " ".join(quote_texts).lower()
+        if terms and not any(t.lower() in joined for t in terms):
+            fail("figure question: no key term occurs in its quotes")
+    return quote_docs
 
 
 def check_calibration(path, docs, failures):

@@ -10,7 +10,17 @@ from pathlib import Path
 import networkx as nx
 
 PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
-PRODUCT = ("ingest", "answering", "generation", "trust", "answers", "settings", "errors", "files")
+PRODUCT = (
+    "ingest",
+    "answering",
+    "generation",
+    "trust",
+    "answers",
+    "settings",
+    "errors",
+    "files",
+    "records",
+)
 INSTRUMENTS_AND_FRONT_ENDS = ("evaluation", "bench", "app")
 
 

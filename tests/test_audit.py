@@ -58,7 +58,7 @@ def test_every_answer_has_an_id_and_a_complete_record(tmp_path: Path, corpus: Pa
         "timings",
     ]
 
-    record = _log(assistant).find(answer.id)
+    record = _log(assistant).find(answer.id).to_json()
     assert record == answer.provenance
     assert record["question"] == "How many employees get AI tools?"
     assert record["answer"] == answer.answer and record["cited"] == [1]

@@ -18,6 +18,15 @@ from conftest import FakeEmbedder, FakeGenerator, make_settings, real_model_path
 from assistant.bench.baselines import ClockedGenerator, Run, clock_stream
 from assistant.bench.harness import Bench, BenchOptions, score_answers_file
 from assistant.bench.report import markdown, summary_rows
+from assistant.bench.results import (
+    Answering,
+    AnswerRun,
+    BenchResults,
+    BenchSettings,
+    Indexing,
+    Machine,
+    Retrieval,
+)
 from assistant.bench.runner import _summary, bench_retrieval
 from assistant.bench.synthetic import (
     DIM,
@@ -103,15 +112,15 @@ def test_synthetic_vectors_are_unit_length_and_clustered() -> None:
 
 def test_ivf_recall_is_measured_against_flat_search() -> None:
     result = measure_size(3_000, queries=20, bm25_limit=3_000, threads=1)
-    recalls = [row["recall_at_10"] for row in result["ivf"]["by_nprobe"]]
+    recalls = [row.recall_at_10 for row in result.ivf.by_nprobe]
     assert all(0.0 <= r <= 1.0 for r in recalls)
     assert recalls == sorted(recalls)  # more lists probed never finds fewer neighbours
-    assert result["flat"]["bytes"] >= 3_000 * DIM * 4
-    assert result["hybrid"]["bm25_bytes"] > 0
+    assert result.flat.bytes >= 3_000 * DIM * 4
+    assert result.hybrid is not None and result.hybrid.bm25_bytes > 0
 
 
 def test_no_bm25_beyond_its_limit() -> None:
-    assert measure_size(1_000, queries=5, bm25_limit=999, threads=1)["hybrid"] is None
+    assert measure_size(1_000, queries=5, bm25_limit=999, threads=1).hybrid is None
 
 
 def test_the_clock_passes_the_stream_through_and_notes_the_first_token() -> None:
@@ -141,46 +150,61 @@ def test_output_rate_counts_the_gaps_between_tokens(tokens, first, last, rate) -
     assert run.tokens_per_s == rate
 
 
-def _row(total: float, bare: float) -> dict[str, float]:
-    return {
-        "first_token_s": 1.0,
-        "first_sentence_s": 2.0,
-        "bare_first_token_s": 0.5,
-        "total_s": total,
-        "bare_total_s": bare,
-        "tokens_per_s": 10.0,
-        "bare_tokens_per_s": 11.0,
-        "prompt_tokens": 100,
-        "completion_tokens": 20,
-        "cpu_s": 2 * total,
-        "bare_cpu_s": 2 * bare,
-    }
+def _row(total: float, bare: float) -> AnswerRun:
+    return AnswerRun(
+        id="t1",
+        type="fact",
+        first_token_s=1.0,
+        first_sentence_s=2.0,
+        bare_first_token_s=0.5,
+        total_s=total,
+        bare_total_s=bare,
+        tokens_per_s=10.0,
+        bare_tokens_per_s=11.0,
+        prompt_tokens=100,
+        completion_tokens=20,
+        bare_prompt_tokens=100,
+        bare_completion_tokens=20,
+        total_ratio=round(total / bare, 3),
+        cpu_s=2 * total,
+        bare_cpu_s=2 * bare,
+    )
 
 
 def test_the_total_ratio_is_of_sums_not_a_mean_of_ratios() -> None:
     summary = _summary([_row(3.0, 2.0), _row(9.0, 10.0)])
-    assert summary["total_ratio"] == pytest.approx(12 / 12)
-    assert summary["cpu_ratio"] == pytest.approx(1.0)
-    assert summary["first_token_ratio"] == 2.0
+    assert summary.total_ratio == pytest.approx(12 / 12)
+    assert summary.cpu_ratio == pytest.approx(1.0)
+    assert summary.first_token_ratio == 2.0
 
 
 def test_the_report_shows_each_measured_section(tmp_path: Path) -> None:
-    results = {
-        "machine": {"cpus": 2},
-        "settings": {"model": "m"},
-        "indexing": {
-            "chunks": 10,
-            "pipeline_chunks_per_s": 9.0,
-            "raw_chunks_per_s": 10.0,
-            "overhead_ratio": 1.111,
-            "unchanged_in_process_s": 0.01,
-            "unchanged_cli_s": 0.8,
-        },
-        "answering": {
-            "questions": [_row(3.0, 2.0) | {"id": "t1", "type": "fact", "total_ratio": 1.5}],
-            "summary": _summary([_row(3.0, 2.0)]),
-        },
+    indexing = {
+        "chunks": 10,
+        "pipeline_s": 1.1,
+        "raw_encode_s": 1.0,
+        "pipeline_chunks_per_s": 9.0,
+        "raw_chunks_per_s": 10.0,
+        "overhead_ratio": 1.111,
+        "unchanged_in_process_s": 0.01,
+        "unchanged_cli_s": 0.8,
+        "unchanged_cli_ok": True,
+        "index_bytes_on_disk": 1000,
+        "runs": {"pipeline_s": [1.1], "raw_s": [1.0]},
     }
+    answering = Answering(
+        model="m",
+        model_load_s=1.0,
+        rss_bytes=10**9,
+        questions=[_row(3.0, 2.0)],
+        summary=_summary([_row(3.0, 2.0)]),
+    )
+    results = BenchResults(
+        machine=Machine.now(),
+        settings=BenchSettings.of(make_settings(tmp_path)),
+        indexing=Indexing(**indexing),
+        answering=answering,
+    )
     rows = summary_rows(results)
     assert (
         "indexing",
@@ -215,9 +239,12 @@ def _bench(tmp_path: Path, corpus: Path, index: bool = True) -> Bench:
 
 def test_retrieval_is_measured_on_the_corpus_and_a_synthetic_one(tmp_path: Path, corpus: Path):
     result = bench_retrieval(_bench(tmp_path, corpus))
-    assert result["corpus"]["chunks"] == 4 and result["corpus"]["queries"] == 2
-    assert result["corpus"]["faiss_bytes"] > 4 * DIM * 4
-    assert [s["vectors"] for s in result["synthetic"]] == [1_500]
+    assert result.corpus.chunks == 4 and result.corpus.queries == 2
+    assert result.corpus.faiss_bytes > 4 * DIM * 4
+    assert [s.vectors for s in result.synthetic] == [1_500]
+    data = result.model_dump(mode="json")
+    assert list(data["corpus"])[:3] == ["chunks", "queries", "hybrid_threads_1"]
+    assert Retrieval.model_validate(data) == result
 
 
 def test_answers_are_scored_by_the_harness(tmp_path: Path, corpus: Path) -> None:
@@ -258,8 +285,8 @@ def test_answers_are_scored_by_the_harness(tmp_path: Path, corpus: Path) -> None
         encoding="utf-8",
     )
     overall = score_answers_file(bench, answers, "eval-test")
-    assert overall["hit"] == 0.5  # t1's quote was given, t2's was not
-    assert overall["key_terms"] == 0.5  # "2,500" in t1's answer; t2 declined
+    assert overall.hit == 0.5  # t1's quote was given, t2's was not
+    assert overall.key_terms == 0.5  # "2,500" in t1's answer; t2 declined
     assert (bench.out / "eval-test" / "summary.json").exists()
 
 
@@ -271,9 +298,11 @@ def test_the_cold_start_is_measured_in_a_fresh_process(tmp_path: Path, corpus: P
     bench = _bench(tmp_path, corpus, index=False)
     bench.settings = bench.settings.with_overrides(generation={"model": "smollm2-135m"})
     result = bench_coldstart(bench)
-    assert [run["exit"] for run in result["runs"]] == [0, 0]
-    assert 0 < result["first_word_s"] <= result["total_s"]
+    assert [run.exit for run in result.runs] == [0, 0]
+    assert 0 < result.first_word_s <= result.total_s
     # torch and the model alone take more than 150 MB; a fork's inherited size is not counted
-    assert 150e6 < result["peak_rss_bytes"] < 8e9
-    assert result["other_load"]["use_mmap"] is True and result["other_load"]["exit"] == 0
-    assert result["other_load"]["peak_rss_bytes"] > 150e6
+    assert 150e6 < result.peak_rss_bytes < 8e9
+    other = result.other_load
+    assert other is not None and other.use_mmap is True and other.exit == 0
+    assert other.peak_rss_bytes > 150e6
+    assert "use_mmap" not in result.model_dump(exclude_unset=True)["runs"][0]

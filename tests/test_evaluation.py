@@ -6,8 +6,6 @@ import pytest
 
 from assistant.evaluation.judges import FastJudge, balanced_accuracy
 from assistant.evaluation.metrics import (
-    GoldQuestion,
-    Quote,
     average,
     citation_scores,
     faithfulness,
@@ -16,6 +14,7 @@ from assistant.evaluation.metrics import (
     retrieval_score,
     score_answer,
 )
+from assistant.evaluation.records import GoldQuestion, Latency, Quote
 
 JUSTICE = "The Ministry of Justice will give 2,500 employees access to AI tools."
 PROBATION = "More than 1,000 probation officers already use transcription tools."
@@ -188,8 +187,8 @@ def test_balanced_accuracy() -> None:
 def test_latency_p90_is_the_nearest_rank_below() -> None:
     from assistant.evaluation.runner import latency_summary
 
-    assert latency_summary([3.0, 1.0, 2.0]) == {"median": 2.0, "p90": 2.0, "max": 3.0}
+    assert latency_summary([3.0, 1.0, 2.0]) == Latency(median=2.0, p90=2.0, max=3.0)
     for n in range(1, 200):  # as computed by hand before: values[int(0.9 * (n - 1))]
         values = [((7 * i) % n) / 3 for i in range(n)]  # not sorted
         ranked = sorted(values)
-        assert latency_summary(values)["p90"] == round(ranked[int(0.9 * (n - 1))], 3)
+        assert latency_summary(values).p90 == round(ranked[int(0.9 * (n - 1))], 3)

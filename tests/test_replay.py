@@ -37,7 +37,7 @@ def test_replay_gives_the_identical_answer(tmp_path: Path, corpus: Path) -> None
         {"role": "assistant", "content": "Justice staff [1]."},
     ]
     replayed = AuditLog.from_settings(assistant.settings).find(report.answer.id)
-    assert replayed["replay_of"] == answer_id
+    assert replayed.replay_of == answer_id
 
 
 def test_replay_reports_a_different_answer(tmp_path: Path, corpus: Path) -> None:

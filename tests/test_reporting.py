@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from assistant.answering.assistant import Assistant
 from assistant.app.cli import main
+from assistant.evaluation.records import Paraphrases
 from assistant.evaluation.runner import EvalOptions, compare, load_summary, run_eval
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,11 +76,11 @@ def _run(fake_assistant: Assistant, tmp_path: Path, name: str) -> tuple[dict, Pa
 
 def test_harness_on_three_questions_with_fakes(fake_assistant: Assistant, tmp_path: Path) -> None:
     summary, out = _run(fake_assistant, tmp_path, "report")
-    overall = summary["overall"]
-    assert summary["n"] == 3
-    assert overall["refusal"] == 1.0 and overall["false_refusal"] == 0.0
-    assert overall["key_terms"] == 1.0 and overall["hit"] == 1.0
-    assert overall["faithfulness"] == 1.0 and overall["citation_recall"] == 1.0
+    overall = summary.overall
+    assert summary.n == 3
+    assert overall.refusal == 1.0 and overall.false_refusal == 0.0
+    assert overall.key_terms == 1.0 and overall.hit == 1.0
+    assert overall.faithfulness == 1.0 and overall.citation_recall == 1.0
     records = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
     assert [r["id"] for r in records] == ["t1", "t2", "t3"]
     assert {"question", "answer", "citations", "contexts", "claims", "metrics"} <= set(records[2])
@@ -104,11 +105,12 @@ def test_the_report_carries_the_judge_calibration(
         calibration=ROOT / "eval" / "judge_calibration.jsonl",
     )
     summary, out = run_eval(settings, options, None, fake_assistant)
-    (fast,) = summary["calibration"]
-    assert fast["tier"] == "fast" and fast["pairs"] == 246
-    assert 60 < fast["balanced_accuracy"] < 95  # lexical: it misses negations
-    assert fast["by_kind"]["negation"] < 20 and fast["by_kind"]["number_swap"] > 70
-    assert f"| fast | {fast['balanced_accuracy']} |" in (out / "report.md").read_text()
+    assert summary.calibration is not None
+    (fast,) = summary.calibration
+    assert fast.tier == "fast" and fast.pairs == 246
+    assert 60 < fast.balanced_accuracy < 95  # lexical: it misses negations
+    assert fast.by_kind["negation"] < 20 and fast.by_kind["number_swap"] > 70
+    assert f"| fast | {fast.balanced_accuracy} |" in (out / "report.md").read_text()
 
 
 def test_scoring_answers_from_another_system_and_comparing(
@@ -146,10 +148,10 @@ def test_scoring_answers_from_another_system_and_comparing(
     )
     assert result.exit_code == 0, result.output
     theirs = load_summary(tmp_path / "theirs")
-    assert theirs["overall"]["refusal"] == 0.0  # t2 answered instead of declining
-    assert theirs["overall"]["key_terms"] == 0.5
+    assert theirs.overall.refusal == 0.0  # t2 answered instead of declining
+    assert theirs.overall.key_terms == 0.5
     # t1's 25,000 and t2's 5 million are in no passage; t3 is supported: (0 + 0 + 1) / 3
-    assert theirs["overall"]["faithfulness"] == 0.3333
+    assert theirs.overall.faithfulness == 0.3333
     report = (tmp_path / "theirs" / "report.md").read_text()
     assert "[NOT supported, fast 0.00] About 25,000 employees." in report
     rows = {r[0]: r for r in compare(load_summary(ours), theirs)}
@@ -204,9 +206,9 @@ def test_harness_on_three_gold_questions_with_the_real_models(
     )
     assert result.exit_code == 0, result.output
     summary = load_summary(tmp_path / "r")
-    assert summary["n"] == 3 and summary["model"] == "smollm2-135m"
-    assert summary["judge"] == "fast"
-    assert summary["overall"]["hit"] is not None and summary["overall"]["total_s"] > 0
+    assert summary.n == 3 and summary.model == "smollm2-135m"
+    assert summary.judge == "fast"
+    assert summary.overall.hit is not None and (summary.overall.total_s or 0) > 0
     records = [json.loads(x) for x in (tmp_path / "r" / "answers.jsonl").read_text().splitlines()]
     assert all(len(r["contexts"]) > 0 for r in records)
     assert any(line.split()[:1] == ["hit@k"] for line in result.output.splitlines())
@@ -254,7 +256,7 @@ def test_misses_are_put_down_to_a_stage_and_rewordings_are_compared(
         None,
         "a draft was withheld",
     ]
-    assert summary["paraphrases"] == {"groups": 2, "agree": 0.0, "all_right": 0.0}
+    assert summary.paraphrases == Paraphrases(groups=2, agree=0.0, all_right=0.0)
     report = (out / "report.md").read_text()
     assert "| the model declined | 1 |" in report and "| a draft was withheld | 1 |" in report
     assert "2 gold questions each asked as written and in its rewordings" in report

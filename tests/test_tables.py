@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
 from assistant.answers import Citation
-from assistant.evaluation.metrics import GoldQuestion, Quote
+from assistant.evaluation.records import GoldQuestion, Quote, TablesSummary
 from assistant.evaluation.tables import carries, summary
 
+ROOT = Path(__file__).resolve().parent.parent
 QUESTION = GoldQuestion(
     id="q1",
     question="What do A and B say about parks?",
@@ -46,6 +52,13 @@ def test_summary_counts_documents_not_questions() -> None:
         },
     ]
     totals = summary(results)
-    assert totals["documents"] == 3
-    assert totals["chat_carries_pct"] == 33.3 and totals["table_carries_pct"] == 100.0
-    assert totals["chat_median_s"] == 11.0 and totals["table_median_s"] == 45.0
+    assert totals.documents == 3
+    assert totals.chat_carries_pct == 33.3 and totals.table_carries_pct == 100.0
+    assert totals.chat_median_s == 11.0 and totals.table_median_s == 45.0
+    assert TablesSummary.from_json(totals.to_json()) == totals
+
+
+@pytest.mark.parametrize("questions", ["gold", "unseen"])
+def test_the_kept_table_summaries_read_back_as_written(questions: str) -> None:
+    raw = json.loads((ROOT / "eval" / "tables" / questions / "summary.json").read_text())
+    assert TablesSummary.from_json(raw).to_json() == {"format": 1, **raw}

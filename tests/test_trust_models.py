@@ -128,7 +128,7 @@ def test_eight_questions_at_once_then_a_replay(tmp_path: Path, embedder) -> None
     assert result.ok and result.records == 8
     for answer in answers.values():
         record = log.find(answer.id)
-        assert (record["question"], record["answer"]) == (answer.question, answer.answer)
+        assert (record.question, record.answer) == (answer.question, answer.answer)
 
     env = {
         **os.environ,

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..answers import Answer, Citation, Timings
 from ..errors import DocumentNotFound, EmptyQuestion
@@ -72,13 +72,14 @@ class Assistant:
         progress: Progress | None = None,
         verify: Verify | None = None,
         index_build: str | None = None,
-        record_extra: Mapping[str, Any] | None = None,
+        replay_of: str | None = None,
     ) -> None:
         """`index_build`: search this kept build of the index instead of the current one
-        (a replay); `record_extra`: fields added to every provenance record."""
+        and `replay_of`: the id of the recorded answer asked again (a replay), kept in
+        every provenance record."""
         self.settings = settings
         self.index_build = index_build
-        self.record_extra = dict(record_extra or {})
+        self.replay_of = replay_of
         self._embedder = embedder
         self._generator = generator
         self._verify = verify
@@ -384,7 +385,8 @@ class Assistant:
             },
             top_k=top_k,
             max_tokens=max_tokens,
-            extra={"asked_for": asked.kind if asked else None, **self.record_extra},
+            asked_for=asked.kind if asked else None,
+            replay_of=self.replay_of,
         )
         yield record_answer(answer, record, self.settings)
 

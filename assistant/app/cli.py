@@ -635,7 +635,9 @@ def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
         record = AuditLog.from_settings(ctx.obj).find(record_id)
     except AssistantError as exc:
         raise _fail(exc) from exc
-    click.echo(json.dumps(record, ensure_ascii=False, indent=1) if as_json else render(record))
+    click.echo(
+        json.dumps(record.to_json(), ensure_ascii=False, indent=1) if as_json else render(record)
+    )
 
 
 @main.command()
@@ -649,7 +651,7 @@ def replay(ctx: click.Context, record_id: str) -> None:
         report = run_replay(ctx.obj, record_id)
     except AssistantError as exc:
         raise _fail(exc) from exc
-    click.echo(f"Replaying {record_id} ({report.record['time']}): {report.record['question']}")
+    click.echo(f"Replaying {record_id} ({report.record.time}): {report.record.question}")
     for change in report.changes:
         click.echo(f"changed since: {change}")
     if not report.ran:

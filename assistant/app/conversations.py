@@ -31,6 +31,7 @@ from typing import Any
 from ..answering.grounding import Checked, Sentence
 from ..answers import Answer, Citation, Timings
 from ..errors import AssistantError
+from ..trust.records import SentenceRecord
 
 FILE_NAME = "conversations.sqlite3"
 TITLE_LENGTH = 80
@@ -250,16 +251,16 @@ def restored(data: dict[str, Any]) -> Answer:
     )
 
 
-def _checked(record: dict[str, Any]) -> Checked:
-    drafted = tuple(record["drafted_cites"])
-    cited = tuple(record["cited"])
+def _checked(data: dict[str, Any]) -> Checked:
+    record = SentenceRecord.model_validate(data)
+    drafted, cited = tuple(record.drafted_cites), tuple(record.cited)
     return Checked(
-        Sentence(record["text"], drafted),
+        Sentence(record.text, drafted),
         cited,
-        record["shown"],
+        record.shown,
         cited != drafted,
-        record["reason"],
-        record["verified"],
+        record.reason,
+        record.verified,
     )
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..evaluation.metrics import GoldQuestion, load_questions
+from ..evaluation.records import GoldQuestion, Scores, load_questions
 from ..ingest.embedding import MiniLMEmbedder
 from ..settings import Settings
+from .results import BenchResults, BenchSettings, Loads, Machine
 
 Progress = Callable[[str], None]
 SECTIONS = ("indexing", "retrieval", "answering", "langchain", "coldstart", "sweep")
@@ -47,16 +48,21 @@ class Bench:
         self.gold = load_questions(options.questions)
         by_id = {q.id: q for q in self.gold}
         self.fixed: list[GoldQuestion] = [by_id[i] for i in options.question_ids]
-        self.results: dict[str, Any] = {}
+        self.results = BenchResults(
+            format=BenchResults.FORMAT, machine=Machine.now(), settings=BenchSettings.of(settings)
+        )
 
     @property
     def embedder(self) -> MiniLMEmbedder:
         if self._embedder is None:
             started = time.perf_counter()
             self._embedder = MiniLMEmbedder(self.settings.embedding.batch_size)
-            loads = self.results.setdefault("loads", {})
-            loads["embedder_s"] = rounded(time.perf_counter() - started)
+            self.record(loads=Loads(embedder_s=rounded(time.perf_counter() - started)))
         return self._embedder
+
+    def record(self, **parts: Any) -> None:
+        """Add measured parts (sections, loads) to the results."""
+        self.results = self.results.model_copy(update=parts)
 
 
 def rounded(value: float, digits: int = 4) -> float:
@@ -69,7 +75,7 @@ def write_answers(path: Path, answers: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(answer, ensure_ascii=False) + "\n")
 
 
-def score_answers_file(bench: Bench, answers: Path, name: str) -> dict[str, Any]:
+def score_answers_file(bench: Bench, answers: Path, name: str) -> Scores:
     """The harness's overall scores of a file of answers to the fixed questions."""
     from ..evaluation.runner import EvalOptions, run_eval
 
@@ -83,4 +89,4 @@ def score_answers_file(bench: Bench, answers: Path, name: str) -> dict[str, Any]
         )
     options = EvalOptions(questions=subset, answers=answers, judge="fast", out=bench.out / name)
     summary, _ = run_eval(bench.settings, options)
-    return dict(summary["overall"])
+    return summary.overall

@@ -21,7 +21,6 @@ Everything lands in `eval/reports/bench-<timestamp>/` as results.json and report
 from __future__ import annotations
 
 import gc
-import json
 import os
 import statistics
 import subprocess
@@ -35,12 +34,13 @@ from typing import Any
 
 from ..answering.assistant import Assistant, load_generator
 from ..errors import BenchError
-from ..evaluation.metrics import GoldQuestion
+from ..evaluation.records import GoldQuestion, Scores
 from ..generation.catalog import ModelStore
 from ..ingest.chunking import embedding_text
 from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, MiniLMEmbedder
 from ..ingest.indexing import Indexer
 from ..ingest.store import load_index
+from ..records import Part
 from ..settings import Settings
 from .baselines import BareLlama, ClockedGenerator, LangChainRag, Run
 from .harness import (
@@ -53,37 +53,36 @@ from .harness import (
     score_answers_file,
     write_answers,
 )
-from .synthetic import (
+from .results import (
+    Answering,
+    AnsweringSummary,
+    AnswerRun,
+    BenchResults,
+    ColdRun,
+    ColdStart,
+    CorpusRetrieval,
+    Indexing,
+    IndexingRuns,
+    LangChain,
+    LangChainRun,
     LatencySummary,
+    PrefixCache,
+    Retrieval,
     Shape,
-    bm25_bytes,
-    corpus_shape,
-    index_bytes,
-    measure_size,
-    timed,
 )
+from .synthetic import bm25_bytes, corpus_shape, index_bytes, measure_size, timed
 
 
 def run_bench(
     settings: Settings, options: BenchOptions, say: Progress | None = None
-) -> tuple[dict[str, Any], Path]:
+) -> tuple[BenchResults, Path]:
     """Run the chosen sections; write results.json and report.md; return both."""
     from . import report, sweep
 
     out = options.out or Path("eval/reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
     bench = Bench(settings, options, out, say or (lambda text: None))
-    bench.results["machine"] = machine()
-    bench.results["settings"] = {
-        "model": settings.generation.model,
-        "n_threads": settings.generation.n_threads,
-        "n_batch": settings.generation.n_batch,
-        "n_ctx": settings.generation.n_ctx,
-        "top_k": settings.retrieval.top_k,
-        "chunk_tokens": settings.chunking.chunk_tokens,
-        "max_tokens": settings.generation.max_tokens,
-    }
-    steps: dict[str, Callable[[Bench], dict[str, Any]]] = {
+    steps: dict[str, Callable[[Bench], Part]] = {
         "indexing": bench_indexing,
         "retrieval": bench_retrieval,
         "answering": bench_answering,
@@ -95,25 +94,12 @@ def run_bench(
         if name in options.sections:
             bench.say(f"== {name}")
             started = time.perf_counter()
-            bench.results[name] = steps[name](bench)
-            bench.results[name]["section_s"] = rounded(time.perf_counter() - started)
-            _write(out, bench.results)  # a long run keeps what it has measured so far
+            section = steps[name](bench)
+            seconds = rounded(time.perf_counter() - started)
+            bench.record(**{name: section.model_copy(update={"section_s": seconds})})
+            bench.results.save(out / "results.json")  # a long run keeps what it measured
     (out / "report.md").write_text(report.markdown(bench.results), encoding="utf-8")
     return bench.results, out
-
-
-def _write(out: Path, results: dict[str, Any]) -> None:
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-
-
-def machine() -> dict[str, Any]:
-    load = os.getloadavg()
-    return {
-        "cpus": os.cpu_count(),
-        "load_average_1m": round(load[0], 2),
-        "python": sys.version.split()[0],
-        "time": datetime.now().isoformat(timespec="seconds"),
-    }
 
 
 def rss_bytes() -> int:
@@ -125,7 +111,7 @@ def rss_bytes() -> int:
 # ---------------------------------------------------------------- indexing
 
 
-def bench_indexing(bench: Bench) -> dict[str, Any]:
+def bench_indexing(bench: Bench) -> Indexing:
     embedder = bench.embedder
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"
@@ -161,22 +147,21 @@ def bench_indexing(bench: Bench) -> dict[str, Any]:
         build = index_dir / "builds" / again.index_id
         on_disk = sum(p.stat().st_size for p in build.iterdir())
     best, raw = min(pipeline_s), min(raw_s)
-    return {
-        "chunks": report.chunks,
-        "pipeline_s": rounded(best),
-        "raw_encode_s": rounded(raw),
-        "pipeline_chunks_per_s": rounded(report.chunks / best, 1),
-        "raw_chunks_per_s": rounded(len(texts) / raw, 1),
-        "overhead_ratio": rounded(best / raw, 3),
-        "unchanged_in_process_s": rounded(min(unchanged)),
-        "unchanged_cli_s": rounded(cli_s),
-        "unchanged_cli_ok": process.returncode == 0,
-        "index_bytes_on_disk": on_disk,
-        "runs": {
-            "pipeline_s": [rounded(s) for s in pipeline_s],
-            "raw_s": [rounded(s) for s in raw_s],
-        },
-    }
+    return Indexing(
+        chunks=report.chunks,
+        pipeline_s=rounded(best),
+        raw_encode_s=rounded(raw),
+        pipeline_chunks_per_s=rounded(report.chunks / best, 1),
+        raw_chunks_per_s=rounded(len(texts) / raw, 1),
+        overhead_ratio=rounded(best / raw, 3),
+        unchanged_in_process_s=rounded(min(unchanged)),
+        unchanged_cli_s=rounded(cli_s),
+        unchanged_cli_ok=process.returncode == 0,
+        index_bytes_on_disk=on_disk,
+        runs=IndexingRuns(
+            pipeline_s=[rounded(s) for s in pipeline_s], raw_s=[rounded(s) for s in raw_s]
+        ),
+    )
 
 
 def _no_embedder() -> MiniLMEmbedder:
@@ -201,7 +186,7 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
 # ---------------------------------------------------------------- retrieval
 
 
-def bench_retrieval(bench: Bench) -> dict[str, Any]:
+def bench_retrieval(bench: Bench) -> Retrieval:
     import faiss
 
     assistant = Assistant(bench.settings, embedder=bench.embedder)
@@ -209,11 +194,11 @@ def bench_retrieval(bench: Bench) -> dict[str, Any]:
     queries = [q.question for q in bench.gold]
     for query in queries[:5]:
         retriever.search(query)  # warm caches
-    corpus: dict[str, Any] = {"chunks": len(retriever.index.chunks), "queries": len(queries)}
+    hybrid = {}
     for threads in (1, os.cpu_count() or 1):
         retriever.faiss_threads = threads
         seconds, _ = timed(lambda i: retriever.search(queries[i]), len(queries))
-        corpus[f"hybrid_threads_{threads}"] = LatencySummary.of(seconds).__dict__
+        hybrid[threads] = LatencySummary.of(seconds)
     vectors = bench.embedder.embed(queries)
     embed_s, _ = timed(lambda i: bench.embedder.embed([queries[i]]), len(queries))
     n = min(retriever.settings.candidates, len(retriever.index.chunks))
@@ -221,17 +206,20 @@ def bench_retrieval(bench: Bench) -> dict[str, Any]:
         lambda i: retriever.index.faiss_index.search(vectors[i : i + 1], n), len(queries)
     )
     bm25_s, _ = timed(lambda i: retriever._bm25(queries[i], n), len(queries))
-    corpus.update(
-        embed_query=LatencySummary.of(embed_s).__dict__,
-        dense=LatencySummary.of(dense_s).__dict__,
-        bm25=LatencySummary.of(bm25_s).__dict__,
-        faiss_bytes=index_bytes(retriever.index.faiss_index),
-        bm25_bytes=bm25_bytes(retriever.bm25),
-    )
     faiss.omp_set_num_threads(1)
     stored = retriever.index.faiss_index
     shape = corpus_shape(stored.reconstruct_n(0, stored.ntotal)) if stored.ntotal > 10 else Shape()
-    corpus["shape"] = shape.__dict__
+    corpus = CorpusRetrieval(
+        chunks=len(retriever.index.chunks),
+        queries=len(queries),
+        hybrid=hybrid,
+        embed_query=LatencySummary.of(embed_s),
+        dense=LatencySummary.of(dense_s),
+        bm25=LatencySummary.of(bm25_s),
+        faiss_bytes=index_bytes(retriever.index.faiss_index),
+        bm25_bytes=bm25_bytes(retriever.bm25),
+        shape=shape,
+    )
     synthetic = []
     for n in bench.options.sizes:
         bench.say(f"   synthetic corpus of {n:,} vectors")
@@ -240,13 +228,13 @@ def bench_retrieval(bench: Bench) -> dict[str, Any]:
             measure_size(n, queries_n, bench.options.bm25_limit, threads=1, shape=shape)
         )
         gc.collect()
-    return {"corpus": corpus, "synthetic": synthetic}
+    return Retrieval(corpus=corpus, synthetic=synthetic)
 
 
 # ---------------------------------------------------------------- answering
 
 
-def bench_answering(bench: Bench) -> dict[str, Any]:
+def bench_answering(bench: Bench) -> Answering:
     """The assistant against bare llama-cpp-python given the identical messages."""
     g = bench.settings.generation
     started = time.perf_counter()
@@ -272,132 +260,132 @@ def bench_answering(bench: Bench) -> dict[str, Any]:
             completion_tokens=answer.timings.completion_tokens,
         )
         reference = bare.answer(clocked.messages, g.max_tokens)
-        rows.append(
-            _row(question, ours, reference, answer.timings.first_token_s)
-            | {"outside_model_s": rounded(total - clocked.model_s)}
-        )
+        outside_model_s = rounded(total - clocked.model_s)
+        rows.append(_row(question, ours, reference, answer.timings.first_token_s, outside_model_s))
         answers.append(answer.to_json() | {"id": question.id})
     cold = _prefix_effect(bench, bare, clocked.messages)
     write_answers(bench.out / "answers-assistant.jsonl", answers)
-    result = {
-        "model": clocked.name,
-        "model_load_s": rounded(load_s),
-        "rss_bytes": rss_bytes(),
-        "questions": rows,
-        "summary": _summary(rows),
-        "prefix_cache": cold,
-    }
+    result = Answering(
+        model=clocked.name,
+        model_load_s=rounded(load_s),
+        rss_bytes=rss_bytes(),
+        questions=rows,
+        summary=_summary(rows),
+        prefix_cache=cold,
+    )
     del assistant, clocked, bare
     gc.collect()
     return result
 
 
-def _row(question: GoldQuestion, ours: Run, bare: Run, shown_s: float) -> dict[str, Any]:
-    return {
-        "id": question.id,
-        "type": question.type,
-        "first_token_s": rounded(ours.first_token_s),
-        "first_sentence_s": rounded(shown_s),
-        "total_s": rounded(ours.total_s),
-        "prompt_tokens": ours.prompt_tokens,
-        "completion_tokens": ours.completion_tokens,
-        "bare_first_token_s": rounded(bare.first_token_s),
-        "bare_total_s": rounded(bare.total_s),
-        "bare_prompt_tokens": bare.prompt_tokens,
-        "bare_completion_tokens": bare.completion_tokens,
-        "tokens_per_s": rounded(ours.tokens_per_s, 2),
-        "bare_tokens_per_s": rounded(bare.tokens_per_s, 2),
-        "total_ratio": rounded(ours.total_s / bare.total_s, 3),
-        "cpu_s": rounded(ours.cpu_s),
-        "bare_cpu_s": rounded(bare.cpu_s),
-    }
+def _row(
+    question: GoldQuestion, ours: Run, bare: Run, shown_s: float, outside_model_s: float
+) -> AnswerRun:
+    return AnswerRun(
+        id=question.id,
+        type=question.type,
+        first_token_s=rounded(ours.first_token_s),
+        first_sentence_s=rounded(shown_s),
+        total_s=rounded(ours.total_s),
+        prompt_tokens=ours.prompt_tokens,
+        completion_tokens=ours.completion_tokens,
+        bare_first_token_s=rounded(bare.first_token_s),
+        bare_total_s=rounded(bare.total_s),
+        bare_prompt_tokens=bare.prompt_tokens,
+        bare_completion_tokens=bare.completion_tokens,
+        tokens_per_s=rounded(ours.tokens_per_s, 2),
+        bare_tokens_per_s=rounded(bare.tokens_per_s, 2),
+        total_ratio=rounded(ours.total_s / bare.total_s, 3),
+        cpu_s=rounded(ours.cpu_s),
+        bare_cpu_s=rounded(bare.cpu_s),
+        outside_model_s=outside_model_s,
+    )
 
 
-def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary(rows: list[AnswerRun]) -> AnsweringSummary:
     def median(key: str) -> float:
-        return rounded(statistics.median(r[key] for r in rows))
+        return rounded(statistics.median(getattr(r, key) for r in rows))
 
-    total, bare_total = sum(r["total_s"] for r in rows), sum(r["bare_total_s"] for r in rows)
-    return {
-        "first_token_s": median("first_token_s"),
-        "first_sentence_s": median("first_sentence_s"),
-        "bare_first_token_s": median("bare_first_token_s"),
-        "total_s_sum": rounded(total),
-        "bare_total_s_sum": rounded(bare_total),
-        "total_ratio": rounded(total / bare_total, 3),
-        "cpu_s_sum": rounded(sum(r["cpu_s"] for r in rows)),
-        "bare_cpu_s_sum": rounded(sum(r["bare_cpu_s"] for r in rows)),
-        "outside_model_s_sum": rounded(sum(r.get("outside_model_s", 0.0) for r in rows)),
-        "cpu_ratio": rounded(sum(r["cpu_s"] for r in rows) / sum(r["bare_cpu_s"] for r in rows), 3),
-        "first_token_ratio": rounded(median("first_token_s") / median("bare_first_token_s"), 3),
-        "tokens_per_s": median("tokens_per_s"),
-        "bare_tokens_per_s": median("bare_tokens_per_s"),
-        "prompt_tokens_mean": rounded(statistics.mean(r["prompt_tokens"] for r in rows), 1),
-        "completion_tokens_mean": rounded(statistics.mean(r["completion_tokens"] for r in rows), 1),
-    }
+    total, bare_total = sum(r.total_s for r in rows), sum(r.bare_total_s for r in rows)
+    cpu, bare_cpu = sum(r.cpu_s for r in rows), sum(r.bare_cpu_s for r in rows)
+    return AnsweringSummary(
+        first_token_s=median("first_token_s"),
+        first_sentence_s=median("first_sentence_s"),
+        bare_first_token_s=median("bare_first_token_s"),
+        total_s_sum=rounded(total),
+        bare_total_s_sum=rounded(bare_total),
+        total_ratio=rounded(total / bare_total, 3),
+        cpu_s_sum=rounded(cpu),
+        bare_cpu_s_sum=rounded(bare_cpu),
+        outside_model_s_sum=rounded(sum(r.outside_model_s or 0.0 for r in rows)),
+        cpu_ratio=rounded(cpu / bare_cpu, 3),
+        first_token_ratio=rounded(median("first_token_s") / median("bare_first_token_s"), 3),
+        tokens_per_s=median("tokens_per_s"),
+        bare_tokens_per_s=median("bare_tokens_per_s"),
+        prompt_tokens_mean=rounded(statistics.mean(r.prompt_tokens for r in rows), 1),
+        completion_tokens_mean=rounded(statistics.mean(r.completion_tokens for r in rows), 1),
+    )
 
 
-def _prefix_effect(bench: Bench, bare: BareLlama, messages: list[Any]) -> dict[str, Any]:
+def _prefix_effect(bench: Bench, bare: BareLlama, messages: list[Any]) -> PrefixCache:
     """Time to the first token with the system prompt's evaluation reused, and without."""
     other = [messages[0], {"role": "user", "content": WARM_UP}]
     bare.answer(other, 1)
     warm = bare.answer(messages, 1).first_token_s  # shares only the system prompt
     bare.llama.reset()
     cold = bare.answer(messages, 1).first_token_s
-    return {
-        "reused_s": rounded(warm),
-        "not_reused_s": rounded(cold),
-        "saved_s": rounded(cold - warm),
-    }
+    return PrefixCache(
+        reused_s=rounded(warm), not_reused_s=rounded(cold), saved_s=rounded(cold - warm)
+    )
 
 
 # ---------------------------------------------------------------- LangChain
 
 
-def bench_langchain(bench: Bench) -> dict[str, Any]:
+def bench_langchain(bench: Bench) -> LangChain:
     g = bench.settings.generation
     path = ModelStore(bench.settings.paths.models_dir).resolve(g.model).path
     rag = LangChainRag(
         bench.settings.paths.corpus_dir, path, g.n_ctx, g.n_threads, g.n_batch, g.seed, g.max_tokens
     )
     rag.answer(WARM_UP)
-    rows: list[dict[str, Any]] = []
+    rows: list[LangChainRun] = []
     answers: list[dict[str, Any]] = []
     for number, question in enumerate(bench.fixed, start=1):
         bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
         run, contract = rag.answer(question.question)
         rows.append(
-            {
-                "id": question.id,
-                "first_token_s": rounded(run.first_token_s),
-                "cpu_s": rounded(run.cpu_s),
-                "total_s": rounded(run.total_s),
-                "prompt_tokens": run.prompt_tokens,
-                "completion_tokens": run.completion_tokens,
-                "tokens_per_s": rounded(run.tokens_per_s, 2),
-            }
+            LangChainRun(
+                id=question.id,
+                first_token_s=rounded(run.first_token_s),
+                cpu_s=rounded(run.cpu_s),
+                total_s=rounded(run.total_s),
+                prompt_tokens=run.prompt_tokens,
+                completion_tokens=run.completion_tokens,
+                tokens_per_s=rounded(run.tokens_per_s, 2),
+            )
         )
         answers.append(contract | {"id": question.id})
     write_answers(bench.out / "answers-langchain.jsonl", answers)
-    result = {
-        "chunks": len(rag.chunks),
-        "index_s": rounded(rag.index_s),
-        "chunks_per_s": rounded(len(rag.chunks) / rag.index_s, 1),
-        "questions": rows,
-        "first_token_s": rounded(statistics.median(r["first_token_s"] for r in rows)),
-        "total_s_sum": rounded(sum(r["total_s"] for r in rows)),
-        "cpu_s_sum": rounded(sum(r["cpu_s"] for r in rows)),
-        "tokens_per_s": rounded(statistics.median(r["tokens_per_s"] for r in rows), 2),
-        "prompt_tokens_mean": rounded(statistics.mean(r["prompt_tokens"] for r in rows), 1),
-        "completion_tokens_mean": rounded(statistics.mean(r["completion_tokens"] for r in rows), 1),
-    }
+    chunks, index_s = len(rag.chunks), rag.index_s
     del rag
     gc.collect()
-    result["scores"] = score_answers(bench)
-    return result
+    return LangChain(
+        chunks=chunks,
+        index_s=rounded(index_s),
+        chunks_per_s=rounded(chunks / index_s, 1),
+        questions=rows,
+        first_token_s=rounded(statistics.median(r.first_token_s for r in rows)),
+        total_s_sum=rounded(sum(r.total_s for r in rows)),
+        cpu_s_sum=rounded(sum(r.cpu_s for r in rows)),
+        tokens_per_s=rounded(statistics.median(r.tokens_per_s for r in rows), 2),
+        prompt_tokens_mean=rounded(statistics.mean(r.prompt_tokens for r in rows), 1),
+        completion_tokens_mean=rounded(statistics.mean(r.completion_tokens for r in rows), 1),
+        scores=score_answers(bench),
+    )
 
 
-def score_answers(bench: Bench) -> dict[str, Any]:
+def score_answers(bench: Bench) -> dict[str, Scores]:
     """Both answer files scored by the evaluation harness (lexical judge, no model)."""
     scores = {}
     for name in ("assistant", "langchain"):
@@ -410,7 +398,7 @@ def score_answers(bench: Bench) -> dict[str, Any]:
 # ---------------------------------------------------------------- cold start
 
 
-def bench_coldstart(bench: Bench) -> dict[str, Any]:
+def bench_coldstart(bench: Bench) -> ColdStart:
     """`assistant ask` in a new process: to its first word on standard output, and peak RSS."""
     question = bench.fixed[0].question
     indexed = subprocess.run(
@@ -429,19 +417,19 @@ def bench_coldstart(bench: Bench) -> dict[str, Any]:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import assistant.app.cli"], check=True)
     imports = time.perf_counter() - started
-    best = min(runs, key=lambda r: r["first_word_s"])
-    return {
-        "question": question,
-        "runs": runs,
-        "first_word_s": best["first_word_s"],
-        "total_s": best["total_s"],
-        "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
-        "import_cli_s": rounded(imports),
-        "other_load": other | {"use_mmap": mapped},
-    }
+    best = min(runs, key=lambda r: r.first_word_s)
+    return ColdStart(
+        question=question,
+        runs=runs,
+        first_word_s=best.first_word_s,
+        total_s=best.total_s,
+        peak_rss_bytes=max(r.peak_rss_bytes for r in runs),
+        import_cli_s=rounded(imports),
+        other_load=other.model_copy(update={"use_mmap": mapped}),
+    )
 
 
-def _cold_ask(bench: Bench, question: str, **env: str) -> dict[str, Any]:
+def _cold_ask(bench: Bench, question: str, **env: str) -> ColdRun:
     command = [sys.executable, "-m", "assistant", "ask", question]
     # Standard error to a file, not a pipe: a pipe nobody reads until the end would stall
     # the child once its progress lines filled the pipe's buffer.
@@ -468,12 +456,12 @@ def _cold_ask(bench: Bench, question: str, **env: str) -> dict[str, Any]:
             errors.seek(0)
             said = errors.read().decode(errors="replace")[-500:]
             raise BenchError(f"`assistant ask` failed: {said}")
-    return {
-        "first_word_s": rounded(first or total),
-        "total_s": rounded(total),
-        "peak_rss_bytes": peak.stop(),
-        "exit": process.returncode,
-    }
+    return ColdRun(
+        first_word_s=rounded(first or total),
+        total_s=rounded(total),
+        peak_rss_bytes=peak.stop(),
+        exit=process.returncode,
+    )
 
 
 class _PeakMemory:

@@ -29,6 +29,7 @@ from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
 from ..ingest.indexing import Indexer
 from ..ingest.store import load_index
 from .baselines import BareLlama, ClockedGenerator
+from .results import Sweep, SweepEngine, SweepPassages, SweepRetrieval
 
 if TYPE_CHECKING:
     from .harness import Bench
@@ -44,9 +45,13 @@ ENGINE: tuple[dict[str, Any], ...] = (
 )
 
 
-def sweep(bench: Bench) -> dict[str, Any]:
-    parts = {"retrieval": sweep_retrieval, "passages": sweep_passages, "engine": sweep_engine}
-    return {name: run(bench) for name, run in parts.items() if name in bench.options.sweep}
+def sweep(bench: Bench) -> Sweep:
+    parts: dict[str, Callable[[Bench], list[Any]]] = {
+        "retrieval": sweep_retrieval,
+        "passages": sweep_passages,
+        "engine": sweep_engine,
+    }
+    return Sweep(**{name: run(bench) for name, run in parts.items() if name in bench.options.sweep})
 
 
 def _tokenizer(bench: Bench) -> Callable[[str], int]:
@@ -54,7 +59,7 @@ def _tokenizer(bench: Bench) -> Callable[[str], int]:
     return vocabulary_counter(path.path)
 
 
-def sweep_retrieval(bench: Bench) -> list[dict[str, Any]]:
+def sweep_retrieval(bench: Bench) -> list[SweepRetrieval]:
     count = _tokenizer(bench)
     g = bench.settings.generation
     questions = [q for q in bench.gold if q.quotes]
@@ -85,19 +90,19 @@ def sweep_retrieval(bench: Bench) -> list[dict[str, Any]]:
             ]
             valid = [s for s in scores if s is not None]
             rows.append(
-                {
-                    "chunk_tokens": size,
-                    "passages": k,
-                    "chunks": len(index.chunks),
-                    "hit": round(statistics.mean(s.hit for s in valid), 4),
-                    "quote_recall": round(statistics.mean(s.quote_recall for s in valid), 4),
-                    "prompt_tokens_mean": round(statistics.mean(tokens), 1),
-                }
+                SweepRetrieval(
+                    chunk_tokens=size,
+                    passages=k,
+                    chunks=len(index.chunks),
+                    hit=round(statistics.mean(s.hit for s in valid), 4),
+                    quote_recall=round(statistics.mean(s.quote_recall for s in valid), 4),
+                    prompt_tokens_mean=round(statistics.mean(tokens), 1),
+                )
             )
     return rows
 
 
-def sweep_passages(bench: Bench) -> list[dict[str, Any]]:
+def sweep_passages(bench: Bench) -> list[SweepPassages]:
     """The fixed questions answered with each passage count, interleaved, then scored."""
     from .harness import WARM_UP, score_answers_file, write_answers
 
@@ -129,17 +134,12 @@ def sweep_passages(bench: Bench) -> list[dict[str, Any]]:
         path = bench.out / f"answers-passages-{k}.jsonl"
         write_answers(path, answers[k])
         overall = score_answers_file(bench, path, f"eval-passages-{k}")
-        rows.append(
-            {
-                "passages": k,
-                **{key: round(statistics.median(r[key] for r in runs[k]), 3) for key in runs[k][0]},
-                "scores": overall,
-            }
-        )
+        medians = {key: round(statistics.median(r[key] for r in runs[k]), 3) for key in runs[k][0]}
+        rows.append(SweepPassages(passages=k, **medians, scores=overall))
     return rows
 
 
-def sweep_engine(bench: Bench) -> list[dict[str, Any]]:
+def sweep_engine(bench: Bench) -> list[SweepEngine]:
     """Prompt and output speed of the bare engine for each (threads, batch)."""
     g = bench.settings.generation
     path = ModelStore(bench.settings.paths.models_dir).resolve(g.model).path
@@ -148,25 +148,22 @@ def sweep_engine(bench: Bench) -> list[dict[str, Any]]:
     assistant.ask(bench.fixed[0].question, top_k=4)
     messages = clocked.messages
     del assistant, clocked
-    best: dict[int, dict[str, Any]] = {}
+    best: dict[int, SweepEngine] = {}
     for _ in range(2):  # twice over, keeping each configuration's best: the machine is shared
         for number, config in enumerate(ENGINE):
             bench.say(f"   {config}")
             engine = {k: v for k, v in config.items() if k not in ("threads", "batch")}
             bare = BareLlama(path, g.n_ctx, config["threads"], config["batch"], g.seed, **engine)
             run = bare.answer(messages, 48)
-            row = {
+            row = SweepEngine(
                 **config,
-                "prompt_tokens": run.prompt_tokens,
-                "prompt_tokens_per_s": round(run.prompt_tokens / run.first_token_s, 1),
-                "output_tokens_per_s": round(run.tokens_per_s, 2),
-            }
+                prompt_tokens=run.prompt_tokens,
+                prompt_tokens_per_s=round(run.prompt_tokens / run.first_token_s, 1),
+                output_tokens_per_s=round(run.tokens_per_s, 2),
+            )
             old = best.get(number)
-            if old is None or row["prompt_tokens_per_s"] > old["prompt_tokens_per_s"]:
-                best[number] = row | {
-                    "output_tokens_per_s": max(
-                        row["output_tokens_per_s"], old["output_tokens_per_s"] if old else 0
-                    )
-                }
+            if old is None or row.prompt_tokens_per_s > old.prompt_tokens_per_s:
+                fastest = max(row.output_tokens_per_s, old.output_tokens_per_s if old else 0)
+                best[number] = row.model_copy(update={"output_tokens_per_s": fastest})
             del bare
     return [best[n] for n in sorted(best)]

@@ -21,36 +21,24 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..answering.retrieval import rrf_fuse
+from .results import (
+    FlatSearch,
+    HybridSearch,
+    IvfSearch,
+    LatencySummary,
+    Probe,
+    Shape,
+    SyntheticSize,
+)
 
 DIM = 384
+DEFAULT_SHAPE = Shape()  # the default corpus's
 CANDIDATES = 100  # what the product takes from each ranking before fusing
-
-
-@dataclass(frozen=True)
-class LatencySummary:
-    p50_ms: float
-    p99_ms: float
-    mean_ms: float
-
-    @classmethod
-    def of(cls, seconds: list[float]) -> LatencySummary:
-        ms = sorted(1000 * s for s in seconds)
-        p50, p99 = np.percentile(ms, [50, 99])  # linear between the closest ranks
-        return cls(round(float(p50), 3), round(float(p99), 3), round(sum(ms) / len(ms), 3))
-
-
-@dataclass(frozen=True)
-class Shape:
-    """Mean cosine of two unrelated vectors, and of a vector and its 10th nearest neighbour."""
-
-    unrelated: float = 0.64
-    neighbour: float = 0.81
 
 
 def corpus_shape(vectors: np.ndarray, k: int = 10) -> Shape:
@@ -63,7 +51,7 @@ def corpus_shape(vectors: np.ndarray, k: int = 10) -> Shape:
 
 
 def clustered_vectors(
-    n: int, clusters: int, seed: int = 0, block: int = 100_000, shape: Shape = Shape()
+    n: int, clusters: int, seed: int = 0, block: int = 100_000, shape: Shape = DEFAULT_SHAPE
 ) -> np.ndarray:
     """n unit vectors around `clusters` topics, built in blocks to bound memory."""
     shared = max(0.0, min(shape.unrelated, 0.98))
@@ -117,25 +105,23 @@ def bm25_bytes(bm25: Any) -> int:
 
 
 def measure_size(
-    n: int, queries: int, bm25_limit: int, threads: int, shape: Shape = Shape()
-) -> dict[str, Any]:
+    n: int, queries: int, bm25_limit: int, threads: int, shape: Shape = DEFAULT_SHAPE
+) -> SyntheticSize:
     """Flat and IVF search (and BM25 with fusion, up to `bm25_limit` documents) over n vectors."""
     import faiss
 
     faiss.omp_set_num_threads(threads)
     vectors = clustered_vectors(n, clusters=max(64, n // 20), shape=shape)
     asked = queries_near(vectors, queries)
-    result: dict[str, Any] = {"vectors": n, "queries": queries, "dim": DIM}
 
     started = time.perf_counter()
     flat = faiss.IndexFlatIP(DIM)
     flat.add(vectors)
-    result["flat"] = {
-        "build_s": round(time.perf_counter() - started, 2),
-        "bytes": index_bytes(flat),
-    }
+    flat_build_s = round(time.perf_counter() - started, 2)
     seconds, exact = timed(lambda i: flat.search(asked[i : i + 1], CANDIDATES)[1][0], queries)
-    result["flat"]["latency"] = LatencySummary.of(seconds).__dict__
+    flat_search = FlatSearch(
+        build_s=flat_build_s, bytes=index_bytes(flat), latency=LatencySummary.of(seconds)
+    )
 
     nlist = max(16, min(4096, int(math.sqrt(n))))
     started = time.perf_counter()
@@ -143,34 +129,37 @@ def measure_size(
     ivf = faiss.IndexIVFFlat(quantizer, DIM, nlist, faiss.METRIC_INNER_PRODUCT)
     ivf.train(vectors[np.random.default_rng(3).choice(n, min(n, 64 * nlist), replace=False)])
     ivf.add(vectors)
-    result["ivf"] = {
-        "nlist": nlist,
-        "build_s": round(time.perf_counter() - started, 2),
-        "bytes": index_bytes(ivf),
-        "by_nprobe": [],
-    }
+    ivf_build_s = round(time.perf_counter() - started, 2)
+    probes = []
     for nprobe in (8, 32, 128, 256):
         ivf.nprobe = nprobe
         seconds, found = timed(lambda i: ivf.search(asked[i : i + 1], CANDIDATES)[1][0], queries)
         recall = np.mean(
             [len(set(f[:10]) & set(e[:10])) / 10 for f, e in zip(found, exact, strict=True)]
         )
-        result["ivf"]["by_nprobe"].append(
-            {
-                "nprobe": nprobe,
-                "recall_at_10": round(float(recall), 4),
-                "latency": LatencySummary.of(seconds).__dict__,
-            }
+        probes.append(
+            Probe(
+                nprobe=nprobe,
+                recall_at_10=round(float(recall), 4),
+                latency=LatencySummary.of(seconds),
+            )
         )
+    ivf_search = IvfSearch(
+        nlist=nlist, build_s=ivf_build_s, bytes=index_bytes(ivf), by_nprobe=probes
+    )
     del vectors
-    if n <= bm25_limit:
-        result["hybrid"] = _hybrid(n, asked, flat, ivf)
-    else:
-        result["hybrid"] = None  # BM25 over this many documents: see the module's note
-    return result
+    return SyntheticSize(
+        vectors=n,
+        queries=queries,
+        dim=DIM,
+        flat=flat_search,
+        ivf=ivf_search,
+        # BM25 over more documents than the limit: see the module's note
+        hybrid=_hybrid(n, asked, flat, ivf) if n <= bm25_limit else None,
+    )
 
 
-def _hybrid(n: int, asked: np.ndarray, flat: Any, ivf: Any) -> dict[str, Any]:
+def _hybrid(n: int, asked: np.ndarray, flat: Any, ivf: Any) -> HybridSearch:
     """BM25 over n synthetic documents, and dense + BM25 + fusion as one search."""
     import bm25s
 
@@ -196,10 +185,10 @@ def _hybrid(n: int, asked: np.ndarray, flat: Any, ivf: Any) -> dict[str, Any]:
     )
     with_flat, _ = timed(search(flat), len(asked))
     with_ivf, _ = timed(search(ivf), len(asked))
-    return {
-        "bm25_build_s": round(build, 2),
-        "bm25_bytes": bm25_bytes(bm25),
-        "bm25_latency": LatencySummary.of(bm25_only).__dict__,
-        "hybrid_flat_latency": LatencySummary.of(with_flat).__dict__,
-        "hybrid_ivf_latency": LatencySummary.of(with_ivf).__dict__,
-    }
+    return HybridSearch(
+        bm25_build_s=round(build, 2),
+        bm25_bytes=bm25_bytes(bm25),
+        bm25_latency=LatencySummary.of(bm25_only),
+        hybrid_flat_latency=LatencySummary.of(with_flat),
+        hybrid_ivf_latency=LatencySummary.of(with_ivf),
+    )

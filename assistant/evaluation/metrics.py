@@ -30,55 +30,14 @@ from ..answering.grounding import split_sentences
 from ..answering.prompting import is_decline
 from ..ingest.documents import clean_text
 from .judges import Judge, LabelledPair, ModelJudge, Verdict
+from .records import GoldQuestion, Quote
 
 QUOTE_MIN_SHARE = 0.7  # of a quote's words, contiguous in the passage, for it to count as found
-QUESTION_TYPES = ("fact", "figure", "multi", "comparison", "unanswerable")
 _LOOKALIKES = str.maketrans(
     {"’": "'", "‘": "'", "“": '"', "”": '"', "—": "-", "–": "-", "\u00a0": " "}
 )
 
 Entails = Callable[[str, str], bool]
-
-
-@dataclass(frozen=True)
-class Quote:
-    doc_id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class GoldQuestion:
-    id: str
-    question: str
-    type: str
-    gold_answer: str
-    key_terms: tuple[str, ...]
-    quotes: tuple[Quote, ...]
-    paraphrase_of: str = ""  # the gold question this one rewords (eval/paraphrases.jsonl)
-
-    @property
-    def answerable(self) -> bool:
-        return self.type != "unanswerable"
-
-
-def load_questions(path: Path) -> list[GoldQuestion]:
-    questions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        questions.append(
-            GoldQuestion(
-                id=row["id"],
-                question=row["question"],
-                type=row["type"],
-                gold_answer=row.get("gold_answer", ""),
-                key_terms=tuple(row.get("key_terms", [])),
-                quotes=tuple(Quote(q["doc_id"], q["text"]) for q in row.get("quotes", [])),
-                paraphrase_of=row.get("paraphrase_of", ""),
-            )
-        )
-    return questions
 
 
 def load_pairs(path: Path, labels: Mapping[str, str] | None = None) -> list[LabelledPair]:
@@ -255,7 +214,8 @@ def is_declined(answer: Mapping[str, Any]) -> bool:
 def score_answer(
     question: GoldQuestion, answer: Mapping[str, Any], judge: Judge, claim_mode: str = "sentences"
 ) -> dict[str, Any]:
-    """Every metric of one answer (the answer contract as a dict), with its claims judged."""
+    """Every metric of one answer (the answer contract as a dict), with its claims judged:
+    the answer's row of answers.jsonl."""
     passages = context_passages(answer)
     declined = is_declined(answer)
     metrics = _answer_metrics(question, answer, passages, declined)
@@ -267,10 +227,7 @@ def score_answer(
         if citations is not None:
             metrics.update(citation_recall=citations.recall, citation_precision=citations.precision)
     stage = stage_at_fault(question, answer, metrics, declined)
-    timings = answer.get("timings") or {}
-    for key in ("first_token_s", "total_s"):
-        if isinstance(timings.get(key), int | float):
-            metrics[key] = float(timings[key])
+    metrics.update(latency_metrics(answer))
     return {
         "id": question.id,
         "type": question.type,
@@ -280,7 +237,7 @@ def score_answer(
         "declined": declined,
         "citations": list(answer.get("citations") or []),
         "contexts": list(answer.get("contexts") or []),
-        "timings": timings,
+        "timings": answer.get("timings") or {},
         "claims": [c.__dict__ for c in claims],
         "stage": stage,
         "draft": answer.get("draft", ""),
@@ -288,6 +245,17 @@ def score_answer(
         "paraphrase_of": question.paraphrase_of,
         "sentences": [s.__dict__ for s in citations.sentences] if citations else [],
         "metrics": {k: (round(v, 4) if v is not None else None) for k, v in metrics.items()},
+    }
+
+
+def latency_metrics(answer: Mapping[str, Any]) -> dict[str, float]:
+    """Time to the first token and in all, where the answer's timings give them (answers
+    from another system may come without)."""
+    timings = answer.get("timings") or {}
+    return {
+        key: float(timings[key])
+        for key in ("first_token_s", "total_s")
+        if isinstance(timings.get(key), int | float)
     }
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .records import EvalSummary
 
 BAR_METRICS = (
     ("hit", "hit@k"),
@@ -33,24 +36,25 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_metrics_by_type(summary: Mapping[str, Any], path: Path) -> None:
+def plot_metrics_by_type(summary: EvalSummary, path: Path) -> None:
     plt = _pyplot()
-    types = list(summary["by_type"])
+    by_type = summary.by_type
+    types = list(by_type)
     metrics = [
         (k, label)
         for k, label in BAR_METRICS
-        if any(summary["by_type"][t].get(k) is not None for t in types)
+        if any(scores.get(k) is not None for scores in by_type.values())
     ]
     fig, ax = plt.subplots(figsize=(11, 4.2))
     width = 0.8 / max(1, len(types))
-    for i, t in enumerate(types):
-        values = [100 * (summary["by_type"][t].get(k) or 0) for k, _ in metrics]
+    for i, (t, scores) in enumerate(by_type.items()):
+        values = [100 * (scores.get(k) or 0) for k, _ in metrics]
         xs = [j + (i - (len(types) - 1) / 2) * width for j in range(len(metrics))]
-        ax.bar(xs, values, width, label=f"{t} ({summary['by_type'][t]['n']})")
+        ax.bar(xs, values, width, label=f"{t} ({scores.n})")
     ax.set_xticks(range(len(metrics)), [label for _, label in metrics], fontsize=8)
     ax.set_ylabel("percent")
     ax.set_ylim(0, 105)
-    ax.set_title(f"Metrics by question type ({summary['model']}, judge: {summary['judge']})")
+    ax.set_title(f"Metrics by question type ({summary.model}, judge: {summary.judge})")
     ax.legend(fontsize=8, ncol=len(types), loc="upper center", bbox_to_anchor=(0.5, -0.18))
     fig.tight_layout()
     fig.savefig(path, dpi=110)

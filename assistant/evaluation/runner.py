@@ -6,6 +6,7 @@ produced), judges them, and writes under the output folder:
     answers.jsonl   one line per question: question, answer, citations, contexts, claims
                     marked supported or not, every metric
     summary.json    averages overall and by question type, latency, judge calibration
+                    (`records.EvalSummary`)
     report.md       the summary table and the ten worst answers with their claims
     metrics_by_type.png, latency.png
 
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..answering.assistant import Assistant
-from ..errors import AssistantError, EvaluationDataError
+from ..errors import AssistantError, EvaluationDataError, RecordInvalid
 from ..files import Progress
 from ..generation.catalog import ModelStore
 from ..ingest.documents import read_metadata
@@ -43,15 +44,17 @@ from .judges import (
     load_model_judge,
     make_judge,
 )
-from .metrics import (
-    METRICS,
+from .metrics import METRICS, STAGES, average, load_pairs, score_answer
+from .records import (
     QUESTION_TYPES,
-    STAGES,
+    EvalSummary,
     GoldQuestion,
-    average,
-    load_pairs,
+    Latency,
+    Paraphrases,
+    Scores,
+    TierCalibration,
+    TypeScores,
     load_questions,
-    score_answer,
 )
 
 LABELS = {
@@ -87,7 +90,7 @@ def run_eval(
     options: EvalOptions,
     progress: Progress | None = None,
     assistant: Assistant | None = None,
-) -> tuple[dict[str, Any], Path]:
+) -> tuple[EvalSummary, Path]:
     """Answer, judge, write the report; returns the summary and the report's folder."""
     started = time.perf_counter()
     questions = with_originals(
@@ -107,8 +110,8 @@ def run_eval(
     calibration = None
     if options.calibration:
         calibration = run_calibration(settings, options.calibration, judge, progress)
-    summary = summarise(records, options, answers, judge, calibration)
-    summary["seconds"] = round(time.perf_counter() - started, 1)
+    seconds = round(time.perf_counter() - started, 1)
+    summary = summarise(records, options, answers, judge, calibration, seconds)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = options.out or options.questions.parent / "reports" / stamp
     write_report(out, records, summary)
@@ -118,7 +121,7 @@ def run_eval(
 def _read_questions(path: Path) -> list[GoldQuestion]:
     try:
         return load_questions(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, RecordInvalid) as exc:
         raise EvaluationDataError(
             f"{path} is not a question set ({exc}); see eval/FORMAT.md."
         ) from exc
@@ -257,7 +260,7 @@ def build_judge(settings: Settings, options: EvalOptions, assistant: Assistant |
 
 def run_calibration(
     settings: Settings, path: Path, judge: Judge, progress: Progress | None
-) -> list[dict[str, Any]]:
+) -> list[TierCalibration]:
     """Balanced accuracy of each tier the judge has, and of the judge itself."""
     metadata = read_metadata(settings.paths.corpus_dir)
     labels = {}
@@ -274,16 +277,16 @@ def run_calibration(
     elif isinstance(judge, ModelJudge):
         judges.append(judge)
     scores: list[TierScore] = calibrate(judges, pairs, progress)
-    return [asdict(s) | {"pairs": len(pairs)} for s in scores]
+    return [TierCalibration(**asdict(s), pairs=len(pairs)) for s in scores]
 
 
-def latency_summary(values: Sequence[float]) -> dict[str, float]:
+def latency_summary(values: Sequence[float]) -> Latency:
     """Median, 90th percentile (the nearest rank below: a time some answer took) and maximum."""
-    return {
-        "median": round(statistics.median(values), 3),
-        "p90": round(float(np.percentile(values, 90, method="lower")), 3),
-        "max": round(max(values), 3),
-    }
+    return Latency(
+        median=round(statistics.median(values), 3),
+        p90=round(float(np.percentile(values, 90, method="lower")), 3),
+        max=round(max(values), 3),
+    )
 
 
 def summarise(
@@ -291,10 +294,11 @@ def summarise(
     options: EvalOptions,
     answers: Sequence[Mapping[str, Any]],
     judge: Judge,
-    calibration: list[dict[str, Any]] | None,
-) -> dict[str, Any]:
+    calibration: list[TierCalibration] | None,
+    seconds: float = 0.0,
+) -> EvalSummary:
     by_type = {
-        t: {"n": len(rows), **average(rows)}
+        t: TypeScores(n=len(rows), **average(rows))
         for t in QUESTION_TYPES
         if (rows := [r for r in records if r["type"] == t])
     }
@@ -304,38 +308,42 @@ def summarise(
         if values:
             latency[key] = latency_summary(values)
     models = sorted({str((a.get("model") or {}).get("name", "")) for a in answers} - {""})
-    return {
-        "created": datetime.now().isoformat(timespec="seconds"),
-        "questions": str(options.questions),
-        "n": len(records),
-        "answers": str(options.answers) if options.answers else "assistant",
-        "model": ", ".join(models) or "unknown",
-        "judge": options.judge,
-        "judge_model": model.name
+    agreement = paraphrase_agreement(records)
+    return EvalSummary(
+        format=EvalSummary.FORMAT,
+        created=datetime.now().isoformat(timespec="seconds"),
+        questions=str(options.questions),
+        n=len(records),
+        answers=str(options.answers) if options.answers else "assistant",
+        model=", ".join(models) or "unknown",
+        judge=options.judge,
+        judge_model=model.name
         if isinstance(model := getattr(judge, "model", judge), ModelJudge)
         else None,
-        "claims": options.claims,
-        "overall": average(records),
-        "by_type": by_type,
-        "latency": latency,
-        "errors": sum(1 for a in answers if a.get("error")),
-        "stages": {stage: sum(1 for r in records if r.get("stage") == stage) for stage in STAGES},
-        "paraphrases": paraphrase_agreement(records),
-        "calibration": calibration,
-    }
+        claims=options.claims,
+        overall=Scores(**average(records)),
+        by_type=by_type,
+        latency=latency,
+        errors=sum(1 for a in answers if a.get("error")),
+        stages={stage: sum(1 for r in records if r.get("stage") == stage) for stage in STAGES},
+        paraphrases=Paraphrases(**agreement) if agreement else None,
+        calibration=calibration,
+        seconds=seconds,
+    )
 
 
 # ---------------------------------------------------------------- files
 
 
-def write_report(out: Path, records: Sequence[Mapping[str, Any]], summary: dict[str, Any]) -> None:
+def write_report(out: Path, records: Sequence[Mapping[str, Any]], summary: EvalSummary) -> None:
     from .plots import plot_latency, plot_metrics_by_type
 
     out.mkdir(parents=True, exist_ok=True)
     with (out / "answers.jsonl").open("w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(summary.to_json(), indent=2, ensure_ascii=False)
+    (out / "summary.json").write_text(text + "\n")
     plot_metrics_by_type(summary, out / "metrics_by_type.png")
     plot_latency(records, out / "latency.png")
     (out / "report.md").write_text(markdown(summary, records), encoding="utf-8")
@@ -351,23 +359,19 @@ def quality(record: Mapping[str, Any]) -> float:
     return sum(values) / len(values) if values else 1.0
 
 
-def summary_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+def summary_rows(summary: EvalSummary) -> tuple[list[str], list[list[str]]]:
     """The header and rows of the metrics overall and by question type."""
-    types = list(summary["by_type"])
-    header = [
-        "metric",
-        f"all ({summary['n']})",
-        *(f"{t} ({summary['by_type'][t]['n']})" for t in types),
-    ]
+    by_type = summary.by_type
+    header = ["metric", f"all ({summary.n})", *(f"{t} ({s.n})" for t, s in by_type.items())]
     rows = []
     for name in METRICS:
-        cells = [_cell(summary["overall"].get(name), name)]
-        cells += [_cell(summary["by_type"][t].get(name), name) for t in types]
+        cells = [_cell(summary.overall.get(name), name)]
+        cells += [_cell(s.get(name), name) for s in by_type.values()]
         rows.append([LABELS[name], *cells])
     return header, rows
 
 
-def summary_table(summary: Mapping[str, Any]) -> str:
+def summary_table(summary: EvalSummary) -> str:
     """The metrics overall and by question type, as a Markdown table (for the report)."""
     header, rows = summary_rows(summary)
     lines = [header, ["---"] * len(header), *rows]
@@ -380,14 +384,15 @@ def _cell(value: float | None, name: str) -> str:
     return f"{value:.2f}" if name.endswith("_s") else f"{100 * value:.1f}"
 
 
-def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> str:
+def markdown(summary: EvalSummary, records: Sequence[Mapping[str, Any]]) -> str:
+    s = summary
     lines = [
-        f"# Evaluation report ({summary['created']})",
+        f"# Evaluation report ({s.created})",
         "",
-        f"- questions: `{summary['questions']}` ({summary['n']}); answers: {summary['answers']}",
-        f"- answering model: {summary['model']}; judge: {summary['judge']}"
-        + (f" ({summary['judge_model']})" if summary.get("judge_model") else "")
-        + f"; claims: {summary['claims']}; run time {summary.get('seconds', 0):.0f} s",
+        f"- questions: `{s.questions}` ({s.n}); answers: {s.answers}",
+        f"- answering model: {s.model}; judge: {s.judge}"
+        + (f" ({s.judge_model})" if s.judge_model else "")
+        + f"; claims: {s.claims}; run time {s.seconds:.0f} s",
         "",
         "Scores in percent (latency in seconds), each averaged over the questions where it "
         "applies; formulas in eval/METRICS.md.",
@@ -397,10 +402,8 @@ def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -
         "![metrics by question type](metrics_by_type.png) ![latency](latency.png)",
         "",
     ]
-    for key, stats in summary["latency"].items():
-        lines.append(
-            f"- {LABELS[key]}: median {stats['median']}, p90 {stats['p90']}, max {stats['max']}"
-        )
+    for key, stats in s.latency.items():
+        lines.append(f"- {LABELS[key]}: median {stats.median}, p90 {stats.p90}, max {stats.max}")
     lines += [
         "",
         "## Where the misses come from",
@@ -410,34 +413,32 @@ def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -
         "",
         stage_table(records),
     ]
-    if summary.get("paraphrases"):
-        p = summary["paraphrases"]
+    if p := s.paraphrases:
         lines += [
             "",
             "## Rewordings",
             "",
-            f"{p['groups']} gold questions each asked as written and in its "
+            f"{p.groups} gold questions each asked as written and in its "
             "rewordings: all wordings got the same outcome (correct, declined or wrong) "
-            f"in {100 * p['agree']:.1f}% of them; all were right in "
-            f"{100 * p['all_right']:.1f}%.",
+            f"in {100 * p.agree:.1f}% of them; all were right in "
+            f"{100 * p.all_right:.1f}%.",
         ]
-    if summary.get("calibration"):
+    if s.calibration:
         lines += [
             "",
             "## Judge calibration",
             "",
-            "Balanced accuracy (percent) against hand labels "
-            f"({summary['calibration'][0]['pairs']} pairs):",
+            f"Balanced accuracy (percent) against hand labels ({s.calibration[0].pairs} pairs):",
             "",
             "| judge | balanced accuracy | supported found | unsupported found |",
             "| --- | --- | --- | --- |",
         ]
-        for tier in summary["calibration"]:
+        for tier in s.calibration:
             lines.append(
-                f"| {tier['tier']} | {tier['balanced_accuracy']} | "
-                f"{tier['true_positive_rate']} | {tier['true_negative_rate']} |"
+                f"| {tier.tier} | {tier.balanced_accuracy} | "
+                f"{tier.true_positive_rate} | {tier.true_negative_rate} |"
             )
-        lines += _by_kind(summary["calibration"])
+        lines += _by_kind(s.calibration)
     lines += [
         "",
         "## The ten worst answers",
@@ -462,8 +463,8 @@ def markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -
     return "\n".join(lines) + "\n"
 
 
-def _by_kind(calibration: Sequence[Mapping[str, Any]]) -> list[str]:
-    tiers = [t["tier"] for t in calibration]
+def _by_kind(calibration: Sequence[TierCalibration]) -> list[str]:
+    tiers = [t.tier for t in calibration]
     lines = [
         "",
         "Percent judged correctly, by kind of claim:",
@@ -471,8 +472,8 @@ def _by_kind(calibration: Sequence[Mapping[str, Any]]) -> list[str]:
         "| kind | " + " | ".join(tiers) + " |",
         "| --- |" + " --- |" * len(tiers),
     ]
-    for kind in calibration[0]["by_kind"]:
-        cells = [f"{t['by_kind'].get(kind, 0):.0f}" for t in calibration]
+    for kind in calibration[0].by_kind:
+        cells = [f"{t.by_kind.get(kind, 0):.0f}" for t in calibration]
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
     return lines
 
@@ -497,25 +498,24 @@ def _worst(record: Mapping[str, Any]) -> list[str]:
 # ---------------------------------------------------------------- comparing
 
 
-def load_summary(path: Path) -> dict[str, Any]:
+def load_summary(path: Path) -> EvalSummary:
+    """The summary of a report folder (or a summary.json)."""
     file = path / "summary.json" if path.is_dir() else path
     try:
-        return dict(json.loads(file.read_text(encoding="utf-8")))
+        return EvalSummary.from_json(json.loads(file.read_text(encoding="utf-8")), str(file))
     except (OSError, ValueError) as exc:
         raise EvaluationDataError(f"{file} is not an evaluation summary ({exc}).") from exc
 
 
-def compare(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+def compare(a: EvalSummary, b: EvalSummary) -> list[tuple[str, str, str, str]]:
     """(metric, A, B, B - A) rows, overall then by question type."""
     rows = [
-        ("model", str(a.get("model")), str(b.get("model")), ""),
-        ("judge", str(a.get("judge")), str(b.get("judge")), ""),
-        ("questions", str(a.get("n")), str(b.get("n")), ""),
+        ("model", a.model, b.model, ""),
+        ("judge", a.judge, b.judge, ""),
+        ("questions", str(a.n), str(b.n), ""),
     ]
-    scopes = [("", a["overall"], b["overall"])]
-    scopes += [
-        (f"{t}: ", a["by_type"][t], b["by_type"][t]) for t in a["by_type"] if t in b["by_type"]
-    ]
+    scopes: list[tuple[str, Scores, Scores]] = [("", a.overall, b.overall)]
+    scopes += [(f"{t}: ", a.by_type[t], b.by_type[t]) for t in a.by_type if t in b.by_type]
     for prefix, left, right in scopes:
         for name in METRICS:
             x, y = left.get(name), right.get(name)

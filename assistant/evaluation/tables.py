@@ -25,7 +25,8 @@ from statistics import median
 from ..answering.assistant import Assistant
 from ..answers import Citation
 from ..settings import Settings
-from .metrics import GoldQuestion, load_questions, quote_found
+from .metrics import quote_found
+from .records import GoldQuestion, TablesSummary, load_questions
 
 KINDS = ("multi", "comparison")
 
@@ -60,19 +61,20 @@ def measure(assistant: Assistant, question: GoldQuestion) -> dict[str, object]:
     }
 
 
-def summary(results: Sequence[dict[str, object]]) -> dict[str, float]:
+def summary(results: Sequence[dict[str, object]]) -> TablesSummary:
     def share(key: str) -> float:
         cells = [hit for r in results for hit in r[key].values()]  # type: ignore[attr-defined]
         return round(100 * sum(cells) / max(1, len(cells)), 1)
 
-    return {
-        "questions": len(results),
-        "documents": sum(len(r["documents"]) for r in results),  # type: ignore[arg-type, misc]
-        "chat_carries_pct": share("chat"),
-        "table_carries_pct": share("table"),
-        "chat_median_s": median(float(r["chat_s"]) for r in results),  # type: ignore[arg-type]
-        "table_median_s": median(float(r["table_s"]) for r in results),  # type: ignore[arg-type]
-    }
+    return TablesSummary(
+        format=TablesSummary.FORMAT,
+        questions=len(results),
+        documents=sum(len(r["documents"]) for r in results),  # type: ignore[arg-type, misc]
+        chat_carries_pct=share("chat"),
+        table_carries_pct=share("table"),
+        chat_median_s=median(float(r["chat_s"]) for r in results),  # type: ignore[arg-type]
+        table_median_s=median(float(r["table_s"]) for r in results),  # type: ignore[arg-type]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -97,8 +99,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     (args.out / "results.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8"
     )
-    (args.out / "summary.json").write_text(json.dumps(totals, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(totals, indent=1))
+    text = json.dumps(totals.to_json(), indent=1)
+    (args.out / "summary.json").write_text(text + "\n", encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

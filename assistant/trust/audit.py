@@ -1,7 +1,7 @@
 """The audit log: every answer's provenance record, hash-chained in an append-only JSONL file.
 
 Each line is one record as canonical JSON (sorted keys, no spaces). Besides the provenance
-(see `provenance.py`) a record carries `seq`, its position counted from 1; `prev`, the
+(`records.ProvenanceRecord`) a record carries `seq`, its position counted from 1; `prev`, the
 `hash` of the record before it (64 zeros for the first); and `hash`, the SHA-256 of its own
 canonical JSON without `hash`. Changing, removing or reordering a record breaks a link,
 and `verify()` names the first record concerned. A head file beside the log
@@ -33,6 +33,7 @@ from typing import Any
 
 from ..errors import AuditLogFailed, RecordNotFound
 from ..settings import Settings
+from .records import ProvenanceRecord
 
 GENESIS = "0" * 64
 _THREAD_LOCKS: dict[Path, threading.Lock] = {}
@@ -136,7 +137,8 @@ class AuditLog:
                 if line.endswith(b"\n"):
                     yield json.loads(line)
 
-    def find(self, record_id: str) -> dict[str, Any]:
+    def find(self, record_id: str) -> ProvenanceRecord:
+        """The record of the answer `record_id`, read as its format says."""
         needle = json.dumps(record_id).encode()
         if self.path.exists():
             with self.path.open("rb") as log:
@@ -147,7 +149,8 @@ class AuditLog:
                         except ValueError:
                             continue
                         if record.get("id") == record_id:
-                            return dict(record)
+                            where = f"{self.path}, answer {record_id}"
+                            return ProvenanceRecord.from_json(record, where)
         raise RecordNotFound(
             f"No answer with id {record_id} in the audit log {self.path}. "
             'The id is printed with each answer (`assistant ask --json` shows it as "id").'
