@@ -128,6 +128,10 @@ class UISettings(BaseModel):
     username: str = Field("", description="Login required when binding beyond localhost.")
     password: str = Field("", description="Password for that login.")
     max_upload_mb: int = Field(50, description="Largest document accepted by upload.")
+    watch_corpus: bool = Field(
+        True,
+        description="Index files added, changed or removed in the corpus folder while it runs.",
+    )
 
 
 class AuditSettings(BaseModel):

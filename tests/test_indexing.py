@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -232,3 +233,82 @@ def test_update_with_paths_adds_them_and_indexes(indexer: Indexer, tmp_path: Pat
     assert [Path(p).name for p, _ in report.failed] == ["broken.pdf"]
     assert not (indexer.corpus_dir / "broken.pdf").exists()  # refused files are not copied
     assert chunk_texts(indexer, "plan") == ["The plan funds 40 new rural bus routes in 2026."]
+
+
+# ---------------------------------------------------------------- files still being written
+
+
+def growing_while_read(monkeypatch: pytest.MonkeyPatch, name: str, more: str) -> None:
+    """The writer appends `more` to `name` while the indexer reads it."""
+    import assistant.ingest.indexing as indexing
+
+    load = indexing.load_document
+
+    def read_then_grow(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        document = load(path, *args, **kwargs)
+        if path.name == name and more not in path.read_text():
+            with path.open("a") as handle:
+                handle.write(more)
+        return document
+
+    monkeypatch.setattr(indexing, "load_document", read_then_grow)
+
+
+def test_a_file_growing_while_it_is_read_is_left_for_the_next_update(
+    indexer: Indexer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexer.update()
+    harbour = indexer.corpus_dir / "harbour.md"
+    harbour.write_text("# Harbour\n\nThe harbour authority will dredge the channel")
+    growing_while_read(monkeypatch, "harbour.md", " in 2026, and the river in 2027.\n")
+    report = indexer.update()
+    assert report.retried == [str(harbour)] and report.failed == [] and not report.changed
+    assert chunk_texts(indexer, "harbour") == []  # never indexed half
+    report = indexer.update()
+    assert report.added == ["harbour"] and report.retried == []
+    assert chunk_texts(indexer, "harbour") == [
+        "The harbour authority will dredge the channel in 2026, and the river in 2027."
+    ]
+
+
+def test_a_file_rewritten_while_it_is_read_keeps_its_last_complete_version(
+    indexer: Indexer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexer.update()
+    weather = indexer.corpus_dir / "weather.md"
+    weather.write_text("# Weather\n\nSnow fell on Wednesday")
+    growing_while_read(monkeypatch, "weather.md", " in the southern districts.\n")
+    report = indexer.update()
+    assert report.retried == [str(weather)] and "weather" not in report.removed
+    assert chunk_texts(indexer, "weather") == [
+        "It rained on Tuesday in the northern districts of the city."
+    ]
+    assert indexer.update().updated == ["weather"]
+    assert chunk_texts(indexer, "weather") == ["Snow fell on Wednesday in the southern districts."]
+
+
+def test_a_half_copied_pdf_is_retried_while_fresh_then_reported(
+    indexer: Indexer, tmp_path: Path
+) -> None:
+    whole = make_pdf(tmp_path / "whole.pdf", [["The port budget is 12 million pounds."]])
+    half = indexer.corpus_dir / "port.pdf"
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    report = indexer.update(settling_s=2.0)  # the watcher's update, just after the copy began
+    assert report.retried == [str(half)] and report.failed == []
+    assert indexer.update().failed[0][0] == str(half)  # `assistant index` says why at once
+    old = time.time() - 60
+    os.utime(half, (old, old))
+    assert indexer.update(settling_s=2.0).failed[0][0] == str(half)  # not fresh: corrupt
+    half.write_bytes(whole.read_bytes())
+    assert indexer.update(settling_s=2.0).added == ["port"]
+
+
+def test_hidden_and_temporary_files_are_passed_over(indexer: Indexer) -> None:
+    corpus = indexer.corpus_dir
+    for name in ("~$justice.docx", "report.pdf.part", "report.crdownload", "notes.md~", "x.tmp"):
+        (corpus / name).write_bytes(b"partial")
+    (corpus / ".justice.md.swp").write_bytes(b"swap")
+    (corpus / ".git").mkdir()
+    (corpus / ".git" / "description").write_text("Unnamed repository; edit this file.\n")
+    report = indexer.update()
+    assert sorted(report.added) == ["justice", "openness", "weather"] and report.failed == []

@@ -19,6 +19,7 @@ from assistant.app.ui import (
     comment_on,
     comparing,
     export,
+    library_since,
     rate,
     remove,
     reopen,
@@ -283,3 +284,26 @@ def test_a_brief_has_its_summaries_written_in_the_background(fake_assistant: Ass
     shown, _ = list(briefing(fake_assistant, "justice"))[-1]
     assert 'class="brief-summary"' in shown and "in the background" not in shown
     assert len(fake.prompts) == asked  # read from the cache
+
+
+def test_the_documents_list_follows_the_index(fake_assistant: Assistant, corpus: Path) -> None:
+    """What the UI's timer polls: nothing while the library stands, new rows once it moved."""
+    seen = fake_assistant.library_version
+    assert library_since(fake_assistant, seen) is None
+    (corpus / "harbour.md").write_text("# Harbour\n\nThe channel is dredged in 2026.\n")
+    fake_assistant.index()  # as the corpus watcher does
+    version, rows, choices = library_since(fake_assistant, seen) or (seen, "", [])
+    assert version == seen + 1 and "<strong>Harbour</strong>" in rows
+    assert ("Harbour", "harbour") in choices
+    assert library_since(fake_assistant, version) is None
+
+
+@pytest.mark.parametrize("watch", [True, False])
+def test_the_library_is_polled_unless_watching_is_off(
+    tmp_path: Path, corpus: Path, watch: bool
+) -> None:
+    settings = make_settings(tmp_path, ui={"watch_corpus": watch})
+    assistant = Assistant(settings, FakeEmbedder(), FakeGenerator())
+    assistant.index()
+    timers = [c for c in build_ui(assistant).config["components"] if c["type"] == "timer"]
+    assert [t["props"]["active"] for t in timers] == [watch]

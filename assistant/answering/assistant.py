@@ -87,6 +87,7 @@ class Assistant:
         self.progress = progress
         self._load_lock = threading.RLock()
         self._generator_lock = threading.Lock()  # its own: the model loads beside the index
+        self.library_version = 0  # counts index updates that changed the documents
 
     # ------------------------------------------------------------ loaded parts
 
@@ -195,14 +196,21 @@ class Assistant:
         return tuple(dict.fromkeys(found))
 
     def index(
-        self, paths: Sequence[Path] = (), rebuild: bool = False, progress: Progress | None = None
+        self,
+        paths: Sequence[Path] = (),
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        settling_s: float = 0.0,
     ) -> IndexReport:
-        """Add files to the corpus and bring the index up to date; reload it if it changed."""
+        """Add files to the corpus and bring the index up to date; reload it if it changed.
+        `settling_s`: see `Indexer.update` (the corpus watcher sets it)."""
         indexer = Indexer(self.settings, lambda: self.embedder, progress or self.progress)
-        report = indexer.update(list(paths), rebuild=rebuild)
+        report = indexer.update(list(paths), rebuild=rebuild, settling_s=settling_s)
         with self._load_lock:
             if self._retriever is None or self._retriever.index.index_id != report.index_id:
                 self._retriever = None
+            if report.changed:
+                self.library_version += 1
         return report
 
     def upload(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexReport:

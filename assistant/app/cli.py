@@ -11,6 +11,7 @@ import io
 import json
 import sys
 import textwrap
+import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from ..errors import AssistantError
 from ..generation.catalog import CATALOG, ModelStore
 from ..ingest.embedding import force_offline
 from ..ingest.indexing import IndexReport
+from ..ingest.watching import CorpusWatcher
 from ..settings import Settings
 from .conversations import Conversations, ConversationsUnavailable, draft_questions
 from .export import brief_markdown, comparison_csv, comparison_markdown
@@ -378,9 +380,18 @@ def _print_sources(answer: Answer) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Embed every document again.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Then keep watching the corpus folder: files added, changed or removed there are "
+    "indexed once it has been quiet for a second, one line per update, until Ctrl-C.",
+)
 @click.pass_context
-def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
-    """Add PATHS (files or folders) to the corpus and bring the index up to date."""
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bool) -> None:
+    """Add PATHS (files or folders) to the corpus and bring the index up to date.
+
+    With --watch, keep it so as files are added to, changed in or removed from the
+    corpus folder."""
     settings: Settings = ctx.obj
     missing = [p for p in paths if not p.exists()]
     for path in missing:
@@ -396,8 +407,30 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
             "The previous index is unchanged; free space or fix permissions and run again."
         ) from exc
     _print_report(report, settings)
-    if report.failed or missing:
+    if watch:
+        _watch(assistant, settings)
+    elif report.failed or missing:
         ctx.exit(2 if not report.chunks else 0)
+
+
+def _watch(assistant: Assistant, settings: Settings) -> None:
+    """Index what changes in the corpus folder until Ctrl-C."""
+    watcher = CorpusWatcher(
+        settings.paths.corpus_dir,
+        lambda settling_s: assistant.index(progress=_quiet, settling_s=settling_s),
+        say=lambda line: click.echo(line, err=True),
+    )
+    # the embedder loads while the folder is quiet, not when the first file arrives
+    threading.Thread(target=lambda: assistant.embedder, name="load-embedder", daemon=True).start()
+    try:
+        watcher.run()  # says "Watching ..." once it is
+    except KeyboardInterrupt:  # during an update: the last complete build stays in use
+        pass
+    click.echo("Stopped watching; the index holds the last complete update.", err=True)
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    """No progress display while watching: each update is one line."""
 
 
 def _print_report(report: IndexReport, settings: Settings) -> None:
@@ -412,6 +445,12 @@ def _print_report(report: IndexReport, settings: Settings) -> None:
         click.echo(f"note: {note}", err=True)
     for path, reason in report.failed:
         click.echo(f"not indexed: {path}: {reason}", err=True)
+    for path in report.retried:
+        click.echo(
+            f"not indexed: {path}: it changed while it was read (still being written); "
+            "run `assistant index` again once it is complete",
+            err=True,
+        )
     state = "updated" if report.changed else "already up to date"
     click.echo(
         f"Index {state}: {len(report.added) + len(report.updated) + len(report.unchanged)} "

@@ -4,7 +4,9 @@ Thin: the handlers call the core (`Assistant.stream`, `upload`, `remove`, `docum
 `export`) and turn what comes back into HTML. An answer streams in as it is generated
 and is then replaced by the checked `Answer`, whose markers [n] link to source cards in
 the sources panel (hover shows the source, click scrolls to it). A declined answer is
-shown as a calm notice, an error as a warning.
+shown as a calm notice, an error as a warning. While it runs, the corpus folder is watched
+(`ingest/watching.py`, unless `ui.watch_corpus` is off) and the documents list follows
+the index.
 
 Bound to 127.0.0.1 unless told otherwise; binding to any other address needs a username
 and password. No share links, no analytics. One answer is generated at a time; other
@@ -38,6 +40,7 @@ from ..ingest.documents import SUPPORTED_SUFFIXES, read_metadata
 from ..ingest.indexing import IndexReport
 from ..ingest.library import suggested_questions
 from ..ingest.store import DocumentRecord
+from ..ingest.watching import CorpusWatcher
 from ..settings import Settings
 from .conversations import Conversations, ConversationsUnavailable
 from .export import (
@@ -323,6 +326,10 @@ def report_markdown(report: IndexReport, records: list[DocumentRecord]) -> str:
         lines.append(f"{len(report.updated)} changed document(s) were indexed again.")
     for name, reason in report.failed:
         lines.append(f"**Not added: {html.escape(Path(name).name)}**: {html.escape(reason)}.")
+    for name in report.retried:
+        lines.append(
+            f"{html.escape(Path(name).name)} is still being written: left for the next update."
+        )
     lines += [f"Note: {html.escape(note)}." for note in report.notes]  # pages read by OCR
     if not (report.added or report.failed):
         lines.append("Nothing new: the document is already in the library.")
@@ -434,6 +441,15 @@ def remove(
 
 def _text(exc: Exception) -> str:
     return html.escape(str(exc))
+
+
+def library_since(assistant: Assistant, seen: int) -> tuple[int, str, list[tuple[str, str]]] | None:
+    """Timer handler: (library version, document rows, choices) when the library changed
+    since version `seen` (the corpus watcher indexed, another window uploaded), else None."""
+    version = assistant.library_version
+    if version == seen:
+        return None
+    return version, *_library(assistant)
 
 
 def _library(assistant: Assistant) -> tuple[str, list[tuple[str, str]]]:
@@ -587,6 +603,7 @@ def build_ui(assistant: Assistant) -> Any:
     store = Conversations(settings.paths.data_dir)
     with gr.Blocks(title="Policy assistant (offline)") as demo:
         answers = gr.State([])
+        library_seen = gr.State(assistant.library_version)  # refreshed when the index changes
         current = gr.State(None)  # the id of the conversation kept, once it has a turn
         rated = gr.State(None)  # the answer rated last, for a comment
         with gr.Row(equal_height=False):
@@ -852,6 +869,15 @@ def build_ui(assistant: Assistant) -> Any:
                 narrowed(new_choices, to_compare),
             )
 
+        def refreshed(seen: int, chosen: list[str] | None, to_compare: list[str] | None) -> Any:
+            changed = library_since(assistant, seen)
+            if changed is None:
+                return (gr.skip(),) * 6
+            version, new_rows, new_choices = changed
+            picker = gr.Dropdown(choices=new_choices)
+            pickers = narrowed(new_choices, chosen), narrowed(new_choices, to_compare)
+            return version, new_rows, picker, *pickers, gr.Dropdown(choices=new_choices)
+
         def keep(kept: list[Answer]) -> Any:
             path = export(assistant, kept or [])
             return gr.File(value=path, visible=path is not None)
@@ -920,6 +946,14 @@ def build_ui(assistant: Assistant) -> Any:
             concurrency_id="library",
         )
         only.click(lambda d: [d] if d else [], doomed, scope)
+        # The documents list follows the corpus watcher's updates: a cheap version check
+        # every two seconds, the rows rebuilt only when it moved.
+        gr.Timer(2.0, active=settings.ui.watch_corpus).tick(
+            refreshed,
+            [library_seen, scope, compared],
+            [library_seen, table, doomed, scope, compared, to_brief],
+            show_progress="hidden",
+        )
         passages.change(lambda k: status_markdown(assistant, int(k)), passages, status)
     return demo
 
@@ -942,6 +976,14 @@ def launch(assistant: Assistant, settings: Settings) -> None:
     auth = check_binding(settings)
     assistant.warm()
     demo = build_ui(assistant)
+    watcher = None
+    if settings.ui.watch_corpus:  # files saved into the corpus folder join the library
+        watcher = CorpusWatcher(
+            settings.paths.corpus_dir,
+            lambda settling_s: assistant.index(progress=_silent, settling_s=settling_s),
+            say=lambda line: print(line, flush=True),
+        )
+        watcher.start()
     demo.queue(default_concurrency_limit=1).launch(
         server_name=settings.ui.host,
         server_port=settings.ui.port,
@@ -956,4 +998,12 @@ def launch(assistant: Assistant, settings: Settings) -> None:
         prevent_thread_lock=True,
     )
     print(f"Chat UI at http://{settings.ui.host}:{settings.ui.port} (Ctrl-C stops it)", flush=True)
-    demo.block_thread()
+    try:
+        demo.block_thread()
+    finally:
+        if watcher is not None:
+            watcher.stop()
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """No progress shown for the watcher's updates: each is one line."""

@@ -6,6 +6,14 @@ is chunked and embedded again; one whose file is gone is dropped. Files that can
 read are reported with the reason and the rest are still indexed. `add_files` copies the
 user's files into the corpus first, refusing (and not copying) those that cannot be read.
 
+A file that changes while it is read (its size, time or inode differ before and after) is
+still being written: it is left out of the update, its last complete version (if any) is
+kept, and the next update reads it again; so is a file that fails to read within seconds
+of being written, when the watcher asks (`settling_s`). Hidden files and the temporary
+files of editors and browsers (`~$report.docx`, `.swp`, `.part`, `.crdownload`) are never
+read. What is left out: knowing when a writer has finished; a writer that pauses long
+enough between writes gets its partial file indexed, then replaced when the rest arrives.
+
 One indexer runs at a time (a lock file in the index folder); the embedder is only
 loaded when something needs embedding, so an up-to-date corpus is checked in well under
 a second.
@@ -47,6 +55,23 @@ from .store import (
 )
 
 IGNORED_NAMES = {METADATA_FILE, "README.md", "SOURCES.md", ".gitignore"}
+# Files that editors, office suites and browsers write beside the real one while saving.
+TEMPORARY_SUFFIXES = {".swp", ".swo", ".swx", ".tmp", ".temp", ".part", ".partial", ".crdownload"}
+STILL_WRITTEN = "still being written"  # the outcome of a file that changed as it was read
+
+
+def is_ignored(relative: Path) -> bool:
+    """Whether the indexer passes over this file of the corpus (a path relative to it):
+    hidden files and folders, the folder's own notes, and editors' temporary files."""
+    name = relative.name
+    return (
+        any(part.startswith(".") for part in relative.parts)
+        or name in IGNORED_NAMES
+        or name.startswith("~")  # Word's lock file "~$report.docx", "~WRL0001.tmp"
+        or name.endswith("~")  # backups: "notes.md~"
+        or (name.startswith("#") and name.endswith("#"))  # Emacs autosave
+        or relative.suffix.lower() in TEMPORARY_SUFFIXES
+    )
 
 
 @dataclass
@@ -56,6 +81,7 @@ class IndexReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    retried: list[str] = field(default_factory=list)  # files still being written
     notes: list[str] = field(default_factory=list)
     chunks: int = 0
     embedded_chunks: int = 0
@@ -78,6 +104,7 @@ class Indexer:
         self.embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
         self.progress = progress or (lambda stage, done, total: None)
+        self._settling_s = 0.0
 
     @property
     def embedder(self) -> Embedder:
@@ -100,7 +127,7 @@ class Indexer:
         return sorted(
             p
             for p in self.corpus_dir.rglob("*")
-            if p.is_file() and p.name not in IGNORED_NAMES and not p.name.startswith(".")
+            if p.is_file() and not is_ignored(p.relative_to(self.corpus_dir))
         )
 
     def add_files(self, paths: list[Path], report: IndexReport) -> list[Path]:
@@ -123,10 +150,16 @@ class Indexer:
             copied.append(target)
         return copied
 
-    def update(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
+    def update(
+        self, paths: list[Path] | None = None, rebuild: bool = False, settling_s: float = 0.0
+    ) -> IndexReport:
+        """Bring the index in line with the corpus folder. `settling_s`: a file that fails
+        to read and was written less than this long ago is taken as still being written
+        (retried next time) rather than reported as failed; the watcher sets it."""
         from filelock import FileLock  # imported here: the lock is only needed to index
 
         started = time.perf_counter()
+        self._settling_s = settling_s
         report = IndexReport()
         self.index_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(self.index_dir / ".lock"):  # waits while another indexer runs
@@ -208,7 +241,11 @@ class Indexer:
             doc_id = self._doc_id(path, {*kept, *(d.doc_id for d, _ in fresh)})
             old = old_docs.get(doc_id)
             outcome = self._read_one(path, doc_id, metadata.get(path.name, {}), old, previous)
-            if isinstance(outcome, str):
+            if outcome is STILL_WRITTEN:
+                report.retried.append(str(path))
+                if old is not None and previous is not None:
+                    kept.append(doc_id)  # its last complete version answers meanwhile
+            elif isinstance(outcome, str):
                 report.failed.append((str(path), outcome))
                 failed.add(doc_id)
             elif outcome is None:
@@ -229,8 +266,10 @@ class Indexer:
         previous: StoredIndex | None,
     ) -> Document | str | None:
         """The file read as a document; None when it is unchanged since `previous` (same
-        content and metadata: its passages and vectors are kept); or why it failed."""
+        content and metadata: its passages and vectors are kept); STILL_WRITTEN; or why
+        it failed."""
         try:
+            before = _signature(path)
             sha = file_sha256(path)
         except OSError as exc:  # removed or unreadable since the folder was listed
             return f"cannot be read ({exc.strerror})"
@@ -239,11 +278,15 @@ class Indexer:
         if not is_supported(path):
             return f"unsupported file type '{path.suffix}'"
         try:
-            return load_document(
+            document = load_document(
                 path, doc_id, meta, max_bytes=self._max_bytes, progress=self.progress
             )
         except AssistantError as exc:
-            return str(exc)
+            # A half-copied PDF or DOCX does not parse: fresh from its writer, it is retried.
+            fresh = path.exists() and time.time() - before[1] / 1e9 < self._settling_s
+            return STILL_WRITTEN if fresh or _changed_since(path, before) else str(exc)
+        # Text read while it grew would be indexed half: the next update reads it whole.
+        return STILL_WRITTEN if _changed_since(path, before) else document
 
     def _chunker(self) -> Chunker:
         c = self.settings.chunking
@@ -322,10 +365,26 @@ def sanitise_name(name: str) -> str:
 
 def _expand(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        if path.is_dir():  # a folder's hidden and temporary files are not documents
+            files = (p for p in path.rglob("*") if p.is_file())
+            yield from sorted(p for p in files if not is_ignored(p.relative_to(path)))
         else:
             yield path
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is written to or replaced: size, modification time, inode."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def _changed_since(path: Path, before: tuple[int, int, int]) -> bool:
+    """Whether the file was written to or replaced since `before` (not removed: the next
+    update sees that as a removal)."""
+    try:
+        return _signature(path) != before
+    except OSError:
+        return False
 
 
 def _same_meta(old: DocumentRecord, meta: dict[str, str]) -> bool:
