@@ -59,6 +59,10 @@ class DocumentNotFound(AssistantError):
     """A document asked for by id is not in the index."""
 
 
+class DocumentChanged(AssistantError):
+    """A document's file differs from the one indexed (its SHA-256 is not the manifest's)."""
+
+
 class EvaluationDataError(AssistantError):
     """A question set, answers file, calibration set or report cannot be read."""
 

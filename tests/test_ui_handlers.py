@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
 from pathlib import Path
 
 import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings
+from test_documents import make_pdf
+from test_pages import LINES
 
 from assistant.answering.assistant import Assistant
 from assistant.answers import Answer, Citation, Timings
@@ -20,6 +26,7 @@ from assistant.app.ui import (
     comparing,
     export,
     library_since,
+    page_view,
     rate,
     remove,
     reopen,
@@ -307,3 +314,88 @@ def test_the_library_is_polled_unless_watching_is_off(
     assistant.index()
     timers = [c for c in build_ui(assistant).config["components"] if c["type"] == "timer"]
     assert [t["props"]["active"] for t in timers] == [watch]
+
+
+def pdf_answer(assistant: Assistant, corpus: Path) -> Answer:
+    """An answer citing page 2 of a PDF added to the corpus and indexed."""
+    make_pdf(corpus / "schools.pdf", [["A cover page about the schools policy."], LINES], "Schools")
+    assistant.index()
+    chunk = next(c for c in assistant.retriever.index.chunks if c.doc_id == "schools")
+    assert chunk.page == 2
+    cited = Citation(1, "schools", "Schools", "", chunk.text, 0.9, page=2)
+    return Answer(
+        question="When do schools report their spending?",
+        answer="Each school reports its spending by the end of March [1].",
+        citations=(cited,),
+        contexts=(cited,),
+        declined=False,
+        model={"name": "fake-model"},
+        timings=Timings(0, 0, 0, 0, 0),
+    )
+
+
+def opened(panel: str) -> dict:
+    """What the card's "Show on page" element asks the server to draw."""
+    found = re.search(r'class="on-page" data-page="([^"]*)"', panel)
+    assert found is not None
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_a_pdf_source_opens_to_its_page_with_the_cited_sentence_highlighted(
+    fake_assistant: Assistant, corpus: Path
+) -> None:
+    answer = pdf_answer(fake_assistant, corpus)
+    panel = sources_html([answer])
+    assert "<summary>Show on page 2</summary>" in panel
+    wanted = opened(panel)
+    assert wanted == {
+        "doc": "schools",
+        "page": 2,
+        "phrases": ["report on its spending by the end of March."],  # as the card marks it
+    }
+    shown = page_view(fake_assistant, wanted)
+    png = base64.b64decode(re.search(r"base64,([^\"]+)", shown).group(1))  # type: ignore[union-attr]
+    assert png.startswith(b"\x89PNG") and 'alt="Page 2, the cited text highlighted"' in shown
+    assert "without a highlight" not in shown
+    missing = page_view(fake_assistant, {**wanted, "phrases": ["Nothing like this is there."]})
+    assert "shown without a highlight" in missing and "base64," in missing
+    # the sources panel offers the browser the one server function that draws a page
+    demo = build_ui(fake_assistant)
+    sources = next(b for b in demo.blocks.values() if getattr(b, "elem_id", "") == "sources-panel")
+    assert sources.get_config()["server_fns"] == ["shown_page"]
+    assert sources.shown_page(wanted) == shown
+    # passages of text files have no page to open
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    question = "How many Ministry of Justice staff get AI tools?"
+    _, answers, text_panel, _ = run(fake_assistant, question)[-1]
+    paged = [c for c in answers[0].contexts if c.page is not None]
+    assert len(paged) < len(answers[0].contexts)
+    assert text_panel.count('class="on-page"') == len(paged)
+
+
+def test_a_page_is_not_shown_when_its_pdf_changed_or_went(
+    fake_assistant: Assistant, corpus: Path
+) -> None:
+    answer = pdf_answer(fake_assistant, corpus)
+    wanted = opened(sources_html([answer]))
+    make_pdf(corpus / "schools.pdf", [["A new cover."], ["Other text on page two."]], "Schools")
+    shown = page_view(fake_assistant, wanted)
+    assert '<div class="failed">' in shown and "base64" not in shown
+    assert "has changed since it was indexed" in shown and "assistant index" in shown
+    (corpus / "schools.pdf").unlink()
+    assert "no longer in the corpus folder" in page_view(fake_assistant, wanted)
+
+
+def test_the_export_writes_the_cited_pages_beside_the_markdown(
+    fake_assistant: Assistant, corpus: Path
+) -> None:
+    answer = pdf_answer(fake_assistant, corpus)
+    path = Path(export(fake_assistant, [answer]) or "")
+    image = path.with_name(f"{path.stem}-pages") / "1-1-schools-p2.png"
+    assert image.read_bytes().startswith(b"\x89PNG")
+    brief = path.read_text(encoding="utf-8")
+    link = f"([page 2, the cited text highlighted]({path.stem}-pages/{image.name}))"
+    assert f"**[1] Schools, page 2** {link}" in brief
+    make_pdf(corpus / "schools.pdf", [["A new cover."], ["Other text on page two."]], "Schools")
+    later = Path(export(fake_assistant, [answer]) or "").read_text(encoding="utf-8")
+    assert "**[1] Schools, page 2**\n\n_No page image: Schools: schools.pdf has changed" in later

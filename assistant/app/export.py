@@ -4,7 +4,11 @@
 section, page); `answer_markdown()` is one answer with its references, for pasting;
 `conversation_markdown()` is a whole conversation as a brief: each question, its answer,
 and each cited passage quoted with the sentences that support the answer in bold.
-`highlighted()` splits a passage into (text, supports the answer?) pieces for display.
+`highlighted()` splits a passage into (text, supports the answer?) pieces for display;
+`citation_phrases()` gives the text to highlight on the cited page.
+`write_conversation()` writes the brief to a file with, beside it in `<name>-pages/`, each
+cited PDF (or scanned) page as an image with the cited sentences highlighted, linked from
+its reference.
 
 `brief_markdown()` is a document's brief: its sections, key points quoted and cited,
 and the model's checked summary of each where written.
@@ -18,12 +22,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from ..answering.briefing import Brief
 from ..answering.comparison import Row
 from ..answering.grounding import supporting_spans
 from ..answers import Answer, Citation
+from ..errors import AssistantError
 
 DECLINED_NOTE = (
     "The indexed documents do not answer this question. Try other words, or add a "
@@ -51,6 +59,22 @@ def highlighted(answer: Answer, c: Citation) -> list[tuple[str, bool]]:
     return pieces
 
 
+def citation_phrases(answer: Answer, c: Citation) -> list[str]:
+    """The text to highlight where the passage stands on its page: the sentences marked
+    in `highlighted()`, or the whole passage when none is (an uncited or declined one)."""
+    marked = [text for text, supports in highlighted(answer, c) if supports]
+    return marked or [c.text]
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A cited page in an export: its image file (relative to the Markdown), or why
+    there is none."""
+
+    file: str = ""
+    note: str = ""
+
+
 def answer_markdown(answer: Answer) -> str:
     """One answer with its references, ready to paste."""
     if answer.declined and not answer.citations:
@@ -62,8 +86,15 @@ def answer_markdown(answer: Answer) -> str:
     return "\n".join(lines) + "\n"
 
 
-def conversation_markdown(answers: Sequence[Answer], model: str = "", when: str = "") -> str:
-    """The conversation as a brief: questions, answers, references, quoted passages."""
+def conversation_markdown(
+    answers: Sequence[Answer],
+    model: str = "",
+    when: str = "",
+    pages: Mapping[tuple[int, int], PageLink] | None = None,
+) -> str:
+    """The conversation as a brief: questions, answers, references, quoted passages;
+    `pages` links a reference (answer number, citation number) to its page's image."""
+    pages = pages or {}
     lines = ["# Questions answered from the indexed documents", ""]
     made = ", ".join(p for p in (when and f"Prepared {when}", model and f"model {model}") if p)
     if made:
@@ -80,13 +111,53 @@ def conversation_markdown(answers: Sequence[Answer], model: str = "", when: str 
         if answer.citations:
             lines += ["### Sources", ""]
         for c in answer.citations:
-            lines += [f"**[{c.n}] {reference(c)}**", ""]
+            link = pages.get((number, c.n), PageLink())
+            shown = (
+                f" ([page {c.page}, the cited text highlighted]({link.file}))" if link.file else ""
+            )
+            lines += [f"**[{c.n}] {reference(c)}**{shown}", ""]
+            if link.note:
+                lines += [f"_No page image: {link.note}_", ""]
             quoted = "".join(
                 f"**{_inline(text)}**" if marked else _inline(text)
                 for text, marked in highlighted(answer, c)
             )
             lines += [f"> {quoted}", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def write_conversation(
+    path: Path,
+    answers: Sequence[Answer],
+    model: str = "",
+    when: str = "",
+    page: Callable[[Answer, Citation], bytes] | None = None,
+) -> list[Path]:
+    """Write the brief to `path`; with `page` (the PNG of a citation's page, highlighted),
+    each citation that has a page gets its image in `<name>-pages/` beside it. Returns the
+    files written, the Markdown first."""
+    folder = path.with_name(f"{path.stem}-pages")
+    links: dict[tuple[int, int], PageLink] = {}
+    images: list[Path] = []
+    for number, answer in enumerate(answers, start=1):
+        for c in answer.citations:
+            if page is None or c.page is None:  # text, HTML, DOCX: the quote stands for it
+                continue
+            try:
+                png = page(answer, c)
+            except AssistantError as exc:  # gone or changed since indexed: say so
+                links[(number, c.n)] = PageLink(note=str(exc))
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            image = folder / f"{number}-{c.n}-{_SLUG.sub('-', c.doc_id)}-p{c.page}.png"
+            image.write_bytes(png)
+            images.append(image)
+            links[(number, c.n)] = PageLink(file=f"{folder.name}/{image.name}")
+    path.write_text(conversation_markdown(answers, model, when, links), encoding="utf-8")
+    return [path, *images]
+
+
+_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def _inline(text: str) -> str:

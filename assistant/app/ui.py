@@ -3,7 +3,9 @@
 Thin: the handlers call the core (`Assistant.stream`, `upload`, `remove`, `documents`,
 `export`) and turn what comes back into HTML. An answer streams in as it is generated
 and is then replaced by the checked `Answer`, whose markers [n] link to source cards in
-the sources panel (hover shows the source, click scrolls to it). A declined answer is
+the sources panel (hover shows the source, click scrolls to it). A card of a PDF (or
+scanned) passage opens, on demand, to its page drawn with the cited sentences highlighted
+(`ingest/pages.py`). A declined answer is
 shown as a calm notice, an error as a warning. While it runs, the corpus folder is watched
 (`ingest/watching.py`, unless `ui.watch_corpus` is off) and the documents list follows
 the index.
@@ -15,7 +17,9 @@ requests wait in Gradio's queue, which shows their place.
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import os
 import re
 import time
@@ -34,11 +38,12 @@ from ..answering.briefing import (
 from ..answering.comparison import NOT_ADDRESSED, Row, compared, topic_of, wants_table
 from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
-from ..errors import AssistantError
+from ..errors import AssistantError, DocumentNotFound
 from ..generation.catalog import ModelStore
 from ..ingest.documents import SUPPORTED_SUFFIXES, read_metadata
 from ..ingest.indexing import IndexReport
 from ..ingest.library import suggested_questions
+from ..ingest.pages import PageImage, document_page
 from ..ingest.store import DocumentRecord
 from ..ingest.watching import CorpusWatcher
 from ..settings import Settings
@@ -47,11 +52,12 @@ from .export import (
     DECLINED_NOTE,
     answer_markdown,
     brief_markdown,
+    citation_phrases,
     comparison_csv,
     comparison_markdown,
-    conversation_markdown,
     highlighted,
     reference,
+    write_conversation,
 )
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -94,7 +100,10 @@ table.compare .refs {font-size:.85em; color:#475569; margin-top:.3em}
 .src-card .meta {color:#475569; font-size:.85em; margin:.15em 0 .4em 0}
 .src-card .passage {font-size:.92em; line-height:1.45; white-space:pre-line}
 .src-card mark {background:#fde68a; padding:0 .1em}
-details.uncited > summary {cursor:pointer; color:#475569; font-size:.9em}
+details.uncited > summary, details.on-page > summary {cursor:pointer; color:#475569;
+  font-size:.9em}
+details.on-page {margin-top:.4em}
+.page-view img {width:100%; height:auto; border:1px solid #e2e8f0; margin-top:.3em}
 details.uncited .src-card {opacity:.8; font-size:.9em; border-style:dashed}
 button.copy-answer {border:1px solid #94a3b8; border-radius:6px; padding:.15em .7em;
   font-size:.85em; background:transparent; cursor:pointer}
@@ -119,6 +128,22 @@ element.addEventListener('click', async (event) => {
   catch (e) { text.select(); document.execCommand('copy'); }
   button.textContent = 'Copied';
   setTimeout(() => { button.textContent = 'Copy answer with references'; }, 2000);
+});
+"""
+
+# "Show on page N": the page is drawn by the server the first time the card opens to it.
+PAGE_JS = """
+element.addEventListener('click', async (event) => {
+  const summary = event.target.closest('details.on-page > summary');
+  if (!summary || summary.parentElement.dataset.drawn) return;
+  const details = summary.parentElement;
+  details.dataset.drawn = '1';
+  const view = details.querySelector('.page-view');
+  try { view.innerHTML = await server.shown_page(JSON.parse(details.dataset.page)); }
+  catch (e) {
+    view.textContent = 'The page could not be drawn: ' + e;
+    delete details.dataset.drawn;
+  }
 });
 """
 
@@ -191,7 +216,21 @@ def card_html(answer: Answer, c: Citation, turn: int) -> str:
     )
     return (
         f'<div class="src-card" id="src-{turn}-{c.n}"><strong>[{c.n}] {html.escape(c.title)}'
-        f'</strong><div class="meta">{meta}</div><div class="passage">{passage}</div></div>'
+        f'</strong><div class="meta">{meta}</div><div class="passage">{passage}</div>'
+        f"{on_page_html(answer, c)}</div>"
+    )
+
+
+def on_page_html(answer: Answer, c: Citation) -> str:
+    """ "Show on page N", for a passage with a page: what to draw is carried in the element
+    and drawn by `page_view` only when opened (about 0.1 s a page, 1-2 s for a scan)."""
+    if c.page is None:
+        return ""
+    wanted = {"doc": c.doc_id, "page": c.page, "phrases": citation_phrases(answer, c)}
+    return (
+        f'<details class="on-page" data-page="{html.escape(json.dumps(wanted), quote=True)}">'
+        f'<summary>Show on page {c.page}</summary><div class="page-view note pending">'
+        "Drawing the page…</div></details>"
     )
 
 
@@ -459,13 +498,55 @@ def _library(assistant: Assistant) -> tuple[str, list[tuple[str, str]]]:
 
 
 def export(assistant: Assistant, answers: list[Answer]) -> str | None:
-    """Event handler: write the conversation as Markdown; returns the file's path."""
+    """Event handler: write the conversation as Markdown, with the cited pages of PDFs as
+    images beside it (`<name>-pages/`); returns the Markdown file's path."""
     if not answers:
         return None
     path = _export_path(assistant, "conversation", ".md")
     model = answers[-1].model.get("name", "")
-    path.write_text(conversation_markdown(answers, model, _when()), encoding="utf-8")
+
+    def page(answer: Answer, c: Citation) -> bytes:
+        return cited_page(assistant, c.doc_id, c.page or 0, citation_phrases(answer, c)).png
+
+    write_conversation(path, answers, model, _when(), page)
     return str(path)
+
+
+def cited_page(assistant: Assistant, doc_id: str, page: int, phrases: Sequence[str]) -> PageImage:
+    """The page of an indexed document with `phrases` highlighted (see `ingest/pages.py`)."""
+    record = next((r for r in assistant.documents() if r.doc_id == doc_id), None)
+    if record is None:
+        raise DocumentNotFound(
+            f"The document '{doc_id}' is no longer in the library: add it again to see its pages."
+        )
+    return document_page(assistant.settings.paths.corpus_dir, record, page, phrases)
+
+
+def page_view(assistant: Assistant, wanted: dict[str, Any]) -> str:
+    """Server function of the sources panel: a card's page drawn with its cited text
+    highlighted, or why it cannot be (the file is gone or changed since it was indexed)."""
+    page = int(wanted.get("page") or 0)
+    try:
+        shown = cited_page(assistant, str(wanted.get("doc")), page, list(wanted.get("phrases", [])))
+    except AssistantError as exc:
+        return f'<div class="failed">{_text(exc)}</div>'
+    data = base64.b64encode(shown.png).decode("ascii")
+    alt = f"Page {page}, the cited text highlighted"
+    notes = []
+    if shown.missed and not shown.boxes:
+        notes.append(
+            "The cited text was not found in the page's words, so the page is shown "
+            "without a highlight: the passage above is the text cited."
+        )
+    elif shown.missed:
+        notes.append(f"{len(shown.missed)} part(s) of the cited text were not found on the page.")
+    if shown.scanned:
+        notes.append("A scanned page: the highlight is placed from the words OCR found on it.")
+    note = "".join(f'<div class="note">{html.escape(n)}</div>' for n in notes)
+    return (
+        f'<img src="data:image/png;base64,{data}" alt="{alt}" width="{shown.width}" '
+        f'height="{shown.height}">{note}'
+    )
 
 
 def _export_path(assistant: Assistant, name: str, suffix: str) -> Path:
@@ -601,6 +682,10 @@ def build_ui(assistant: Assistant) -> Any:
     types = list(SUPPORTED_SUFFIXES)
 
     store = Conversations(settings.paths.data_dir)
+
+    def shown_page(wanted: dict[str, Any]) -> str:
+        return page_view(assistant, wanted)
+
     with gr.Blocks(title="Policy assistant (offline)") as demo:
         answers = gr.State([])
         library_seen = gr.State(assistant.library_version)  # refreshed when the index changes
@@ -650,13 +735,19 @@ def build_ui(assistant: Assistant) -> Any:
                             clear = gr.Button("New conversation", size="sm")
                             save = gr.Button("Export conversation (Markdown)", size="sm")
                         exported = gr.File(
-                            label="Exported conversation", visible=False, elem_id="export"
+                            label="Exported conversation (with its cited PDF pages)",
+                            file_count="multiple",
+                            visible=False,
+                            elem_id="export",
                         )
                     with gr.Column(scale=2, min_width=300):
                         with gr.Tabs():
                             with gr.Tab("Sources", id="sources"):
                                 sources = gr.HTML(
-                                    sources_html([]), elem_id="sources-panel", js_on_load=COPY_JS
+                                    sources_html([]),
+                                    elem_id="sources-panel",
+                                    js_on_load=COPY_JS + PAGE_JS,
+                                    server_functions=[shown_page],
                                 )
                             with gr.Tab("Documents", id="documents"):
                                 table = gr.HTML(rows, elem_id="documents")
@@ -880,7 +971,11 @@ def build_ui(assistant: Assistant) -> Any:
 
         def keep(kept: list[Answer]) -> Any:
             path = export(assistant, kept or [])
-            return gr.File(value=path, visible=path is not None)
+            if path is None:
+                return gr.File(value=None, visible=False)
+            pages = Path(path).with_name(f"{Path(path).stem}-pages")
+            images = sorted(str(p) for p in pages.glob("*.png"))
+            return gr.File(value=[path, *images], visible=True)
 
         chat_io = (
             [box, chatbot, answers, passages, scope, current],
