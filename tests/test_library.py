@@ -65,7 +65,8 @@ def test_detect_kind_reads_content_not_names(tmp_path: Path) -> None:
         ("empty.txt", b"", "the file is empty"),
         ("fake.pdf", b"just some text pretending to be a PDF", "its content is plain text"),
         ("fake.docx", b"%PDF-1.4 not really", "its content is PDF, not the .docx"),
-        ("photo.txt", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "its content is binary data"),
+        ("photo.txt", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "its content is JPG, not the .txt"),
+        ("blob.txt", b"\x00\x01\x02\x03 binary", "its content is binary data"),
     ],
 )
 def test_screen_upload_says_why(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
