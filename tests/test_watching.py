@@ -258,7 +258,15 @@ class Process:
         path = os.pathsep.join([str(FAKE_EMBEDDER), str(ROOT), os.environ.get("PYTHONPATH", "")])
         full = {**os.environ, **env, "PYTHONPATH": path, **extra}
         command = [sys.executable, "-m", "assistant", "index", "--watch"]
-        self.popen = subprocess.Popen(command, env=full, stderr=subprocess.PIPE, text=True)
+        # Ctrl-C as a terminal sends it: a test run may have left SIGINT ignored, and a
+        # child that starts with it ignored never sees it
+        self.popen = subprocess.Popen(
+            command,
+            env=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
