@@ -123,6 +123,22 @@ def fake_assistant(tmp_path: Path, corpus: Path) -> Assistant:
     return assistant
 
 
+def real_settings(tmp: Path, corpus: Path = ROOT / "corpus", **generation: object) -> Settings:
+    """Settings for the real default model (or `generation`'s) over `corpus`, with the
+    index and data in `tmp`."""
+    from assistant.settings import DEFAULT_MODEL
+
+    return Settings.load(
+        paths={
+            "corpus_dir": corpus,
+            "index_dir": tmp / "index",
+            "models_dir": MODELS_DIR,
+            "data_dir": tmp / "data",
+        },
+        generation={"model": DEFAULT_MODEL, "n_threads": 2, **generation},
+    )
+
+
 def real_model_path(name: str) -> Path:
     from assistant.generation.catalog import CATALOG
 

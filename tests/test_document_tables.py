@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MODELS_DIR, real_model_path
+from conftest import real_model_path, real_settings
 from test_documents import SHARES, make_table_pdf
 
 from assistant.answering.assistant import Assistant
-from assistant.settings import DEFAULT_MODEL, Settings
+from assistant.settings import DEFAULT_MODEL
 
 pytestmark = pytest.mark.model
 
@@ -37,16 +37,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         for c, value in enumerate(row):
             table.cell(r, c).text = value
     document.save(str(corpus / "staffing.docx"))
-    settings = Settings.load(
-        paths={
-            "corpus_dir": corpus,
-            "index_dir": tmp / "index",
-            "models_dir": MODELS_DIR,
-            "data_dir": tmp / "data",
-        },
-        generation={"model": DEFAULT_MODEL, "n_threads": 2},
-    )
-    assistant = Assistant(settings)
+    assistant = Assistant(real_settings(tmp, corpus))
     assert sorted(assistant.index().added) == ["energy", "staffing"]
     return assistant
 

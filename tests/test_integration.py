@@ -12,28 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import MODELS_DIR, ROOT, real_model_path
+from conftest import ROOT, real_model_path, real_settings
 
 from assistant.answering.assistant import Assistant, load_generator
 from assistant.answers import Answer
 from assistant.errors import ModelHashMismatch
 from assistant.generation.catalog import CATALOG, ModelStore
 from assistant.generation.llm import GenerationStats
-from assistant.settings import DEFAULT_MODEL, Settings
+from assistant.settings import DEFAULT_MODEL
 
 pytestmark = pytest.mark.model
-
-
-def real_settings(tmp: Path, **generation: object) -> Settings:
-    return Settings.load(
-        paths={
-            "corpus_dir": ROOT / "corpus",
-            "index_dir": tmp / "index",
-            "models_dir": MODELS_DIR,
-            "data_dir": tmp / "data",
-        },
-        generation={"model": DEFAULT_MODEL, "n_threads": 2, **generation},
-    )
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import MODELS_DIR, real_model_path
+from conftest import real_model_path, real_settings
 from test_documents import make_pdf
 
 from assistant.answering.assistant import Assistant
@@ -17,7 +17,7 @@ from assistant.errors import UnreadableDocument
 from assistant.ingest import ocr
 from assistant.ingest.documents import load_document
 from assistant.ingest.library import screen_upload
-from assistant.settings import DEFAULT_MODEL, Settings
+from assistant.settings import DEFAULT_MODEL
 
 WATER = (
     "The regional water board will replace 4,200 lead pipes in Dunmore by March 2027. "
@@ -145,16 +145,7 @@ def test_a_scanned_page_is_answered_with_its_page_cited(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     mixed_pdf(corpus / "board.pdf")
-    settings = Settings.load(
-        paths={
-            "corpus_dir": corpus,
-            "index_dir": tmp_path / "index",
-            "models_dir": MODELS_DIR,
-            "data_dir": tmp_path / "data",
-        },
-        generation={"model": DEFAULT_MODEL, "n_threads": 2},
-    )
-    assistant = Assistant(settings)
+    assistant = Assistant(real_settings(tmp_path, corpus))
     report = assistant.index()
     assert report.added == ["board"] and any("read by OCR" in n for n in report.notes)
     answer = assistant.ask("How many engineers does the water board employ?")
