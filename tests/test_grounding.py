@@ -299,6 +299,32 @@ def test_a_sentence_its_own_marker_does_not_support_is_shown_only_if_the_model_a
         assert stream.withheld[0].reason.startswith("the model finds no passage that says so")
 
 
+def test_a_whole_sentence_copied_from_the_passage_it_is_re_cited_to_needs_no_model() -> None:
+    verifier = Verifier({})
+    shown, stream = _stream(f"{P2[:-1]} [1].", verifier)  # drafted with passage 1
+    assert shown == f"{P2[:-1]} [2]." and verifier.asked == []
+
+
+@pytest.mark.parametrize(
+    "copied",
+    [
+        "already use transcription tools.",  # too short to stand alone
+        "They already use transcription tools.",  # points back to what came before
+        "(b) probation officers already use transcription tools,",  # an item of a list
+    ],
+)
+def test_a_copied_span_that_does_not_stand_alone_is_still_checked_by_the_model(
+    copied: str,
+) -> None:
+    passages = [P1, f"{P2} {copied}", P3]
+    verifier = Verifier({copied: 0.1})
+    stream = SentenceStream([f"label\n{p}" for p in passages], verifier)
+    shown = [piece for word in f"{copied} [1]".split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert verifier.asked and verifier.asked[0][0] == copied
+    assert "".join(shown).strip() == ""
+
+
 def test_a_sentence_its_own_marker_supports_streams_without_the_model() -> None:
     verifier = Verifier({})
     stream = SentenceStream([f"label\n{p}" for p in PASSAGES], verifier)

@@ -349,14 +349,39 @@ Verify = Callable[[str, str], float]
 
 def needs_verifier(item: Checked, passages: Sequence[str] = ()) -> bool:
     """A sentence the lexical test rejected, one its own marker did not support (the
-    model was unsure where it came from) unless it is copied word for word from the
-    passage it was re-cited to, or one stating a stance or a negation."""
+    model was unsure where it came from) unless it is a whole statement copied word for
+    word from the passage it was re-cited to, or one stating a stance or a negation."""
     text = item.sentence.text
     if is_decline(text):
         return False
     if not item.supported or _STANCE.search(text):
         return True
-    return item.recited and not any(verbatim(text, passages[n - 1]) for n in item.cited)
+    return item.recited and not (
+        self_standing(text) and any(verbatim(text, passages[n - 1]) for n in item.cited)
+    )
+
+
+# What a copied span needs to mean in the answer what it meant in its passage: a few
+# words, not opening on a word that points back ("Both amount to protectionism.") nor
+# being an item of a list cut from its lead-in ("(b) sold commercially,").
+_POINTS_BACK = re.compile(
+    r"^(?:both|it|its|this|that|these|those|they|their|them|such|he|she|his|her|which|"
+    r"here|there|the latter|the former|the same|also|and|or|but)\b",
+    re.I,
+)
+_LIST_ITEM = re.compile(
+    r"^\s*(?:\(?[a-z0-9]{1,3}[).]|[-*\u2022])\s|[,;:]\s*$|\b(?:and|or)\W*$", re.I
+)
+MIN_STANDING_WORDS = 6
+
+
+def self_standing(sentence: str) -> bool:
+    """A sentence that says the same thing out of its passage as in it."""
+    return (
+        len(sentence.split()) >= MIN_STANDING_WORDS
+        and not _POINTS_BACK.search(sentence.strip(" \"'\u201c\u2018"))
+        and not _LIST_ITEM.search(sentence)
+    )
 
 
 def verbatim(sentence: str, passage: str) -> bool:
