@@ -46,6 +46,8 @@ class Citation:
     date: str = ""
     page: int | None = None
     chunk_id: str = ""
+    # what the passage is read under, outside its text: a table's caption and header row
+    header: str = ""
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit) -> Citation:
@@ -61,6 +63,7 @@ class Citation:
             date=doc.date,
             page=hit.chunk.page,
             chunk_id=hit.chunk.chunk_id,
+            header=hit.chunk.header,
         )
 
     @property

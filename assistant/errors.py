@@ -10,6 +10,14 @@ class AssistantError(Exception):
     """Base of every error the assistant reports to its user."""
 
 
+class Cancelled(Exception):  # noqa: N818 - what happened, not a failure
+    """The person stopped the work; nothing it began is kept. Not an AssistantError, so
+    that no handler of a failed file takes it for one."""
+
+    def __init__(self) -> None:
+        super().__init__("Stopped: nothing was added; the library is as it was.")
+
+
 class EmptyQuestion(AssistantError):
     def __init__(self) -> None:
         super().__init__("The question is empty: type a question about the documents.")

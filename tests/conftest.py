@@ -26,6 +26,16 @@ MODELS_DIR = ROOT / "models"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def _files_read_afresh() -> Iterator[None]:
+    """Each test reads its files itself: the same bytes made by another test are not
+    given from the reader's memory of recent files (documents._READ)."""
+    from assistant.ingest import documents
+
+    documents._READ.clear()
+    yield
+
+
 class FakeEmbedder:
     name = "sentence-transformers/all-MiniLM-L6-v2"  # the index accepts it as the real one
     dim = 384

@@ -331,7 +331,6 @@ def test_audit_cost_per_answer(tmp_path: Path, corpus: Path) -> None:
     per_answer_bytes = log.path.stat().st_size / len(answers)
     print(f"\naudit cost: {per_answer_ms:.2f} ms and {per_answer_bytes:.0f} bytes per answer")
     assert log.verify().records == 20
-    assert per_answer_ms < 100
 
 
 # ---------------------------------------------------------------- the commands

@@ -362,3 +362,68 @@ def test_policymaker_journey(page, server: Server) -> None:
     shot(page, "13-narrow")
     (OUT / "timings.json").write_text(json.dumps({"model": MODEL, **timings}, indent=1))
     print(f"\nbrowser timings ({MODEL}): {timings}")
+
+
+def test_documents_as_they_come(page, server: Server) -> None:
+    """A file saved into the corpus folder joins the list by itself; a PDF's citation
+    opens to its page; a long scanned upload is stopped and leaves nothing behind."""
+    from test_documents import make_pdf
+    from test_ocr import scanned_page
+
+    page.set_viewport_size({"width": 1366, "height": 860})
+    page.goto(server.url)
+    page.get_by_role("tab", name="Documents").click()
+
+    # Saved into the watched corpus folder: listed without a restart or an upload.
+    saved = server.work / "corpus" / "allotment-note.md"
+    saved.write_text(
+        "# Allotment Waiting List Note\n\nThe council keeps 1,379 allotment plots.\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    page.locator("#documents").get_by_text("Allotment Waiting List Note").wait_for(timeout=60_000)
+    print(f"\nsaved file listed after {time.monotonic() - started:.1f} s")
+    shot(page, "14-watched-file-listed")
+
+    # A PDF: its citation opens to the page, drawn with the cited text highlighted.
+    pdf = make_pdf(
+        OUT / "northfield-water.pdf",
+        [["Northfield Water Board plan.", "The board will replace 3,917 lead pipes by 2029."]],
+        title="Northfield Water Board Plan",
+    )
+    page.set_input_files("#upload input[type=file]", str(pdf))
+    page.wait_for_function(
+        "() => document.querySelector('#upload-report').innerText.includes('Added')"
+    )
+    page.get_by_role("tab", name="Sources").click()
+    ask(page, "How many lead pipes will the Northfield Water Board replace?")
+    assert re.search(r"3,?917", last_answer(page)), last_answer(page)
+    card = page.locator("#sources-panel .turn").first.locator(":scope > .src-card").first
+    assert "Northfield Water Board Plan" in card.inner_text()
+    card.get_by_text("Show on page 1").click()
+    image = card.locator(".page-view img")
+    image.wait_for(timeout=60_000)
+    assert image.evaluate("img => img.complete && img.naturalWidth > 500")
+    assert "not found" not in card.locator(".page-view").inner_text()
+    shot(page, "15-citation-on-its-page")
+
+    # A long scan, stopped while OCR reads it: nothing is added, the file is not kept.
+    from PIL import Image
+
+    scans = [scanned_page(f"Page {n} of the harbour dredging survey.") for n in range(1, 41)]
+    blank = Image.new("L", (1240, 1754), 255)
+    survey = OUT / "dredging-survey.pdf"
+    scans[0].save(survey, "PDF", resolution=150, save_all=True, append_images=[*scans[1:], blank])
+    page.get_by_role("tab", name="Documents").click()
+    page.set_input_files("#upload input[type=file]", str(survey))
+    stop = page.locator("#stop-upload")
+    stop.wait_for(state="visible")
+    page.wait_for_timeout(3000)  # a few pages read
+    stop.click()
+    page.wait_for_function(
+        "() => document.querySelector('#upload-report').innerText.includes('Stopped')"
+    )
+    stop.wait_for(state="hidden")
+    assert not any("dredging" in p.name for p in (server.work / "corpus").iterdir())
+    assert page.locator("#documents").get_by_text("dredging", exact=False).count() == 0
+    shot(page, "16-scan-upload-stopped")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import UnreadableDocument, UnsupportedDocument
+from assistant.ingest import documents
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.documents import clean_text, load_document, read_metadata
 
@@ -361,3 +362,44 @@ def test_rows_of_a_long_table_keep_its_header(tmp_path: Path) -> None:
         assert document.text[chunk.start : chunk.end] == chunk.text
     prose = [c for c in chunks if "closing remark" in c.text]
     assert prose and prose[0].header == ""
+
+
+def test_only_pages_that_draw_rules_are_searched_for_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "mixed.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.drawString(72, 800, "Page one has words only, and no table at all.")
+    pdf.showPage()
+    pdf.beginForm("grid")  # a table drawn once as a form and placed on the page
+    for y in (700, 720, 740):
+        pdf.line(72, y, 372, y)
+    for x in (72, 222, 372):
+        pdf.line(x, 700, x, 740)
+    pdf.drawString(80, 725, "Source")
+    pdf.drawString(230, 725, "Share")
+    pdf.drawString(80, 705, "Wind")
+    pdf.drawString(230, 705, "14.1%")
+    pdf.endForm()
+    pdf.doForm("grid")
+    pdf.showPage()
+    pdf.drawString(72, 800, "Page three has words only as well.")
+    pdf.showPage()
+    pdf.save()
+    asked: list[set[int]] = []
+    scan = documents._pages_with_tables
+
+    def recording(path: Path, skip: set[int]) -> dict[int, str]:
+        asked.append(skip)
+        return scan(path, skip)
+
+    monkeypatch.setattr(documents, "_pages_with_tables", recording)
+    document = load_document(path)
+    assert asked == [{0, 2}]  # the page with the form is read by pdfplumber, no other
+    assert "| Source | Share |\n| --- | --- |\n| Wind | 14.1% |" in document.text
+    asked.clear()
+    load_document(make_pdf(tmp_path / "words.pdf", [["Only words here."], ["And here."]]))
+    assert asked == []  # no page draws a rule: pdfplumber is not opened at all

@@ -191,3 +191,28 @@ def test_briefing_markdown_quotes_and_bolds_support() -> None:
     )
     assert "## 2. How many staff get AI tools?\n\n_The indexed documents do not answer" in brief
     assert "It rained." not in brief  # retrieved but not cited
+
+
+def test_a_cited_table_row_is_quoted_under_its_header_in_the_brief_and_the_card() -> None:
+    from assistant.app.ui import card_html
+
+    header = "The share of each source.\n| Source | 2022 | 2023 |\n| --- | --- | --- |"
+    rows = "| Wind | 12.5% | 14.1% |\n| Sun | 3.2% | 4.0% |"
+    table = Citation(1, "mix", "Energy mix", "", rows, 0.9, page=2, header=header)
+    answer = Answer(
+        question="What share did wind have in 2023?",
+        answer="Wind had a 14.1% share in 2023 [1].",
+        citations=(table,),
+        contexts=(table,),
+        declined=False,
+        model={"name": "fake-model", "sha256": "0" * 64},
+        timings=Timings(0.1, 0.2, 0.3, 10, 5),
+    )
+    brief = conversation_markdown([answer])
+    assert (
+        "> The share of each source.\n> | Source | 2022 | 2023 |\n> | --- | --- | --- |\n"
+        "> | **Wind** | **12.5%** | **14.1%** |\n> | Sun | 3.2% | 4.0% |\n" in brief
+    )
+    card = card_html(answer, table, 1)
+    assert '<div class="passage-head">The share of each source.\n| Source |' in card
+    assert card.index("passage-head") < card.index("<mark>| Wind | 12.5% | 14.1% |</mark>")

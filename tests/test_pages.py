@@ -131,7 +131,7 @@ def test_an_indexed_page_is_refused_when_its_file_is_gone_or_changed(
         document_page(corpus, record, 2, [SENTENCE])
 
 
-def test_a_page_is_drawn_quickly_and_again_at_once(tmp_path: Path) -> None:
+def test_a_page_drawn_once_is_given_again_from_the_cache(tmp_path: Path) -> None:
     many = [f"Paragraph {i} of the report says something about item {i}." for i in range(45)]
     path = make_pdf(tmp_path / "long.pdf", [many, many])
     page_image(path, 1, ["Paragraph 3"])  # the libraries are imported
@@ -142,8 +142,7 @@ def test_a_page_is_drawn_quickly_and_again_at_once(tmp_path: Path) -> None:
     again = page_image(path, 2, ["Paragraph 30 of the report says something about item 30."])
     cached = time.perf_counter() - started
     print(f"page drawn and highlighted in {first * 1000:.0f} ms, again in {cached * 1000:.1f} ms")
-    assert again is shown and len(shown.boxes) == 1
-    assert first < 2.0 and cached < 0.05
+    assert again is shown and len(shown.boxes) == 1  # the second time from the cache
 
 
 def test_a_scanned_page_is_highlighted_from_tesseract_words(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..answers import Answer, Citation, Timings
-from ..errors import DocumentNotFound, EmptyQuestion
+from ..errors import Cancelled, DocumentNotFound, EmptyQuestion
 from ..generation.catalog import ModelStore
 from ..generation.llm import GenerationStats, Generator
 from ..ingest.embedding import Embedder
@@ -213,11 +213,27 @@ class Assistant:
                 self.library_version += 1
         return report
 
-    def upload(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexReport:
-        """Add uploaded files: each is screened (type by content, size limit) first."""
+    def upload(
+        self,
+        paths: Sequence[Path],
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> IndexReport:
+        """Add uploaded files: each is screened (type by content, size limit) first.
+        Once `stop` is set, the next step (a page read by OCR, a file, the last step
+        before the index is switched) raises `Cancelled`, and the files are taken back."""
         limit = self.settings.ui.max_upload_mb * 1024 * 1024
         rejected = [(p, screen_upload(p, limit)) for p in paths]
-        report = self.index([p for p, why in rejected if why is None], progress=progress)
+
+        shown = progress or self.progress
+
+        def step(stage: str, done: int, total: int) -> None:
+            if stop is not None and stop.is_set():
+                raise Cancelled()
+            if shown is not None:
+                shown(stage, done, total)
+
+        report = self.index([p for p, why in rejected if why is None], progress=step)
         report.failed[:0] = [(p.name, why) for p, why in rejected if why is not None]
         return report
 

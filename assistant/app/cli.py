@@ -373,6 +373,10 @@ def _print_sources(answer: Answer) -> None:
         click.echo(f"[{citation.n}] {citation.reference}")
         spans = supporting_spans(answer.answer, citation.n, citation.text)
         excerpt = " … ".join(citation.text[a:b] for a, b in spans) or citation.text
+        if citation.header:  # rows of a table, under its caption and header row
+            rows = [*citation.header.split("\n")[-2:], *excerpt.strip().split("\n")[:12]]
+            click.echo(textwrap.indent("\n".join(rows), "    "))
+            continue
         passage = textwrap.shorten(" ".join(excerpt.split()), 500, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(passage, 92), "    "))
 

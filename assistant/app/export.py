@@ -118,11 +118,7 @@ def conversation_markdown(
             lines += [f"**[{c.n}] {reference(c)}**{shown}", ""]
             if link.note:
                 lines += [f"_No page image: {link.note}_", ""]
-            quoted = "".join(
-                f"**{_inline(text)}**" if marked else _inline(text)
-                for text, marked in highlighted(answer, c)
-            )
-            lines += [f"> {quoted}", ""]
+            lines += [*quoted_passage(answer, c), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -158,6 +154,36 @@ def write_conversation(
 
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def quoted_passage(answer: Answer, c: Citation) -> list[str]:
+    """The passage as Markdown quote lines, what supports the answer in bold: prose on
+    one line; the rows of a table line by line under its caption and header row (which
+    the passage is read under), so that the quote is still a table."""
+    pieces = highlighted(answer, c)
+    if not c.header:
+        return ["> " + "".join(f"**{_inline(t)}**" if m else _inline(t) for t, m in pieces)]
+    lines = [f"> {line}" for line in c.header.split("\n")]
+    at = 0
+    for line in c.text.split("\n"):
+        end = at + len(line)
+        marked = any(m and start < end and at < start + len(t) for start, t, m in _offsets(pieces))
+        if marked and line.startswith("|"):
+            cells = re.split(r"(?<!\\)\|", line.strip()[1:-1])
+            line = "|" + "|".join(f" **{x.strip()}** " if x.strip() else x for x in cells) + "|"
+        elif marked:
+            line = f"**{line.strip()}**" if line.strip() else line
+        lines.append(f"> {line}")
+        at = end + 1
+    return lines
+
+
+def _offsets(pieces: list[tuple[str, bool]]) -> list[tuple[int, str, bool]]:
+    out, at = [], 0
+    for text, marked in pieces:
+        out.append((at, text, marked))
+        at += len(text)
+    return out
 
 
 def _inline(text: str) -> str:

@@ -22,7 +22,9 @@ import html
 import json
 import os
 import re
+import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ from ..answering.briefing import (
 from ..answering.comparison import NOT_ADDRESSED, Row, compared, topic_of, wants_table
 from ..answering.prompting import MARKER
 from ..answers import Answer, Citation
-from ..errors import AssistantError, DocumentNotFound
+from ..errors import AssistantError, Cancelled, DocumentNotFound
 from ..generation.catalog import ModelStore
 from ..ingest.documents import SUPPORTED_SUFFIXES, read_metadata
 from ..ingest.indexing import IndexReport
@@ -99,6 +101,7 @@ table.compare .refs {font-size:.85em; color:#475569; margin-top:.3em}
 .src-card:target {outline:3px solid #f59e0b; background:#fffbeb}
 .src-card .meta {color:#475569; font-size:.85em; margin:.15em 0 .4em 0}
 .src-card .passage {font-size:.92em; line-height:1.45; white-space:pre-line}
+.src-card .passage-head {font-size:.92em; line-height:1.45; white-space:pre-line; opacity:.75}
 .src-card mark {background:#fde68a; padding:0 .1em}
 details.uncited > summary, details.on-page > summary {cursor:pointer; color:#475569;
   font-size:.9em}
@@ -214,9 +217,11 @@ def card_html(answer: Answer, c: Citation, turn: int) -> str:
         for p in (c.publisher, c.date, c.section and f"§{c.section}", c.page and f"page {c.page}")
         if p
     )
+    # a table's rows are shown under its caption and header row, as the model read them
+    head = f'<div class="passage-head">{html.escape(c.header)}</div>' if c.header else ""
     return (
         f'<div class="src-card" id="src-{turn}-{c.n}"><strong>[{c.n}] {html.escape(c.title)}'
-        f'</strong><div class="meta">{meta}</div><div class="passage">{passage}</div>'
+        f'</strong><div class="meta">{meta}</div>{head}<div class="passage">{passage}</div>'
         f"{on_page_html(answer, c)}</div>"
     )
 
@@ -440,9 +445,13 @@ def respond(
 
 
 def upload(
-    assistant: Assistant, files: list[str] | None, progress: Any = None
+    assistant: Assistant,
+    files: list[str] | None,
+    progress: Any = None,
+    stop: threading.Event | None = None,
 ) -> tuple[str, str, list[tuple[str, str]]]:
-    """Event handler: index uploaded files; yields (report, document rows, remove choices)."""
+    """Event handler: index uploaded files; yields (report, document rows, remove choices).
+    `stop`, set by the Stop button, ends it at its next step with nothing kept."""
     if not files:
         return "", *_library(assistant)
 
@@ -451,8 +460,10 @@ def upload(
             progress((done, max(total, 1)), desc=stage)
 
     try:
-        report = assistant.upload([Path(f) for f in files], report_progress)
+        report = assistant.upload([Path(f) for f in files], report_progress, stop)
         text = report_markdown(report, assistant.documents())
+    except Cancelled as exc:
+        text = f"**{_text(exc)}**"
     except AssistantError as exc:
         text = f"**Not added:** {_text(exc)}"
     return text, *_library(assistant)
@@ -758,6 +769,13 @@ def build_ui(assistant: Assistant) -> Any:
                                     file_types=types,
                                     elem_id="upload",
                                 )
+                                stop_adding = gr.Button(
+                                    "Stop adding",
+                                    variant="stop",
+                                    size="sm",
+                                    visible=False,
+                                    elem_id="stop-upload",
+                                )
                                 report = gr.Markdown(elem_id="upload-report")
                                 with gr.Row():
                                     doomed = gr.Dropdown(
@@ -933,13 +951,19 @@ def build_ui(assistant: Assistant) -> Any:
             kept = [d for d in chosen or [] if d in {doc_id for _, doc_id in new_choices}]
             return gr.Dropdown(choices=new_choices, value=kept)
 
+        stops: dict[str, threading.Event] = {}  # a window's upload under way, to stop
+        window = gr.State(lambda: uuid.uuid4().hex)  # which window (browser tab) asks
+
         def add(
             paths: list[str] | None,
             chosen: list[str] | None,
             to_compare: list[str] | None,
+            window: str,
             progress: Any = gr.Progress(),  # noqa: B008
         ) -> Any:
-            text, new_rows, new_choices = upload(assistant, paths, progress)
+            stop = stops.setdefault(window, threading.Event())
+            stop.clear()
+            text, new_rows, new_choices = upload(assistant, paths, progress, stop)
             picker = gr.Dropdown(choices=new_choices, value=None)
             pickers = narrowed(new_choices, chosen), narrowed(new_choices, to_compare)
             return text, new_rows, picker, None, *pickers, gr.Dropdown(choices=new_choices)
@@ -1026,12 +1050,23 @@ def build_ui(assistant: Assistant) -> Any:
             commented, [answers, rated, feedback_text], [feedback_note, feedback_text]
         )
         save.click(keep, answers, exported)
+
+        def stop_upload(window: str) -> Any:
+            stops.setdefault(window, threading.Event()).set()
+            return gr.Button("Stopping…", interactive=False)
+
         files.upload(
+            lambda: gr.Button("Stop adding", visible=True, interactive=True),
+            None,
+            stop_adding,
+            queue=False,
+        ).then(
             add,
-            [files, scope, compared],
+            [files, scope, compared, window],
             [report, table, doomed, files, scope, compared, to_brief],
             concurrency_id="library",
-        )
+        ).then(lambda: gr.Button(visible=False), None, stop_adding, queue=False)
+        stop_adding.click(stop_upload, window, stop_adding, queue=False)
         drop.click(
             delete,
             [doomed, scope, compared],

@@ -15,10 +15,12 @@ OCR (`ocr`), page by page; the index report names those pages and their confiden
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UnreadableDocument, UnsupportedDocument
@@ -114,7 +116,7 @@ def load_document(
         )
     try:  # hashed before reading, so a file rewritten meanwhile is indexed again next run
         sha256 = file_sha256(path)
-        parsed = _PARSERS[suffix](path, progress)
+        parsed = _parse(path, suffix, sha256, progress)
     except OSError as exc:  # removed or made unreadable while being indexed
         raise UnreadableDocument(f"{path.name}: cannot be read ({exc.strerror})") from exc
     if parsed.page_texts:  # clean page by page so page starts stay exact
@@ -141,6 +143,33 @@ def load_document(
         pages=tuple(parsed.pages),
         notes=tuple(parsed.notes),
     )
+
+
+# The files read last, by content: an upload is read once to be screened and again from
+# its copy in the corpus folder, and a scan's OCR (about a second a page) is not repeated.
+_READ: OrderedDict[str, tuple[str, _Parsed]] = OrderedDict()
+_READ_KEPT = 8
+_READ_LOCK = threading.Lock()
+
+
+def _parse(path: Path, suffix: str, sha256: str, progress: Progress | None) -> _Parsed:
+    key = f"{sha256}{suffix}"
+    with _READ_LOCK:
+        if key in _READ:
+            _READ.move_to_end(key)
+            name, parsed = _READ[key]
+            notes = [note.replace(name, path.name, 1) for note in parsed.notes]
+            return replace(parsed, notes=notes)
+    before = path.stat()
+    parsed = _PARSERS[suffix](path, progress)
+    after = path.stat()
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        return parsed  # written to while read: not what the hash names
+    with _READ_LOCK:
+        _READ[key] = (path.name, replace(parsed))
+        while len(_READ) > _READ_KEPT:
+            _READ.popitem(last=False)
+    return parsed
 
 
 # ---------------------------------------------------------------- parsers per type
@@ -186,6 +215,8 @@ def _parse_pdf(path: Path, progress: Progress | None = None) -> _Parsed:
         info = reader.metadata
         title = str(info.title) if info and info.title else ""
         author = str(info.author) if info and info.author else ""
+        if author.strip().lower() in _PLACEHOLDER_AUTHORS:  # what a PDF writer puts by default
+            author = ""
     except UnreadableDocument:
         raise
     except (PdfReadError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -193,8 +224,10 @@ def _parse_pdf(path: Path, progress: Progress | None = None) -> _Parsed:
     except Exception as exc:  # pypdf raises many kinds on damaged files
         raise UnreadableDocument(f"{path.name}: not a readable PDF ({exc})") from exc
     scanned = [i for i, part in enumerate(parts) if len(part.strip()) < ocr.MIN_TEXT_CHARS]
-    for index, text in _pages_with_tables(path, set(scanned)).items():
-        parts[index] = text
+    skip = set(scanned) | _pages_without_lines(path, len(parts))
+    if len(skip) < len(parts):
+        for index, text in _pages_with_tables(path, skip).items():
+            parts[index] = text
     notes: list[str] = []
     if scanned:  # page by page: a mixed PDF keeps its text layer where it has one
         pages = list(ocr.read_pdf_pages(path, scanned, _ocr_progress(path, progress)))
@@ -202,6 +235,32 @@ def _parse_pdf(path: Path, progress: Progress | None = None) -> _Parsed:
             parts[page.number - 1] = page.text
         notes = ocr.report(path.name, pages)
     return _Parsed(text="", title=title, publisher=author, page_texts=parts, notes=notes)
+
+
+_PLACEHOLDER_AUTHORS = {"anonymous", "(anonymous)", "unknown", "user", "author", "admin"}
+
+
+def _pages_without_lines(path: Path, count: int) -> set[int]:
+    """The pages (from 0) that draw no line, rectangle or curve, in forms they place
+    included: a table is found from its rules, so these hold none, and pdfplumber, which
+    reads a page about twenty times slower than pypdf, need not read them."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except Exception:  # pdfplumber is asked about every page
+        return set()
+    try:
+        return {
+            index
+            for index in range(min(count, len(pdf)))
+            if next(pdf[index].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH]), None) is None
+        }
+    except Exception:
+        return set()
+    finally:
+        pdf.close()
 
 
 def _pages_with_tables(path: Path, skip: set[int]) -> dict[int, str]:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AssistantError, IndexCorrupt, IndexMismatch, IndexNotFound
+from ..errors import AssistantError, Cancelled, IndexCorrupt, IndexMismatch, IndexNotFound
 from ..files import Progress, file_sha256
 from ..settings import Settings
 from .chunking import Chunk, Chunker, embedding_text
@@ -131,23 +131,28 @@ class Indexer:
         )
 
     def add_files(self, paths: list[Path], report: IndexReport) -> list[Path]:
-        """Copy readable documents into the corpus; list the others with the reason."""
+        """Copy readable documents into the corpus; list the others with the reason.
+        Stopped (`Cancelled` from the progress callback), it takes back what it copied."""
         self.corpus_dir.mkdir(parents=True, exist_ok=True)
-        copied = []
+        copied: list[Path] = []
         known = {file_sha256(p) for p in self.corpus_files()}
-        for path in _expand(paths):
-            try:
-                load_document(path, max_bytes=self._max_bytes)
-            except AssistantError as exc:
-                report.failed.append((str(path), str(exc)))
-                continue
-            sha = file_sha256(path)
-            if sha in known:  # the same content is already in the corpus, by any name
-                continue
-            target = self._free_name(path)
-            shutil.copy2(path, target)
-            known.add(sha)
-            copied.append(target)
+        try:
+            for path in _expand(paths):
+                try:
+                    load_document(path, max_bytes=self._max_bytes, progress=self.progress)
+                except AssistantError as exc:
+                    report.failed.append((str(path), str(exc)))
+                    continue
+                sha = file_sha256(path)
+                if sha in known:  # the same content is already in the corpus, by any name
+                    continue
+                target = self._free_name(path)
+                shutil.copy2(path, target)
+                known.add(sha)
+                copied.append(target)
+        except Cancelled:
+            _take_back(copied)
+            raise
         return copied
 
     def update(
@@ -163,15 +168,20 @@ class Indexer:
         report = IndexReport()
         self.index_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(self.index_dir / ".lock"):  # waits while another indexer runs
-            if paths:
-                self.add_files(paths, report)
-            previous = None if rebuild else self._previous()
-            documents, chunks, vectors = self._reconcile(previous, report)
-            manifest = self._manifest(documents, chunks, previous)
-            report.index_id = manifest.index_id
-            report.chunks = len(chunks)
-            if previous is None or manifest.index_id != previous.index_id:
-                self.progress("writing the index", 0, 1)
+            copied = self.add_files(paths, report) if paths else []
+            try:
+                previous = None if rebuild else self._previous()
+                documents, chunks, vectors = self._reconcile(previous, report)
+                manifest = self._manifest(documents, chunks, previous)
+                report.index_id = manifest.index_id
+                report.chunks = len(chunks)
+                changed = previous is None or manifest.index_id != previous.index_id
+                if changed:  # the last moment to stop: the index is switched at once
+                    self.progress("writing the index", 0, 1)
+            except Cancelled:  # the files this update added are taken back out
+                _take_back(copied)
+                raise
+            if changed:
                 write_index(self.index_dir, manifest, chunks, vectors)
             else:
                 remove_leftovers(self.index_dir)  # of a build killed after the switch
@@ -213,6 +223,7 @@ class Indexer:
             documents[document.doc_id] = _record(document, len(doc_chunks), old_docs)
         new_chunks = [c for _, doc_chunks in fresh for c in doc_chunks]
         if new_chunks:
+            self.progress("embedding passages", 0, len(new_chunks))
             titles = {d.doc_id: d.title for d, _ in fresh}
             texts = [embedding_text(c, titles[c.doc_id]) for c in new_chunks]
             report.embedded_chunks = len(texts)
@@ -405,3 +416,10 @@ def _record(document: Document, n_chunks: int, old: dict[str, DocumentRecord]) -
         chunks=n_chunks,
         added=previous.added if previous else time.strftime("%Y-%m-%d %H:%M"),
     )
+
+
+def _take_back(copied: list[Path]) -> None:
+    """Remove the files an update copied into the corpus folder, so that a stopped
+    upload leaves nothing for the next update (or the watcher) to index."""
+    for path in copied:
+        path.unlink(missing_ok=True)
