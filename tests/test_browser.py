@@ -427,3 +427,32 @@ def test_documents_as_they_come(page, server: Server) -> None:
     assert not any("dredging" in p.name for p in (server.work / "corpus").iterdir())
     assert page.locator("#documents").get_by_text("dredging", exact=False).count() == 0
     shot(page, "16-scan-upload-stopped")
+
+
+def test_the_api_beside_the_ui(server: Server) -> None:
+    """The HTTP API on the same server as the UI, asked with a real HTTP client."""
+    import httpx
+
+    question = "How many Ministry of Justice staff will get access to AI tools?"
+    with httpx.Client(base_url=server.url, timeout=600) as http:
+        health = http.get("/api/health").json()
+        assert health["status"] == "ok" and health["model"]["verified"], health
+        answer = http.post("/api/ask", json={"question": question}).json()
+        assert re.search(r"2,?500", answer["answer"]) and answer["citations"], answer
+        record = http.get(f"/api/answers/{answer['id']}").json()
+        assert record["question"] == question
+        assert record["model"]["sha256"] == health["model"]["sha256"]
+        body = {"question": question, "documents": ["moj-openai-partnership"], "stream": True}
+        with http.stream("POST", "/api/ask", json=body) as response:
+            lines = [line for line in response.iter_lines() if line]
+        names = [line[7:] for line in lines if line.startswith("event: ")]
+        assert names[-1] == "answer" and "text" in names, names
+        final = json.loads(lines[-1][6:])
+        assert final["scope"] == ["moj-openai-partnership"] and re.search(
+            r"2,?500", final["answer"]
+        )
+        empty = http.post("/api/ask", json={"question": "  "})
+        assert empty.status_code == 400 and "empty" in empty.json()["error"]
+        assert http.get("/api/answers/nope").status_code == 404
+        docs = http.get("/docs").text
+        assert "POST /api/ask" in docs and "https://" not in docs

@@ -510,8 +510,8 @@ def models_fetch(ctx: click.Context, names: tuple[str, ...]) -> None:
 @click.option("--port", type=int, help="Port (default 7860).")
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.pass_context
-def ui(ctx: click.Context, host: str | None, port: int | None, model: str | None) -> None:
-    """Open the chat UI in the browser."""
+def serve(ctx: click.Context, host: str | None, port: int | None, model: str | None) -> None:
+    """Serve the chat UI at / and the HTTP API at /api (docs at /docs)."""
     from .ui import launch
 
     settings = _settings(ctx, model=model).with_overrides(ui={"host": host, "port": port})
@@ -519,6 +519,9 @@ def ui(ctx: click.Context, host: str | None, port: int | None, model: str | None
         launch(Assistant(settings, progress=Progress()), settings)
     except AssistantError as exc:
         raise _fail(exc) from exc
+
+
+main.add_command(serve, "ui")  # the name it had before the API was served beside it
 
 
 @main.command("eval")

@@ -1103,9 +1103,30 @@ def check_binding(settings: Settings) -> tuple[str, str] | None:
 
 
 def launch(assistant: Assistant, settings: Settings) -> None:
+    """The chat UI at `/` and the HTTP API (`api.py`) at `/api`, on one FastAPI app
+    served by uvicorn, with the corpus watcher beside them."""
+    import gradio as gr
+    import uvicorn
+    from fastapi import FastAPI
+
+    from .api import add_api
+
     auth = check_binding(settings)
     assistant.warm()
     demo = build_ui(assistant)
+    app = FastAPI(title="Policy assistant", docs_url=None, redoc_url=None)
+    add_api(app, assistant, settings, auth)
+    demo.queue(default_concurrency_limit=1)
+    app = gr.mount_gradio_app(
+        app,
+        demo,
+        path="",
+        auth=auth,
+        footer_links=[],
+        max_file_size=f"{settings.ui.max_upload_mb}mb",
+        allowed_paths=[str(settings.paths.data_dir / "exports")],
+        css=CSS,
+    )
     watcher = None
     if settings.ui.watch_corpus:  # files saved into the corpus folder join the library
         watcher = CorpusWatcher(
@@ -1114,22 +1135,10 @@ def launch(assistant: Assistant, settings: Settings) -> None:
             say=lambda line: print(line, flush=True),
         )
         watcher.start()
-    demo.queue(default_concurrency_limit=1).launch(
-        server_name=settings.ui.host,
-        server_port=settings.ui.port,
-        auth=auth,
-        share=False,
-        inbrowser=False,
-        footer_links=[],
-        max_file_size=f"{settings.ui.max_upload_mb}mb",
-        allowed_paths=[str(settings.paths.data_dir / "exports")],
-        css=CSS,
-        quiet=True,  # Gradio's own banner suggests share links, which are never used here
-        prevent_thread_lock=True,
-    )
-    print(f"Chat UI at http://{settings.ui.host}:{settings.ui.port} (Ctrl-C stops it)", flush=True)
+    url = f"http://{settings.ui.host}:{settings.ui.port}"
+    print(f"Chat UI at {url}, its API at {url}/api (docs: {url}/docs). Ctrl-C stops it.")
     try:
-        demo.block_thread()
+        uvicorn.run(app, host=settings.ui.host, port=settings.ui.port, log_level="warning")
     finally:
         if watcher is not None:
             watcher.stop()
