@@ -1,12 +1,23 @@
-"""The manifest checks of an offline bundle, on small folders: a changed, missing or extra
-file is named, an edited manifest refused, a target holding something else refused."""
+"""The air-gapped laptop: a bundle built from pip's cache, checked, installed and asked with
+no network at all; a bundle with one changed byte refused before anything is installed.
+
+The manifest checks run in the fast suite on small folders; the whole path is marked
+`model`: it builds a real bundle (every wheel, the smallest catalogue model), installs it
+with the real pip inside a network namespace that has only loopback (as
+test_offline.py does, the socket guard on every Python process) and asks one question.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import MODELS_DIR, ROOT
 
 from assistant.deploy.manifest import (
     INSTALLED,
@@ -19,6 +30,18 @@ from assistant.deploy.manifest import (
     sha256_of,
     write_manifest,
 )
+
+GUARD = Path(__file__).parent / "offline_guard"
+MODEL = "smollm2-135m"
+QUESTION = "What does the Ministry of Justice partnership with OpenAI cover?"
+PROBE = """
+import socket
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3)
+    print("OUTSIDE reached")
+except OSError as exc:
+    print("OUTSIDE refused", exc)
+"""
 
 
 def small_bundle(folder: Path) -> str:
@@ -98,3 +121,79 @@ def test_an_update_applies_only_to_the_installation_it_was_built_from(tmp_path: 
     (target / INSTALLED).write_text("another\n")
     with pytest.raises(BundleError, match="in the order they were built"):
         check_target(target, update)
+
+
+@pytest.mark.model
+def test_a_bundle_installs_and_answers_with_no_network(tmp_path: Path) -> None:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.fail("this test needs root and unshare(1) to make a network namespace")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    built = subprocess.run(
+        [sys.executable, "-m", "assistant", "bundle", "--models", MODEL, "--out", tmp_path],
+        env={**env, "PYTHONPATH": str(ROOT), "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    bundle = next(tmp_path.glob("policy-assistant-*-full"))
+    digest = built.stdout.split()[-1]
+    assert digest == sha256_of(bundle / "MANIFEST")
+    names = {p.name for p in (bundle / "wheels").iterdir()}
+    assert any(n.startswith("llama_cpp_python-") for n in names)
+    assert any(n.startswith("torch-2.13.0+cpu-cp311") for n in names)
+    assert (bundle / "models" / "smollm2-135m-instruct-q4_1.gguf").exists()
+
+    # One byte changed in a wheel: refused before anything is installed, the file named.
+    wheel = next((bundle / "wheels").glob("policy_assistant-*.whl"))
+    original = wheel.read_bytes()
+    wheel.write_bytes(original[:100] + bytes([original[100] ^ 1]) + original[101:])
+    refused = subprocess.run(
+        ["bash", str(bundle / "install.sh"), str(tmp_path / "refused")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0
+    assert f"changed: wheels/{wheel.name}" in refused.stderr
+    assert not (tmp_path / "refused").exists()
+    wheel.write_bytes(original)
+
+    target = tmp_path / "laptop"
+    attempts = tmp_path / "attempts.log"
+    attempts.touch()
+    script = (
+        f"ip link set lo up && bash {bundle / 'install.sh'} {target} && cd {target} && "
+        # A short answer, unverified: the test proves the installation answers, and the
+        # tiny model's rambling would otherwise take minutes on a busy machine.
+        f"ASSISTANT_GENERATION__MAX_TOKENS=64 ASSISTANT_GENERATION__VERIFY=false "
+        f".venv/bin/assistant ask --json '{QUESTION}' > {tmp_path / 'answer.json'} && "
+        f"env -u PYTHONPATH {sys.executable} -c '{PROBE}'"
+    )
+    done = subprocess.run(
+        ["unshare", "--net", "bash", "-c", script],
+        env={**env, "PYTHONPATH": str(GUARD), "OFFLINE_GUARD_LOG": str(attempts)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "OUTSIDE refused" in done.stdout  # the namespace really has no route out
+    assert f"cd {target} && .venv/bin/assistant ui" in done.stdout
+    answer = json.loads((tmp_path / "answer.json").read_text())
+    assert answer["model"]["name"] == MODEL
+    assert "moj-openai-partnership" in [c["doc_id"] for c in answer["contexts"]]
+    assert sorted(p.name for p in target.iterdir()) == [
+        ".bundle",
+        ".venv",
+        "assistant.toml",
+        "corpus",
+        "data",
+        "index",
+        "models",
+    ]
+    assert (target / INSTALLED).read_bytes() == (bundle / "MANIFEST").read_bytes()
+    assert attempts.read_text() == ""  # and nothing, pip included, even tried to leave
