@@ -1,5 +1,6 @@
 """The air-gapped laptop: a bundle built from pip's cache, checked, installed and asked with
-no network at all; a bundle with one changed byte refused before anything is installed.
+no network at all, then updated the same way; a bundle with one changed byte refused
+before anything is installed.
 
 The manifest checks run in the fast suite on small folders; the whole path is marked
 `model`: it builds a real bundle (every wheel, the smallest catalogue model), installs it
@@ -19,9 +20,11 @@ from pathlib import Path
 import pytest
 from conftest import MODELS_DIR, ROOT
 
+from assistant.deploy.build import INSTALL_SCRIPT
 from assistant.deploy.manifest import (
     INSTALLED,
     BundleError,
+    Entry,
     Manifest,
     check_bundle,
     check_target,
@@ -34,6 +37,8 @@ from assistant.deploy.manifest import (
 GUARD = Path(__file__).parent / "offline_guard"
 MODEL = "smollm2-135m"
 QUESTION = "What does the Ministry of Justice partnership with OpenAI cover?"
+LIBRARY = "# Library hours\n\nThe city library opens at 9 am on weekdays.\n"
+NOTES = "# My notes\n\nA document the laptop's user added after the installation.\n"
 PROBE = """
 import socket
 try:
@@ -123,13 +128,30 @@ def test_an_update_applies_only_to_the_installation_it_was_built_from(tmp_path: 
         check_target(target, update)
 
 
-@pytest.mark.model
-def test_a_bundle_installs_and_answers_with_no_network(tmp_path: Path) -> None:
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        pytest.fail("this test needs root and unshare(1) to make a network namespace")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+def test_a_target_without_room_is_refused(tmp_path: Path) -> None:
+    huge = Manifest("full", "-", (Entry("models/huge.gguf", "0" * 64, 10**16),))
+    with pytest.raises(BundleError, match="Not enough space for .* about 10000000.30 GB needed"):
+        check_target(tmp_path / "target", huge)
+
+
+def test_install_sh_without_python_3_11_says_what_to_install(tmp_path: Path) -> None:
+    shutil.copyfile(INSTALL_SCRIPT, tmp_path / "install.sh")
+    done = subprocess.run(
+        ["bash", str(tmp_path / "install.sh"), str(tmp_path / "target")],
+        env={**os.environ, "PYTHON": sys.executable.replace("python", "no-such-python")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Python 3.11 is needed" in done.stderr and "PYTHON=/path/to/python3.11" in done.stderr
+    assert not (tmp_path / "target").exists()
+
+
+def build(out: Path, env: dict[str, str], *options: str) -> Path:
+    """`assistant bundle` run from this checkout; the folder it wrote."""
     built = subprocess.run(
-        [sys.executable, "-m", "assistant", "bundle", "--models", MODEL, "--out", tmp_path],
+        [sys.executable, "-m", "assistant", "bundle", "--models", MODEL, "--out", out, *options],
         env={**env, "PYTHONPATH": str(ROOT), "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR)},
         cwd=ROOT,
         capture_output=True,
@@ -137,9 +159,29 @@ def test_a_bundle_installs_and_answers_with_no_network(tmp_path: Path) -> None:
         timeout=600,
     )
     assert built.returncode == 0, built.stderr[-3000:]
-    bundle = next(tmp_path.glob("policy-assistant-*-full"))
-    digest = built.stdout.split()[-1]
-    assert digest == sha256_of(bundle / "MANIFEST")
+    folder = Path(built.stdout.split("bundle: ", 1)[1].split("\n", 1)[0])
+    assert built.stdout.split()[-1] == sha256_of(folder / "MANIFEST")  # the hash read out
+    return folder
+
+
+def offline(script: str, env: dict[str, str], attempts: Path) -> subprocess.CompletedProcess:
+    """`script` in a network namespace with only loopback, every Python process guarded."""
+    return subprocess.run(
+        ["unshare", "--net", "bash", "-c", f"ip link set lo up && {script}"],
+        env={**env, "PYTHONPATH": str(GUARD), "OFFLINE_GUARD_LOG": str(attempts)},
+        cwd=attempts.parent,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.model
+def test_a_bundle_installs_answers_and_updates_with_no_network(tmp_path: Path) -> None:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.fail("this test needs root and unshare(1) to make a network namespace")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    bundle = build(tmp_path / "dist", env)
     names = {p.name for p in (bundle / "wheels").iterdir()}
     assert any(n.startswith("llama_cpp_python-") for n in names)
     assert any(n.startswith("torch-2.13.0+cpu-cp311") for n in names)
@@ -164,21 +206,15 @@ def test_a_bundle_installs_and_answers_with_no_network(tmp_path: Path) -> None:
     target = tmp_path / "laptop"
     attempts = tmp_path / "attempts.log"
     attempts.touch()
-    script = (
-        f"ip link set lo up && bash {bundle / 'install.sh'} {target} && cd {target} && "
+    done = offline(
+        f"bash {bundle / 'install.sh'} {target} && cd {target} && "
         # A short answer, unverified: the test proves the installation answers, and the
         # tiny model's rambling would otherwise take minutes on a busy machine.
         f"ASSISTANT_GENERATION__MAX_TOKENS=64 ASSISTANT_GENERATION__VERIFY=false "
         f".venv/bin/assistant ask --json '{QUESTION}' > {tmp_path / 'answer.json'} && "
-        f"env -u PYTHONPATH {sys.executable} -c '{PROBE}'"
-    )
-    done = subprocess.run(
-        ["unshare", "--net", "bash", "-c", script],
-        env={**env, "PYTHONPATH": str(GUARD), "OFFLINE_GUARD_LOG": str(attempts)},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
+        f"env -u PYTHONPATH {sys.executable} -c '{PROBE}'",
+        env,
+        attempts,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "OUTSIDE refused" in done.stdout  # the namespace really has no route out
@@ -196,4 +232,29 @@ def test_a_bundle_installs_and_answers_with_no_network(tmp_path: Path) -> None:
         "models",
     ]
     assert (target / INSTALLED).read_bytes() == (bundle / "MANIFEST").read_bytes()
+
+    # An update with one new document: it carries only what changed, and keeps the audit
+    # log and the document the user added.
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    (corpus / "library.md").write_text(LIBRARY)
+    (target / "corpus" / "my-notes.md").write_text(NOTES)
+    audit = (target / "data" / "audit.jsonl").read_bytes()
+    update = build(
+        tmp_path / "dist",
+        {**env, "ASSISTANT_PATHS__CORPUS_DIR": str(corpus)},
+        "--update-from",
+        str(bundle / "MANIFEST"),
+    )
+    carried = {e.path for e in Manifest.read(update).carried}
+    assert "corpus/library.md" in carried
+    assert not any(p.startswith(("models/", "wheels/torch-", "corpus/open")) for p in carried)
+    done = offline(f"bash {update / 'install.sh'} {target}", env, attempts)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "added: library" in done.stderr and "added: my-notes" in done.stderr
+    assert (target / "corpus" / "my-notes.md").read_text() == NOTES
+    assert (target / "data" / "audit.jsonl").read_bytes() == audit
+    assert (target / INSTALLED).read_bytes() == (update / "MANIFEST").read_bytes()
+    again = offline(f"bash {update / 'install.sh'} {target}", env, attempts)
+    assert again.returncode != 0 and "in the order they were built" in again.stderr
     assert attempts.read_text() == ""  # and nothing, pip included, even tried to leave

@@ -760,6 +760,11 @@ def bundle(
         result = build_bundle(ctx.obj, options, lambda text: click.echo(text, err=True))
     except (AssistantError, BundleError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(
+            f"The bundle could not be written ({exc.strerror}: {exc.filename}); nothing was "
+            "left half-written. Free some space or give another folder with --out."
+        ) from exc
     total = sum(result.sizes.values())
     parts = ", ".join(f"{name} {_size(n)}" for name, n in sorted(result.sizes.items()))
     click.echo(

@@ -40,7 +40,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv --without-pip "$VENV"
 fi
 if [ "${#WHEELS[@]}" -gt 0 ]; then
-  echo "== installing ${#WHEELS[@]} wheels from the bundle (no index, no network)"
+  echo "== installing the bundle's ${#WHEELS[@]} wheel file(s) (no index, no network)"
   if "$VENV/bin/python" -c 'import pip' 2> /dev/null; then
     PIP=("$VENV/bin/python" -m pip)
     AGAIN=(--force-reinstall)  # same version numbers may carry new code
