@@ -86,7 +86,7 @@ def build_bundle(
         default = _copy_models(settings, options.models, staging / "models", say)
         _copy_tree(settings.paths.corpus_dir, staging / "corpus")
         if options.with_index:
-            _copy_index(settings.paths.index_dir, staging / "index", say)
+            _copy_index(settings, staging / "index", say)
         if default != settings.generation.model:  # the configured model is not carried
             (staging / "assistant.toml").write_text(f'[generation]\nmodel = "{default}"\n')
         shutil.copyfile(INSTALL_SCRIPT, staging / "install.sh")
@@ -185,16 +185,22 @@ def _copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*"))
 
 
-def _copy_index(index_dir: Path, target: Path, say: Callable[[str], None]) -> None:
-    """The current build only (`CURRENT` and `builds/<id>/`), not older builds."""
-    try:
-        current = (index_dir / "CURRENT").read_text().strip()
-    except OSError as exc:
+def _copy_index(settings: Settings, target: Path, say: Callable[[str], None]) -> None:
+    """The index brought up to date with the corpus and this version's chunking first (an
+    index built by an older version would only be embedded again on the laptop), then its
+    current build only (`CURRENT` and `builds/<id>/`), not older builds."""
+    from ..answering.assistant import Assistant
+
+    say("== bringing the index up to date before carrying it")
+    report = Assistant(settings).index()
+    if report.failed:
         raise BundleFailed(
-            f"No built index in {index_dir}: build it with `assistant index`, or leave the "
-            "index out (the installer builds it)."
-        ) from exc
-    say(f"== copying the index build {current}")
+            f"{len(report.failed)} documents of the corpus could not be indexed (see "
+            "`assistant index`): fix or remove them, or leave the index out."
+        )
+    index_dir = settings.paths.index_dir
+    current = (index_dir / "CURRENT").read_text().strip()
+    say(f"== copying the index build {current} ({report.chunks} passages)")
     shutil.copytree(index_dir / "builds" / current, target / "builds" / current)
     shutil.copyfile(index_dir / "CURRENT", target / "CURRENT")
 
