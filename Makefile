@@ -14,7 +14,8 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test-fast run test install models test-models browser-deps ocr-deps index ui eval bench lint clean
+.PHONY: test-fast run test install models test-models browser-deps ocr-deps index ui eval bench lint clean \
+        bundle install-offline
 
 run: install models ocr-deps index
 	@echo "== opening the chat UI at http://127.0.0.1:7860 (Ctrl-C stops it)"
@@ -63,6 +64,22 @@ bench: $(VENV)/.bench-installed models index
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/pip install --progress-bar on -e '.[test,bench]'
 	@touch $@
+
+# One folder under dist/ to carry to a machine with no network (README: "Installing on a
+# machine with no network"): every wheel, the model(s), the corpus, install.sh, a MANIFEST.
+# BUNDLE_MODELS=a,b carries those catalogue models (default: MODEL); BUNDLE_INDEX=1 the
+# built index; UPDATE_FROM=<earlier bundle's folder or MANIFEST> only what changed since.
+BUNDLE_MODELS ?= $(MODEL)
+bundle: install
+	$(BIN)/assistant bundle --models "$(BUNDLE_MODELS)" \
+	  $(if $(filter 1,$(BUNDLE_INDEX)),--with-index) \
+	  $(if $(UPDATE_FROM),--update-from "$(UPDATE_FROM)")
+
+# Install (or update) from a bundle on this machine, with no network: make install-offline
+# BUNDLE=dist/policy-assistant-... TARGET=/opt/policy-assistant
+install-offline:
+	@test -n "$(BUNDLE)" || { echo "Give the bundle's folder: make install-offline BUNDLE=dist/... TARGET=..."; exit 2; }
+	bash "$(BUNDLE)/install.sh" $(TARGET)
 
 # The browser test drives Debian's chromium through Playwright (never `playwright install`).
 browser-deps:

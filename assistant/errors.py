@@ -98,3 +98,7 @@ class GeneratorUnavailable(AssistantError):
 
 class BenchError(AssistantError):
     """A benchmark step failed: the message says which, and what it printed."""
+
+
+class BundleFailed(AssistantError):
+    """An offline bundle could not be built or laid out; the message says why."""

@@ -21,7 +21,7 @@ PRODUCT = (
     "files",
     "records",
 )
-INSTRUMENTS_AND_FRONT_ENDS = ("evaluation", "bench", "app")
+INSTRUMENTS_AND_FRONT_ENDS = ("evaluation", "bench", "app", "deploy")
 
 
 def _module(path: Path) -> str:

@@ -727,6 +727,61 @@ def doctor(ctx: click.Context) -> None:
 
 @main.command()
 @click.option(
+    "--models",
+    "model_names",
+    default="",
+    help="Catalogue models to carry, comma-separated (default: the configured model).",
+)
+@click.option("--with-index", is_flag=True, help="Carry the built index too.")
+@click.option(
+    "--update-from",
+    type=click.Path(exists=True, path_type=Path),
+    help="An earlier bundle's MANIFEST (or folder): carry only what changed since.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder the bundle is written in.",
+)
+@click.pass_context
+def bundle(
+    ctx: click.Context, model_names: str, with_index: bool, update_from: Path | None, out: Path
+) -> None:
+    """Write one folder to install the assistant on a machine with no network."""
+    from ..deploy.build import BundleOptions, build_bundle
+    from ..deploy.manifest import BundleError
+
+    options = BundleOptions(
+        out=out,
+        models=tuple(n.strip() for n in model_names.split(",") if n.strip()),
+        with_index=with_index,
+        update_from=update_from,
+    )
+    try:
+        result = build_bundle(ctx.obj, options, lambda text: click.echo(text, err=True))
+    except (AssistantError, BundleError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(
+            f"The bundle could not be written ({exc.strerror}: {exc.filename}); nothing was "
+            "left half-written. Free some space or give another folder with --out."
+        ) from exc
+    total = sum(result.sizes.values())
+    parts = ", ".join(f"{name} {_size(n)}" for name, n in sorted(result.sizes.items()))
+    click.echo(
+        f"{result.manifest.kind} bundle: {result.folder}\n"
+        f"  {len(result.manifest.carried)} files, {_size(total)} ({parts}), "
+        f"built in {result.seconds:.0f} s\n"
+        f"  install: bash {result.folder / 'install.sh'} TARGET\n"
+        f"  SHA-256 of its MANIFEST (read it out; the installer's person checks it with "
+        f"`sha256sum MANIFEST`):\n  {result.digest}"
+    )
+
+
+@main.command()
+@click.option(
     "--only",
     multiple=True,
     type=click.Choice(["indexing", "retrieval", "answering", "langchain", "coldstart", "sweep"]),
