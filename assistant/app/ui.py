@@ -1138,7 +1138,15 @@ def launch(assistant: Assistant, settings: Settings) -> None:
     url = f"http://{settings.ui.host}:{settings.ui.port}"
     print(f"Chat UI at {url}, its API at {url}/api (docs: {url}/docs). Ctrl-C stops it.")
     try:
-        uvicorn.run(app, host=settings.ui.host, port=settings.ui.port, log_level="warning")
+        # stopped (Ctrl-C, SIGTERM), it waits for answers under way, but not for ever for
+        # the open connections of a browser or client left open
+        uvicorn.run(
+            app,
+            host=settings.ui.host,
+            port=settings.ui.port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
     finally:
         if watcher is not None:
             watcher.stop()
