@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MODELS_DIR, ROOT
+from test_offline import PROBE  # the check that the namespace has no route out
 
 from assistant.deploy.build import INSTALL_SCRIPT
 from assistant.deploy.manifest import (
@@ -39,14 +40,6 @@ MODEL = "smollm2-135m"
 QUESTION = "What does the Ministry of Justice partnership with OpenAI cover?"
 LIBRARY = "# Library hours\n\nThe city library opens at 9 am on weekdays.\n"
 NOTES = "# My notes\n\nA document the laptop's user added after the installation.\n"
-PROBE = """
-import socket
-try:
-    socket.create_connection(("1.1.1.1", 53), timeout=3)
-    print("OUTSIDE reached")
-except OSError as exc:
-    print("OUTSIDE refused", exc)
-"""
 
 
 def small_bundle(folder: Path) -> str:
