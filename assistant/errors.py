@@ -102,3 +102,19 @@ class BenchError(AssistantError):
 
 class BundleFailed(AssistantError):
     """An offline bundle could not be built or laid out; the message says why."""
+
+
+class AccountError(AssistantError):
+    """An account that cannot be added, found or changed as asked."""
+
+
+class NotAllowed(AssistantError):
+    """The user is signed in but their role does not allow this."""
+
+
+class QueueFull(AssistantError):
+    """Too many questions are waiting for the model."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

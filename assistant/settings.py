@@ -113,6 +113,11 @@ class GenerationSettings(BaseModel):
         "", description="Catalogue name or path of the GGUF the server runs, hashed for the record."
     )
     timeout_s: float = Field(120.0, description="Seconds to wait for the server.")
+    concurrency: int = Field(
+        4,
+        description="Answers generated at once with a model server (backend openai; the "
+        "in-process model answers one at a time).",
+    )
 
 
 def physical_cores() -> int:
@@ -125,8 +130,11 @@ def physical_cores() -> int:
 class UISettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address the chat UI binds to.")
     port: int = Field(7860, description="Port of the chat UI.")
-    username: str = Field("", description="Login required when binding beyond localhost.")
-    password: str = Field("", description="Password for that login.")
+    max_waiting: int = Field(
+        8,
+        description="Questions that may wait for the model at once; beyond, a question is "
+        "refused (HTTP 503 with Retry-After) rather than kept waiting.",
+    )
     max_upload_mb: int = Field(50, description="Largest document accepted by upload.")
     watch_corpus: bool = Field(
         True,

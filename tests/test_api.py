@@ -14,6 +14,9 @@ from fastapi.testclient import TestClient
 
 from assistant.answering.assistant import Assistant
 from assistant.app.api import add_api
+from assistant.app.conversations import Conversations
+from assistant.app.waiting import AnswerQueue
+from assistant.trust.accounts import Accounts
 
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 
@@ -111,14 +114,76 @@ def test_an_upload_over_the_limit_is_refused_and_nothing_is_kept(
     ]
 
 
-def test_with_a_login_every_route_asks_for_it(fake_assistant: Assistant) -> None:
+def test_with_accounts_every_route_but_health_asks_who_you_are(
+    fake_assistant: Assistant, tmp_path: Path
+) -> None:
+    accounts = Accounts(tmp_path / "data")
+    accounts.add("adviser", "reader", "s3cret-words")
+    token = accounts.new_token("adviser")
     app = FastAPI()
-    add_api(app, fake_assistant, fake_assistant.settings, auth=("adviser", "s3cret-words"))
+    add_api(app, fake_assistant, fake_assistant.settings, accounts)
     client = TestClient(app)
-    assert client.get("/api/documents").status_code == 401
+    assert client.get("/api/health").status_code == 200
+    missing = client.get("/api/documents")
+    assert missing.status_code == 401 and "Bearer" in missing.json()["error"]
+    assert "Bearer" in missing.headers["www-authenticate"]
     wrong = client.get("/api/documents", auth=("adviser", "guess"))
-    assert wrong.status_code == 401 and "Wrong user name or password" in wrong.json()["error"]
+    assert wrong.status_code == 401 and "wrong" in wrong.json()["error"].lower()
+    forged = client.get("/api/documents", headers={"Authorization": "Bearer pa-forged"})
+    assert forged.status_code == 401
     assert client.get("/api/documents", auth=("adviser", "s3cret-words")).status_code == 200
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert [d["doc_id"] for d in client.get("/api/documents", headers=bearer).json()] == [
+        "justice",
+        "openness",
+        "weather",
+    ]
+    # a reader adds to their own space only
+    doc = ("draft.md", b"# Draft\n\nThe pilot budget is 40 pounds per desk.\n", "text/markdown")
+    refused = client.post("/api/documents?space=shared", files=[("files", doc)], headers=bearer)
+    assert refused.status_code == 403 and "editors and admins" in refused.json()["error"]
+    added = client.post("/api/documents", files=[("files", doc)], headers=bearer).json()
+    assert added["added"] == ["private/adviser/draft"]
+    assert not (tmp_path / "corpus" / "draft.md").exists()
+    assert client.delete("/api/documents/justice", headers=bearer).status_code == 403
+    gone = client.delete("/api/documents/private/adviser/draft", headers=bearer)
+    assert gone.status_code == 200 and gone.json()["removed"] == "private/adviser/draft"
+
+
+def test_a_full_queue_is_refused_with_retry_after(
+    fake_assistant: Assistant, tmp_path: Path
+) -> None:
+    queue = AnswerQueue(slots=1, max_waiting=0)
+    app = FastAPI()
+    add_api(app, fake_assistant, fake_assistant.settings, queue=queue)
+    client = TestClient(app)
+    busy = queue.join()  # a question being answered, none may wait
+    try:
+        full = client.post("/api/ask", json={"question": "How many staff get AI tools?"})
+        assert full.status_code == 503 and int(full.headers["retry-after"]) >= 1
+        assert "waiting for the model" in full.json()["error"]
+    finally:
+        busy.leave()
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    assert client.post("/api/ask", json={"question": "How many staff?"}).status_code == 200
+
+
+def test_feedback_is_kept_for_the_answer(client: TestClient, fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    answer = client.post("/api/ask", json={"question": "How many staff get AI tools?"}).json()
+    body = {"answer_id": answer["id"], "rating": "down", "comment": "Give the date too."}
+    assert client.post("/api/feedback", json=body).json() == {
+        "answer_id": answer["id"],
+        "rating": "down",
+    }
+    kept = Conversations(fake_assistant.settings.paths.data_dir).feedback("down")
+    assert [(f.answer_id, f.comment, f.question) for f in kept] == [
+        (answer["id"], "Give the date too.", "How many staff get AI tools?")
+    ]
+    bad = client.post("/api/feedback", json={**body, "rating": "meh"})
+    assert bad.status_code == 400 and "'up' or 'down'" in bad.json()["error"]
+    unknown = client.post("/api/feedback", json={**body, "answer_id": "nope"})
+    assert unknown.status_code == 404
 
 
 def test_the_docs_page_fetches_nothing(client: TestClient) -> None:

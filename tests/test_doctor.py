@@ -58,7 +58,7 @@ def test_problems_are_reported_with_their_fix(tmp_path: Path, fake_assistant: As
     assert "not indexed: new.md; changed: justice.md" in checks["index"].detail
     assert "Run `assistant index`" in checks["index"].detail
     assert "No model file at" in checks["model"].detail and not checks["model"].ok
-    assert "without a login" in checks["ui"].detail
+    assert "with no accounts" in checks["ui"].detail
     assert "was altered" in checks["audit"].detail and not checks["audit"].ok
     assert checks["memory"] == Check(
         "memory", False, "cannot be estimated without the model file (see model)"

@@ -21,7 +21,6 @@ from assistant.app.ui import (
     answer_html,
     briefing,
     build_ui,
-    check_binding,
     comment_on,
     comparing,
     export,
@@ -34,6 +33,7 @@ from assistant.app.ui import (
     sources_html,
     upload,
 )
+from assistant.app.waiting import AnswerQueue
 from assistant.errors import AssistantError
 
 REPLY = (
@@ -163,14 +163,6 @@ def test_export_writes_a_brief(fake_assistant: Assistant) -> None:
     assert "**The Ministry of Justice will give 2,500 employees access to AI tools.**" in brief
 
 
-def test_binding_beyond_localhost_needs_a_login(tmp_path: Path) -> None:
-    assert check_binding(make_settings(tmp_path)) is None
-    with pytest.raises(AssistantError, match="Refusing to listen on 0.0.0.0"):
-        check_binding(make_settings(tmp_path, ui={"host": "0.0.0.0"}))
-    login = make_settings(tmp_path, ui={"host": "0.0.0.0", "username": "a", "password": "b"})
-    assert check_binding(login) == ("a", "b")
-
-
 def test_build_ui_lists_documents_and_examples(fake_assistant: Assistant) -> None:
     import gradio as gr
 
@@ -184,13 +176,38 @@ def test_build_ui_lists_documents_and_examples(fake_assistant: Assistant) -> Non
 
 
 def test_answers_are_generated_one_at_a_time(fake_assistant: Assistant) -> None:
-    demo = build_ui(fake_assistant)
-    chat_events = [fn for fn in demo.fns.values() if fn.concurrency_id == "model"]
-    # Enter in the box and the Ask button; the brief; Enter and the button of the comparison
-    names = sorted(fn.name for fn in chat_events)
-    assert names == ["ask", "ask", "brief_view", "compare_table", "compare_table"]
-    assert all(fn.concurrency_limit == 1 for fn in chat_events)
+    demo = build_ui(fake_assistant, queue=AnswerQueue(slots=1, max_waiting=5))
+    model_events = [fn for fn in demo.fns.values() if fn.concurrency_id == "model"]
+    # the brief; Enter and the button of the comparison: one at a time, and each takes a
+    # turn in the answer queue too
+    assert sorted(fn.name for fn in model_events) == ["brief_view", "compare_table"] * 1 + [
+        "compare_table"
+    ]
+    assert all(fn.concurrency_limit == 1 for fn in model_events)
+    # questions (Enter and the Ask button) wait in the answer queue, which shows their place
+    asking = [fn for fn in demo.fns.values() if fn.concurrency_id == "ask"]
+    assert sorted(fn.name for fn in asking) == ["ask", "ask"]
+    assert all(fn.concurrency_limit == 6 for fn in asking)
     assert any(d.get("cancels") for d in demo.config["dependencies"])  # the Stop button
+
+
+def test_a_waiting_question_shows_how_many_are_ahead(fake_assistant: Assistant) -> None:
+    queue = AnswerQueue(slots=1, max_waiting=5)
+    busy = queue.join()
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    steps = respond(fake_assistant, "How many staff get AI tools?", [], [], queue=queue)
+    next(steps)  # the question shown
+    waiting = next(steps)[0][-1]["content"]
+    assert "Waiting for the model: 1 question ahead of yours" in waiting
+    busy.leave()
+    *_, (chat, answers, _, _) = steps
+    assert "2,500 employees" in chat[-1]["content"] and queue.waiting == 0
+    busy = queue.join()
+    stopped = respond(fake_assistant, "How many staff?", [], [], queue=queue)
+    next(stopped), next(stopped)
+    stopped.close()  # the Stop button: its place is given up
+    assert queue.waiting == 0
+    busy.leave()
 
 
 def test_respond_limits_the_search_to_the_chosen_documents(fake_assistant: Assistant) -> None:

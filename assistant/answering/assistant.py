@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..answers import Answer, Citation, Timings
-from ..errors import Cancelled, DocumentNotFound, EmptyQuestion
+from ..errors import Cancelled, DocumentNotFound, EmptyQuestion, NotAllowed
 from ..generation.catalog import ModelStore
 from ..generation.llm import GenerationStats, Generator
 from ..ingest.embedding import Embedder
-from ..ingest.indexing import Indexer, IndexReport, Progress
+from ..ingest.indexing import Indexer, IndexReport, Progress, seen_by
 from ..ingest.library import delete_document, screen_upload
+from ..ingest.spaces import User, allowed, owner_of, sees, space_folder, visible
 from ..ingest.store import DocumentRecord, StoredIndex, load_index
 from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
@@ -160,27 +161,30 @@ class Assistant:
             self.settings.paths.index_dir, self.embedder.name, self.embedder.dim, self.index_build
         )
 
-    def documents(self) -> list[DocumentRecord]:
-        return list(self.retriever.index.manifest.documents.values())
+    def documents(self, user: User | None = None) -> list[DocumentRecord]:
+        """The documents of the library that `user` sees (`spaces`): all with no accounts."""
+        records = self.retriever.index.manifest.documents.values()
+        return [r for r in records if sees(user, r.doc_id)]
 
-    def resolve(self, names: Sequence[str]) -> tuple[str, ...]:
+    def resolve(self, names: Sequence[str], user: User | None = None) -> tuple[str, ...]:
         """The doc ids of documents named by id, by title, by a part of the title only one
         document has, or by a name the retriever knows ("ITIF", "Demos"); a name that
-        matches no document is an error that lists the ids there are."""
-        records = self.documents()
+        matches no document is an error that lists the ids there are. Only documents
+        `user` sees are named: another's private document is unknown to them."""
+        records = self.documents(user)
         found: list[str] = []
         unknown: list[str] = []
         for name in names:
             wanted = " ".join(name.split()).lower()
             exact = [r.doc_id for r in records if wanted in (r.doc_id.lower(), r.title.lower())]
             partial = [r.doc_id for r in records if wanted and wanted in r.title.lower()]
-            named = self.retriever.named_documents(name)
+            named = set(visible(user, self.retriever.named_documents(name)))
             match = exact or (partial if len(partial) == 1 else []) or sorted(named)[:1]
             if len(match) == 1:
                 found.append(match[0])
             else:
                 unknown.append(name)
-        waiting = [n for n in unknown if self._not_yet_indexed(n)]
+        waiting = [n for n in unknown if self._not_yet_indexed(n, user)]
         if waiting:
             raise DocumentNotFound(
                 f"'{waiting[0]}' is in the corpus folder but not in the index yet: it is "
@@ -201,11 +205,13 @@ class Assistant:
         rebuild: bool = False,
         progress: Progress | None = None,
         settling_s: float = 0.0,
+        into: Path | None = None,
     ) -> IndexReport:
-        """Add files to the corpus and bring the index up to date; reload it if it changed.
+        """Add files to the corpus (to the folder `into` within it, a private space) and
+        bring the index up to date; reload it if it changed.
         `settling_s`: see `Indexer.update` (the corpus watcher sets it)."""
         indexer = Indexer(self.settings, lambda: self.embedder, progress or self.progress)
-        report = indexer.update(list(paths), rebuild=rebuild, settling_s=settling_s)
+        report = indexer.update(list(paths), rebuild=rebuild, settling_s=settling_s, into=into)
         with self._load_lock:
             if self._retriever is None or self._retriever.index.index_id != report.index_id:
                 self._retriever = None
@@ -218,10 +224,20 @@ class Assistant:
         paths: Sequence[Path],
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        user: User | None = None,
+        shared: bool = False,
     ) -> IndexReport:
         """Add uploaded files: each is screened (type by content, size limit) first.
         Once `stop` is set, the next step (a page read by OCR, a file, the last step
-        before the index is switched) raises `Cancelled`, and the files are taken back."""
+        before the index is switched) raises `Cancelled`, and the files are taken back.
+        A `user`'s uploads go to their private space, or with `shared` (editors and
+        admins) to the shared library; the report names only documents they see."""
+        if shared and user is not None and not user.edits_shared:
+            raise NotAllowed(
+                f"{user.name} is a {user.role}: only editors and admins add to the shared "
+                "library. Add it to your own space, or ask an editor."
+            )
+        into = space_folder(self.settings.paths.corpus_dir, user, shared)
         limit = self.settings.ui.max_upload_mb * 1024 * 1024
         rejected = [(p, screen_upload(p, limit)) for p in paths]
 
@@ -233,14 +249,23 @@ class Assistant:
             if shown is not None:
                 shown(stage, done, total)
 
-        report = self.index([p for p, why in rejected if why is None], progress=step)
+        report = self.index([p for p, why in rejected if why is None], progress=step, into=into)
         report.failed[:0] = [(p.name, why) for p, why in rejected if why is not None]
-        return report
+        return seen_by(report, user, self.settings.paths.corpus_dir)
 
-    def remove(self, doc_id: str, progress: Progress | None = None) -> IndexReport:
-        """Delete a document's file from the corpus folder and update the index."""
-        delete_document(self.settings.paths.corpus_dir, self.documents(), doc_id)
-        return self.index(progress=progress)
+    def remove(
+        self, doc_id: str, progress: Progress | None = None, user: User | None = None
+    ) -> IndexReport:
+        """Delete a document's file from the corpus folder and update the index. A user
+        removes from their own space; from the shared library only as editor or admin."""
+        if user is not None and not user.edits_shared and owner_of(doc_id) is None:
+            if any(r.doc_id == doc_id for r in self.documents(user)):
+                raise NotAllowed(
+                    f"{user.name} is a {user.role}: only editors and admins remove documents "
+                    "of the shared library."
+                )
+        delete_document(self.settings.paths.corpus_dir, self.documents(user), doc_id)
+        return seen_by(self.index(progress=progress), user, self.settings.paths.corpus_dir)
 
     # ------------------------------------------------------------ answering
 
@@ -260,13 +285,16 @@ class Assistant:
             return [packed.messages]
         return [focused_messages(packed.messages, question, each) for each in groups.values()]
 
-    def _not_yet_indexed(self, name: str) -> bool:
-        """A file of the corpus folder named `name` (its id: the name without extension)."""
+    def _not_yet_indexed(self, name: str, user: User | None) -> bool:
+        """A file of the corpus folder named `name` (its id: the name without extension)
+        in what `user` sees."""
         folder = self.settings.paths.corpus_dir
         wanted = name.strip().lower()
         try:
             return any(
-                p.is_file() and wanted in (p.stem.lower(), p.name.lower())
+                p.is_file()
+                and wanted in (p.stem.lower(), p.name.lower())
+                and sees(user, p.relative_to(folder).as_posix())
                 for p in folder.rglob("*")
             )
         except OSError:
@@ -282,10 +310,11 @@ class Assistant:
         max_sentences: int | None = None,
         search: str | None = None,
         passages: Sequence[Hit] | None = None,
+        user: User | None = None,
     ) -> Answer:
         answer = None
         events = self.stream(
-            question, history, top_k, documents, max_tokens, max_sentences, search, passages
+            question, history, top_k, documents, max_tokens, max_sentences, search, passages, user
         )
         for event in events:
             if isinstance(event, Answer):
@@ -293,19 +322,21 @@ class Assistant:
         assert answer is not None
         return answer
 
-    def compare(self, request: str, documents: Sequence[str] | None = None) -> Iterator[Row]:
-        """What each document (all, or the chosen ones) says about the topic of `request`:
-        one checked row per document, each searched on its own (see `comparison`)."""
+    def compare(
+        self, request: str, documents: Sequence[str] | None = None, user: User | None = None
+    ) -> Iterator[Row]:
+        """What each document (all `user` sees, or the chosen ones) says about the topic of
+        `request`: one checked row per document, each searched on its own (`comparison`)."""
         from .comparison import compare
 
-        return compare(self, request, documents)
+        return compare(self, request, documents, user)
 
-    def brief(self, document: str) -> Brief:
+    def brief(self, document: str, user: User | None = None) -> Brief:
         """The outline of a document (by id or title) with the key points of each section,
         chosen without the model (see `briefing`)."""
         from .briefing import outline
 
-        (doc_id,) = self.resolve([document])
+        (doc_id,) = self.resolve([document], user)
         index = self.retriever.index
         chunks = [c for c in index.chunks if c.doc_id == doc_id]
         return outline(index.manifest.documents[doc_id], chunks)
@@ -320,16 +351,18 @@ class Assistant:
         max_sentences: int | None = None,
         search: str | None = None,
         passages: Sequence[Hit] | None = None,
+        user: User | None = None,
     ) -> Iterator[str | Answer]:
         """Text pieces as generated, then the `Answer`; `top_k` overrides the passages given,
         `max_tokens` the length of the draft and `max_sentences` the sentences shown of it;
         `documents` (ids or titles, see `resolve`) limits the search to those documents;
         `search` is searched instead of the question (and the conversation before it);
-        `passages` are answered from without searching (a section of a brief)."""
+        `passages` are answered from without searching (a section of a brief); `user`
+        is who asks: the search looks only in what they see, and the record is theirs."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion()
-        scope = self.resolve(documents) if documents else ()
+        scope = self.resolve(documents, user) if documents else ()
         started = time.perf_counter()
         self._preload_generator()
         history = list(history)[-self.settings.generation.history_turns :]
@@ -338,7 +371,9 @@ class Assistant:
         hits = (
             list(passages)
             if passages is not None
-            else retriever.search(query, top_k, scope or None)
+            else retriever.search(
+                query, top_k, scope or allowed(user, retriever.index.manifest.documents)
+            )
         )
         retrieved = time.perf_counter()
         generator = self.generator
@@ -411,6 +446,7 @@ class Assistant:
             max_tokens=max_tokens,
             asked_for=asked.kind if asked else None,
             replay_of=self.replay_of,
+            user=user.name if user else None,
         )
         yield record_answer(answer, record, self.settings)
 

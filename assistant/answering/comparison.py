@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..answers import Answer, Citation
 from ..errors import EmptyQuestion
+from ..ingest.spaces import User
 from .grounding import segment
 from .retrieval import other_spelling
 from .words import tokenize
@@ -148,24 +149,30 @@ class Row:
         }
 
 
-def compared(assistant: Assistant, documents: Sequence[str] | None = None) -> list[str]:
+def compared(
+    assistant: Assistant, documents: Sequence[str] | None = None, user: User | None = None
+) -> list[str]:
     """The ids of the documents a comparison has rows for, in their order: the chosen ones
-    as given (by id or title), or all of them by title."""
+    as given (by id or title), or all `user` sees by title."""
     if documents:
-        return list(assistant.resolve(documents))
-    return [r.doc_id for r in sorted(assistant.documents(), key=lambda r: r.title.lower())]
+        return list(assistant.resolve(documents, user))
+    records = sorted(assistant.documents(user), key=lambda r: r.title.lower())
+    return [r.doc_id for r in records]
 
 
 def compare(
-    assistant: Assistant, request: str, documents: Sequence[str] | None = None
+    assistant: Assistant,
+    request: str,
+    documents: Sequence[str] | None = None,
+    user: User | None = None,
 ) -> Iterator[Row]:
-    """A row for each document (all, ordered by title, or the chosen ones in the order
-    given), each searched on its own; yielded as each is ready."""
+    """A row for each document (all `user` sees, ordered by title, or the chosen ones in
+    the order given), each searched on its own; yielded as each is ready."""
     topic = topic_of(request)
     if not topic:
         raise EmptyQuestion()
-    records = {r.doc_id: r for r in assistant.documents()}
-    chosen = compared(assistant, documents)
+    records = {r.doc_id: r for r in assistant.documents(user)}
+    chosen = compared(assistant, documents, user)
     settings = assistant.settings
     texts = [c.text for c in assistant.retriever.index.chunks]
     asked = topic_words(subject(assistant.retriever.without_names(topic)) or topic, texts)
@@ -183,6 +190,7 @@ def compare(
             max_tokens=settings.generation.compare_max_tokens,
             max_sentences=SENTENCES,
             search=search,
+            user=user,
         )
         record = records[doc_id]
         cited = " ".join(c.text for c in answer.citations)

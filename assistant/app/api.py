@@ -1,34 +1,40 @@
 """The HTTP API, served beside the chat UI on one FastAPI app (`assistant serve`).
 
     GET    /api/health                 the model (and its verified SHA-256), the index, documents
-    GET    /api/documents              the library
+    GET    /api/documents              the library (the shared one and the caller's space)
     POST   /api/documents              multipart upload, screened and indexed as UI uploads are
+                                       (`?space=shared`: to the shared library, editors only)
     DELETE /api/documents/{doc_id}     a document out of the corpus folder and the index
     POST   /api/ask                    the answer contract; with "stream": true, server-sent
-                                       events: "text" as it is checked, then "answer"
+                                       events: "queue" while waiting, "text" as it is
+                                       checked, then "answer"
     GET    /api/answers/{id}           the provenance record (as `assistant audit show ID --json`)
+    POST   /api/feedback               a thumbs up or down, and a comment, on an answer
     GET    /docs, /openapi.json        what is above, drawn here (nothing fetched from the web)
 
 Errors are JSON, `{"error": "<what went wrong and what to do>"}`, with the status that says
 what kind: 400 a question or request that cannot be answered as it is, 401 no or a wrong
-login, 404 an unknown document or answer id, 413 an upload over the size limit, 503 no index
-or no model yet. When the UI has a login (bound beyond this computer) the API takes the same
-one, as HTTP Basic.
+sign-in, 403 a role that may not do it, 404 an unknown document or answer id (another
+user's are unknown too), 413 an upload over the size limit, 503 no index or no model yet,
+or too many questions waiting (with Retry-After).
+
+With accounts (`assistant users`), every route but /api/health and /docs wants
+`Authorization: Bearer TOKEN` (`assistant users token NAME`) or the account's name and
+password as HTTP Basic; with none, on 127.0.0.1, it is one person's and asks for nothing.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
-import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
 from ..answering.assistant import Assistant
@@ -40,23 +46,33 @@ from ..errors import (
     IndexNotFound,
     ModelHashMismatch,
     ModelNotFound,
+    NotAllowed,
     QuestionTooLong,
+    QueueFull,
     RecordNotFound,
 )
 from ..generation.catalog import ModelStore
 from ..ingest.indexing import IndexReport
+from ..ingest.spaces import User, owner_of
 from ..settings import Settings
+from ..trust.accounts import Accounts
 from ..trust.audit import AuditLog
+from .conversations import Conversations
+from .waiting import AnswerQueue, Ticket
 
 STATUS: dict[type[AssistantError], int] = {
     EmptyQuestion: 400,
     QuestionTooLong: 400,
+    NotAllowed: 403,
     DocumentNotFound: 404,
     RecordNotFound: 404,
     IndexNotFound: 503,
     ModelNotFound: 503,
     ModelHashMismatch: 503,
+    QueueFull: 503,
 }
+# how often a waiting stream says how many are ahead
+QUEUE_EVERY_S = 1.0
 
 
 class ApiError(Exception):
@@ -84,15 +100,59 @@ class AskRequest(BaseModel):
     )
 
 
-def api_router(assistant: Assistant, settings: Settings) -> APIRouter:
-    """The routes of the module's docstring, over one assistant."""
+class FeedbackRequest(BaseModel):
+    answer_id: str = Field(description='The answer\'s id (its "id" in the answer contract).')
+    rating: str = Field(description='"up" or "down".')
+    comment: str = Field("", description="What was wrong or right with it.")
+
+
+def signed_in(accounts: Accounts | None) -> Any:
+    """The dependency that gives a route its user: None with no accounts (one person's
+    laptop); else the owner of the Bearer token, or of the HTTP Basic name and password."""
+
+    def user(request: Request) -> User | None:
+        if accounts is None:
+            return None
+        header = request.headers.get("authorization", "")
+        found = None
+        if header.lower().startswith("bearer "):
+            found = accounts.by_token(header[7:].strip())
+        elif header.lower().startswith("basic "):
+            try:
+                name, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except ValueError:
+                name, password = "", ""
+            found = accounts.sign_in(name, password)
+        if found is None:
+            raise ApiError(
+                401,
+                "Sign in: send `Authorization: Bearer TOKEN` (an admin makes one with "
+                "`assistant users token NAME`) or your account's name and password."
+                if not header
+                else "Wrong token, or wrong name or password.",
+            )
+        return found
+
+    return user
+
+
+def api_router(
+    assistant: Assistant,
+    settings: Settings,
+    accounts: Accounts | None = None,
+    queue: AnswerQueue | None = None,
+) -> APIRouter:
+    """The routes of the module's docstring, over one assistant; `queue` is shared with
+    the UI so that both count the same questions ahead."""
     router = APIRouter(prefix="/api")
+    who = Depends(signed_in(accounts))
+    queue = queue or AnswerQueue.from_settings(settings)
 
     @router.get("/health", summary="Whether the assistant can answer, and with what")
     def health() -> dict[str, Any]:
         model = ModelStore(settings.paths.models_dir).resolve(settings.generation.model)
-        try:
-            records = assistant.documents()
+        try:  # counted in the shared library only: this route asks for no sign-in
+            records = [r for r in assistant.documents() if owner_of(r.doc_id) is None]
             index: str | None = assistant.retriever.index.index_id
         except IndexNotFound:
             records, index = [], None
@@ -102,10 +162,12 @@ def api_router(assistant: Assistant, settings: Settings) -> APIRouter:
             "index": index,
             "documents": len(records),
             "passages": sum(r.chunks for r in records),
+            "accounts": accounts is not None,
+            "waiting": queue.waiting,
         }
 
     @router.get("/documents", summary="The documents in the library")
-    def documents() -> list[dict[str, Any]]:
+    def documents(user: User | None = who) -> list[dict[str, Any]]:
         return [
             {
                 "doc_id": r.doc_id,
@@ -115,28 +177,42 @@ def api_router(assistant: Assistant, settings: Settings) -> APIRouter:
                 "kind": r.kind,
                 "passages": r.chunks,
                 "added": r.added,
+                "space": "private" if owner_of(r.doc_id) else "shared",
             }
-            for r in sorted(assistant.documents(), key=lambda r: r.title.lower())
+            for r in sorted(assistant.documents(user), key=lambda r: r.title.lower())
         ]
 
     @router.post("/documents", summary="Add documents (screened and indexed as UI uploads)")
-    def add_documents(files: list[UploadFile] = File(...)) -> dict[str, Any]:  # noqa: B008
+    def add_documents(
+        files: list[UploadFile] = File(...),  # noqa: B008
+        space: str = Query(
+            "",
+            description='"shared" (editors and admins) or "private"; with accounts the '
+            "default is your private space, without them the shared library.",
+        ),
+        user: User | None = who,
+    ) -> dict[str, Any]:
+        if space not in ("", "shared", "private"):
+            raise ApiError(400, f'No space "{space}": use "shared" or "private".')
+        if space == "private" and user is None:
+            raise ApiError(400, "There are no accounts, so no private spaces: leave out space.")
         limit = settings.ui.max_upload_mb * 1024 * 1024
         with tempfile.TemporaryDirectory(prefix="upload-") as folder:
             paths = [_received(upload, Path(folder), limit) for upload in files]
-            report = assistant.upload(paths)
+            report = assistant.upload(paths, user=user, shared=space == "shared")
         if report.failed and not (report.added or report.updated):
             reasons = "; ".join(f"{Path(f).name}: {why}" for f, why in report.failed)
             raise ApiError(400, f"Nothing was added. {reasons}")
         return _report(report)
 
-    @router.delete("/documents/{doc_id}", summary="Remove a document from the library")
-    def remove_document(doc_id: str) -> dict[str, Any]:
-        report = assistant.remove(doc_id)
+    @router.delete("/documents/{doc_id:path}", summary="Remove a document from the library")
+    def remove_document(doc_id: str, user: User | None = who) -> dict[str, Any]:
+        assistant.remove(doc_id, user=user)
+        records = assistant.documents(user)
         return {
             "removed": doc_id,
-            "documents": len(assistant.documents()),
-            "passages": report.chunks,
+            "documents": len(records),
+            "passages": sum(r.chunks for r in records),
         }
 
     @router.post(
@@ -144,31 +220,54 @@ def api_router(assistant: Assistant, settings: Settings) -> APIRouter:
         summary="Ask a question: the answer contract, or server-sent events",
         response_model=None,
     )
-    def ask(body: AskRequest) -> Any:
+    def ask(body: AskRequest, user: User | None = who) -> Any:
         question = " ".join(body.question.split())
         if not question:
             raise EmptyQuestion()
-        scope = assistant.resolve(body.documents) if body.documents else None
+        scope = assistant.resolve(body.documents, user) if body.documents else None
         history = [(asked, answered) for asked, answered in body.history or []]
+        ticket = queue.join()  # refused here, before any answer starts, when it is full
         if not body.stream:
-            return assistant.ask(question, history, documents=scope).to_json()
-        events = assistant.stream(question, history, documents=scope)
-        return StreamingResponse(_events(events), media_type="text/event-stream")
+            try:
+                ticket.wait()
+                return assistant.ask(question, history, documents=scope, user=user).to_json()
+            finally:
+                ticket.leave()
+
+        def answered() -> Iterator[str | Answer]:
+            return assistant.stream(question, history, documents=scope, user=user)
+
+        return StreamingResponse(_events(ticket, answered), media_type="text/event-stream")
 
     @router.get("/answers/{answer_id}", summary="The provenance record of an answer")
-    def answer_record(answer_id: str) -> dict[str, Any]:
-        return AuditLog.from_settings(settings).find(answer_id).to_json()
+    def answer_record(answer_id: str, user: User | None = who) -> dict[str, Any]:
+        return AuditLog.from_settings(settings).find(answer_id, user).to_json()
+
+    @router.post("/feedback", summary="Rate an answer: up or down, with a comment")
+    def feedback(body: FeedbackRequest, user: User | None = who) -> dict[str, Any]:
+        record = AuditLog.from_settings(settings).find(body.answer_id, user)
+        store = Conversations(settings.paths.data_dir, owner=user.name if user else "")
+        store.rate_id(record.id, record.question, record.answer, body.rating, body.comment)
+        return {"answer_id": record.id, "rating": body.rating}
 
     return router
 
 
-def _events(events: Iterator[str | Answer]) -> Iterator[str]:
-    """Server-sent events, each one line of JSON: "text" pieces, then the "answer"."""
+def _events(ticket: Ticket, answered: Any) -> Iterator[str]:
+    """Server-sent events, each one line of JSON: "queue" ({"ahead": n}) while the
+    question waits its turn, "text" pieces, then the "answer". A client that goes away
+    gives up its place (the generator is closed)."""
 
     def event(name: str, data: object) -> str:
         return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     try:
+        told = None
+        while not ticket.wait(QUEUE_EVERY_S if told is not None else 0):
+            if (ahead := ticket.ahead) != told:
+                told = ahead
+                yield event("queue", {"ahead": ahead})
+        events: Iterator[str | Answer] = answered()
         for piece in events:
             if isinstance(piece, Answer):
                 yield event("answer", piece.to_json())
@@ -176,6 +275,8 @@ def _events(events: Iterator[str | Answer]) -> Iterator[str]:
                 yield event("text", piece)
     except AssistantError as exc:  # once streaming has begun, the status is already sent
         yield event("error", {"error": str(exc), "status": status_of(exc)})
+    finally:
+        ticket.leave()
 
 
 def _received(upload: UploadFile, folder: Path, limit: int) -> Path:
@@ -207,32 +308,30 @@ def _report(report: IndexReport) -> dict[str, Any]:
     }
 
 
-def add_api(app: FastAPI, assistant: Assistant, settings: Settings, auth: Any = None) -> None:
-    """The API's routes, error handlers and self-contained docs on `app`; with `auth`
-    (user, password), every route asks for that login."""
-    router = api_router(assistant, settings)
-    needs: list[Any] = []
-    if auth is not None:
-        basic = HTTPBasic(realm="Policy assistant", auto_error=False)
-
-        def login(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:  # noqa: B008
-            given = credentials or HTTPBasicCredentials(username="", password="")
-            user_ok = secrets.compare_digest(given.username.encode(), auth[0].encode())
-            password_ok = secrets.compare_digest(given.password.encode(), auth[1].encode())
-            if not (user_ok and password_ok):
-                raise ApiError(401, "Wrong user name or password: use the UI's login.")
-
-        needs.append(Depends(login))
-    app.include_router(router, dependencies=needs)
+def add_api(
+    app: FastAPI,
+    assistant: Assistant,
+    settings: Settings,
+    accounts: Accounts | None = None,
+    queue: AnswerQueue | None = None,
+) -> None:
+    """The API's routes, error handlers and self-contained docs on `app`; with `accounts`,
+    every route but the health check wants a signed-in user."""
+    app.include_router(api_router(assistant, settings, accounts, queue))
 
     @app.exception_handler(ApiError)
     def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Basic"} if exc.status == 401 else None
-        return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
+        headers = {"WWW-Authenticate": 'Bearer, Basic realm="Policy assistant"'}
+        return JSONResponse(
+            {"error": str(exc)},
+            status_code=exc.status,
+            headers=headers if exc.status == 401 else None,
+        )
 
     @app.exception_handler(AssistantError)
     def assistant_error(request: Request, exc: AssistantError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=status_of(exc))
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueueFull) else None
+        return JSONResponse({"error": str(exc)}, status_code=status_of(exc), headers=headers)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

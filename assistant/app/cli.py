@@ -27,8 +27,10 @@ from ..errors import AssistantError
 from ..generation.catalog import CATALOG, ModelStore
 from ..ingest.embedding import force_offline
 from ..ingest.indexing import IndexReport
+from ..ingest.spaces import PRIVATE_DIR, ROLES, User
 from ..ingest.watching import CorpusWatcher
 from ..settings import Settings
+from ..trust.accounts import Accounts
 from .conversations import Conversations, ConversationsUnavailable, draft_questions
 from .export import brief_markdown, comparison_csv, comparison_markdown
 
@@ -120,12 +122,33 @@ doc_option = click.option(
 )
 
 
+# The command line reads the files of the data folder itself: it is the operator's, and
+# sees every space. `--user` answers as that account would be answered by the server.
+user_option = click.option(
+    "--user",
+    "as_user",
+    metavar="NAME",
+    help="Act as this account: the shared library and its own space, its conversations "
+    "and answer records only.",
+)
+
+
+def _user(settings: Settings, name: str | None) -> User | None:
+    if not name:
+        return None
+    try:
+        return Accounts.from_settings(settings).user(name)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+
+
 @main.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.option("--top-k", type=int, help="Passages given to the model.")
 @doc_option
+@user_option
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -134,12 +157,14 @@ def ask(
     model: str | None,
     top_k: int | None,
     documents: tuple[str, ...],
+    as_user: str | None,
 ) -> None:
     """Answer one QUESTION from the documents, with its sources."""
     settings = _settings(ctx, model=model).with_overrides(retrieval={"top_k": top_k})
+    user = _user(settings, as_user)
     assistant = Assistant(settings, progress=Progress())
     try:
-        answer = _run(assistant, " ".join(question), [], not as_json, documents)
+        answer = _run(assistant, " ".join(question), [], not as_json, documents, user)
     except AssistantError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -157,16 +182,22 @@ def ask(
     metavar="[ID]",
     help="Carry on a kept conversation (the latest without an ID).",
 )
+@user_option
 @click.pass_context
 def chat(
-    ctx: click.Context, model: str | None, documents: tuple[str, ...], resume: str | None
+    ctx: click.Context,
+    model: str | None,
+    documents: tuple[str, ...],
+    resume: str | None,
+    as_user: str | None,
 ) -> None:
     """A conversation in the terminal; follow-up questions are understood in context.
     Every turn is kept (`--resume` carries it on later); type /up or /down [comment] to
     rate the last answer."""
     settings = _settings(ctx, model=model)
+    user = _user(settings, as_user)
     assistant = Assistant(settings, progress=Progress())
-    store = Conversations(settings.paths.data_dir)
+    store = Conversations(settings.paths.data_dir, owner=user.name if user else "")
     history: list[tuple[str, str]] = []
     answers: list[Answer] = []
     conversation = None
@@ -175,8 +206,8 @@ def chat(
             conversation, answers = _resumed(store, resume)
             history = [(a.question, a.answer) for a in answers]
         if documents:
-            titles = {r.doc_id: r.title for r in assistant.documents()}
-            scope = assistant.resolve(documents)
+            titles = {r.doc_id: r.title for r in assistant.documents(user)}
+            scope = assistant.resolve(documents, user)
             click.echo("Searching only: " + "; ".join(titles[d] for d in scope))
     except AssistantError as exc:
         raise _fail(exc) from exc
@@ -192,7 +223,7 @@ def chat(
             _rate_last(store, answers, question.strip())
             continue
         try:
-            answer = _run(assistant, question, history, True, documents)
+            answer = _run(assistant, question, history, True, documents, user)
         except AssistantError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue
@@ -241,10 +272,11 @@ def _run(
     history: list[tuple[str, str]],
     stream: bool,
     documents: Sequence[str] = (),
+    user: User | None = None,
 ) -> Answer:
     answer = None
     streamed = []
-    for event in assistant.stream(question, history, documents=documents or None):
+    for event in assistant.stream(question, history, documents=documents or None, user=user):
         if isinstance(event, Answer):
             answer = event
         elif stream:
@@ -274,6 +306,7 @@ def _run(
     help="Also write the table to this file: Markdown (.md) or CSV (.csv).",
 )
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
+@user_option
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -282,15 +315,18 @@ def compare(
     as_json: bool,
     export_to: Path | None,
     model: str | None,
+    as_user: str | None,
 ) -> None:
     """What each document says about TOPIC: one checked, cited row per document."""
     if export_to is not None and export_to.suffix.lower() not in (".md", ".csv"):
         raise click.BadParameter("the file must end in .md or .csv", param_hint="--export")
-    assistant = Assistant(_settings(ctx, model=model), progress=Progress())
+    settings = _settings(ctx, model=model)
+    user = _user(settings, as_user)
+    assistant = Assistant(settings, progress=Progress())
     request = " ".join(topic)
     rows = []
     try:
-        for row in assistant.compare(request, documents or None):
+        for row in assistant.compare(request, documents or None, user):
             rows.append(row)
             if not as_json:
                 _print_row(row)
@@ -323,6 +359,7 @@ def compare(
     help="Also write the brief to this Markdown file.",
 )
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
+@user_option
 @click.pass_context
 def brief(
     ctx: click.Context,
@@ -331,14 +368,17 @@ def brief(
     as_json: bool,
     export_to: Path | None,
     model: str | None,
+    as_user: str | None,
 ) -> None:
     """The outline of DOCUMENT (id or title) with the key points of each section, quoted
     and cited; with --summaries, a checked summary of each section too."""
     from ..answering.briefing import with_summaries
 
-    assistant = Assistant(_settings(ctx, model=model), progress=Progress())
+    settings = _settings(ctx, model=model)
+    user = _user(settings, as_user)
+    assistant = Assistant(settings, progress=Progress())
     try:
-        made = assistant.brief(document)
+        made = assistant.brief(document, user)
         if summaries:
             bar = Progress()
             steps = with_summaries(
@@ -671,14 +711,16 @@ def audit_verify(ctx: click.Context) -> None:
 @audit.command("show")
 @click.argument("record_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as stored.")
+@user_option
 @click.pass_context
-def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
+def audit_show(ctx: click.Context, record_id: str, as_json: bool, as_user: str | None) -> None:
     """Print the provenance record of the answer RECORD_ID."""
     from ..trust.audit import AuditLog
     from ..trust.provenance import render
 
+    user = _user(ctx.obj, as_user)
     try:
-        record = AuditLog.from_settings(ctx.obj).find(record_id)
+        record = AuditLog.from_settings(ctx.obj).find(record_id, user)
     except AssistantError as exc:
         raise _fail(exc) from exc
     click.echo(
@@ -688,13 +730,15 @@ def audit_show(ctx: click.Context, record_id: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("record_id")
+@user_option
 @click.pass_context
-def replay(ctx: click.Context, record_id: str) -> None:
+def replay(ctx: click.Context, record_id: str, as_user: str | None) -> None:
     """Ask a recorded question again with its recorded index, model and settings."""
     from ..trust.replay import replay as run_replay
 
+    user = _user(ctx.obj, as_user)
     try:
-        report = run_replay(ctx.obj, record_id)
+        report = run_replay(ctx.obj, record_id, user=user)
     except AssistantError as exc:
         raise _fail(exc) from exc
     click.echo(f"Replaying {record_id} ({report.record.time}): {report.record.question}")
@@ -711,6 +755,99 @@ def replay(ctx: click.Context, record_id: str) -> None:
     verdict = "Identical answer, citations and passages" if report.identical else "Different"
     click.echo(f"{verdict} (the replay is recorded as {report.answer.id}).")
     ctx.exit(0 if report.identical else 1)
+
+
+@main.group()
+def users() -> None:
+    """Accounts of a shared assistant: sign-in, role, API token. With none, `serve` is
+    one person's and listens on 127.0.0.1 only."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="reader",
+    show_default=True,
+    help="reader: asks, adds to their own space; editor: also the shared library; "
+    "admin: also reads every user's answer records.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+@click.pass_context
+def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
+    """Add the account NAME; the password is asked for (never shown or stored in clear)."""
+    password = _password(password_stdin)
+    try:
+        Accounts.from_settings(ctx.obj).add(name, role, password)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Added {name} ({role}). `assistant users token {name}` makes an API token.")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """The accounts, their roles and whether they have an API token."""
+    try:
+        found = Accounts.from_settings(ctx.obj).list()
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    if not found:
+        click.echo("No accounts: `assistant serve` is one person's, on 127.0.0.1 only.")
+        return
+    rows = [(a.name, a.role, "yes" if a.has_token else "no", a.created) for a in found]
+    _print_table(("Name", "Role", "Token", "Added"), rows)
+
+
+@users.command("remove")
+@click.argument("name")
+@click.pass_context
+def users_remove(ctx: click.Context, name: str) -> None:
+    """Remove the account NAME (their private documents stay in corpus/private/NAME)."""
+    try:
+        Accounts.from_settings(ctx.obj).remove(name)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    folder = ctx.obj.paths.corpus_dir / PRIVATE_DIR / name
+    kept = f" Their documents are still in {folder}." if folder.exists() else ""
+    click.echo(f"Removed {name}; they can no longer sign in.{kept}")
+
+
+@users.command("token")
+@click.argument("name")
+@click.pass_context
+def users_token(ctx: click.Context, name: str) -> None:
+    """Make a new API token for NAME (replacing the last one); it is shown only now."""
+    try:
+        token = Accounts.from_settings(ctx.obj).new_token(name)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    click.echo(token)
+    click.echo(f"Send it as `Authorization: Bearer <token>`; it acts as {name}.", err=True)
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def users_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME."""
+    password = _password(password_stdin)
+    try:
+        Accounts.from_settings(ctx.obj).set_password(name, password)
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"New password set for {name}.")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    typed: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return typed
 
 
 @main.command()

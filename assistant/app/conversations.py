@@ -10,6 +10,10 @@ Feedback on answers (thumbs up or down and a comment) is kept in the same file, 
 the answer's id, so `assistant eval --from-feedback` can turn the down-voted ones into
 draft questions.
 
+On a server with accounts each user has their own conversations: a store opened for an
+`owner` lists, reopens, renames and deletes only theirs (another's id is unknown to it).
+Conversations kept before accounts have no owner and stay with the laptop's one user.
+
 Deleting a conversation leaves the audit log alone: that is the record of what was
 answered. A file that is locked by another process or is not a database is reported
 (`ConversationsUnavailable`) and the chat goes on without saving; the file is left as
@@ -37,7 +41,8 @@ FILE_NAME = "conversations.sqlite3"
 TITLE_LENGTH = 80
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS turns (
     conversation TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
@@ -81,9 +86,10 @@ class Feedback:
 
 
 class Conversations:
-    def __init__(self, data_dir: Path, timeout: float = 3.0) -> None:
+    def __init__(self, data_dir: Path, timeout: float = 3.0, owner: str = "") -> None:
         self.path = data_dir / FILE_NAME
         self.timeout = timeout  # seconds to wait for another process's lock
+        self.owner = owner  # "" on a laptop with no accounts
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -95,6 +101,9 @@ class Conversations:
         try:
             db.execute("PRAGMA foreign_keys = ON")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+            if "owner" not in columns:  # a file kept before accounts
+                db.execute("ALTER TABLE conversations ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
             with db:
                 yield db
         except sqlite3.Error as exc:
@@ -124,14 +133,15 @@ class Conversations:
             exists = (
                 conversation
                 and db.execute(
-                    "SELECT 1 FROM conversations WHERE id = ?", (conversation,)
+                    "SELECT 1 FROM conversations WHERE id = ? AND owner = ?",
+                    (conversation, self.owner),
                 ).fetchone()
             )
             if not exists:
                 conversation = uuid.uuid4().hex[:12]
                 db.execute(
-                    "INSERT INTO conversations VALUES (?, ?, ?, ?)",
-                    (conversation, _title(answer.question), now, now),
+                    "INSERT INTO conversations VALUES (?, ?, ?, ?, ?)",
+                    (conversation, _title(answer.question), now, now, self.owner),
                 )
             (turns,) = db.execute(
                 "SELECT COUNT(*) FROM turns WHERE conversation = ?", (conversation,)
@@ -149,15 +159,19 @@ class Conversations:
         with self._db() as db:
             rows = db.execute(
                 "SELECT c.id, c.title, c.created, c.updated, COUNT(t.n) FROM conversations c "
-                "LEFT JOIN turns t ON t.conversation = c.id GROUP BY c.id "
-                "ORDER BY c.updated DESC"
+                "LEFT JOIN turns t ON t.conversation = c.id WHERE c.owner = ? GROUP BY c.id "
+                "ORDER BY c.updated DESC",
+                (self.owner,),
             ).fetchall()
         return [Conversation(*row) for row in rows]
 
     def answers(self, conversation: str) -> list[Answer]:
         """The conversation's answers in order; an unknown id is an error naming recent ones."""
         with self._db() as db:
-            found = db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation,))
+            found = db.execute(
+                "SELECT 1 FROM conversations WHERE id = ? AND owner = ?",
+                (conversation, self.owner),
+            )
             if not found.fetchone():
                 raise self._unknown(conversation)
             rows = db.execute(
@@ -171,7 +185,8 @@ class Conversations:
             raise AssistantError("The new title is empty: type a title.")
         with self._db() as db:
             changed = db.execute(
-                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation)
+                "UPDATE conversations SET title = ? WHERE id = ? AND owner = ?",
+                (title, conversation, self.owner),
             ).rowcount
         if not changed:
             raise self._unknown(conversation)
@@ -179,8 +194,11 @@ class Conversations:
     def delete(self, conversation: str) -> None:
         """Forget the conversation (the audit log keeps its answers)."""
         with self._db() as db:
-            db.execute("DELETE FROM turns WHERE conversation = ?", (conversation,))
-            gone = db.execute("DELETE FROM conversations WHERE id = ?", (conversation,)).rowcount
+            gone = db.execute(
+                "DELETE FROM conversations WHERE id = ? AND owner = ?", (conversation, self.owner)
+            ).rowcount
+            if gone:
+                db.execute("DELETE FROM turns WHERE conversation = ?", (conversation,))
         if not gone:
             raise self._unknown(conversation)
 
@@ -196,14 +214,20 @@ class Conversations:
     def rate(self, answer: Answer, rating: str, comment: str = "") -> None:
         """Keep a thumbs up or down (and a comment) on an answer; a later rating of the
         same answer replaces the earlier one."""
+        self.rate_id(answer.id, answer.question, answer.answer, rating, comment)
+
+    def rate_id(
+        self, answer_id: str, question: str, answer: str, rating: str, comment: str = ""
+    ) -> None:
+        """`rate` by the answer's id and its text (from its record, for the API)."""
         if rating not in ("up", "down"):
             raise AssistantError(f"A rating is 'up' or 'down', not '{rating}'.")
-        if not answer.id:
+        if not answer_id:
             raise AssistantError("This answer has no id in the audit log, so it cannot be rated.")
         with self._db() as db:
             db.execute(
                 "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?, ?)",
-                (answer.id, rating, comment.strip(), answer.question, answer.answer, _now()),
+                (answer_id, rating, comment.strip(), question, answer, _now()),
             )
 
     def feedback(self, rating: str | None = None) -> list[Feedback]:

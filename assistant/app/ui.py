@@ -10,9 +10,11 @@ shown as a calm notice, an error as a warning. While it runs, the corpus folder 
 (`ingest/watching.py`, unless `ui.watch_corpus` is off) and the documents list follows
 the index.
 
-Bound to 127.0.0.1 unless told otherwise; binding to any other address needs a username
-and password. No share links, no analytics. One answer is generated at a time; other
-requests wait in Gradio's queue, which shows their place.
+Bound to 127.0.0.1 unless told otherwise; binding to any other address needs accounts
+(`trust/accounts.py`): each user signs in, sees the shared library and their own private
+space (`ingest/spaces.py`), and their own conversations. No share links, no analytics.
+Questions take turns at the model with the API's (`waiting.py`); a waiting question shows
+how many are ahead of it, and Stop gives up its place.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import html
 import json
 import os
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -46,9 +49,11 @@ from ..ingest.documents import SUPPORTED_SUFFIXES, read_metadata
 from ..ingest.indexing import IndexReport
 from ..ingest.library import suggested_questions
 from ..ingest.pages import PageImage, document_page
+from ..ingest.spaces import User, owner_of
 from ..ingest.store import DocumentRecord
 from ..ingest.watching import CorpusWatcher
 from ..settings import Settings
+from ..trust.accounts import Accounts, check_binding
 from .conversations import Conversations, ConversationsUnavailable
 from .export import (
     DECLINED_NOTE,
@@ -61,8 +66,8 @@ from .export import (
     reference,
     write_conversation,
 )
+from .waiting import AnswerQueue
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PENDING = "Searching the documents and reading the passages…"
 Chat = list[dict[str, Any]]
 
@@ -347,7 +352,9 @@ def documents_html(records: list[DocumentRecord]) -> str:
     if not records:
         return '<p class="note">No documents are indexed yet: add some below.</p>'
     rows = "".join(
-        f"<tr><td><strong>{html.escape(r.title)}</strong></td><td>{html.escape(r.publisher)}"
+        f"<tr><td><strong>{html.escape(r.title)}</strong>"
+        + (' <span class="badge">your space</span>' if owner_of(r.doc_id) else "")
+        + f"</td><td>{html.escape(r.publisher)}"
         f"</td><td>{html.escape(r.date)}</td><td>{html.escape(r.kind.upper())}</td>"
         f'<td class="num">{r.chunks}</td><td>{html.escape(r.added)}</td></tr>'
         for r in sorted(records, key=lambda r: r.title.lower())
@@ -382,8 +389,9 @@ def report_markdown(report: IndexReport, records: list[DocumentRecord]) -> str:
     return "\n\n".join(lines)
 
 
-def status_markdown(assistant: Assistant, top_k: int) -> str:
-    """Model name, licence and verification, passages per answer, offline state."""
+def status_markdown(assistant: Assistant, top_k: int, user: User | None = None) -> str:
+    """Model name, licence and verification, passages per answer, offline state, and who
+    is signed in."""
     settings = assistant.settings
     try:
         model = ModelStore(settings.paths.models_dir).resolve(settings.generation.model)
@@ -393,8 +401,13 @@ def status_markdown(assistant: Assistant, top_k: int) -> str:
         model_line = f"**Model problem:** {_text(exc)}"
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     state = "Offline: nothing leaves this computer" if offline else "Offline mode is not set"
+    signed = (
+        f'<span class="badge signed-in">{html.escape(user.name)} ({user.role})</span> '
+        if user and user.name
+        else ""
+    )
     return (
-        f'<span class="badge offline">● {state}</span> '
+        f'{signed}<span class="badge offline">● {state}</span> '
         f'<span class="badge">{top_k} passages per answer</span>\n\n'
         f"Model: {model_line}"
     )
@@ -410,9 +423,12 @@ def respond(
     answers: list[Answer],
     top_k: int | None = None,
     documents: Sequence[str] = (),
+    user: User | None = None,
+    queue: AnswerQueue | None = None,
 ) -> Iterator[tuple[Chat, list[Answer], str, str]]:
     """Event handler: yields (chat, answers so far, sources panel, textbox value);
-    `documents` (doc ids) limits the search to them."""
+    `documents` (doc ids) limits the search to them; with a `queue`, the question waits
+    its turn there, showing how many are ahead."""
     message = message.strip()
     if not message:
         yield history, answers, sources_html(answers), ""
@@ -423,8 +439,20 @@ def respond(
     yield [*asked, {"role": "assistant", "content": waiting}], answers, sources_html(answers), ""
     pairs = [(a.question, a.answer) for a in answers]
     streamed = ""
+    ticket = None
     try:
-        for event in assistant.stream(message, pairs, top_k, list(documents) or None):
+        if queue is not None:
+            ticket = queue.join()
+            while not ticket.wait(1.0):
+                ahead = ticket.ahead
+                place = f"{ahead} question{'s' if ahead != 1 else ''} ahead of yours"
+                note = f'<span class="pending">Waiting for the model: {place}…</span>'
+                panel = sources_html(answers)
+                yield [*asked, {"role": "assistant", "content": note}], answers, panel, ""
+            panel = sources_html(answers)
+            yield [*asked, {"role": "assistant", "content": waiting}], answers, panel, ""
+        events = assistant.stream(message, pairs, top_k, list(documents) or None, user=user)
+        for event in events:
             if isinstance(event, Answer):
                 done = [*answers, event]
                 shown = answer_html(event, turn)
@@ -442,6 +470,9 @@ def respond(
     except AssistantError as exc:
         failed = f'<div class="failed"><strong>Something went wrong.</strong> {_text(exc)}</div>'
         yield [*asked, {"role": "assistant", "content": failed}], answers, sources_html(answers), ""
+    finally:
+        if ticket is not None:
+            ticket.leave()
 
 
 def upload(
@@ -449,83 +480,99 @@ def upload(
     files: list[str] | None,
     progress: Any = None,
     stop: threading.Event | None = None,
+    user: User | None = None,
+    shared: bool = False,
 ) -> tuple[str, str, list[tuple[str, str]]]:
     """Event handler: index uploaded files; yields (report, document rows, remove choices).
-    `stop`, set by the Stop button, ends it at its next step with nothing kept."""
+    `stop`, set by the Stop button, ends it at its next step with nothing kept. A user's
+    files go to their private space, or with `shared` to the shared library."""
     if not files:
-        return "", *_library(assistant)
+        return "", *_library(assistant, user)
 
     def report_progress(stage: str, done: int, total: int) -> None:
         if progress is not None:
             progress((done, max(total, 1)), desc=stage)
 
     try:
-        report = assistant.upload([Path(f) for f in files], report_progress, stop)
-        text = report_markdown(report, assistant.documents())
+        report = assistant.upload(
+            [Path(f) for f in files], report_progress, stop, user=user, shared=shared
+        )
+        text = report_markdown(report, assistant.documents(user))
     except Cancelled as exc:
         text = f"**{_text(exc)}**"
     except AssistantError as exc:
         text = f"**Not added:** {_text(exc)}"
-    return text, *_library(assistant)
+    return text, *_library(assistant, user)
 
 
 def remove(
-    assistant: Assistant, doc_id: str | None, progress: Any = None
+    assistant: Assistant, doc_id: str | None, progress: Any = None, user: User | None = None
 ) -> tuple[str, str, list[tuple[str, str]]]:
     """Event handler: remove a document from the corpus and the index."""
     if not doc_id:
-        return "Choose a document to remove first.", *_library(assistant)
-    title = next((r.title for r in assistant.documents() if r.doc_id == doc_id), doc_id)
+        return "Choose a document to remove first.", *_library(assistant, user)
+    title = next((r.title for r in assistant.documents(user) if r.doc_id == doc_id), doc_id)
 
     def report_progress(stage: str, done: int, total: int) -> None:
         if progress is not None:
             progress((done, max(total, 1)), desc=stage)
 
     try:
-        report = assistant.remove(doc_id, report_progress)
-        text = f"Removed “{html.escape(title)}”. The library holds {report.chunks} passages."
+        assistant.remove(doc_id, report_progress, user=user)
+        held = sum(r.chunks for r in assistant.documents(user))
+        text = f"Removed “{html.escape(title)}”. The library holds {held} passages."
     except AssistantError as exc:
         text = f"**Not removed:** {_text(exc)}"
-    return text, *_library(assistant)
+    return text, *_library(assistant, user)
 
 
 def _text(exc: Exception) -> str:
     return html.escape(str(exc))
 
 
-def library_since(assistant: Assistant, seen: int) -> tuple[int, str, list[tuple[str, str]]] | None:
+def library_since(
+    assistant: Assistant, seen: int, user: User | None = None
+) -> tuple[int, str, list[tuple[str, str]]] | None:
     """Timer handler: (library version, document rows, choices) when the library changed
     since version `seen` (the corpus watcher indexed, another window uploaded), else None."""
     version = assistant.library_version
     if version == seen:
         return None
-    return version, *_library(assistant)
+    return version, *_library(assistant, user)
 
 
-def _library(assistant: Assistant) -> tuple[str, list[tuple[str, str]]]:
-    records = assistant.documents()
+def _library(assistant: Assistant, user: User | None = None) -> tuple[str, list[tuple[str, str]]]:
+    records = assistant.documents(user)
     choices = [(r.title, r.doc_id) for r in sorted(records, key=lambda r: r.title.lower())]
     return documents_html(records), choices
 
 
-def export(assistant: Assistant, answers: list[Answer]) -> str | None:
+def export(assistant: Assistant, answers: list[Answer], user: User | None = None) -> str | None:
     """Event handler: write the conversation as Markdown, with the cited pages of PDFs as
     images beside it (`<name>-pages/`); returns the Markdown file's path."""
     if not answers:
         return None
-    path = _export_path(assistant, "conversation", ".md")
+    path = _export_path(assistant, "conversation", ".md", user)
     model = answers[-1].model.get("name", "")
 
     def page(answer: Answer, c: Citation) -> bytes:
-        return cited_page(assistant, c.doc_id, c.page or 0, citation_phrases(answer, c)).png
+        phrases = citation_phrases(answer, c)
+        return cited_page(assistant, c.doc_id, c.page or 0, phrases, user).png
 
     write_conversation(path, answers, model, _when(), page)
     return str(path)
 
 
-def cited_page(assistant: Assistant, doc_id: str, page: int, phrases: Sequence[str]) -> PageImage:
-    """The page of an indexed document with `phrases` highlighted (see `ingest/pages.py`)."""
-    record = next((r for r in assistant.documents() if r.doc_id == doc_id), None)
+def cited_page(
+    assistant: Assistant,
+    doc_id: str,
+    page: int,
+    phrases: Sequence[str],
+    user: User | None = None,
+) -> PageImage:
+    """The page of an indexed document with `phrases` highlighted (see `ingest/pages.py`);
+    only of a document `user` sees."""
+    record = next((r for r in assistant.documents(user) if r.doc_id == doc_id), None)
     if record is None:
         raise DocumentNotFound(
             f"The document '{doc_id}' is no longer in the library: add it again to see its pages."
@@ -533,12 +580,13 @@ def cited_page(assistant: Assistant, doc_id: str, page: int, phrases: Sequence[s
     return document_page(assistant.settings.paths.corpus_dir, record, page, phrases)
 
 
-def page_view(assistant: Assistant, wanted: dict[str, Any]) -> str:
+def page_view(assistant: Assistant, wanted: dict[str, Any], user: User | None = None) -> str:
     """Server function of the sources panel: a card's page drawn with its cited text
     highlighted, or why it cannot be (the file is gone or changed since it was indexed)."""
     page = int(wanted.get("page") or 0)
+    phrases = list(wanted.get("phrases", []))
     try:
-        shown = cited_page(assistant, str(wanted.get("doc")), page, list(wanted.get("phrases", [])))
+        shown = cited_page(assistant, str(wanted.get("doc")), page, phrases, user)
     except AssistantError as exc:
         return f'<div class="failed">{_text(exc)}</div>'
     data = base64.b64encode(shown.png).decode("ascii")
@@ -560,11 +608,17 @@ def page_view(assistant: Assistant, wanted: dict[str, Any]) -> str:
     )
 
 
-def _export_path(assistant: Assistant, name: str, suffix: str) -> Path:
-    """A new file under data/exports (the one folder the UI serves downloads from)."""
+def _export_path(assistant: Assistant, name: str, suffix: str, user: User | None = None) -> Path:
+    """A new file under data/exports (the one folder the UI serves downloads from), in
+    the user's own folder and with a random part in its name: the UI serves that folder to
+    anyone signed in, so another user's file must not be found by guessing."""
     folder = assistant.settings.paths.data_dir / "exports"
+    if user is not None:
+        folder = folder / user.name
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{name}-{time.strftime('%Y-%m-%d-%H%M%S')}{suffix}"
+    name = name.replace("/", "-")  # a private document's id has folders
+    stamp = time.strftime("%Y-%m-%d-%H%M%S")
+    return folder / f"{name}-{stamp}-{secrets.token_hex(8)}{suffix}"
 
 
 def _when() -> str:
@@ -573,25 +627,25 @@ def _when() -> str:
 
 
 def comparing(
-    assistant: Assistant, request: str, documents: Sequence[str] = ()
+    assistant: Assistant, request: str, documents: Sequence[str] = (), user: User | None = None
 ) -> Iterator[tuple[str, list[str]]]:
     """Event handler: the comparison table as its rows are ready, then its exports
     (Markdown and CSV paths)."""
     if not request.strip():
         yield '<p class="note">Type a topic to compare the documents on.</p>', []
         return
-    titles = {r.doc_id: r.title for r in assistant.documents()}
+    titles = {r.doc_id: r.title for r in assistant.documents(user)}
     try:
-        order = compared(assistant, documents)
+        order = compared(assistant, documents, user)
         rows: list[Row] = []
         yield compare_html(rows, [titles[d] for d in order]), []
-        for row in assistant.compare(request, order):
+        for row in assistant.compare(request, order, user):
             rows.append(row)
             yield compare_html(rows, [titles[d] for d in order[len(rows) :]]), []
     except AssistantError as exc:
         yield f'<div class="failed"><strong>Not compared.</strong> {_text(exc)}</div>', []
         return
-    markdown = _export_path(assistant, "comparison", ".md")
+    markdown = _export_path(assistant, "comparison", ".md", user)
     model = rows[0].answer.model.get("name", "") if rows else ""
     markdown.write_text(comparison_markdown(topic_of(request), rows, model, _when()), "utf-8")
     table = markdown.with_suffix(".csv")
@@ -600,7 +654,7 @@ def comparing(
 
 
 def briefing(
-    assistant: Assistant, document: str | None, summaries: bool = False
+    assistant: Assistant, document: str | None, summaries: bool = False, user: User | None = None
 ) -> Iterator[tuple[str, str | None]]:
     """Event handler: the brief at once with the summaries already kept, then (with
     `summaries`) again as each section's summary is written, or else the rest written in
@@ -609,7 +663,7 @@ def briefing(
         yield '<p class="note">Choose a document to brief.</p>', None
         return
     try:
-        made = from_cache(assistant, assistant.brief(document))
+        made = from_cache(assistant, assistant.brief(document, user))
         yield brief_html(made, summarising=summaries), None
         if not summaries:
             summarise_in_background(assistant, made)
@@ -620,7 +674,7 @@ def briefing(
     except AssistantError as exc:
         yield f'<div class="failed"><strong>No brief.</strong> {_text(exc)}</div>', None
         return
-    path = _export_path(assistant, f"brief-{made.document.doc_id}", ".md")
+    path = _export_path(assistant, f"brief-{made.document.doc_id}", ".md", user)
     path.write_text(brief_markdown(made, _when()), encoding="utf-8")
     note = ""
     if not summaries and missing(made):
@@ -679,23 +733,42 @@ def conversation_choices(store: Conversations) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- layout
 
 
-def build_ui(assistant: Assistant) -> Any:
+def build_ui(
+    assistant: Assistant, accounts: Accounts | None = None, queue: AnswerQueue | None = None
+) -> Any:
+    """The Blocks; with `accounts`, each handler acts for the signed-in user (Gradio's
+    login), and the lists that differ by user are filled when their page loads."""
     import gradio as gr
 
     settings = assistant.settings
+    queue = queue or AnswerQueue.from_settings(settings)
     top_k = settings.retrieval.top_k
-    rows, choices = _library(assistant)
+    shared_only = User("", "reader") if accounts is not None else None  # before sign-in
+    rows, choices = _library(assistant, shared_only)
     metadata = read_metadata(settings.paths.corpus_dir)
     examples = suggested_questions(
-        assistant.documents(),
+        assistant.documents(shared_only),
         examples={name: entry["example"] for name, entry in metadata.items() if "example" in entry},
     )
     types = list(SUPPORTED_SUFFIXES)
 
-    store = Conversations(settings.paths.data_dir)
+    def person(request: Any) -> User | None:
+        """The signed-in user of a request (None with no accounts)."""
+        if accounts is None:
+            return None
+        name = getattr(request, "username", None)
+        if not name:
+            raise AssistantError("Sign in again: your session has ended.")
+        return accounts.user(name)
 
-    def shown_page(wanted: dict[str, Any]) -> str:
-        return page_view(assistant, wanted)
+    def store_of(request: Any) -> Conversations:
+        user = person(request)
+        return Conversations(settings.paths.data_dir, owner=user.name if user else "")
+
+    def shown_page(wanted: dict[str, Any], request: Any = None) -> str:
+        return page_view(assistant, wanted, person(request))
+
+    _takes_request(shown_page)
 
     with gr.Blocks(title="Policy assistant (offline)") as demo:
         answers = gr.State([])
@@ -776,6 +849,13 @@ def build_ui(assistant: Assistant) -> Any:
                                     visible=False,
                                     elem_id="stop-upload",
                                 )
+                                to_shared = gr.Checkbox(
+                                    label="Add to the shared library (everyone reads it); "
+                                    "else to your own space",
+                                    value=False,
+                                    visible=False,
+                                    elem_id="to-shared",
+                                )
                                 report = gr.Markdown(elem_id="upload-report")
                                 with gr.Row():
                                     doomed = gr.Dropdown(
@@ -790,7 +870,9 @@ def build_ui(assistant: Assistant) -> Any:
                                     )
                             with gr.Tab("Conversations", id="conversations"):
                                 kept_list = gr.Dropdown(
-                                    conversation_choices(store),
+                                    conversation_choices(Conversations(settings.paths.data_dir))
+                                    if accounts is None
+                                    else [],
                                     label="Past conversations (latest first)",
                                     elem_id="conversations",
                                 )
@@ -879,11 +961,13 @@ def build_ui(assistant: Assistant) -> Any:
             k: float,
             chosen: list[str] | None,
             conversation: str | None,
+            request: Any,
         ) -> Iterator[Any]:
             kept = kept or []
             chat, done = history or [], kept
+            user, store = person(request), store_of(request)
             for chat, done, panel, box_value in respond(
-                assistant, message, history or [], kept, int(k), chosen or []
+                assistant, message, history or [], kept, int(k), chosen or [], user, queue
             ):
                 yield chat, done, panel, box_value, conversation, gr.skip()
             if len(done) > len(kept):  # an answer was given: keep it
@@ -894,17 +978,18 @@ def build_ui(assistant: Assistant) -> Any:
                 listed = gr.Dropdown(choices=conversation_choices(store))
                 yield chat, done, sources_html(done), "", conversation, listed
 
-        def opened(conversation: str | None) -> Any:
+        def opened(conversation: str | None, request: Any) -> Any:
             if not conversation:
                 return gr.skip(), gr.skip(), gr.skip(), gr.skip()
             try:
-                chat, kept, panel = reopen(store, conversation)
+                chat, kept, panel = reopen(store_of(request), conversation)
             except AssistantError as exc:
                 gr.Warning(str(exc))
                 return gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return chat, kept, panel, conversation
 
-        def forget(conversation: str | None, open_one: str | None) -> Any:
+        def forget(conversation: str | None, open_one: str | None, request: Any) -> Any:
+            store = store_of(request)
             if conversation:
                 try:
                     store.delete(conversation)
@@ -913,7 +998,8 @@ def build_ui(assistant: Assistant) -> Any:
             listed = gr.Dropdown(choices=conversation_choices(store), value=None)
             return listed, (None if open_one == conversation else open_one)
 
-        def renamed(conversation: str | None, title: str) -> Any:
+        def renamed(conversation: str | None, title: str, request: Any) -> Any:
+            store = store_of(request)
             if conversation:
                 try:
                     store.rename(conversation, title)
@@ -921,9 +1007,9 @@ def build_ui(assistant: Assistant) -> Any:
                     gr.Warning(str(exc))
             return gr.Dropdown(choices=conversation_choices(store), value=conversation), ""
 
-        def liked(kept: list[Answer], data: gr.LikeData) -> Any:
+        def liked(kept: list[Answer], data: gr.LikeData, request: Any) -> Any:
             try:
-                return rate(store, kept or [], data.index, data.liked)
+                return rate(store_of(request), kept or [], data.index, data.liked)
             except AssistantError as exc:
                 return str(exc), None
 
@@ -932,19 +1018,23 @@ def build_ui(assistant: Assistant) -> Any:
         # here, not at the top, to keep the command line quick to start).
         liked.__annotations__["data"] = gr.LikeData
 
-        def commented(kept: list[Answer], answer_id: str | None, text: str) -> Any:
+        def commented(kept: list[Answer], answer_id: str | None, text: str, request: Any) -> Any:
             try:
-                return comment_on(store, kept or [], answer_id, text), ""
+                return comment_on(store_of(request), kept or [], answer_id, text), ""
             except AssistantError as exc:
                 return str(exc), text
 
-        def brief_view(document: str | None, summaries: bool) -> Iterator[Any]:
-            for view, path in briefing(assistant, document, summaries):
-                yield view, gr.File(value=path, visible=path is not None)
+        def brief_view(document: str | None, summaries: bool, request: Any) -> Iterator[Any]:
+            user = person(request)
+            with _turn(queue):
+                for view, path in briefing(assistant, document, summaries, user):
+                    yield view, gr.File(value=path, visible=path is not None)
 
-        def compare_table(request: str, chosen: list[str] | None) -> Iterator[Any]:
-            for table_html, paths in comparing(assistant, request, chosen or []):
-                yield table_html, gr.File(value=paths or None, visible=bool(paths))
+        def compare_table(asked: str, chosen: list[str] | None, request: Any) -> Iterator[Any]:
+            user = person(request)
+            with _turn(queue):
+                for table_html, paths in comparing(assistant, asked, chosen or [], user):
+                    yield table_html, gr.File(value=paths or None, visible=bool(paths))
 
         def narrowed(new_choices: list[tuple[str, str]], chosen: list[str] | None) -> Any:
             """The scope's choices after the library changed, keeping what is still there."""
@@ -959,11 +1049,14 @@ def build_ui(assistant: Assistant) -> Any:
             chosen: list[str] | None,
             to_compare: list[str] | None,
             window: str,
+            shared: bool,
+            request: Any,
             progress: Any = gr.Progress(),  # noqa: B008
         ) -> Any:
             stop = stops.setdefault(window, threading.Event())
             stop.clear()
-            text, new_rows, new_choices = upload(assistant, paths, progress, stop)
+            user = person(request)
+            text, new_rows, new_choices = upload(assistant, paths, progress, stop, user, shared)
             picker = gr.Dropdown(choices=new_choices, value=None)
             pickers = narrowed(new_choices, chosen), narrowed(new_choices, to_compare)
             return text, new_rows, picker, None, *pickers, gr.Dropdown(choices=new_choices)
@@ -972,9 +1065,10 @@ def build_ui(assistant: Assistant) -> Any:
             doc_id: str | None,
             chosen: list[str] | None,
             to_compare: list[str] | None,
+            request: Any,
             progress: Any = gr.Progress(),  # noqa: B008
         ) -> Any:
-            text, new_rows, new_choices = remove(assistant, doc_id, progress)
+            text, new_rows, new_choices = remove(assistant, doc_id, progress, person(request))
             picker = gr.Dropdown(choices=new_choices, value=None)
             return (
                 text,
@@ -984,8 +1078,10 @@ def build_ui(assistant: Assistant) -> Any:
                 narrowed(new_choices, to_compare),
             )
 
-        def refreshed(seen: int, chosen: list[str] | None, to_compare: list[str] | None) -> Any:
-            changed = library_since(assistant, seen)
+        def refreshed(
+            seen: int, chosen: list[str] | None, to_compare: list[str] | None, request: Any
+        ) -> Any:
+            changed = library_since(assistant, seen, person(request))
             if changed is None:
                 return (gr.skip(),) * 6
             version, new_rows, new_choices = changed
@@ -993,20 +1089,62 @@ def build_ui(assistant: Assistant) -> Any:
             pickers = narrowed(new_choices, chosen), narrowed(new_choices, to_compare)
             return version, new_rows, picker, *pickers, gr.Dropdown(choices=new_choices)
 
-        def keep(kept: list[Answer]) -> Any:
-            path = export(assistant, kept or [])
+        def keep(kept: list[Answer], request: Any) -> Any:
+            path = export(assistant, kept or [], person(request))
             if path is None:
                 return gr.File(value=None, visible=False)
             pages = Path(path).with_name(f"{Path(path).stem}-pages")
             images = sorted(str(p) for p in pages.glob("*.png"))
             return gr.File(value=[path, *images], visible=True)
 
+        def signed_in(request: Any) -> Any:
+            """What differs by user, filled when the page loads."""
+            user = person(request)
+            new_rows, new_choices = _library(assistant, user)
+            listed = conversation_choices(store_of(request))
+            pick = gr.Dropdown(choices=new_choices)
+            return (
+                new_rows,
+                pick,
+                pick,
+                pick,
+                pick,
+                gr.Dropdown(choices=listed),
+                gr.Checkbox(visible=bool(user and user.edits_shared)),
+                status_markdown(assistant, top_k, user),
+            )
+
+        for handler in (
+            ask,
+            opened,
+            forget,
+            renamed,
+            liked,
+            commented,
+            brief_view,
+            compare_table,
+            add,
+            delete,
+            refreshed,
+            keep,
+            signed_in,
+        ):
+            _takes_request(handler)
+        if accounts is not None:
+            demo.load(
+                signed_in,
+                None,
+                [table, doomed, scope, compared, to_brief, kept_list, to_shared, status],
+            )
+
         chat_io = (
             [box, chatbot, answers, passages, scope, current],
             [chatbot, answers, sources, box, current, kept_list],
         )
+        # questions wait in the answer queue (shared with the API), which shows their place
+        many = queue.slots + queue.max_waiting
         asking = [
-            trigger(ask, *chat_io, concurrency_limit=1, concurrency_id="model")
+            trigger(ask, *chat_io, concurrency_limit=many, concurrency_id="ask")
             for trigger in (box.submit, send.click)
         ]
         stop.click(None, None, None, cancels=asking)  # type: ignore[arg-type]
@@ -1062,7 +1200,7 @@ def build_ui(assistant: Assistant) -> Any:
             queue=False,
         ).then(
             add,
-            [files, scope, compared, window],
+            [files, scope, compared, window, to_shared],
             [report, table, doomed, files, scope, compared, to_brief],
             concurrency_id="library",
         ).then(lambda: gr.Button(visible=False), None, stop_adding, queue=False)
@@ -1084,22 +1222,38 @@ def build_ui(assistant: Assistant) -> Any:
             [library_seen, table, doomed, scope, compared, to_brief],
             show_progress="hidden",
         )
-        passages.change(lambda k: status_markdown(assistant, int(k)), passages, status)
+
+        def restated(k: float, request: Any) -> str:
+            return status_markdown(assistant, int(k), person(request))
+
+        _takes_request(restated)
+        passages.change(restated, passages, status)
     return demo
 
 
-def check_binding(settings: Settings) -> tuple[str, str] | None:
-    """The login required for the configured address, refusing to run open to a network."""
-    ui = settings.ui
-    if ui.host in LOCAL_HOSTS:
-        return (ui.username, ui.password) if ui.username and ui.password else None
-    if not (ui.username and ui.password):
-        raise AssistantError(
-            f"Refusing to listen on {ui.host} without a login: set ASSISTANT_UI__USERNAME and "
-            "ASSISTANT_UI__PASSWORD (or [ui] username/password in assistant.toml), or use "
-            "--host 127.0.0.1."
-        )
-    return (ui.username, ui.password)
+def _takes_request(handler: Any) -> None:
+    """Gradio passes the request to a handler's parameter annotated `gr.Request`; this
+    module's annotations are strings it cannot resolve (gradio is imported late, to keep
+    the command line quick to start), so the type is set here."""
+    import gradio as gr
+
+    handler.__annotations__["request"] = gr.Request
+
+
+class _turn:
+    """A turn at the model from the answer queue, waited for without a display (the
+    comparison table and the brief show their own progress); nothing without a queue."""
+
+    def __init__(self, queue: AnswerQueue | None) -> None:
+        self.ticket = queue.join() if queue is not None else None
+
+    def __enter__(self) -> None:
+        if self.ticket is not None:
+            self.ticket.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.ticket is not None:
+            self.ticket.leave()
 
 
 def launch(assistant: Assistant, settings: Settings) -> None:
@@ -1111,17 +1265,23 @@ def launch(assistant: Assistant, settings: Settings) -> None:
 
     from .api import add_api
 
-    auth = check_binding(settings)
+    accounts = check_binding(settings)
     assistant.warm()
-    demo = build_ui(assistant)
+    queue = AnswerQueue.from_settings(settings)
+    demo = build_ui(assistant, accounts, queue)
     app = FastAPI(title="Policy assistant", docs_url=None, redoc_url=None)
-    add_api(app, assistant, settings, auth)
+    add_api(app, assistant, settings, accounts, queue)
     demo.queue(default_concurrency_limit=1)
+
+    def sign_in(name: str, password: str) -> bool:
+        return accounts is not None and accounts.sign_in(name, password) is not None
+
     app = gr.mount_gradio_app(
         app,
         demo,
         path="",
-        auth=auth,
+        auth=sign_in if accounts is not None else None,
+        auth_message="Sign in with your account of the policy assistant.",
         footer_links=[],
         max_file_size=f"{settings.ui.max_upload_mb}mb",
         allowed_paths=[str(settings.paths.data_dir / "exports")],

@@ -24,7 +24,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from .documents import (
     read_metadata,
 )
 from .embedding import Embedder
+from .spaces import PRIVATE_DIR, User, owner_of, sees, visible
 from .store import (
     FORMAT_VERSION,
     DocumentRecord,
@@ -130,12 +131,23 @@ class Indexer:
             if p.is_file() and not is_ignored(p.relative_to(self.corpus_dir))
         )
 
-    def add_files(self, paths: list[Path], report: IndexReport) -> list[Path]:
-        """Copy readable documents into the corpus; list the others with the reason.
+    def add_files(
+        self, paths: list[Path], report: IndexReport, into: Path | None = None
+    ) -> list[Path]:
+        """Copy readable documents into the corpus (into the folder `into` within it, a
+        private space); list the others with the reason. A file whose content the shared
+        library or that space holds already is not copied again.
         Stopped (`Cancelled` from the progress callback), it takes back what it copied."""
-        self.corpus_dir.mkdir(parents=True, exist_ok=True)
+        folder = into or self.corpus_dir
+        folder.mkdir(parents=True, exist_ok=True)
         copied: list[Path] = []
-        known = {file_sha256(p) for p in self.corpus_files()}
+        space = folder.relative_to(self.corpus_dir).as_posix()
+        known = {
+            file_sha256(p)
+            for p in self.corpus_files()
+            if owner_of(relative := p.relative_to(self.corpus_dir).as_posix()) is None
+            or relative.startswith(space + "/")
+        }
         try:
             for path in _expand(paths):
                 try:
@@ -146,7 +158,7 @@ class Indexer:
                 sha = file_sha256(path)
                 if sha in known:  # the same content is already in the corpus, by any name
                     continue
-                target = self._free_name(path)
+                target = self._free_name(path, folder)
                 shutil.copy2(path, target)
                 known.add(sha)
                 copied.append(target)
@@ -156,9 +168,14 @@ class Indexer:
         return copied
 
     def update(
-        self, paths: list[Path] | None = None, rebuild: bool = False, settling_s: float = 0.0
+        self,
+        paths: list[Path] | None = None,
+        rebuild: bool = False,
+        settling_s: float = 0.0,
+        into: Path | None = None,
     ) -> IndexReport:
-        """Bring the index in line with the corpus folder. `settling_s`: a file that fails
+        """Bring the index in line with the corpus folder, after copying `paths` into it
+        (into `into`, see `add_files`). `settling_s`: a file that fails
         to read and was written less than this long ago is taken as still being written
         (retried next time) rather than reported as failed; the watcher sets it."""
         from filelock import FileLock  # imported here: the lock is only needed to index
@@ -168,7 +185,7 @@ class Indexer:
         report = IndexReport()
         self.index_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(self.index_dir / ".lock"):  # waits while another indexer runs
-            copied = self.add_files(paths, report) if paths else []
+            copied = self.add_files(paths, report, into) if paths else []
             try:
                 previous = None if rebuild else self._previous()
                 documents, chunks, vectors = self._reconcile(previous, report)
@@ -355,14 +372,14 @@ class Indexer:
         doc_id = relative.as_posix()
         return doc_id if doc_id not in taken else relative.as_posix() + path.suffix
 
-    def _free_name(self, path: Path) -> Path:
+    def _free_name(self, path: Path, folder: Path) -> Path:
         name = sanitise_name(path.name)
-        target = self.corpus_dir / name
+        target = folder / name
         n = 1
         while target.exists():
             stem, suffix = Path(name).stem, Path(name).suffix
             n += 1
-            target = self.corpus_dir / f"{stem}-{n}{suffix}"
+            target = folder / f"{stem}-{n}{suffix}"
         return target
 
 
@@ -415,6 +432,37 @@ def _record(document: Document, n_chunks: int, old: dict[str, DocumentRecord]) -
         kind=document.kind,
         chunks=n_chunks,
         added=previous.added if previous else time.strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def seen_by(report: IndexReport, user: User | None, corpus_dir: Path) -> IndexReport:
+    """The report as `user` may read it: an update of the whole corpus also names what it
+    found in other users' spaces, which is none of theirs."""
+    if user is None:
+        return report
+
+    def shown(file: str) -> bool:
+        path = Path(file)
+        try:
+            relative = path.resolve().relative_to(corpus_dir.resolve()).as_posix()
+        except ValueError:
+            return True  # an upload that was never copied in: the user's own
+        return sees(user, relative)
+
+    hidden = [
+        p.name
+        for p in (corpus_dir / PRIVATE_DIR).glob("*/**/*")
+        if p.is_file() and not sees(user, p.relative_to(corpus_dir).as_posix())
+    ]
+    return replace(
+        report,
+        added=visible(user, report.added),
+        updated=visible(user, report.updated),
+        unchanged=visible(user, report.unchanged),
+        removed=visible(user, report.removed),
+        failed=[(f, why) for f, why in report.failed if shown(f)],
+        retried=[f for f in report.retried if shown(f)],
+        notes=[n for n in report.notes if not any(name in n for name in hidden)],
     )
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AuditLogFailed, RecordNotFound
+from ..ingest.spaces import User, sees
 from ..settings import Settings
 from .records import ProvenanceRecord
 
@@ -137,8 +138,9 @@ class AuditLog:
                 if line.endswith(b"\n"):
                     yield json.loads(line)
 
-    def find(self, record_id: str) -> ProvenanceRecord:
-        """The record of the answer `record_id`, read as its format says."""
+    def find(self, record_id: str, user: User | None = None) -> ProvenanceRecord:
+        """The record of the answer `record_id`, read as its format says; for a `user`,
+        only a record they may read (`readable`), else the same error as an unknown id."""
         needle = json.dumps(record_id).encode()
         if self.path.exists():
             with self.path.open("rb") as log:
@@ -150,7 +152,9 @@ class AuditLog:
                             continue
                         if record.get("id") == record_id:
                             where = f"{self.path}, answer {record_id}"
-                            return ProvenanceRecord.from_json(record, where)
+                            found = ProvenanceRecord.from_json(record, where)
+                            if readable(found, user):
+                                return found
         raise RecordNotFound(
             f"No answer with id {record_id} in the audit log {self.path}. "
             'The id is printed with each answer (`assistant ask --json` shows it as "id").'
@@ -184,6 +188,14 @@ class AuditLog:
                 if number > after_line and pattern.search(line):
                     return True
         return False
+
+
+def readable(record: ProvenanceRecord, user: User | None) -> bool:
+    """Whether `user` may read `record`: their own, any for an admin (or with no accounts),
+    and one nobody asked (a brief's summary) when they see every document it quotes."""
+    if user is None or user.is_admin or record.user == user.name:
+        return True
+    return record.user is None and all(sees(user, d) for d in record.documents)
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from ..generation.catalog import CATALOG, ModelStore
 from ..ingest.documents import is_supported
 from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder, bundled_model_dir
 from ..settings import Settings
+from .accounts import LOCAL_HOSTS, Accounts
 from .audit import AuditLog
 from .provenance import software_versions
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Peak memory of `assistant ask` measured on 2 cores: 2.58 GB with the 1.5B model (1.12 GB
 # file), 1.27 GB with the 0.5B (0.49 GB). Estimate: 1.5 x the file (weights and llama.cpp's
 # buffers) + the key/value cache + 0.75 GB for Python, torch and the embedder.
@@ -190,15 +190,21 @@ def _offline(settings: Settings) -> Check:
 
 def _ui(settings: Settings) -> Check:
     ui = settings.ui
+    try:
+        accounts = Accounts.from_settings(settings).list()
+    except AssistantError as exc:
+        return Check("ui", False, str(exc))
+    if accounts:
+        return Check(
+            "ui", True, f"listens on {ui.host}:{ui.port}, behind {len(accounts)} account(s)"
+        )
     if ui.host in LOCAL_HOSTS:
         return Check("ui", True, f"listens on {ui.host}:{ui.port} only (this computer)")
-    if ui.username and ui.password:
-        return Check("ui", True, f"listens on {ui.host}:{ui.port}, behind a login")
     return Check(
         "ui",
         False,
-        f"set to listen on {ui.host} without a login: set "
-        "ASSISTANT_UI__USERNAME and ASSISTANT_UI__PASSWORD, or host 127.0.0.1",
+        f"set to listen on {ui.host} with no accounts: add one "
+        "(`assistant users add NAME --role admin`), or host 127.0.0.1",
     )
 
 

@@ -96,6 +96,7 @@ def build_record(
     max_tokens: int | None = None,
     asked_for: str | None = None,
     replay_of: str | None = None,
+    user: str | None = None,
 ) -> ProvenanceRecord:
     """The provenance record of `answer` (without the audit log's chain fields):
     `embedder` is its name and dimension, `model` the name, SHA-256 and file of the GGUF;
@@ -103,6 +104,7 @@ def build_record(
     `replay_of` the id of the record a replay asks again."""
     # a record has `replay_of` only when it is a replay's: older readers expect no key
     replay = {"replay_of": replay_of} if replay_of else {}
+    asker = {"user": user} if user else {}
     return ProvenanceRecord(
         format=RECORD_FORMAT,
         id=answer.id or new_id(),
@@ -139,6 +141,7 @@ def build_record(
         timings=TimingsRecord(**asdict(answer.timings)),
         asked_for=asked_for,
         **replay,
+        **asker,
     )
 
 

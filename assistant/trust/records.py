@@ -127,6 +127,7 @@ class ProvenanceRecord(Record):
     timings: TimingsRecord
     asked_for: str | None = None  # the kind of answer the question asks for, if any
     replay_of: str | None = None
+    user: str | None = None  # who asked, on a server with accounts
     seq: int | None = None
     prev: str | None = None
     hash: str | None = None

@@ -26,6 +26,7 @@ from ..answers import Answer
 from ..generation.catalog import CATALOG, ModelStore
 from ..generation.llm import Generator
 from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME, Embedder
+from ..ingest.spaces import User
 from ..ingest.store import current_build
 from ..settings import Settings
 from .audit import AuditLog
@@ -51,8 +52,11 @@ def replay(
     record_id: str,
     embedder: Embedder | None = None,
     generator: Generator | None = None,
+    user: User | None = None,
 ) -> ReplayReport:
-    record = AuditLog.from_settings(settings).find(record_id)
+    """Ask the record's question again as it was asked: same index build, model, settings,
+    and the same asker's view of the library; `user` must be allowed to read the record."""
+    record = AuditLog.from_settings(settings).find(record_id, user)
     changes, blocking = _setup_changes(settings, record, embedder, generator)
     changes += _document_changes(settings.paths.index_dir, record)
     if blocking:
@@ -72,7 +76,10 @@ def replay(
         index_build=record.index.id,
         replay_of=record.id,
     )
-    answer = assistant.ask(record.question, list(record.history), documents=record.scope or None)
+    asker = User(record.user) if record.user else None
+    answer = assistant.ask(
+        record.question, list(record.history), documents=record.scope or None, user=asker
+    )
     return ReplayReport(record, tuple(changes), True, _differences(record, answer), answer)
 
 
