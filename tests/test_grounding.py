@@ -189,7 +189,7 @@ def test_a_compound_sentence_with_one_unsupported_clause_is_withheld() -> None:
 
 # ---------------------------------------------------------------- the stream and its verifier
 
-from assistant.answering.grounding import SentenceStream, segment  # noqa: E402
+from assistant.answering.grounding import SentenceStream, segment, without_attribution  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -420,3 +420,74 @@ def test_table_rows_are_written_out_for_the_verifier_with_only_the_claims_rows()
     assert "Gas: Share in 2022 30.1%; Share in 2023 28.0%." in everything
     assert "Sun | roofs: Share in 2022 3.0%." in everything
     assert rows_as_sentences("No table here.", "a claim") == "No table here."
+
+
+def test_a_number_the_passage_writes_in_words_is_in_the_passage() -> None:
+    passage = "The first wave of releases includes four open-source models."
+    assert support("The first wave had 4 open-source models.", passage).supported
+    assert support("The first wave had 5 open-source models.", passage).missing_numbers == ("5",)
+
+
+DEMOS = "The Open Dividend (Demos, with Mozilla, June 2025)\nAESIA supervises Spain's AI efforts."
+
+
+@pytest.mark.parametrize(
+    ("claim", "asked"),
+    [
+        (
+            "AESIA oversees Spain's AI efforts, according to the Demos appendix.",
+            "AESIA oversees Spain's AI efforts.",
+        ),
+        ("According to Demos, AESIA oversees Spain's AI.", "AESIA oversees Spain's AI."),
+        ("AESIA oversees Spain's AI, in Demos's view.", "AESIA oversees Spain's AI."),
+        ("AESIA oversees Spain's AI per the Demos paper.", "AESIA oversees Spain's AI."),
+        # a source the passage is not from stays, for the model to refuse
+        ("AESIA oversees Spain's AI, according to ITIF.", None),
+        ("Spending on AESIA rose 5 per cent.", None),  # not a source at all
+    ],
+)
+def test_a_claim_is_checked_without_naming_the_passage_s_own_source(
+    claim: str, asked: str | None
+) -> None:
+    assert without_attribution(claim, DEMOS) == (asked or claim)
+
+
+def test_the_model_is_asked_about_the_claim_without_its_source_s_name() -> None:
+    claim = "AESIA oversees Spain's new AI programme, according to the Demos appendix."
+    verifier = Verifier({"AESIA oversees Spain's new AI programme.": 0.9})
+    stream = SentenceStream([DEMOS], verifier)
+    shown = stream.feed(f"{claim[:-1]} [1].") + stream.finish()
+    assert verifier.asked[0][0] == "AESIA oversees Spain's new AI programme."
+    assert "".join(shown).strip() == f"{claim[:-1]} [1]."  # shown as the model wrote it
+
+
+ITIF = "ITIF: AI Sovereignty Makes Everyone Weaker\nThe UK should not favour domestic AI providers."
+CAM = "Cambridge report: UK needs clearer vision\nThe UK should favour domestic AI providers."
+
+
+def _names(text: str) -> set[str]:
+    return {doc for name, doc in (("ITIF", "itif"), ("Cambridge", "cam")) if name in text}
+
+
+@pytest.mark.parametrize(
+    ("passages", "sources", "shown"),
+    [
+        ([CAM, ITIF], ["cam", "itif"], False),  # cites the Cambridge passage only
+        ([CAM, CAM.replace("Cambridge", "ITIF")], ["cam", "itif"], True),  # cites both
+        ([CAM.replace("The UK", "As ITIF does, the UK")], ["cam"], True),  # it names ITIF
+    ],
+)
+def test_a_sentence_speaking_for_two_documents_must_cite_each(
+    passages: list[str], sources: list[str], shown: bool
+) -> None:
+    claim = "The Cambridge report and ITIF both say the UK should favour domestic AI providers"
+    markers = "".join(f"[{n}]" for n in range(1, len(passages) + 1) if sources[n - 1] == "cam")
+    if shown and len(passages) == 2:
+        markers = "[1][2]"
+    verifier = Verifier({f"{claim}.": 0.99})  # the model would agree: it is not asked
+    stream = SentenceStream(passages, verifier, sources=sources, named=_names)
+    out = "".join(stream.feed(f"{claim} {markers}. ") + stream.finish()).strip()
+    assert bool(out) is shown, stream.checked
+    if not shown:
+        assert stream.checked[0].reason.startswith("speaks for documents it cites no passage of")
+        assert verifier.asked == []

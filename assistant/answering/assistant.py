@@ -383,7 +383,7 @@ class Assistant:
         packed = build_prompt(
             prompted, hits, history, generator.count_tokens, generator.n_ctx, max_tokens
         )
-        checker = self._checker(packed)
+        checker = self._checker(packed, retriever)
         checker.max_sentences = max_sentences or checker.max_sentences
         prompts = self._prompts(prompted, packed, retriever, query)
         checker.drop_declines = len(prompts) > 1
@@ -450,9 +450,9 @@ class Assistant:
         )
         yield record_answer(answer, record, self.settings)
 
-    def _checker(self, packed: PackedPrompt) -> SentenceStream:
+    def _checker(self, packed: PackedPrompt, retriever: Retriever) -> SentenceStream:
         """The sentence check over the prompt's passages, knowing their labels and titles
-        (a small model copies them into its text)."""
+        (a small model copies them into its text) and their documents' names."""
         hits = packed.hits
         passages = [f"{source_label(h)}\n{neutralise(h.chunk.passage)}" for h in hits]
         labels = [source_label(h) for h in hits]
@@ -464,7 +464,14 @@ class Assistant:
             for label, h in zip(labels, [*hits, *hits], strict=True)
         ]
         titles = [h.document.title for h in hits]
-        return SentenceStream(passages, self.verify if hits else None, labels, titles)
+        return SentenceStream(
+            passages,
+            self.verify if hits else None,
+            labels,
+            titles,
+            sources=[h.chunk.doc_id for h in hits],
+            named=retriever.named_documents,
+        )
 
     def _checked(
         self,

@@ -138,6 +138,24 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
+_SPELLED = {
+    word: str(n)
+    for n, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70"}
+_SPELLED |= {"eighty": "80", "ninety": "90", "hundred": "100", "dozen": "12"}
+_SPELLED_NUMBER = re.compile(rf"\b(?:{'|'.join(_SPELLED)})\b", re.I)
+
+
+def _passage_numbers(passage: str) -> set[str]:
+    """The passage's numbers, those written in words as well: a passage saying "four
+    open-source models" supports "4 models"."""
+    spelled = {_SPELLED[w.lower()] for w in _SPELLED_NUMBER.findall(passage)}
+    return _numbers(passage) | spelled
+
+
 def _names(text: str) -> set[str]:
     names: set[str] = set()
     for match in _NAME.finditer(text):
@@ -208,7 +226,7 @@ def support(claim: str, passage: str) -> Support:
     passage_words = content_words(passage)
     coverage = len(words & passage_words) / len(words) if words else 1.0
     passage_lower = set(re.findall(r"[a-z0-9]+", passage.lower()))
-    passage_numbers = _numbers(passage)
+    passage_numbers = _passage_numbers(passage)
     missing_numbers = tuple(sorted(n for n in _numbers(claim) if n not in passage_numbers))
     missing = [n for n in _names(claim) if n not in passage_lower]
     if missing:
@@ -335,6 +353,7 @@ def render(checked: list[Checked]) -> str:
 _STANCE = re.compile(
     r"\b(?:not|no longer|never|neither|nor|cannot|can't|doesn't|don't|isn't|aren't|won't|"
     r"against|oppos\w*|reject\w*|critic\w*|sceptic\w*|skeptic\w*|favou?r\w*|endors\w*|"
+    r"(?:dis)?agree[sd]?|"
     r"(?:is|are|was|were)\s+for)\b",
     re.I,
 )
@@ -361,6 +380,16 @@ def needs_verifier(item: Checked, passages: Sequence[str] = ()) -> bool:
     )
 
 
+# A sentence that says two documents hold the same view, or that each does something.
+_JOINT_CLAIM = re.compile(r"\b(?:both|agree[sd]?|alike|neither)\b", re.I)
+JOINT = "speaks for documents it cites no passage of"
+
+
+def _settled(item: Checked) -> bool:
+    """Withheld whatever the model would say of it."""
+    return item.reason == "repeats an earlier sentence" or item.reason.startswith(JOINT)
+
+
 # What a copied span needs to mean in the answer what it meant in its passage: a few
 # words, not opening on a word that points back ("Both amount to protectionism.") nor
 # being an item of a list cut from its lead-in ("(b) sold commercially,").
@@ -382,6 +411,40 @@ def self_standing(sentence: str) -> bool:
         and not _POINTS_BACK.search(sentence.strip(" \"'\u201c\u2018"))
         and not _LIST_ITEM.search(sentence)
     )
+
+
+# "..., according to the Demos appendix." / "According to ITIF, ..." / "..., per the
+# Imperial/MIT paper." / "..., in ITIF's view.": who says it, not what is said.
+_SOURCE = r"(?P<who>[^,.;:]{2,80}?)"
+_ATTRIBUTION = (
+    re.compile(
+        rf",?\s+(?:according to|per|as (?:stated|noted|argued|set out) (?:in|by))\s+"
+        rf"{_SOURCE}\s*(?P<end>[.!?]?)$",
+        re.I,
+    ),
+    re.compile(rf",?\s+in\s+{_SOURCE}(?:'s|’s)\s+(?:view|words|account)\s*(?P<end>[.!?]?)$", re.I),
+    re.compile(rf"^(?:according to|in the view of|per)\s+{_SOURCE},\s*(?P<end>)", re.I),
+)
+
+
+def without_attribution(claim: str, passage: str) -> str:
+    """The claim without a phrase naming its source, when that source is the one the
+    passage comes from (a name in it is in the passage's label, its first line): the
+    model is asked whether the passage says the claim, which the source's name written
+    another way ("the Demos appendix") only obscures. A source the passage is not from
+    stays in the claim, for the model to refuse."""
+    label = passage.split("\n", 1)[0].lower()
+    label_words = set(re.findall(r"[a-z0-9]+", label))
+    for pattern in _ATTRIBUTION:
+        found = pattern.search(claim)
+        if found is None:
+            continue
+        names = [w.lower() for w in re.findall(r"\b[A-Z][\w-]*", found["who"])]
+        names = [n for n in names if n not in STOPWORDS]
+        if names and all(part in label_words for n in names for part in re.split(r"[-/]", n)):
+            rest = (claim[: found.start()] + found["end"] + claim[found.end() :]).strip()
+            return rest[:1].upper() + rest[1:] if rest else claim
+    return claim
 
 
 def verbatim(sentence: str, passage: str) -> bool:
@@ -409,9 +472,15 @@ class SentenceStream:
         verify: Verify | None = None,
         labels: Sequence[str] = (),
         titles: Sequence[str] = (),
+        sources: Sequence[str] = (),
+        named: Callable[[str], set[str]] | None = None,
     ) -> None:
         self.passages = passages
         self.verify = verify
+        # each passage's document, and the documents a text names ("ITIF", "the Demos
+        # paper"): a sentence that speaks for two documents must cite each (`_joint`)
+        self.sources = list(sources)
+        self.named = named
         # only a label long enough not to be words of a sentence ("Justice" is both)
         self.labels = sorted(
             {label for label in labels if len(label.split()) >= 4}, key=len, reverse=True
@@ -481,7 +550,7 @@ class SentenceStream:
 
     def _take(self, raw: str) -> list[str]:
         items = [
-            self._limit(self._dedupe(item))
+            self._limit(self._dedupe(self._joint(item)))
             for item in check_answer(self._clean(raw), self.passages)
         ]
         if self.drop_declines:  # a part's "nothing on this" is not the answer's
@@ -500,7 +569,7 @@ class SentenceStream:
             if self.held or (
                 self.verify is not None
                 and needs_verifier(item, self.passages)
-                and item.reason != "repeats an earlier sentence"
+                and not _settled(item)
             ):
                 self.held.append(item)
                 continue
@@ -544,6 +613,28 @@ class SentenceStream:
         """The draft is stopped because it is full: its unfinished text is dropped."""
         self.buffer = ""
 
+    def _joint(self, item: Checked) -> Checked:
+        """A sentence that speaks for two or more documents at once ("ITIF and Demos both
+        argue ...", "the Cambridge report and ITIF agree ...") is withheld unless each of
+        them is behind a passage it cites (its own passage, or one that names it): the
+        words may all be in one document's passage while the other says the opposite."""
+        if self.named is None or not self.sources or not _JOINT_CLAIM.search(item.sentence.text):
+            return item
+        speaks_for = self.named(item.sentence.text)
+        if len(speaks_for) < 2:
+            return item
+        behind = {self.sources[n - 1] for n in item.cited if n <= len(self.sources)}
+        for n in item.cited:
+            behind |= self.named(self.passages[n - 1].split("\n", 1)[-1])
+        if speaks_for <= behind:
+            return item
+        return replace(
+            item,
+            supported=False,
+            reason=f"{JOINT} ({len(speaks_for)} documents, passages of "
+            f"{len(speaks_for & behind)} cited)",
+        )
+
     def _dedupe(self, item: Checked) -> Checked:
         key = " ".join(content_words_ordered(item.sentence.text))
         if item.supported and key and key in self._shown:
@@ -556,7 +647,7 @@ class SentenceStream:
         """The held sentence after the verifier has read its passage(s)."""
         if self.verify is None or not needs_verifier(item, self.passages):
             return item  # held only to keep the order
-        if item.reason == "repeats an earlier sentence":
+        if _settled(item):
             return item
         text = item.sentence.text
         if item.supported:  # re-cited or a stance: a passage must say so
@@ -618,6 +709,7 @@ class SentenceStream:
         if self.verify is None or self.verifications >= MAX_VERIFICATIONS:
             return None
         self.verifications += 1
+        claim = without_attribution(claim, passage)
         return round(float(self.verify(claim, rows_as_sentences(passage, claim))), 4)
 
     def _show(self, items: list[Checked]) -> list[str]:
