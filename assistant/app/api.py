@@ -9,10 +9,14 @@
     GET    /api/answers/{id}           the provenance record (as `assistant audit show ID --json`)
     GET    /docs, /openapi.json        what is above, drawn here (nothing fetched from the web)
 
-Errors are JSON, `{"error": "<what went wrong and what to do>"}`, with the status that says
-what kind: 400 a question or request that cannot be answered as it is, 401 no or a wrong
-login, 404 an unknown document or answer id, 413 an upload over the size limit, 503 no index
-or no model yet. When the UI has a login (bound beyond this computer) the API takes the same
+and, for tools written for OpenAI's API, `/v1/models` and `/v1/chat/completions`
+(`openai_api.py`).
+
+Errors are JSON, `{"error": "<what went wrong and what to do>"}` (under /v1 in OpenAI's
+shape, `{"error": {"message", "type", "code"}}`), with the status that says what kind:
+400 a question or request that cannot be answered as it is, 401 no or a wrong login, 404
+an unknown document or answer id, 413 an upload over the size limit, 503 no index or no
+model yet. When the UI has a login (bound beyond this computer) the API takes the same
 one, as HTTP Basic.
 """
 
@@ -27,9 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from ..answering.assistant import Assistant
 from ..answers import Answer
@@ -47,6 +57,7 @@ from ..generation.catalog import ModelStore
 from ..ingest.indexing import IndexReport
 from ..settings import Settings
 from ..trust.audit import AuditLog
+from .openai_api import PREFIX, error_code, error_response, openai_router
 
 STATUS: dict[type[AssistantError], int] = {
     EmptyQuestion: 400,
@@ -208,9 +219,8 @@ def _report(report: IndexReport) -> dict[str, Any]:
 
 
 def add_api(app: FastAPI, assistant: Assistant, settings: Settings, auth: Any = None) -> None:
-    """The API's routes, error handlers and self-contained docs on `app`; with `auth`
-    (user, password), every route asks for that login."""
-    router = api_router(assistant, settings)
+    """The API's routes (/api and /v1), error handlers and self-contained docs on `app`;
+    with `auth` (user, password), every route asks for that login."""
     needs: list[Any] = []
     if auth is not None:
         basic = HTTPBasic(realm="Policy assistant", auto_error=False)
@@ -223,16 +233,39 @@ def add_api(app: FastAPI, assistant: Assistant, settings: Settings, auth: Any = 
                 raise ApiError(401, "Wrong user name or password: use the UI's login.")
 
         needs.append(Depends(login))
-    app.include_router(router, dependencies=needs)
+    app.include_router(api_router(assistant, settings), dependencies=needs)
+    app.include_router(openai_router(assistant, settings), dependencies=needs)
+
+    def openai_route(request: Request) -> bool:
+        return request.url.path.startswith(PREFIX + "/")
 
     @app.exception_handler(ApiError)
     def api_error(request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Basic"} if exc.status == 401 else None
+        if openai_route(request):
+            return error_response(exc.status, str(exc), None, headers)
         return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(AssistantError)
     def assistant_error(request: Request, exc: AssistantError) -> JSONResponse:
+        if openai_route(request):
+            return error_response(status_of(exc), str(exc), error_code(exc))
         return JSONResponse({"error": str(exc)}, status_code=status_of(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Any:
+        if not openai_route(request):
+            return await request_validation_exception_handler(request, exc)
+        wrong = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return error_response(422, f"The request does not fit: {wrong}.", "invalid_request")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Any:
+        if not openai_route(request):
+            return await http_exception_handler(request, exc)
+        return error_response(exc.status_code, f"{exc.detail}: {request.url.path}", None)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -248,7 +281,8 @@ def docs_html(spec: dict[str, Any]) -> str:
         "code,pre{background:#f1f5f9;padding:.1em .3em}h2{margin-top:1.5em}</style>",
         "<h1>Policy assistant API</h1>",
         "<p>The machine-readable description: <a href='/openapi.json'>/openapi.json</a>. "
-        'Errors are JSON: <code>{"error": "..."}</code>.</p>',
+        'Errors are JSON: <code>{"error": "..."}</code>; under /v1, OpenAI\'s '
+        '<code>{"error": {"message", "type", "code"}}</code>.</p>',
     ]
     for path, methods in spec.get("paths", {}).items():
         for method, op in methods.items():
