@@ -5,6 +5,7 @@ test client and through the `openai` client itself; and, marked `model`, the rea
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -242,6 +243,15 @@ def test_the_v1_routes_ask_for_the_login_too(fake_assistant: Assistant) -> None:
     assert refused.status_code == 401
     assert refused.json()["error"]["type"] == "authentication_error"
     assert client.get("/v1/models", auth=("adviser", "s3cret-words")).status_code == 200
+    login = "Basic " + base64.b64encode(b"adviser:s3cret-words").decode()
+    openai_client = openai.OpenAI(
+        base_url="http://testserver/v1",
+        api_key="none",
+        http_client=client,
+        max_retries=0,
+        default_headers={"Authorization": login},
+    )
+    assert [m.id for m in openai_client.models.list()] == [DEFAULT_MODEL]
     assert client.get("/api/documents").json() == {
         "error": "Wrong user name or password: use the UI's login."
     }
