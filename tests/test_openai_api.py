@@ -149,6 +149,25 @@ def test_earlier_turns_are_the_history_and_system_messages_are_ignored(
 
 
 @pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ({}, 384),
+        ({"max_tokens": 50}, 50),
+        ({"max_completion_tokens": 60}, 60),
+        ({"max_tokens": 9000}, 384),
+    ],
+)
+def test_max_tokens_lowers_the_drafts_limit_and_never_raises_it(
+    client: TestClient, fake_assistant: Assistant, given: dict[str, int], used: int
+) -> None:
+    assert fake_assistant.settings.generation.max_tokens == 384
+    fake_assistant.generator.enqueue(REPLY)  # type: ignore[attr-defined]
+    completion = client.post("/v1/chat/completions", json=asked(**given)).json()
+    record = client.get(f"/api/answers/{completion['answer_id']}").json()
+    assert record["generation"]["max_tokens"] == used
+
+
+@pytest.mark.parametrize(
     ("roles", "question", "history"),
     [
         (["user"], "q1", []),

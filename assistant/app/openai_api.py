@@ -130,7 +130,7 @@ def error_response(
 
 
 def error_code(exc: AssistantError) -> str:
-    """ "index_not_found" for IndexNotFound."""
+    """The error's code in OpenAI's shape: IndexNotFound is "index_not_found"."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
 
 
