@@ -280,7 +280,10 @@ def test_an_unknown_v1_route_is_an_openai_error_and_api_keeps_its_shape(
     client: TestClient,
 ) -> None:
     unknown = client.post("/v1/embeddings", json={"input": "x"})
-    assert unknown.status_code == 404 and "/v1/embeddings" in unknown.json()["error"]["message"]
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["message"].startswith("No route POST /v1/embeddings: ")
+    wrong = client.get("/v1/chat/completions").json()["error"]
+    assert wrong["code"] == "unknown_route" and "POST /v1/chat/completions" in wrong["message"]
     assert client.get("/api/nothing").json() == {"detail": "Not Found"}
     assert client.post("/api/ask", json={}).json()["detail"][0]["loc"] == ["body", "question"]
 

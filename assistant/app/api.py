@@ -31,15 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException
 
 from ..answering.assistant import Assistant
 from ..answers import Answer
@@ -260,12 +256,6 @@ def add_api(app: FastAPI, assistant: Assistant, settings: Settings, auth: Any = 
             f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
         )
         return error_response(422, f"The request does not fit: {wrong}.", "invalid_request")
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Any:
-        if not openai_route(request):
-            return await http_exception_handler(request, exc)
-        return error_response(exc.status_code, f"{exc.detail}: {request.url.path}", None)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

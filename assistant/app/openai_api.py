@@ -44,7 +44,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,7 @@ from ..settings import Settings
 
 PREFIX = "/v1"
 REFERENCES = "\n\nReferences:\n"
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 ERROR_TYPES = {401: "authentication_error", 404: "not_found_error"}
 
 
@@ -189,6 +190,13 @@ def openai_router(assistant: Assistant, settings: Settings) -> APIRouter:
         usage = bool((body.stream_options or {}).get("include_usage"))
         chunks = completion_chunks(chain([first], events), assistant.generator.name, usage)
         return StreamingResponse(chunks, media_type="text/event-stream")
+
+    # here, not left to the app: the chat UI is mounted at / and would answer in its shape
+    @router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
+    def unknown(path: str, request: Request) -> JSONResponse:
+        routes = "GET /v1/models, GET /v1/models/{model}, POST /v1/chat/completions"
+        where = f"{request.method} {PREFIX}/{path}"
+        return error_response(404, f"No route {where}: the routes are {routes}.", "unknown_route")
 
     return router
 
