@@ -12,11 +12,15 @@
     POST   /api/feedback               a thumbs up or down, and a comment, on an answer
     GET    /docs, /openapi.json        what is above, drawn here (nothing fetched from the web)
 
-Errors are JSON, `{"error": "<what went wrong and what to do>"}`, with the status that says
-what kind: 400 a question or request that cannot be answered as it is, 401 no or a wrong
-sign-in, 403 a role that may not do it, 404 an unknown document or answer id (another
-user's are unknown too), 413 an upload over the size limit, 503 no index or no model yet,
-or too many questions waiting (with Retry-After).
+and, for tools written for OpenAI's API, `/v1/models` and `/v1/chat/completions`
+(`openai_api.py`), with the same sign-in, spaces and queue.
+
+Errors are JSON, `{"error": "<what went wrong and what to do>"}` (under /v1 in OpenAI's
+shape, `{"error": {"message", "type", "code"}}`), with the status that says what kind:
+400 a question or request that cannot be answered as it is, 401 no or a wrong sign-in,
+403 a role that may not do it, 404 an unknown document or answer id (another user's are
+unknown too), 413 an upload over the size limit, 503 no index or no model yet, or too many
+questions waiting (with Retry-After).
 
 With accounts (`assistant users`), every route but /api/health and /docs wants
 `Authorization: Bearer TOKEN` (`assistant users token NAME`) or the account's name and
@@ -34,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -58,6 +64,7 @@ from ..settings import Settings
 from ..trust.accounts import Accounts
 from ..trust.audit import AuditLog
 from .conversations import Conversations
+from .openai_api import PREFIX, error_code, error_response, openai_router
 from .waiting import AnswerQueue, Ticket
 
 STATUS: dict[type[AssistantError], int] = {
@@ -315,23 +322,43 @@ def add_api(
     accounts: Accounts | None = None,
     queue: AnswerQueue | None = None,
 ) -> None:
-    """The API's routes, error handlers and self-contained docs on `app`; with `accounts`,
-    every route but the health check wants a signed-in user."""
+    """The API's routes (/api and /v1), error handlers and self-contained docs on `app`;
+    with `accounts`, every route but the health check wants a signed-in user. Both sets
+    of routes share one answer queue (and the UI's, when it is given)."""
+    queue = queue or AnswerQueue.from_settings(settings)
+    who = Depends(signed_in(accounts))
     app.include_router(api_router(assistant, settings, accounts, queue))
+    app.include_router(openai_router(assistant, settings, who, queue))
+
+    def openai_route(request: Request) -> bool:
+        return request.url.path.startswith(PREFIX + "/")
 
     @app.exception_handler(ApiError)
     def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Bearer, Basic realm="Policy assistant"'}
-        return JSONResponse(
-            {"error": str(exc)},
-            status_code=exc.status,
-            headers=headers if exc.status == 401 else None,
+        headers = (
+            {"WWW-Authenticate": 'Bearer, Basic realm="Policy assistant"'}
+            if exc.status == 401
+            else None
         )
+        if openai_route(request):
+            return error_response(exc.status, str(exc), None, headers)
+        return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(AssistantError)
     def assistant_error(request: Request, exc: AssistantError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueueFull) else None
+        if openai_route(request):
+            return error_response(status_of(exc), str(exc), error_code(exc), headers)
         return JSONResponse({"error": str(exc)}, status_code=status_of(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Any:
+        if not openai_route(request):
+            return await request_validation_exception_handler(request, exc)
+        wrong = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return error_response(422, f"The request does not fit: {wrong}.", "invalid_request")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -347,7 +374,8 @@ def docs_html(spec: dict[str, Any]) -> str:
         "code,pre{background:#f1f5f9;padding:.1em .3em}h2{margin-top:1.5em}</style>",
         "<h1>Policy assistant API</h1>",
         "<p>The machine-readable description: <a href='/openapi.json'>/openapi.json</a>. "
-        'Errors are JSON: <code>{"error": "..."}</code>.</p>',
+        'Errors are JSON: <code>{"error": "..."}</code>; under /v1, OpenAI\'s '
+        '<code>{"error": {"message", "type", "code"}}</code>.</p>',
     ]
     for path, methods in spec.get("paths", {}).items():
         for method, op in methods.items():

@@ -551,7 +551,7 @@ def models_fetch(ctx: click.Context, names: tuple[str, ...]) -> None:
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, model: str | None) -> None:
-    """Serve the chat UI at / and the HTTP API at /api (docs at /docs)."""
+    """Serve the chat UI at / and the HTTP API at /api and /v1 (docs at /docs)."""
     from .ui import launch
 
     settings = _settings(ctx, model=model).with_overrides(ui={"host": host, "port": port})

@@ -1257,7 +1257,7 @@ class _turn:
 
 
 def launch(assistant: Assistant, settings: Settings) -> None:
-    """The chat UI at `/` and the HTTP API (`api.py`) at `/api`, on one FastAPI app
+    """The chat UI at `/` and the HTTP API (`api.py`) at `/api` and `/v1`, on one FastAPI app
     served by uvicorn, with the corpus watcher beside them."""
     import gradio as gr
     import uvicorn
@@ -1296,7 +1296,10 @@ def launch(assistant: Assistant, settings: Settings) -> None:
         )
         watcher.start()
     url = f"http://{settings.ui.host}:{settings.ui.port}"
-    print(f"Chat UI at {url}, its API at {url}/api (docs: {url}/docs). Ctrl-C stops it.")
+    print(
+        f"Chat UI at {url}, its API at {url}/api and, OpenAI-compatible, {url}/v1 "
+        f"(docs: {url}/docs). Ctrl-C stops it."
+    )
     try:
         # stopped (Ctrl-C, SIGTERM), it waits for answers under way, but not for ever for
         # the open connections of a browser or client left open
