@@ -18,8 +18,9 @@ from conftest import MODELS_DIR, ROOT, real_model_path
 
 from assistant.bench.harness import BenchOptions, ServeOptions
 from assistant.bench.report import SERVE_HEADER, serve_table
+from assistant.bench.results import BenchResults
 from assistant.bench.runner import run_bench
-from assistant.bench.users import SimulatedUser, events, users_of_round
+from assistant.bench.users import Asked, SimulatedUser, events, judge, users_of_round
 from assistant.settings import Settings
 
 MODEL = "smollm2-135m"
@@ -56,6 +57,7 @@ def test_two_users_at_once_get_their_own_answers(tmp_path: Path) -> None:
     assert round_.audit_ok and round_.audit_records == 2, round_.audit_problem
     assert round_.first_word.p50_s is not None and round_.full_answer.p95_s is not None
     assert round_.serve_peak_rss_bytes > 0 and round_.model_server_peak_rss_bytes > 0
+    assert BenchResults.load(folder).serve == results.serve  # results.json reads back
     report = (folder / "report.md").read_text()
     assert "## Serving: users at once" in report and "| 2 | 2 / 2 | 0 | 0 |" in report
     lines = [json.loads(x) for x in (folder / "serve" / "requests.jsonl").open()]
@@ -93,3 +95,19 @@ def test_server_sent_events_are_read_with_their_names() -> None:
         ("text", "The Ministry"),
         ("answer", {"id": "a1", "question": "q"}),
     ]
+
+
+def test_answers_are_judged_answered_lost_or_mixed() -> None:
+    def answer(id_: str, question: str) -> dict[str, str]:
+        return {"id": id_, "question": question}
+
+    records = {"a1": "Q one", "a2": "Q two", "a3": "Q three", "a5": "Q five"}
+    asked = [
+        Asked(0, "Q one", "200", answer=answer("a1", "Q  one")),  # whitespace as the API has it
+        Asked(1, "Q two", "200", answer=answer("a3", "Q three")),  # another user's answer
+        Asked(2, "Q three", "200", answer=answer("a3", "Q three")),  # its id given twice
+        Asked(3, "Q four", "200 error 503"),  # no answer: lost
+        Asked(4, "Q five", "200", answer=answer("a4", "Q five")),  # not recorded: lost
+        Asked(5, "Q five", "200", answer=answer("a5", "Q five"), record_question="Q two"),
+    ]
+    assert judge(asked, records.get) == (1, 3)  # answered, mixed; so 2 lost

@@ -27,8 +27,12 @@ default, true, keeps the logits of every prompt token, up to n_ctx x vocabulary 
 without in the small load test; the assistant asks for no log-probabilities). The
 assistant counts tokens through the same server (a request for each passage not counted
 before), so packing a prompt waits in that queue too, each count for at most
-`generation.timeout_s`. Slots that answer at once need llama.cpp's own
-`llama-server -np N` (README: "Serving many users"); not measured here.
+`generation.timeout_s`; and this server sends no token usage with a stream, so the count
+of the prompt after it is one more trip through the queue: with 16 users the text of an
+answer was shown up to two minutes before its "answer" event, and answers finished in
+batches, as a round of counts got its turn (eval/bench/serve/). A question about two
+documents drafts once per document, and queues again for each. Slots that answer at once
+need llama.cpp's own `llama-server -np N` (README: "Serving many users"); not measured.
 """
 
 from __future__ import annotations
@@ -57,7 +61,15 @@ from ..settings import Settings
 from ..trust.audit import AuditLog
 from .harness import Bench, ServeOptions, rounded
 from .results import Serve, ServeRound, Spread
-from .users import Asked, SimulatedUser, UserLog, judge, run_user, users_of_round
+from .users import (
+    Asked,
+    SimulatedUser,
+    UserLog,
+    judge,
+    recorded_in,
+    run_user,
+    users_of_round,
+)
 
 LOOPBACK = "127.0.0.1"
 MODEL_SERVER = (
@@ -80,7 +92,7 @@ def run_round(
         logs = list(pool.map(lambda u: run_user(url, u, began, deadline, timeout), users))
     seconds = time.monotonic() - began
     asked = [a for log in logs for a in log.asked]
-    answered, mixed = judge(asked, audit)
+    answered, mixed = judge(asked, recorded_in(audit))
     verified = audit.verify()
     statuses: Counter[str] = sum((log.statuses for log in logs), Counter())
     return ServeRound(

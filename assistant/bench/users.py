@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,9 +177,10 @@ def _request(http: httpx.Client, method: str, path: str, **kwargs: Any) -> tuple
 # ---------------------------------------------------------------- checking
 
 
-def judge(asked: list[Asked], audit: AuditLog) -> tuple[int, int]:
+def judge(asked: list[Asked], recorded: Callable[[str], str | None]) -> tuple[int, int]:
     """(answered, mixed): answers to the question asked and recorded as such, and answers
-    delivered for another question, to two users, or recorded as another question."""
+    delivered for another question, to two users, or recorded as another question.
+    `recorded(id)`: the question of the answer's record, None when there is none."""
     ids = Counter(a.answer.get("id") for a in asked if a.answer)
     answered = mixed = 0
     for a in asked:
@@ -193,15 +194,26 @@ def judge(asked: list[Asked], audit: AuditLog) -> tuple[int, int]:
         if not a.answer.get("id") or ids[a.answer["id"]] > 1:
             mixed += 1
             continue
-        try:
-            record = audit.find(a.answer["id"])
-        except RecordNotFound:
+        question = recorded(a.answer["id"])
+        if question is None:
             continue  # lost: given without its record
-        if same(record.question, a.question):
+        if same(question, a.question):
             answered += 1
         else:
             mixed += 1
     return answered, mixed
+
+
+def recorded_in(audit: AuditLog) -> Callable[[str], str | None]:
+    """The question of an answer's record in `audit`, None when it has none."""
+
+    def question(answer_id: str) -> str | None:
+        try:
+            return audit.find(answer_id).question
+        except RecordNotFound:
+            return None
+
+    return question
 
 
 def same(a: str, b: str) -> bool:
