@@ -921,7 +921,9 @@ def bundle(
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["indexing", "retrieval", "answering", "langchain", "coldstart", "sweep"]),
+    type=click.Choice(
+        ["indexing", "retrieval", "answering", "langchain", "coldstart", "serve", "sweep"]
+    ),
     help="Run only these sections (repeat).",
 )
 @click.option("--sweep", is_flag=True, help="Also sweep passages, chunk size, threads, batch.")
@@ -942,6 +944,19 @@ def bundle(
     type=click.Path(path_type=Path, file_okay=False),
     help="Report folder (default eval/reports/bench-<timestamp>).",
 )
+@click.option(
+    "--users",
+    default="1,4,16",
+    show_default=True,
+    help="serve: simulated users at once, round by round, comma-separated.",
+)
+@click.option(
+    "--user-questions",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="serve: questions each user asks.",
+)
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.pass_context
 def bench(
@@ -951,11 +966,13 @@ def bench(
     sweep_part: tuple[str, ...],
     sizes: str,
     out: Path | None,
+    users: str,
+    user_questions: int,
     model: str | None,
 ) -> None:
     """Measure every stage against bare llama.cpp and a textbook LangChain pipeline."""
-    from ..bench.harness import DEFAULT_SECTIONS, BenchOptions
-    from ..bench.report import SUMMARY_HEADER, summary_rows
+    from ..bench.harness import DEFAULT_SECTIONS, BenchOptions, ServeOptions
+    from ..bench.report import SERVE_HEADER, SUMMARY_HEADER, serve_table, summary_rows
     from ..bench.runner import run_bench
 
     sections = only or (DEFAULT_SECTIONS + (("sweep",) if sweep else ()))
@@ -964,6 +981,9 @@ def bench(
         out=out,
         sizes=tuple(int(n) for n in sizes.split(",") if n.strip()),
         sweep=sweep_part or BenchOptions.sweep,
+        serve=ServeOptions(
+            users=tuple(int(n) for n in users.split(",") if n.strip()), questions=user_questions
+        ),
     )
     try:
         results, folder = run_bench(
@@ -972,6 +992,8 @@ def bench(
     except AssistantError as exc:
         raise _fail(exc) from exc
     _print_table(SUMMARY_HEADER, summary_rows(results))
+    if results.serve:
+        _print_table(SERVE_HEADER, serve_table(results.serve))
     click.echo(f"Report: {folder / 'report.md'}", err=True)
 
 

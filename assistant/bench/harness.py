@@ -17,11 +17,28 @@ from ..settings import Settings
 from .results import BenchResults, BenchSettings, Loads, Machine
 
 Progress = Callable[[str], None]
-SECTIONS = ("indexing", "retrieval", "answering", "langchain", "coldstart", "sweep")
-DEFAULT_SECTIONS = SECTIONS[:-1]
+SECTIONS = ("indexing", "retrieval", "answering", "langchain", "coldstart", "serve", "sweep")
+DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s not in ("serve", "sweep"))  # on request
 # Ten fixed questions of eval/gold.jsonl: figures, facts, multi-part, comparison, unanswerable.
 FIXED_QUESTIONS = ("q001", "q010", "q024", "q036", "q045", "q059", "q062", "q066", "q073", "q079")
 WARM_UP = "What is AI sovereignty?"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """The load test of the served assistant (`serve.py`): so many users at once, in turn."""
+
+    users: tuple[int, ...] = (1, 4, 16)  # simulated users of each round
+    questions: int = 2  # questions each user asks, one after the other
+    model: str | None = None  # catalogue name or path the model server runs (None: the bench's)
+    round_s: float = 240.0  # after this, a round's users ask no more questions
+    request_timeout_s: float = 300.0  # the longest wait for any one reply
+    start_timeout_s: float = 240.0  # for each server to answer its first request
+
+    @classmethod
+    def small(cls, model: str | None = None) -> ServeOptions:
+        """Two users, one question each: the test suite's run."""
+        return cls(users=(2,), questions=1, model=model)
 
 
 @dataclass(frozen=True)
@@ -33,6 +50,7 @@ class BenchOptions:
     queries: int = 200
     bm25_limit: int = 100_000
     sweep: tuple[str, ...] = ("retrieval", "passages", "engine")  # parts of the sweep to run
+    serve: ServeOptions = ServeOptions()
     out: Path | None = None
 
 

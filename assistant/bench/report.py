@@ -14,6 +14,8 @@ from .results import (
     LangChain,
     LatencySummary,
     Retrieval,
+    Serve,
+    Spread,
     Sweep,
     SyntheticSize,
 )
@@ -60,6 +62,8 @@ def summary_rows(results: BenchResults) -> list[Row]:
         rows += _langchain_rows(results.langchain, results.answering, results.indexing)
     if results.coldstart:
         rows += _coldstart_rows(results.coldstart)
+    if results.serve:
+        rows += _serve_rows(results.serve)
     return rows
 
 
@@ -268,6 +272,77 @@ def _coldstart_rows(cs: ColdStart) -> list[Row]:
     return rows
 
 
+def _serve_rows(sv: Serve) -> list[Row]:
+    rows: list[Row] = []
+    for r in sv.rounds:
+        rows.append(
+            (
+                "serving",
+                f"{r.users} user(s) at once: answered / asked, lost, mixed",
+                f"{r.answered} / {r.asked}, {r.lost} lost, {r.mixed} mixed",
+                "",
+                "",
+                f"audit chain {'valid' if r.audit_ok else 'BROKEN'}; {statuses(r.statuses)}",
+            )
+        )
+        rows.append(
+            (
+                "serving",
+                f"{r.users} user(s): first word · full answer, p50 / p95",
+                f"{_spread(r.first_word)} · {_spread(r.full_answer)}",
+                "",
+                "",
+                f"peak memory: assistant {_mb(r.serve_peak_rss_bytes)}, model server "
+                f"{_mb(r.model_server_peak_rss_bytes)}",
+            )
+        )
+    return rows
+
+
+SERVE_HEADER = (
+    "users",
+    "answered / asked",
+    "lost",
+    "mixed",
+    "statuses",
+    "first word p50 / p95",
+    "full answer p50 / p95",
+    "audit chain",
+    "peak MB assistant",
+    "peak MB model server",
+)
+
+
+def serve_table(sv: Serve) -> list[tuple[str, ...]]:
+    """One row per round of the load test, under `SERVE_HEADER`."""
+    return [
+        (
+            str(r.users),
+            f"{r.answered} / {r.asked}" + (f" ({r.skipped} not asked)" if r.skipped else ""),
+            str(r.lost),
+            str(r.mixed),
+            statuses(r.statuses),
+            _spread(r.first_word),
+            _spread(r.full_answer),
+            f"valid, {r.audit_records} records" if r.audit_ok else f"BROKEN: {r.audit_problem}",
+            f"{r.serve_peak_rss_bytes / 1e6:.0f}",
+            f"{r.model_server_peak_rss_bytes / 1e6:.0f}",
+        )
+        for r in sv.rounds
+    ]
+
+
+def statuses(counts: dict[str, int]) -> str:
+    """ "ask 200 ×8, upload 200 ×1" """
+    return ", ".join(f"{kind} ×{n}" for kind, n in counts.items())
+
+
+def _spread(spread: Spread) -> str:
+    if spread.p50_s is None or spread.p95_s is None:
+        return "–"
+    return f"{spread.p50_s:.2f} / {spread.p95_s:.2f} s"
+
+
 def _langchain_rows(lc: LangChain, an: Answering | None, ix: Indexing | None) -> list[Row]:
     rows: list[Row] = []
     if an:
@@ -389,6 +464,18 @@ def markdown(results: BenchResults) -> str:
                 f"{q.bare_total_s:.2f} | {q.total_ratio:.3f} | "
                 f"{q.prompt_tokens} | {q.completion_tokens} |"
             )
+        lines.append("")
+    if sv := results.serve:
+        lines += [
+            f"## Serving: users at once ({sv.questions_per_user} question(s) each, model "
+            f"{sv.model})",
+            "",
+            f"{sv.model_server}; both servers up in {sv.startup_s:.1f} s.",
+            "",
+            "| " + " | ".join(SERVE_HEADER) + " |",
+            "|" + "---|" * len(SERVE_HEADER),
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in serve_table(sv)]
         lines.append("")
     if sw := results.sweep:
         lines += _sweep(sw)

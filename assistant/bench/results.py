@@ -4,7 +4,8 @@ Written by `runner.run_bench` (each section as it finishes, so a long run keeps 
 measured) with `BenchResults.save`, read back with `BenchResults.load`; shown by
 `report.py` and `assistant bench`. Only the sections that were run
 are in a file. Fields added after the first results were kept are optional:
-`outside_model_s` and its sum (the pipeline's own time), `prefix_cache`, `other_load`.
+`outside_model_s` and its sum (the pipeline's own time), `prefix_cache`, `other_load`,
+`serve`.
 Latencies of one search are in milliseconds (`LatencySummary`), everything else in
 seconds, bytes and tokens as named.
 """
@@ -319,6 +320,63 @@ class ColdStart(Part):
     section_s: float = 0.0
 
 
+# ---------------------------------------------------------------- serving
+
+
+class Spread(Part):
+    """The median and 95th percentile of some waits, in seconds (None: nothing measured)."""
+
+    p50_s: float | None = None
+    p95_s: float | None = None
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Spread:
+        if not seconds:
+            return cls()
+        p50, p95 = np.percentile(seconds, [50, 95])  # linear between the closest ranks
+        return cls(p50_s=round(float(p50), 3), p95_s=round(float(p95), 3))
+
+
+class ServeRound(Part):
+    """So many simulated users at once against the served assistant.
+
+    `answered`: answers to the question asked, recorded in the audit log under their id;
+    `mixed`: answers delivered for another question (or to two users, or recorded as
+    another question); `lost`: the rest of what was asked (an error, a timeout, a stream
+    that ended without its answer); `skipped`: not asked, the round's time ran out.
+    `statuses` counts replies by kind and HTTP status ("ask 200"); a streamed answer that
+    failed after its 200 counts as "ask 200 error <status>".
+    """
+
+    users: int
+    asked: int
+    answered: int
+    lost: int
+    mixed: int
+    skipped: int
+    uploads: int
+    statuses: dict[str, int]
+    first_word: Spread  # from the request to its first "text" event
+    full_answer: Spread  # to its "answer" event
+    audit_ok: bool
+    audit_records: int
+    serve_peak_rss_bytes: int
+    model_server_peak_rss_bytes: int
+    seconds: float
+    audit_problem: str = ""  # the first break of the chain, in words
+
+
+class Serve(Part):
+    """`assistant serve` in front of `python -m llama_cpp.server`, loaded round by round."""
+
+    model: str
+    model_server: str  # what serves the model, and how it takes requests at once
+    questions_per_user: int
+    startup_s: float  # both servers, to their first answer to /api/health
+    rounds: list[ServeRound]
+    section_s: float = 0.0
+
+
 # ---------------------------------------------------------------- sweep
 
 
@@ -377,6 +435,7 @@ class BenchResults(Record):
     answering: Answering | None = None
     langchain: LangChain | None = None
     coldstart: ColdStart | None = None
+    serve: Serve | None = None
     sweep: Sweep | None = None
 
     def save(self, path: Path) -> None:

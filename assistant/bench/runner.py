@@ -13,6 +13,8 @@ run on a shared machine):
   pipeline, whose answers are also scored by the evaluation harness (`baselines.py`);
 - cold start: `assistant ask` in a fresh process to its first word on standard output,
   and that process's peak memory;
+- serving (on request): `assistant serve` in front of a model server, asked by 1, 4 and 16
+  users at once: answers lost or mixed up, waits, the audit chain, memory (`serve.py`);
 - sweep (on request): passages per prompt, chunk size, threads and batch size (`sweep.py`).
 
 Everything lands in `eval/reports/bench-<timestamp>/` as results.json and report.md.
@@ -77,7 +79,7 @@ def run_bench(
     settings: Settings, options: BenchOptions, say: Progress | None = None
 ) -> tuple[BenchResults, Path]:
     """Run the chosen sections; write results.json and report.md; return both."""
-    from . import report, sweep
+    from . import report, serve, sweep
 
     out = options.out or Path("eval/reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
@@ -88,6 +90,7 @@ def run_bench(
         "answering": bench_answering,
         "langchain": bench_langchain,
         "coldstart": bench_coldstart,
+        "serve": serve.bench_serve,
         "sweep": sweep.sweep,
     }
     for name in SECTIONS:
