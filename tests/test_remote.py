@@ -114,6 +114,20 @@ def test_tokens_are_counted_by_the_server_as_by_the_file(server: str) -> None:
 
 
 @pytest.mark.model
+def test_with_the_servers_file_named_tokens_are_counted_here() -> None:
+    """The fake server counts words; the named GGUF's vocabulary counts word pieces, with
+    no request to the server (where a count would queue behind answers)."""
+    path = real_model_path("smollm2-135m")
+    local = LlamaGenerator(path, "smollm2-135m", "", n_ctx=256)
+    text = "The Ministry of Justice will give 2,500 employees access to AI tools."
+    with fake_server() as (url, _):
+        verified = ("smollm2-135m", CATALOG["smollm2-135m"].sha256, path)
+        generator = OpenAIGenerator(url, n_ctx=N_CTX, verified=verified)
+        # the server's count would be the number of words
+        assert generator.count_tokens(text) == local.count_tokens(text) != len(text.split())
+
+
+@pytest.mark.model
 def test_a_question_through_the_assistant(tmp_path: Path, corpus: Path, server: str) -> None:
     settings = remote_settings(tmp_path, server, remote_gguf="smollm2-135m", max_tokens=48)
     assistant = Assistant(settings, FakeEmbedder())

@@ -51,6 +51,8 @@ def test_two_users_at_once_get_their_own_answers(tmp_path: Path) -> None:
     print(SERVE_HEADER, *serve_table(results.serve), sep="\n")
     (round_,) = results.serve.rounds
     assert (round_.users, round_.asked, round_.skipped) == (2, 2, 0)
+    # mixed counts an answer given a passage of another user's private space too: each
+    # user signed in with its own account, and the upload went to its uploader's space
     assert (round_.answered, round_.lost, round_.mixed) == (2, 0, 0)
     assert round_.statuses == {"ask 200": 2, "record 200": 1, "upload 200": 1}
     assert round_.uploads == 1
@@ -111,3 +113,9 @@ def test_answers_are_judged_answered_lost_or_mixed() -> None:
         Asked(5, "Q five", "200", answer=answer("a5", "Q five"), record_question="Q two"),
     ]
     assert judge(asked, records.get) == (1, 3)  # answered, mixed; so 2 lost
+    # a passage of another user's private space given to the model is mixed too
+    foreign = {**answer("a1", "Q one"), "contexts": [{"doc_id": "private/user1/note"}]}
+    own = {**answer("a2", "Q two"), "contexts": [{"doc_id": "private/user0/note"}]}
+    spaces = [Asked(0, "Q one", "200", answer=foreign), Asked(0, "Q two", "200", answer=own)]
+    assert judge(spaces, records.get) == (1, 1)
+    assert users_of_round(2, ["a"], 1, ["t0", "t1"])[1].headers == {"Authorization": "Bearer t1"}

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,7 @@ import httpx
 from ..errors import BenchError
 from ..generation.catalog import ModelStore
 from ..settings import Settings
+from ..trust.accounts import Accounts
 from ..trust.audit import AuditLog
 from .harness import Bench, ServeOptions, rounded
 from .results import Serve, ServeRound, Spread
@@ -65,6 +67,7 @@ from .users import (
     Asked,
     SimulatedUser,
     UserLog,
+    account,
     judge,
     recorded_in,
     run_user,
@@ -165,6 +168,7 @@ def bench_serve(bench: Bench) -> Serve:
     with tempfile.TemporaryDirectory(prefix="serve-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         prepare(work, settings)
+        tokens = make_accounts(work / "data", max(options.users, default=0))
         started = time.perf_counter()
         model_port, serve_port = free_port(), free_port()
         llama = stack.enter_context(
@@ -181,7 +185,7 @@ def bench_serve(bench: Bench) -> Serve:
         audit = AuditLog(work / "data" / settings.audit.log_file)
         for n in options.users:
             bench.say(f"   {n} user(s) at once, {options.questions} question(s) each")
-            users = users_of_round(n, questions, options.questions)
+            users = users_of_round(n, questions, options.questions, tokens)
             result, logs = run_round(url, users, options, audit, [served.pid, llama.pid])
             bench.say(
                 f"   answered {result.answered}/{result.asked}, lost {result.lost}, "
@@ -203,6 +207,18 @@ def bench_serve(bench: Bench) -> Serve:
         startup_s=rounded(startup, 2),
         rounds=rounds,
     )
+
+
+def make_accounts(data_dir: Path, n: int) -> list[str | None]:
+    """Accounts user0 ... for the simulated users, as a department's would be: each signs
+    in with its own token, and its uploads go to its own private space."""
+    accounts = Accounts(data_dir)
+    tokens: list[str | None] = []
+    for number in range(n):
+        name = account(number)
+        accounts.add(name, "reader", secrets.token_urlsafe(12))
+        tokens.append(accounts.new_token(name))
+    return tokens
 
 
 def row(n: int, asked: Asked) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,16 +62,20 @@ class UserLog:
     upload_s: float | None = None  # the upload's time, to its reply
 
 
-def users_of_round(n: int, questions: list[str], per_user: int) -> list[SimulatedUser]:
+def users_of_round(
+    n: int, questions: list[str], per_user: int, tokens: Sequence[str | None] = ()
+) -> list[SimulatedUser]:
     """`n` users, each asking `per_user` of `questions` starting at its own place in the
-    list (users at once mostly ask different questions); every fourth uploads a note."""
+    list (users at once mostly ask different questions); every fourth uploads a note.
+    `tokens[number]`: the user's API token (account `user<number>`), if there are any."""
     users = []
     for number in range(n):
+        token = tokens[number] if number < len(tokens) else None
         asked = tuple(questions[(number + j) % len(questions)] for j in range(per_user))
         upload = None
         if number % 4 == 0:
             upload = (f"load-note-{n}-{number}.md", note(n, number))
-        users.append(SimulatedUser(number, asked, upload))
+        users.append(SimulatedUser(number, asked, upload, token))
     return users
 
 
@@ -179,8 +183,10 @@ def _request(http: httpx.Client, method: str, path: str, **kwargs: Any) -> tuple
 
 def judge(asked: list[Asked], recorded: Callable[[str], str | None]) -> tuple[int, int]:
     """(answered, mixed): answers to the question asked and recorded as such, and answers
-    delivered for another question, to two users, or recorded as another question.
-    `recorded(id)`: the question of the answer's record, None when there is none."""
+    delivered for another question, to two users, recorded as another question, or given
+    a passage of another user's private space (account `user<number>`'s is
+    `private/user<number>/`). `recorded(id)`: the question of the answer's record, None
+    when there is none."""
     ids = Counter(a.answer.get("id") for a in asked if a.answer)
     answered = mixed = 0
     for a in asked:
@@ -192,6 +198,11 @@ def judge(asked: list[Asked], recorded: Callable[[str], str | None]) -> tuple[in
             mixed += 1
             continue
         if not a.answer.get("id") or ids[a.answer["id"]] > 1:
+            mixed += 1
+            continue
+        own = f"private/{account(a.user)}/"
+        spaces = [str(c.get("doc_id", "")) for c in a.answer.get("contexts", [])]
+        if any(d.startswith("private/") and not d.startswith(own) for d in spaces):
             mixed += 1
             continue
         question = recorded(a.answer["id"])
@@ -214,6 +225,11 @@ def recorded_in(audit: AuditLog) -> Callable[[str], str | None]:
             return None
 
     return question
+
+
+def account(number: int) -> str:
+    """The account name of simulated user `number`."""
+    return f"user{number}"
 
 
 def same(a: str, b: str) -> bool:

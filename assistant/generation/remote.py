@@ -125,7 +125,12 @@ class OpenAIGenerator:
         return str(models[0].id)
 
     def _counter(self, gguf: Path | None) -> Callable[[str], int]:
-        """The most exact token counter available, probed once."""
+        """The most exact token counter available, probed once: the named GGUF's own
+        vocabulary first (exact, and no trip to the server, where a count waits behind
+        the answers being generated: llama_cpp.server takes one request at a time), then
+        the server's tokenizer, else an estimate from the length."""
+        if gguf is not None:
+            return vocabulary_counter(gguf)
         for path, key, field in (
             ("/extras/tokenize/count", "input", "count"),
             ("/tokenize", "prompt", "count"),
@@ -137,8 +142,6 @@ class OpenAIGenerator:
                 continue
             if isinstance(reply, dict) and field in reply:
                 return self._server_counter(url, key, field)
-        if gguf is not None:
-            return vocabulary_counter(gguf)
         return lambda text: int(len(text) / CHARS_PER_TOKEN) + 1
 
     def _server_counter(self, url: str, key: str, field: str) -> Callable[[str], int]:
