@@ -119,3 +119,33 @@ def test_answers_are_judged_answered_lost_or_mixed() -> None:
     spaces = [Asked(0, "Q one", "200", answer=foreign), Asked(0, "Q two", "200", answer=own)]
     assert judge(spaces, records.get) == (1, 1)
     assert users_of_round(2, ["a"], 1, ["t0", "t1"])[1].headers == {"Authorization": "Bearer t1"}
+
+
+def test_a_user_refused_by_a_full_queue_asks_again_after_retry_after() -> None:
+    import httpx
+
+    from assistant.bench.users import ask
+
+    replies = iter(
+        [
+            httpx.Response(503, headers={"Retry-After": "1"}, json={"error": "full"}),
+            httpx.Response(
+                200,
+                text='event: queue\ndata: {"ahead": 2}\n\nevent: text\ndata: "Two"\n\n'
+                'event: answer\ndata: {"id": "a1", "question": "q"}\n\n',
+            ),
+        ]
+    )
+    transport = httpx.MockTransport(lambda request: next(replies))
+    with httpx.Client(transport=transport, base_url="http://serve") as http:
+        asked = ask(http, 0, "q", time.monotonic())
+    assert (asked.status, asked.refused, asked.most_ahead) == ("200", 1, 2)
+    assert asked.answer == {"id": "a1", "question": "q"} and asked.answer_s >= 1.0
+    with httpx.Client(
+        transport=httpx.MockTransport(
+            lambda request: httpx.Response(503, headers={"Retry-After": "30"})
+        ),
+        base_url="http://serve",
+    ) as http:
+        gave_up = ask(http, 0, "q", time.monotonic(), deadline=time.monotonic() + 5)
+    assert (gave_up.status, gave_up.refused, gave_up.answer) == ("503", 0, None)

@@ -11,6 +11,7 @@ Not done: the chat UI's own traffic (Gradio's queue), conversations with history
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -50,6 +51,8 @@ class Asked:
     answer_s: float | None = None
     answer: dict[str, Any] | None = None  # the "answer" event's data
     record_question: str | None = None  # the question of its record, read over HTTP
+    refused: int = 0  # times the queue was full (503) and it asked again after Retry-After
+    most_ahead: int = 0  # the most questions the server said were ahead of it
 
 
 @dataclass
@@ -113,8 +116,10 @@ def run_user(
             if time.monotonic() > deadline:
                 log.skipped += 1
                 continue
-            asked = ask(http, user.number, question, began)
+            asked = ask(http, user.number, question, began, deadline)
             log.statuses[f"ask {asked.status}"] += 1
+            if asked.refused:  # refused while the queue was full, then asked again
+                log.statuses["ask 503"] += asked.refused
             log.asked.append(asked)
         answered = [a for a in log.asked if a.answer and a.answer.get("id")]
         if user.upload is not None and answered:
@@ -127,30 +132,46 @@ def run_user(
     return log
 
 
-def ask(http: httpx.Client, user: int, question: str, began: float) -> Asked:
-    """One question, streamed: the times to its first text and to its answer."""
+def ask(
+    http: httpx.Client, user: int, question: str, began: float, deadline: float = math.inf
+) -> Asked:
+    """One question, streamed: the times to its first text and to its answer (from when
+    it was first asked). Refused because the queue is full (503), it asks again after the
+    server's Retry-After, as a client should, until `deadline`."""
     asked = Asked(user, question, at_s=round(time.monotonic() - began, 3))
     body = {"question": question, "stream": True}
     started = time.perf_counter()
     try:
-        with http.stream("POST", "/api/ask", json=body) as reply:
-            asked.status = str(reply.status_code)
-            if reply.status_code != 200:
+        while True:
+            with http.stream("POST", "/api/ask", json=body) as reply:
+                asked.status = str(reply.status_code)
+                if reply.status_code == 200:
+                    _read_answer(asked, reply, started)
+                    return asked
                 reply.read()
+                wait = float(reply.headers.get("retry-after", "0") or 0)
+            if reply.status_code != 503 or not wait or time.monotonic() + wait > deadline:
                 return asked
-            for name, data in events(reply.iter_lines()):
-                if name == "text" and asked.first_word_s is None:
-                    asked.first_word_s = time.perf_counter() - started
-                elif name == "answer":
-                    asked.answer_s = time.perf_counter() - started
-                    asked.answer = data
-                elif name == "error":
-                    asked.status += f" error {data.get('status')}"
+            asked.refused += 1
+            time.sleep(wait)
     except httpx.TimeoutException:
         asked.status = "timeout"
     except httpx.HTTPError:
         asked.status = "cut off"
     return asked
+
+
+def _read_answer(asked: Asked, reply: httpx.Response, started: float) -> None:
+    for name, data in events(reply.iter_lines()):
+        if name == "queue":
+            asked.most_ahead = max(asked.most_ahead, int(data.get("ahead", 0)))
+        elif name == "text" and asked.first_word_s is None:
+            asked.first_word_s = time.perf_counter() - started
+        elif name == "answer":
+            asked.answer_s = time.perf_counter() - started
+            asked.answer = data
+        elif name == "error":
+            asked.status += f" error {data.get('status')}"
 
 
 def events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
