@@ -552,7 +552,7 @@ def models_fetch(ctx: click.Context, names: tuple[str, ...]) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, model: str | None) -> None:
     """Serve the chat UI at / and the HTTP API at /api and /v1 (docs at /docs)."""
-    from .ui import launch
+    from .server import launch
 
     settings = _settings(ctx, model=model).with_overrides(ui={"host": host, "port": port})
     try:
