@@ -258,13 +258,14 @@ class Assistant:
     ) -> IndexReport:
         """Delete a document's file from the corpus folder and update the index. A user
         removes from their own space; from the shared library only as editor or admin."""
+        records = self.documents(user)
         if user is not None and not user.edits_shared and owner_of(doc_id) is None:
-            if any(r.doc_id == doc_id for r in self.documents(user)):
+            if any(r.doc_id == doc_id for r in records):
                 raise NotAllowed(
                     f"{user.name} is a {user.role}: only editors and admins remove documents "
                     "of the shared library."
                 )
-        delete_document(self.settings.paths.corpus_dir, self.documents(user), doc_id)
+        delete_document(self.settings.paths.corpus_dir, records, doc_id)
         return seen_by(self.index(progress=progress), user, self.settings.paths.corpus_dir)
 
     # ------------------------------------------------------------ answering

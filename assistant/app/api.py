@@ -146,14 +146,14 @@ def signed_in(accounts: Accounts | None) -> Any:
 def api_router(
     assistant: Assistant,
     settings: Settings,
-    accounts: Accounts | None = None,
-    queue: AnswerQueue | None = None,
+    accounts: Accounts | None,
+    who: Any,
+    queue: AnswerQueue,
 ) -> APIRouter:
-    """The routes of the module's docstring, over one assistant; `queue` is shared with
-    the UI so that both count the same questions ahead."""
+    """The routes of the module's docstring, over one assistant; `who` is the dependency
+    that gives the signed-in user (`signed_in`), `queue` is shared with the UI so that
+    both count the same questions ahead."""
     router = APIRouter(prefix="/api")
-    who = Depends(signed_in(accounts))
-    queue = queue or AnswerQueue.from_settings(settings)
 
     @router.get("/health", summary="Whether the assistant can answer, and with what")
     def health() -> dict[str, Any]:
@@ -233,13 +233,10 @@ def api_router(
             raise EmptyQuestion()
         scope = assistant.resolve(body.documents, user) if body.documents else None
         history = [(asked, answered) for asked, answered in body.history or []]
-        ticket = queue.join()  # refused here, before any answer starts, when it is full
         if not body.stream:
-            try:
-                ticket.wait()
+            with queue.turn():  # refused before any answer starts, when it is full
                 return assistant.ask(question, history, documents=scope, user=user).to_json()
-            finally:
-                ticket.leave()
+        ticket = queue.join()
 
         def answered() -> Iterator[str | Answer]:
             return assistant.stream(question, history, documents=scope, user=user)
@@ -327,7 +324,7 @@ def add_api(
     of routes share one answer queue (and the UI's, when it is given)."""
     queue = queue or AnswerQueue.from_settings(settings)
     who = Depends(signed_in(accounts))
-    app.include_router(api_router(assistant, settings, accounts, queue))
+    app.include_router(api_router(assistant, settings, accounts, who, queue))
     app.include_router(openai_router(assistant, settings, who, queue))
 
     def openai_route(request: Request) -> bool:

@@ -44,7 +44,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -138,18 +138,13 @@ def error_code(exc: AssistantError) -> str:
 
 
 def openai_router(
-    assistant: Assistant,
-    settings: Settings,
-    who: Any = None,
-    queue: AnswerQueue | None = None,
+    assistant: Assistant, settings: Settings, who: Any, queue: AnswerQueue
 ) -> APIRouter:
     """The routes of the module's docstring, over one assistant; `who` is the dependency
     that gives the signed-in user (the /api routes' one), `queue` the answer queue shared
     with them. A completion waits for its turn before it begins (OpenAI's clients know no
     queue events) and searches only what its user sees."""
-    router = APIRouter(prefix=PREFIX, dependencies=[who] if who is not None else [])
-    user_of = who if who is not None else Depends(lambda: None)
-    queue = queue or AnswerQueue.from_settings(settings)
+    router = APIRouter(prefix=PREFIX, dependencies=[who])
 
     def model_entry() -> dict[str, Any]:
         model = ModelStore(settings.paths.models_dir).resolve(settings.generation.model)
@@ -181,7 +176,7 @@ def openai_router(
         summary="Ask the last user message: a chat completion, or its chunks",
         response_model=None,
     )
-    def chat_completions(body: ChatRequest, user: User | None = user_of) -> Any:
+    def chat_completions(body: ChatRequest, user: User | None = who) -> Any:
         question, history = conversation(body.messages)
         if not question:
             return error_response(
@@ -192,16 +187,13 @@ def openai_router(
         scope = assistant.resolve(body.documents, user) if body.documents else None
         limits = [n for n in (body.max_tokens, body.max_completion_tokens) if n]
         max_tokens = min([*limits, settings.generation.max_tokens]) if limits else None
-        ticket = queue.join()  # a full queue is refused here: 503 with Retry-After
         if not body.stream:
-            try:
-                ticket.wait()
+            with queue.turn():  # a full queue is refused here: 503 with Retry-After
                 answer = assistant.ask(
                     question, history, documents=scope, max_tokens=max_tokens, user=user
                 )
-            finally:
-                ticket.leave()
             return completion(answer)
+        ticket = queue.join()
         try:
             ticket.wait()
             events = assistant.stream(

@@ -1024,13 +1024,13 @@ def build_ui(
 
         def brief_view(document: str | None, summaries: bool, request: Any) -> Iterator[Any]:
             user = person(request)
-            with _turn(queue):
+            with queue.turn():
                 for view, path in briefing(assistant, document, summaries, user):
                     yield view, gr.File(value=path, visible=path is not None)
 
         def compare_table(asked: str, chosen: list[str] | None, request: Any) -> Iterator[Any]:
             user = person(request)
-            with _turn(queue):
+            with queue.turn():
                 for table_html, paths in comparing(assistant, asked, chosen or [], user):
                     yield table_html, gr.File(value=paths or None, visible=bool(paths))
 
@@ -1236,19 +1236,3 @@ def _takes_request(handler: Any) -> None:
     import gradio as gr
 
     handler.__annotations__["request"] = gr.Request
-
-
-class _turn:
-    """A turn at the model from the answer queue, waited for without a display (the
-    comparison table and the brief show their own progress); nothing without a queue."""
-
-    def __init__(self, queue: AnswerQueue | None) -> None:
-        self.ticket = queue.join() if queue is not None else None
-
-    def __enter__(self) -> None:
-        if self.ticket is not None:
-            self.ticket.wait()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.ticket is not None:
-            self.ticket.leave()

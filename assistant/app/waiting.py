@@ -23,6 +23,8 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..errors import QueueFull
 from ..settings import Settings
@@ -112,6 +114,17 @@ class AnswerQueue:
             else:
                 self._line.remove(ticket)
             self._promote()
+
+    @contextmanager
+    def turn(self) -> Iterator[Ticket]:
+        """A place at once (`QueueFull` when there is none), then the wait for its turn;
+        the slot, or the place, given back on leaving, however it is left."""
+        ticket = self.join()
+        try:
+            ticket.wait()
+            yield ticket
+        finally:
+            ticket.leave()
 
     @property
     def waiting(self) -> int:

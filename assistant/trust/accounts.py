@@ -15,6 +15,7 @@ Not done: lockout after failed sign-ins, password expiry, renaming a user.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -102,7 +103,7 @@ class Accounts:
 
         hasher = PasswordHasher()
         found = self._read().get(name)
-        stored = found["password"] if found else _DECOY.get() or ""
+        stored = found["password"] if found else _decoy()
         try:
             hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
@@ -190,21 +191,12 @@ class Accounts:
             self._cache = None
 
 
-class _Decoy:
+@functools.cache
+def _decoy() -> str:
     """A hash of nothing, made once: checked for an unknown name so that it takes as long."""
+    from argon2 import PasswordHasher
 
-    def __init__(self) -> None:
-        self._hash = ""
-
-    def get(self) -> str:
-        if not self._hash:
-            from argon2 import PasswordHasher
-
-            self._hash = PasswordHasher().hash(secrets.token_hex(16))
-        return self._hash
-
-
-_DECOY = _Decoy()
+    return PasswordHasher().hash(secrets.token_hex(16))
 
 
 def _check_password(password: str) -> None:

@@ -155,6 +155,7 @@ class AuditLog:
                             found = ProvenanceRecord.from_json(record, where)
                             if readable(found, user):
                                 return found
+                            break  # ids are unique: another user's record is not found
         raise RecordNotFound(
             f"No answer with id {record_id} in the audit log {self.path}. "
             'The id is printed with each answer (`assistant ask --json` shows it as "id").'
