@@ -10,6 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -182,3 +187,85 @@ def env(tmp_path: Path) -> dict[str, str]:
         "ASSISTANT_PATHS__MODELS_DIR": str(tmp_path / "models"),
         "ASSISTANT_PATHS__DATA_DIR": str(tmp_path / "data"),
     }
+
+
+# ---------------------------------------------------------------- a served assistant
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_env(work: Path, model: str, port: int, **more: str) -> dict[str, str]:
+    """The environment of an `assistant` process over `work`'s own corpus, index and data
+    (nothing read from the working tree), with the real models, on a loopback `port`;
+    `more` adds or replaces variables."""
+    return {
+        **os.environ,
+        "ASSISTANT_CONFIG": str(work / "none.toml"),
+        "ASSISTANT_PATHS__CORPUS_DIR": str(work / "corpus"),
+        "ASSISTANT_PATHS__INDEX_DIR": str(work / "index"),
+        "ASSISTANT_PATHS__DATA_DIR": str(work / "data"),
+        "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR),
+        "ASSISTANT_GENERATION__MODEL": model,
+        "ASSISTANT_UI__PORT": str(port),
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        **more,
+    }
+
+
+class Server:
+    """`assistant serve` over its own copy of the corpus; `restart()` stops and starts it.
+    `ready_s` bounds the wait for it to answer (a guard, not a measure: it loads the model)."""
+
+    def __init__(self, work: Path, env: dict[str, str], port: int, ready_s: float = 240) -> None:
+        self.work, self.env, self.ready_s = work, env, ready_s
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = (self.work / "ui.log").open("a")
+        command = [sys.executable, "-m", "assistant", "ui"]
+        self.process = subprocess.Popen(
+            command, cwd=self.work, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        deadline = time.monotonic() + self.ready_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the UI exited: {(self.work / 'ui.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                return
+            except OSError:
+                time.sleep(1)
+        pytest.fail(f"the UI did not start: {(self.work / 'ui.log').read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def client(fake_assistant: Assistant) -> Iterator[object]:
+    """The HTTP API (/api and /v1) over the fake assistant, through FastAPI's test client."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from assistant.app.api import add_api
+
+    app = FastAPI(docs_url=None, redoc_url=None)
+    add_api(app, fake_assistant, fake_assistant.settings)
+    yield TestClient(app)

@@ -21,13 +21,6 @@ from assistant.trust.accounts import Accounts
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 
 
-@pytest.fixture
-def client(fake_assistant: Assistant) -> TestClient:
-    app = FastAPI(docs_url=None, redoc_url=None)
-    add_api(app, fake_assistant, fake_assistant.settings)
-    return TestClient(app)
-
-
 def test_health_and_the_library(client: TestClient) -> None:
     health = client.get("/api/health").json()
     assert health["status"] == "ok" and health["documents"] == 3 and health["index"]

@@ -19,17 +19,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MODELS_DIR, ROOT
+from conftest import ROOT, Server, free_port, serve_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -44,52 +42,6 @@ UPLOADED = (
 LAST_BOT = "#chat .bot .message-content"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """`assistant ui` over its own copy of the corpus; `restart()` stops and starts it."""
-
-    def __init__(self, work: Path, env: dict[str, str], port: int) -> None:
-        self.work, self.env = work, env
-        self.url = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log = (self.work / "ui.log").open("a")
-        command = [sys.executable, "-m", "assistant", "ui"]
-        self.process = subprocess.Popen(
-            command, cwd=self.work, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"the UI exited: {(self.work / 'ui.log').read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(self.url, timeout=2)
-                return
-            except OSError:
-                time.sleep(1)
-        pytest.fail(f"the UI did not start: {(self.work / 'ui.log').read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not CHROMIUM.exists():
@@ -98,18 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     shutil.copytree(ROOT / "corpus", work / "corpus")
     # its own index, built from its own copy of the corpus (never the working tree's)
     port = free_port()
-    env = {
-        **os.environ,
-        "ASSISTANT_CONFIG": str(work / "none.toml"),
-        "ASSISTANT_PATHS__CORPUS_DIR": str(work / "corpus"),
-        "ASSISTANT_PATHS__INDEX_DIR": str(work / "index"),
-        "ASSISTANT_PATHS__DATA_DIR": str(work / "data"),
-        "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR),
-        "ASSISTANT_GENERATION__MODEL": MODEL,
-        "ASSISTANT_UI__PORT": str(port),
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
+    env = serve_env(work, MODEL, port)
     indexed = subprocess.run(
         [sys.executable, "-m", "assistant", "index"],
         cwd=work,

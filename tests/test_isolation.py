@@ -15,7 +15,6 @@ notice a space that hides a document from its owner too.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,8 +24,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import MODELS_DIR, ROOT
-from test_browser import CHROMIUM, Server, free_port
+from conftest import ROOT, Server, free_port, serve_env
+from test_browser import CHROMIUM
 
 pytestmark = pytest.mark.model
 
@@ -68,19 +67,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     if (ROOT / "index").is_dir():  # the repository's index of the same corpus: no re-embedding
         shutil.copytree(ROOT / "index", work / "index")
     port = free_port()
-    env = {
-        **os.environ,
-        "ASSISTANT_CONFIG": str(work / "none.toml"),
-        "ASSISTANT_PATHS__CORPUS_DIR": str(work / "corpus"),
-        "ASSISTANT_PATHS__INDEX_DIR": str(work / "index"),
-        "ASSISTANT_PATHS__DATA_DIR": str(work / "data"),
-        "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR),
-        "ASSISTANT_GENERATION__MODEL": MODEL,
-        "ASSISTANT_UI__PORT": str(port),
-        "ASSISTANT_UI__WATCH_CORPUS": "false",
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
+    env = serve_env(work, MODEL, port, ASSISTANT_UI__WATCH_CORPUS="false")
     running = Deployment(work, env, Server(work, env, port))
     for name, role in (("alice", "reader"), ("bob", "reader"), ("root", "admin")):
         made = subprocess.run(

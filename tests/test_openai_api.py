@@ -6,20 +6,25 @@ test client and through the `openai` client itself; and, marked `model`, the rea
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-from conftest import MODELS_DIR, ROOT, FakeEmbedder, FakeGenerator, make_settings, real_model_path
+from conftest import (
+    ROOT,
+    FakeEmbedder,
+    FakeGenerator,
+    Server,
+    free_port,
+    make_settings,
+    real_model_path,
+    serve_env,
+)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -35,13 +40,6 @@ REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1
 # the reference the fake corpus gives the passage of REPLY (justice.md under "# Justice")
 REFERENCES = "\n\nReferences:\n[1] Justice, §Justice"
 QUESTION = "How many staff get AI tools?"
-
-
-@pytest.fixture
-def client(fake_assistant: Assistant) -> TestClient:
-    app = FastAPI(docs_url=None, redoc_url=None)
-    add_api(app, fake_assistant, fake_assistant.settings)
-    return TestClient(app)
 
 
 def asked(question: str = QUESTION, **more: Any) -> dict[str, Any]:
@@ -309,12 +307,6 @@ MODEL = "qwen2.5-coder-0.5b"
 MOJ = "How many Ministry of Justice staff will get access to AI tools?"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`assistant serve` over a copy of the corpus and its index, on a loopback port:
@@ -323,52 +315,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("openai")
     shutil.copytree(ROOT / "corpus", work / "corpus")
     port = free_port()
-    env = {
-        **os.environ,
-        "ASSISTANT_CONFIG": str(work / "none.toml"),
-        "ASSISTANT_PATHS__CORPUS_DIR": str(work / "corpus"),
-        "ASSISTANT_PATHS__INDEX_DIR": str(work / "index"),
-        "ASSISTANT_PATHS__DATA_DIR": str(work / "data"),
-        "ASSISTANT_PATHS__MODELS_DIR": str(MODELS_DIR),
-        "ASSISTANT_GENERATION__MODEL": MODEL,
-        "ASSISTANT_UI__HOST": "127.0.0.1",
-        "ASSISTANT_UI__PORT": str(port),
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
+    env = serve_env(work, MODEL, port, ASSISTANT_UI__HOST="127.0.0.1")
     if (ROOT / "index" / "CURRENT").exists():  # the repository's index of the same corpus
         shutil.copytree(ROOT / "index", work / "index")
     else:
         command = [sys.executable, "-m", "assistant", "index"]
         built = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
         assert built.returncode == 0, built.stderr[-2000:]
-    log = (work / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "serve"],
-        cwd=work,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = Server(work, env, port, ready_s=600)
     try:
-        deadline = time.monotonic() + 600  # a guard, not a measure: it loads the model
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {(work / 'serve.log').read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{url}/api/health", timeout=5)
-                break
-            except OSError:
-                time.sleep(1)
-        yield f"{url}/v1"
+        server.start()
+        yield f"{server.url}/v1"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        server.stop()
 
 
 @pytest.mark.model

@@ -7,7 +7,6 @@ what is checked is that the remote path gives what the in-process path gives).
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FakeEmbedder, make_settings, real_model_path
+from conftest import FakeEmbedder, free_port, make_settings, real_model_path
 from fake_openai_server import Behaviour, fake_server
 
 from assistant.answering.assistant import Assistant, load_generator
@@ -32,16 +31,10 @@ MESSAGES = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` on a free loopback port; yields its API root."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     command = [
         # the server without llama.cpp's AMX weight buffers (`plain_weights`): they crash
@@ -149,7 +142,7 @@ def test_without_a_named_file_the_model_is_recorded_unverified(tmp_path: Path, s
 
 
 def test_an_unreachable_server_says_what_to_do(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(GeneratorUnavailable, match='backend = "local"'):
         load_generator(remote_settings(tmp_path, url))
 
