@@ -106,6 +106,28 @@ class Answer:
         """The draft's sentences that were not shown, each with the reason."""
         return tuple(c for c in self.sentences if not c.supported)
 
+    @classmethod
+    def from_contract(cls, data: dict[str, Any]) -> Answer:
+        """An answer read back from its contract (and `warnings`, where sent): what a
+        client of the API has of it."""
+        fields = ("n", "doc_id", "title", "section", "text", "score")
+
+        def citations(key: str) -> tuple[Citation, ...]:
+            return tuple(Citation(**{k: c[k] for k in fields}) for c in data.get(key, []))
+
+        return cls(
+            question=data["question"],
+            answer=data["answer"],
+            citations=citations("citations"),
+            contexts=citations("contexts"),
+            declined=bool(data["declined"]),
+            model=dict(data.get("model", {})),
+            timings=Timings(**data["timings"]),
+            warnings=tuple(data.get("warnings", ())),
+            id=data.get("id", ""),
+            scope=tuple(data.get("scope", ())),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The answer contract of DESIGN.md."""
         return {

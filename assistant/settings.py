@@ -54,6 +54,12 @@ class RetrievalSettings(BaseModel):
         description="Passages given to the model (fewer start the answer sooner but miss "
         "the second document of multi-part questions; `assistant bench --sweep`).",
     )
+    passage_tokens: int = Field(
+        0,
+        description="Most tokens of each passage given to the model: its sentences that "
+        "best match the question, in order (0: whole passages). The prompt is what the first "
+        "word waits for (`assistant bench --sweep focus`).",
+    )
     candidates: int = Field(100, description="Candidates taken from each of dense and BM25.")
     max_per_document: int = Field(4, description="Most passages taken from one document.")
     named_seats: int = Field(

@@ -286,8 +286,13 @@ def test_policymaker_journey(page, server: Server) -> None:
         kept = db.execute("SELECT rating, comment, question FROM feedback").fetchall()
     assert kept == [("down", "Say when they get them", question)]
     server.restart()
-    page.goto(server.url)
-    page.get_by_role("tab", name="Conversations").click()
+    # A new tab: the old one's connections were to the stopped server, and its "load"
+    # event after a reload has been seen to wait on them; the app's own tab is the sign.
+    page.close()
+    page = page.context.new_page()
+    page.set_default_timeout(180_000)
+    page.goto(server.url, wait_until="domcontentloaded")
+    page.get_by_role("tab", name="Conversations").click(timeout=120_000)
     page.locator("#conversations input").click()
     page.get_by_role("option", name=re.compile(re.escape(question))).click()
     page.get_by_role("button", name="Open", exact=True).click()

@@ -284,7 +284,7 @@ class Assistant:
                 groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
         if not 2 <= len(groups) <= 3:
             return [packed.messages]
-        return [focused_messages(packed.messages, question, each) for each in groups.values()]
+        return [focused_messages(packed, question, each) for each in groups.values()]
 
     def _not_yet_indexed(self, name: str, user: User | None) -> bool:
         """A file of the corpus folder named `name` (its id: the name without extension)
@@ -381,8 +381,10 @@ class Assistant:
         asked = asked_for(question)
         prompted = question + hint(asked)  # the question as the model reads it
         max_tokens = max_tokens or self.settings.generation.max_tokens
+        # a brief's section is summarised from the whole of its passages
+        texts = self._focus(query, hits) if passages is None else None
         packed = build_prompt(
-            prompted, hits, history, generator.count_tokens, generator.n_ctx, max_tokens
+            prompted, hits, history, generator.count_tokens, generator.n_ctx, max_tokens, texts
         )
         checker = self._checker(packed, retriever)
         checker.max_sentences = max_sentences or checker.max_sentences
@@ -450,6 +452,16 @@ class Assistant:
             user=user.name if user else None,
         )
         yield record_answer(answer, record, self.settings)
+
+    def _focus(self, query: str, hits: Sequence[Hit]) -> list[str] | None:
+        """Each passage cut to its sentences that best match the question, within
+        `retrieval.passage_tokens` (`focusing`); None with it 0: whole passages."""
+        budget = self.settings.retrieval.passage_tokens
+        if budget <= 0 or not hits:
+            return None
+        from .focusing import focus_passages
+
+        return focus_passages(query, hits, self.embedder.embed, self.generator.count_tokens, budget)
 
     def _checker(self, packed: PackedPrompt, retriever: Retriever) -> SentenceStream:
         """The sentence check over the prompt's passages, knowing their labels and titles
@@ -614,4 +626,5 @@ def load_generator(settings: Settings, progress: Callable[[str, int, int], None]
         use_mmap=g.use_mmap,
         temperature=g.temperature,
         seed=g.seed,
+        state_dir=settings.paths.data_dir / "model-state",
     )

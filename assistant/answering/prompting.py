@@ -59,6 +59,11 @@ class PackedPrompt:
     hits: list[Hit]  # the passages given, numbered 1.. in this order
     question_cut: bool
     dropped_passages: int
+    texts: list[str] | None = None  # each given passage's text as given (focused), if not whole
+
+    def text(self, n: int) -> str:
+        """The text of passage `n` (from 1) as the model read it."""
+        return self.texts[n - 1] if self.texts else self.hits[n - 1].chunk.passage
 
 
 def source_label(hit: Hit) -> str:
@@ -76,8 +81,10 @@ def build_prompt(
     count_tokens: Callable[[str], int],
     n_ctx: int,
     max_answer_tokens: int,
+    texts: Sequence[str] | None = None,
 ) -> PackedPrompt:
-    """Messages that fit in n_ctx with room for the answer; passages kept in rank order."""
+    """Messages that fit in n_ctx with room for the answer; passages kept in rank order.
+    `texts`: what to give of each hit instead of its whole passage (`focusing`)."""
     budget = n_ctx - max_answer_tokens - count_tokens(SYSTEM_PROMPT) - 64  # template overhead
     if budget < 128:
         raise QuestionTooLong(
@@ -97,34 +104,37 @@ def build_prompt(
         turns = turns[2:]  # the oldest turns go first
     budget -= sum(count_tokens(t["content"]) + 8 for t in turns) + count_tokens(question) + 32
     given: list[Hit] = []
+    given_texts: list[str] = []
     blocks: list[str] = []
-    for hit in hits:
-        block = f"[{len(given) + 1}] {source_label(hit)}\n{neutralise(hit.chunk.passage)}"
+    for hit, text in zip(hits, texts or [h.chunk.passage for h in hits], strict=True):
+        block = f"[{len(given) + 1}] {source_label(hit)}\n{neutralise(text)}"
         cost = count_tokens(block) + 2
         if cost > budget:
             continue
         budget -= cost
         given.append(hit)
+        given_texts.append(text)
         blocks.append(block)
     user = "Sources:\n" + "\n\n".join(blocks) + f"\nQuestion: {question}\nAnswer:"
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, *turns]
     messages.append({"role": "user", "content": user})
-    return PackedPrompt(messages, given, question_cut, len(hits) - len(given))
+    dropped = len(hits) - len(given)
+    return PackedPrompt(messages, given, question_cut, dropped, given_texts if texts else None)
 
 
 def focused_messages(
-    messages: list[dict[str, str]], question: str, numbered: Sequence[tuple[int, Hit]]
+    packed: PackedPrompt, question: str, numbered: Sequence[tuple[int, Hit]]
 ) -> list[dict[str, str]]:
     """The packed prompt's messages with only one document's passages, under the numbers
     they have in the whole answer, and the question narrowed to that document: for a
     question that compares documents, each is answered on its own, so none is crowded
     out and no document's claim is pinned on another."""
     doc = numbered[0][1].document
-    blocks = [f"[{n}] {source_label(hit)}\n{neutralise(hit.chunk.passage)}" for n, hit in numbered]
+    blocks = [f"[{n}] {source_label(hit)}\n{neutralise(packed.text(n))}" for n, hit in numbered]
     by = f" ({doc.publisher})" if doc.publisher else ""
     focus = f"Say only what “{doc.title}”{by} says on this."
     user = "Sources:\n" + "\n\n".join(blocks) + f"\nQuestion: {question} {focus}\nAnswer:"
-    return [*messages[:-1], {"role": "user", "content": user}]
+    return [*packed.messages[:-1], {"role": "user", "content": user}]
 
 
 def _cut(text: str, limit: int, count_tokens: Callable[[str], int]) -> str:

@@ -274,7 +274,8 @@ def _events(ticket: Ticket, answered: Any) -> Iterator[str]:
         events: Iterator[str | Answer] = answered()
         for piece in events:
             if isinstance(piece, Answer):
-                yield event("answer", piece.to_json())
+                # with the notes a reader is given beside the answer
+                yield event("answer", piece.to_json() | {"warnings": list(piece.warnings)})
             elif piece:
                 yield event("text", piece)
     except AssistantError as exc:  # once streaming has begun, the status is already sent

@@ -33,6 +33,7 @@ from ..settings import Settings
 from ..trust.accounts import Accounts
 from .conversations import Conversations, ConversationsUnavailable, draft_questions
 from .export import brief_markdown, comparison_csv, comparison_markdown
+from .served import ask_server, running_server
 
 
 class Progress:
@@ -147,6 +148,11 @@ def _user(settings: Settings, name: str | None) -> User | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
 @click.option("--model", help="Catalogue name or path of a GGUF file.")
 @click.option("--top-k", type=int, help="Passages given to the model.")
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Answer in this process even when an `assistant serve` is running here.",
+)
 @doc_option
 @user_option
 @click.pass_context
@@ -156,15 +162,24 @@ def ask(
     as_json: bool,
     model: str | None,
     top_k: int | None,
+    local: bool,
     documents: tuple[str, ...],
     as_user: str | None,
 ) -> None:
-    """Answer one QUESTION from the documents, with its sources."""
+    """Answer one QUESTION from the documents, with its sources. An `assistant serve`
+    running on this machine over the same index and model answers it (it has them
+    loaded already), unless --local, --top-k or --user is given."""
     settings = _settings(ctx, model=model).with_overrides(retrieval={"top_k": top_k})
     user = _user(settings, as_user)
-    assistant = Assistant(settings, progress=Progress())
+    url = None if local or top_k or user else running_server(settings)
     try:
-        answer = _run(assistant, " ".join(question), [], not as_json, documents, user)
+        if url:
+            click.echo(f"(asked the assistant already running at {url}; --local to not)", err=True)
+            events = ask_server(url, " ".join(question), documents=documents)
+            answer = _shown(events, not as_json)
+        else:
+            assistant = Assistant(settings, progress=Progress())
+            answer = _run(assistant, " ".join(question), [], not as_json, documents, user)
     except AssistantError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -274,9 +289,15 @@ def _run(
     documents: Sequence[str] = (),
     user: User | None = None,
 ) -> Answer:
+    events = assistant.stream(question, history, documents=documents or None, user=user)
+    return _shown(events, stream)
+
+
+def _shown(events: Iterable[str | Answer], stream: bool) -> Answer:
+    """The answer's text printed as it comes (with `stream`), then its sources and notes."""
     answer = None
     streamed = []
-    for event in assistant.stream(question, history, documents=documents or None, user=user):
+    for event in events:
         if isinstance(event, Answer):
             answer = event
         elif stream:

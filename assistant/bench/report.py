@@ -257,6 +257,17 @@ def _coldstart_rows(cs: ColdStart) -> list[Row]:
             "",
         ),
     ]
+    if served := cs.served:
+        rows.append(
+            (
+                "cold start",
+                "`assistant ask` to its first word, an `assistant serve` running (asked)",
+                f"{served.first_word_s:.2f} s",
+                f"{cs.first_word_s:.2f} s (answered in the process)",
+                _ratio(served.first_word_s, cs.first_word_s),
+                "",
+            )
+        )
     if other := cs.other_load:
         way = "mapped" if other.use_mmap else "read into memory"
         rows.append(

@@ -318,6 +318,7 @@ class ColdStart(Part):
     import_cli_s: float
     other_load: ColdRun | None = None
     section_s: float = 0.0
+    served: ColdRun | None = None  # asked of an `assistant serve` already running
 
 
 # ---------------------------------------------------------------- serving

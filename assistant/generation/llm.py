@@ -12,12 +12,17 @@ prompt differently: a question asked first and asked after another could be answ
 differently. So every request starts from exactly the system prompt, evaluated alone
 in its own batches: kept in llama.cpp's cache when it is still there, restored from a
 saved copy of that sequence's memory when something else (the sentence verifier) used
-the context meanwhile, evaluated afresh only the first time.
+the context meanwhile, evaluated afresh only the first time. That copy is also kept on
+disk (`state_dir`), named by everything its numbers depend on (the model file, the
+tokens, the context and batch sizes, the threads, llama.cpp's version), so a new process
+starts from it instead of reading the system prompt again (a second of a cold start).
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -89,7 +94,9 @@ class LlamaGenerator:
         use_mmap: bool = False,
         temperature: float = 0.0,
         seed: int = 42,
+        state_dir: Path | None = None,
     ) -> None:
+        """`state_dir`: where the evaluated system prompt is kept between processes."""
         from llama_cpp import Llama
 
         plain_weights()
@@ -109,6 +116,8 @@ class LlamaGenerator:
             verbose=False,
         )
         self.n_ctx = self.llama.n_ctx()
+        self.state_dir = state_dir
+        self._engine = f"{n_ctx}-{n_batch}-{n_threads_batch or n_threads}-{use_mmap}"
         self.lock = threading.Lock()
         self._prefix: tuple[str, list[int], bytes] | None = None  # system text, tokens, memory
         self._format: Callable[[list[Message]], str] | None = None
@@ -142,7 +151,8 @@ class LlamaGenerator:
         (call with the lock held)."""
         llama = self.llama
         if self._prefix is None or self._prefix[0] != system:
-            self._prefix = (system, self._system_tokens(system), b"")
+            tokens = self._system_tokens(system)
+            self._prefix = (system, tokens, self._kept_state(tokens))
         _, tokens, saved = self._prefix
         n = len(tokens)
         if n == 0:
@@ -164,6 +174,41 @@ class LlamaGenerator:
             llama._ctx.kv_cache_seq_rm(-1, 0, -1)
         llama.eval(tokens)
         self._prefix = (system, tokens, self._save_sequence())
+        self._keep_state(tokens, self._prefix[2])
+
+    def _state_file(self, tokens: list[int]) -> Path | None:
+        if self.state_dir is None:
+            return None
+        import llama_cpp
+
+        key = hashlib.sha256(
+            f"{self.sha256}|{self._engine}|{llama_cpp.__version__}|{tokens}".encode()
+        ).hexdigest()
+        return self.state_dir / f"{self.name}-{key[:24]}.state"
+
+    def _kept_state(self, tokens: list[int]) -> bytes:
+        """The system prompt's memory kept on disk by an earlier process, or b""."""
+        path = self._state_file(tokens)
+        try:
+            return path.read_bytes() if path is not None else b""
+        except OSError:
+            return b""
+
+    def _keep_state(self, tokens: list[int], state: bytes) -> None:
+        """Write the system prompt's memory for later processes (best effort: a read-only
+        data folder only costs them the second it saves)."""
+        path = self._state_file(tokens)
+        if path is None or not state:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob(f"{self.name}-*.state"):
+                old.unlink(missing_ok=True)  # of an earlier system prompt or engine
+            partial = path.with_suffix(f".{os.getpid()}.part")
+            partial.write_bytes(state)
+            partial.replace(path)
+        except OSError:
+            pass
 
     def _save_sequence(self) -> bytes:
         import llama_cpp
