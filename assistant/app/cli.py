@@ -951,7 +951,7 @@ def bundle(
 @click.option(
     "--sweep-part",
     multiple=True,
-    type=click.Choice(["retrieval", "passages", "engine"]),
+    type=click.Choice(["retrieval", "focus", "passages", "engine"]),
     help="Only these parts of the sweep (repeat).",
 )
 @click.option(

@@ -118,6 +118,10 @@ class BareLlama:
 
         plain_weights()
         self.seed = seed
+        if lookup := engine.pop("prompt_lookup", None):  # draft tokens copied from the prompt
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+            engine["draft_model"] = LlamaPromptLookupDecoding(num_pred_tokens=lookup)
         self.llama = Llama(
             model_path=str(path),
             n_ctx=n_ctx,

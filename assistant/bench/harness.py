@@ -49,7 +49,12 @@ class BenchOptions:
     sizes: tuple[int, ...] = (100_000, 1_000_000)
     queries: int = 200
     bm25_limit: int = 100_000
-    sweep: tuple[str, ...] = ("retrieval", "passages", "engine")  # parts of the sweep to run
+    sweep: tuple[str, ...] = (
+        "retrieval",
+        "focus",
+        "passages",
+        "engine",
+    )  # parts of the sweep to run
     serve: ServeOptions = ServeOptions()
     out: Path | None = None
 

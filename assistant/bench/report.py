@@ -506,6 +506,21 @@ def _sweep(sw: Sweep) -> list[str]:
             f"{100 * r.hit:.1f} | {100 * r.quote_recall:.1f} | "
             f"{r.prompt_tokens_mean:.0f} |"
         )
+    if sw.focus:
+        lines += [
+            "",
+            "## Sweep: passages focused to their best sentences (every gold question)",
+            "",
+            "| tokens per passage | quote in what the model reads | quote recall | prompt "
+            "tokens | focusing p50 |",
+            "|" + "---|" * 5,
+        ]
+        for f in sw.focus:
+            lines.append(
+                f"| {f.passage_tokens or 'whole'} | {100 * f.hit:.1f} | "
+                f"{100 * f.quote_recall:.1f} | {f.prompt_tokens_mean:.0f} | "
+                f"{f.focus_ms_p50:.0f} ms |"
+            )
     lines += [
         "",
         "## Sweep: passages given to the model (fixed questions, medians)",
@@ -523,14 +538,16 @@ def _sweep(sw: Sweep) -> list[str]:
         )
     lines += [
         "",
-        "## Sweep: engine threads, batch, flash attention (best of two)",
+        "## Sweep: engine threads, batch, flash attention, prompt lookup (best of two)",
         "",
-        "| threads | batch | flash attention | prompt tokens | prompt tokens/s | output tokens/s |",
-        "|" + "---|" * 6,
+        "| threads | batch | flash attention | prompt lookup | prompt tokens | prompt tokens/s "
+        "| output tokens/s |",
+        "|" + "---|" * 7,
     ]
     for e in sw.engine:
+        lookup = f"{e.prompt_lookup} tokens" if e.prompt_lookup else "off"
         lines.append(
-            f"| {e.threads} | {e.batch} | {'on' if e.flash_attn else 'off'}"
+            f"| {e.threads} | {e.batch} | {'on' if e.flash_attn else 'off'} | {lookup}"
             f" | {e.prompt_tokens} | {e.prompt_tokens_per_s:.1f} | "
             f"{e.output_tokens_per_s:.2f} |"
         )

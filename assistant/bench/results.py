@@ -390,6 +390,16 @@ class SweepRetrieval(Part):
     prompt_tokens_mean: float
 
 
+class SweepFocus(Part):
+    """Every gold question's passages focused to a budget of tokens each (0: whole)."""
+
+    passage_tokens: int
+    hit: float  # a gold quote in the focused text of some passage
+    quote_recall: float
+    prompt_tokens_mean: float
+    focus_ms_p50: float
+
+
 class SweepPassages(Part):
     """Medians over the fixed questions with so many passages, and the harness's scores."""
 
@@ -405,6 +415,7 @@ class SweepEngine(Part):
     threads: int
     batch: int
     flash_attn: bool | None = None
+    prompt_lookup: int | None = None  # draft tokens proposed from the prompt
     prompt_tokens: int
     prompt_tokens_per_s: float
     output_tokens_per_s: float
@@ -414,6 +425,7 @@ class Sweep(Part):
     """The parts of the sweep that were run."""
 
     retrieval: list[SweepRetrieval] = []
+    focus: list[SweepFocus] = []
     passages: list[SweepPassages] = []
     engine: list[SweepEngine] = []
     section_s: float = 0.0

@@ -3,6 +3,8 @@
 - Retrieval only, over every gold question: for each chunk size (the corpus indexed
   again into a temporary folder) and each passage count, how often the gold quotes are
   among the passages given (hit@k, quote recall) and how many prompt tokens they cost.
+- Focusing, over every gold question: for each budget of tokens per passage, how often
+  the gold quotes are still in what the model is given, and what the prompt costs.
 - With the model, on the fixed questions: time to the first token and the harness's
   scores for a few passage counts.
 - The engine: prompt and output tokens per second for threads and batch sizes.
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..answering.assistant import Assistant, load_generator
+from ..answering.focusing import focus_passages
 from ..answering.prompting import SYSTEM_PROMPT, build_prompt
 from ..answering.retrieval import Retriever
 from ..evaluation.metrics import retrieval_score
@@ -29,7 +32,7 @@ from ..ingest.embedding import EMBEDDER_DIM, EMBEDDER_NAME
 from ..ingest.indexing import Indexer
 from ..ingest.store import load_index
 from .baselines import BareLlama, ClockedGenerator
-from .results import Sweep, SweepEngine, SweepPassages, SweepRetrieval
+from .results import Sweep, SweepEngine, SweepFocus, SweepPassages, SweepRetrieval
 
 if TYPE_CHECKING:
     from .harness import Bench
@@ -37,17 +40,20 @@ if TYPE_CHECKING:
 CHUNK_SIZES = (128, 200, 256)
 PASSAGE_COUNTS = (2, 3, 4, 5, 6, 8)
 MODEL_PASSAGE_COUNTS = (3, 4, 6)
+FOCUS_BUDGETS = (0, 100, 70, 50, 35)  # tokens per passage; 0: whole passages
 ENGINE: tuple[dict[str, Any], ...] = (
     {"threads": 1, "batch": 512},
     {"threads": 2, "batch": 128},
     {"threads": 2, "batch": 512},
     {"threads": 2, "batch": 512, "flash_attn": True},
+    {"threads": 2, "batch": 512, "prompt_lookup": 10},  # prompt-lookup decoding
 )
 
 
 def sweep(bench: Bench) -> Sweep:
     parts: dict[str, Callable[[Bench], list[Any]]] = {
         "retrieval": sweep_retrieval,
+        "focus": sweep_focus,
         "passages": sweep_passages,
         "engine": sweep_engine,
     }
@@ -99,6 +105,40 @@ def sweep_retrieval(bench: Bench) -> list[SweepRetrieval]:
                     prompt_tokens_mean=round(statistics.mean(tokens), 1),
                 )
             )
+    return rows
+
+
+def sweep_focus(bench: Bench) -> list[SweepFocus]:
+    """Quote recall of the text given to the model, against the prompt's tokens, for each
+    budget of tokens per passage (`retrieval.passage_tokens`)."""
+    count = _tokenizer(bench)
+    g = bench.settings.generation
+    questions = [q for q in bench.gold if q.quotes]
+    retriever = Assistant(bench.settings, embedder=bench.embedder).retriever
+    found = [retriever.search(q.question) for q in questions]
+    rows = []
+    for budget in FOCUS_BUDGETS:
+        bench.say(f"   {budget or 'whole'} tokens per passage")
+        recall, hits, tokens, seconds = [], [], [], []
+        for q, found_hits in zip(questions, found, strict=True):
+            started = time.perf_counter()
+            texts = focus_passages(q.question, found_hits, bench.embedder.embed, count, budget)
+            seconds.append(time.perf_counter() - started)
+            score = retrieval_score(q.quotes, texts)
+            if score is not None:
+                recall.append(score.quote_recall)
+                hits.append(score.hit)
+            packed = build_prompt(q.question, found_hits, [], count, g.n_ctx, g.max_tokens, texts)
+            tokens.append(sum(count(m["content"]) for m in packed.messages))
+        rows.append(
+            SweepFocus(
+                passage_tokens=budget,
+                hit=round(statistics.mean(hits), 4),
+                quote_recall=round(statistics.mean(recall), 4),
+                prompt_tokens_mean=round(statistics.mean(tokens), 1),
+                focus_ms_p50=round(1000 * statistics.median(seconds), 1),
+            )
+        )
     return rows
 
 
