@@ -135,6 +135,21 @@ def test_the_clock_passes_the_stream_through_and_notes_the_first_token() -> None
     assert clocked.replies == []  # anything else is the wrapped model's
 
 
+def test_an_answer_of_several_prompts_keeps_its_first_token_and_every_prompt() -> None:
+    clocked = ClockedGenerator(FakeGenerator(["First part [1].", "Second part [2]."]))
+    first = [{"role": "user", "content": "about the first document"}]
+    second = [{"role": "user", "content": "about the second document"}]
+    clocked.reset()
+    "".join(clocked.stream(first, 10, GenerationStats()))
+    opened, waited = clocked.first_token_at, clocked.model_s
+    "".join(clocked.stream(second, 10, GenerationStats()))
+    assert clocked.prompts == [first, second]  # the bare model is given both, in turn
+    assert clocked.first_token_at == opened < clocked.last_token_at
+    assert clocked.model_s > waited  # both parts' time in the model
+    clocked.reset()
+    assert clocked.prompts == [] and clocked.first_token_at == 0.0
+
+
 def test_clock_stream_counts_pieces() -> None:
     run = clock_stream(0.0, iter(["a", "b", "c"]), Run())
     assert (run.text, run.completion_tokens) == ("abc", 3)

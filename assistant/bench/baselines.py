@@ -84,7 +84,13 @@ class ClockedGenerator:
         self.inner = inner
         self.name, self.sha256, self.n_ctx = inner.name, inner.sha256, inner.n_ctx
         self.messages: list[Message] = []
+        self.prompts: list[list[Message]] = []  # every prompt of the answer, in order
         self.first_token_at = self.last_token_at = self.model_s = 0.0
+
+    def reset(self) -> None:
+        """Before a question: an answer may take several prompts (one per document of a
+        comparison), and its first token is the first prompt's."""
+        self.prompts, self.first_token_at, self.last_token_at, self.model_s = [], 0.0, 0.0, 0.0
 
     def __getattr__(self, name: str) -> Any:  # llama, lock, path: as the wrapped model's
         return getattr(self.inner, name)
@@ -95,7 +101,8 @@ class ClockedGenerator:
     def stream(
         self, messages: list[Message], max_tokens: int, stats: GenerationStats
     ) -> Iterator[str]:
-        self.messages, self.first_token_at, self.model_s = messages, 0.0, 0.0
+        self.messages = messages
+        self.prompts.append(messages)
         tokens = iter(self.inner.stream(messages, max_tokens, stats))
         while True:
             asked = time.perf_counter()
@@ -132,6 +139,24 @@ class BareLlama:
             verbose=False,
             **engine,
         )
+
+    def answer_all(self, prompts: list[list[Message]], max_tokens: int) -> Run:
+        """The prompts answered one after another, as the assistant answers a comparison:
+        the first token is the first prompt's, the rest adds up."""
+        started = time.perf_counter()
+        total = Run()
+        for number, messages in enumerate(prompts):
+            offset = time.perf_counter() - started
+            run = self.answer(messages, max_tokens)
+            if number == 0:
+                total.first_token_s = run.first_token_s
+            total.last_token_s = offset + run.last_token_s
+            total.prompt_tokens += run.prompt_tokens
+            total.completion_tokens += run.completion_tokens
+            total.cpu_s += run.cpu_s
+            total.text += run.text
+        total.total_s = time.perf_counter() - started
+        return total
 
     def answer(self, messages: list[Message], max_tokens: int) -> Run:
         started = time.perf_counter()

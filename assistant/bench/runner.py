@@ -251,6 +251,7 @@ def bench_answering(bench: Bench) -> Answering:
     rows, answers = [], []
     for number, question in enumerate(bench.fixed, start=1):
         bench.say(f"   {number}/{len(bench.fixed)} {question.id}")
+        clocked.reset()
         started, cpu = time.perf_counter(), time.process_time()
         answer = assistant.ask(question.question)
         total, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -262,7 +263,7 @@ def bench_answering(bench: Bench) -> Answering:
             prompt_tokens=answer.timings.prompt_tokens,
             completion_tokens=answer.timings.completion_tokens,
         )
-        reference = bare.answer(clocked.messages, g.max_tokens)
+        reference = bare.answer_all(clocked.prompts, g.max_tokens)
         outside_model_s = rounded(total - clocked.model_s)
         rows.append(_row(question, ours, reference, answer.timings.first_token_s, outside_model_s))
         answers.append(answer.to_json() | {"id": question.id})

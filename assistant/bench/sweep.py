@@ -157,6 +157,7 @@ def sweep_passages(bench: Bench) -> list[SweepPassages]:
             # Back to the system prompt alone: the prompts of one question with 3, 4 and 6
             # passages share their first passages, and llama.cpp would reuse them.
             clocked.warm(SYSTEM_PROMPT)
+            clocked.reset()
             started = time.perf_counter()
             answer = assistant.ask(question.question, top_k=k)
             total = time.perf_counter() - started
