@@ -129,6 +129,9 @@ class BareLlama:
             from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
             engine["draft_model"] = LlamaPromptLookupDecoding(num_pred_tokens=lookup)
+            # a draft is checked against the logits of every position; without it said
+            # here, llama-cpp-python 0.3 sizes its logits buffer for one position and fails
+            engine["logits_all"] = True
         self.llama = Llama(
             model_path=str(path),
             n_ctx=n_ctx,
