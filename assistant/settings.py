@@ -58,7 +58,7 @@ class RetrievalSettings(BaseModel):
         0,
         description="Most tokens of each passage given to the model: its sentences that "
         "best match the question, in order (0: whole passages). The prompt is what the first "
-        "word waits for (`assistant bench --sweep focus`).",
+        "word waits for (`assistant bench --sweep-part focus`).",
     )
     candidates: int = Field(100, description="Candidates taken from each of dense and BM25.")
     max_per_document: int = Field(4, description="Most passages taken from one document.")

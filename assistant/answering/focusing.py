@@ -13,8 +13,9 @@ always kept with its rows.
 
 Only the prompt is focused. The sentence check, the citations shown and the record's
 passages are the whole passages, so what a reader is shown to check an answer against is
-never less than what the model read. `assistant bench --sweep focus` gives the curve of
-prompt tokens against quote recall from which `retrieval.focus_tokens` was chosen.
+never less than what the model read. `assistant bench --sweep-part focus` gives the curve
+of prompt tokens against quote recall for `retrieval.passage_tokens`; the evaluation keeps
+it at 0 (whole passages), because focused prompts lost lists (README).
 """
 
 from __future__ import annotations
@@ -93,10 +94,10 @@ def focus_passages(
     )
     out = []
     for hit, sentences in zip(hits, split, strict=True):
-        ranked = [(next(scores), i) for i in range(len(sentences))]
         if not sentences:
             out.append(hit.chunk.passage)
             continue
+        ranked = [(next(scores), i) for i in range(len(sentences))]
         header = f"{hit.chunk.header}\n" if hit.chunk.header else ""
         left = budget - (count_tokens(header) if header else 0)
         kept: list[int] = []
