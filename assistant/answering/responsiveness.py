@@ -5,10 +5,13 @@ Ministry of Justice paying OpenAI?" answered with a true sentence about data res
 The sentence check cannot see that; this can, for the questions where the wording says
 what an answer must contain:
 
-    how much does X cost / pay / spend / invest   an amount of money ("£9 million", "$2.5bn")
+    how much does X cost / pay / spend / invest;  an amount of money ("£9 million", "$2.5bn",
+      what was X worth / valued at; what budget     "2.2% of GDP")
     what percentage / share / proportion           a share ("40%", "a third", "half")
-    how many                                       a number ("2,500", "22", "five")
-    when / what year / by what date                a date or a time ("2026", "June", "two years")
+    how many; what number of                       a number ("2,500", "22", "five")
+    how much (otherwise); by how much; what        a figure of any kind ("40%", "1.7", "€20m")
+      savings / size / maximum
+    when / what year(s) / by what date             a date or a time ("2026", "June", "two years")
     who wrote / leads / said ...; which person     a name the question does not already give
 
 An answer that lacks it is a decline that says what the documents do give ("The documents
@@ -34,6 +37,7 @@ _MONEY = re.compile(
     r"pounds?|dollars?|euros?|GBP|USD|EUR)\b",
     re.I,
 )
+_PERCENT = re.compile(r"\d\s*%|\d\s*per\s?cent\b|\d\s*percent\b", re.I)
 _SHARE = re.compile(
     r"\d\s*%|\bper\s?cent\b|\bpercent\b|\b(?:half|third|thirds|quarter|quarters|fifth|"
     r"tenth|most|majority|minority|all|none)\b",
@@ -46,6 +50,13 @@ _LABEL_NUMBER = re.compile(
     re.I,
 )
 _COUNT = re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|a few|many|no)\b", re.I)
+# a figure stated, not a vague "several" or "many"
+_FIGURE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|third|thirds|"
+    r"quarter|quarters|double|doubled|tripled|halved|per\s?cent|percent)\b",
+    re.I,
+)
 _MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|"
     r"December"
@@ -71,7 +82,10 @@ _ASKS = [
             r"budget|money|charge|charged|price|add|adds|added|contribute|contributes|save|saves|"
             r"raise|raised|generate|generates|lose|loses)\b|"
             r"\bhow much (?:money|funding|investment)\b|"
-            r"\bwhat (?:is|was|were|are|will be) the (?:cost|price|budget|value)\b|"
+            r"\bwhat(?:['’]s| is| was| were| are| will be)? (?:the )?(?:\w+ )?(?:cost|price|"
+            r"budget|value|valuation|fine|fines|fee|fees|salary|revenue|turnover)\b|"
+            r"\bwhat(?:['’]s| is| was| were| are| did| does)? .*\b(?:worth|valued at|paying)\b|"
+            r"\bat what (?:valuation|price|cost)\b|"
             r"\bhow (?:expensive|costly)\b|\bwhat (?:did|does|will) .* cost\b",
             re.I,
         ),
@@ -85,12 +99,28 @@ _ASKS = [
             re.I,
         ),
     ),
-    ("count", "number", re.compile(r"\bhow many\b", re.I)),
+    ("count", "number", re.compile(r"\bhow many\b|\bwhat (?:is the )?number of\b", re.I)),
+    (
+        "quantity",
+        "figure",
+        re.compile(
+            # not "how much control / say / weight": a degree, not a figure
+            r"\bhow much\b(?! (?:control|influence|say|power|autonomy|independence|freedom|"
+            r"sovereignty|choice|flexibility|trust|risk|emphasis|weight|attention|priority|"
+            r"support|credit|sense|difference|leeway|room)\b)|"
+            r"\bwhat (?:savings|size|scale|total|maximum|minimum)\b|"
+            r"\bwhat (?:is|was|are|were) the (?:size|scale|total|maximum|minimum|largest|"
+            r"biggest|highest|lowest|smallest)\b|\bhow (?:large|big)\b(?! (?:a|an)\b)|"
+            r"\bhow far\b.*\b(?:narrowed|fallen|fell|risen|rose|grown|grew|shrunk|shrank|"
+            r"dropped|increased|decreased|closed|widened)\b",
+            re.I,
+        ),
+    ),
     (
         "time",
         "date",
         re.compile(
-            r"^\s*when\b|\b(?:what|which) (?:year|date|month|day|time)\b|\bby when\b|"
+            r"^\s*when\b|\b(?:what|which) (?:years?|dates?|months?|days?|time)\b|\bby when\b|"
             r"\bhow long\b|\bwhat is the (?:deadline|timeline|timescale)\b|"
             r"[,;:]\s*when\b|\band when\b",
             re.I,
@@ -114,7 +144,7 @@ _ASKS = [
 
 @dataclass(frozen=True)
 class Asked:
-    kind: str  # amount, share, count, time, name
+    kind: str  # amount, share, count, quantity, time, name
     missing: str  # the word for what a decline says is missing: figure, number, date, name
 
 
@@ -129,12 +159,14 @@ def asked_for(question: str) -> Asked | None:
 def gives(asked: Asked, answer: str, question: str = "") -> bool:
     """Whether the answer contains the kind of detail asked for."""
     text = re.sub(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]", " ", answer)
-    if asked.kind == "amount":
-        return bool(_MONEY.search(text))
+    if asked.kind == "amount":  # or a share of one ("2.2% of GDP")
+        return bool(_MONEY.search(text) or _PERCENT.search(text))
     if asked.kind == "share":
         return bool(_SHARE.search(text))
     if asked.kind == "count":
         return bool(_COUNT.search(_LABEL_NUMBER.sub(" ", text)))
+    if asked.kind == "quantity":
+        return bool(_FIGURE.search(_LABEL_NUMBER.sub(" ", text)) or _MONEY.search(text))
     if asked.kind == "time":
         return bool(_TIME.search(text))
     if asked.kind == "name":
@@ -153,6 +185,7 @@ _HINTS = {
     "amount": "the amount of money",
     "share": "the percentage or share",
     "count": "the number",
+    "quantity": "the figure",
     "time": "the date or time",
     "name": "the name",
 }
