@@ -276,6 +276,15 @@ def test_a_paraphrase_the_lexical_test_rejects_is_rescued_by_the_verifier() -> N
     assert verifier.asked[0][1].endswith(P2)
 
 
+def test_a_rejected_sentence_the_model_does_not_confirm_keeps_its_answer_in_the_record() -> None:
+    paraphrase = "Staff on probation duty already rely on transcription software."
+    shown, stream = _stream(f"{paraphrase} [2]", Verifier({paraphrase: 0.3}))
+    assert shown == ""
+    [withheld] = stream.withheld
+    assert withheld.verified == 0.3 and withheld.reason.endswith("nor does the model (p=0.30)")
+    assert withheld.reason.startswith("no passage supports it")
+
+
 def test_a_stance_the_passage_does_not_take_is_withheld() -> None:
     stance = "Red Hat argued against the ability to switch providers."
     verifier = Verifier({stance: 0.1})

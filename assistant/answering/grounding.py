@@ -671,8 +671,10 @@ class SentenceStream:
                 verified=p,
                 reason=NOT_CONFIRMED + (f" (p={p:.2f})" if p is not None else ""),
             )
+        asked = None
         for numbers in self._candidates(item):
             p = self._ask(text, " ".join(self.passages[n - 1] for n in numbers))
+            asked = p if p is not None else asked
             if p is not None and p >= VERIFY_THRESHOLD:
                 self._shown.add(" ".join(content_words_ordered(text)))
                 return replace(
@@ -684,6 +686,10 @@ class SentenceStream:
                     reason=f"the model finds passage "
                     f"{', '.join(map(str, numbers))} supports it (p={p:.2f})",
                 )
+        if asked is not None:  # the reviewer sees that the model was asked, and its answer
+            return replace(
+                item, verified=asked, reason=f"{item.reason}; nor does the model (p={asked:.2f})"
+            )
         return item
 
     def _candidates(self, item: Checked) -> list[tuple[int, ...]]:
