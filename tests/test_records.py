@@ -168,7 +168,7 @@ def test_a_kept_evaluation_summary_reads_back_as_written(report: str, tmp_path: 
     raw = json.loads((ROOT / "eval" / report / "summary.json").read_text())
     summary = load_summary(ROOT / "eval" / report)
     assert summary.to_json() == {"format": 1, **raw}  # the same keys, in the same order
-    assert list(summary.to_json()) == ["format", *raw]
+    assert list(summary.to_json()) == ["format", *(k for k in raw if k != "format")]
     (tmp_path / "summary.json").write_text(json.dumps(summary.to_json()))
     assert load_summary(tmp_path) == summary
 
