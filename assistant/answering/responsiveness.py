@@ -50,11 +50,12 @@ _LABEL_NUMBER = re.compile(
     re.I,
 )
 _COUNT = re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|a few|many|no)\b", re.I)
-# a figure stated, not a vague "several" or "many"
+# a figure stated, not a vague "several" or "hundreds"
+_VAGUE = {"several", "hundreds", "thousands", "millions", "billions", "dozens"}
+_FIGURE_WORDS = "|".join(w for w in _NUMBER_WORDS.split("|") if w not in _VAGUE)
 _FIGURE = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
-    r"thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|third|thirds|"
-    r"quarter|quarters|double|doubled|tripled|halved|per\s?cent|percent)\b",
+    rf"\d|\b(?:{_FIGURE_WORDS}|thirds|quarters|double|doubled|tripled|halved|per\s?cent|"
+    r"percent)\b",
     re.I,
 )
 _MONTHS = (
