@@ -189,7 +189,12 @@ def test_a_compound_sentence_with_one_unsupported_clause_is_withheld() -> None:
 
 # ---------------------------------------------------------------- the stream and its verifier
 
-from assistant.answering.grounding import SentenceStream, segment, without_attribution  # noqa: E402
+from assistant.answering.grounding import (  # noqa: E402
+    SentenceStream,
+    segment,
+    short_title,
+    without_attribution,
+)
 
 
 @pytest.mark.parametrize(
@@ -500,3 +505,57 @@ def test_a_sentence_speaking_for_two_documents_must_cite_each(
     if not shown:
         assert stream.checked[0].reason.startswith("speaks for documents it cites no passage of")
         assert verifier.asked == []
+
+
+def test_a_copied_label_with_a_numbered_section_is_removed_whole() -> None:
+    # a section label holds a full stop ("4. Influence ..."): the draft is not split
+    # inside it, so no ", 4." is left and the heading is not glued to the first sentence
+    label = "The Open Dividend (Demos, June 2025), 4. Influence the future by sharing tools"
+    title = "The Open Dividend"
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], labels=[label], titles=[title])
+    text = f"{label}\n{P1[:-1]} [1]."
+    shown = [piece for word in text.split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert "".join(shown).strip() == f"{P1[:-1]} [1]."
+    assert stream.withheld == []
+
+
+def test_a_label_fed_token_by_token_still_becomes_the_subject() -> None:
+    label = "Justice digest (MoJ, 2025), 2. Staff and tools"
+    stream = SentenceStream(
+        [f"label\n{p}" for p in PASSAGES], labels=[label], titles=["Justice digest"]
+    )
+    text = f"{label} says the Ministry of Justice will give 2,500 employees AI tools [1]. "
+    shown = [piece for ch in text for piece in stream.feed(ch)]  # one character at a time
+    shown += stream.finish()
+    assert "".join(shown).strip() == (
+        "“Justice digest” says the Ministry of Justice will give 2,500 employees AI tools [1]."
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "short"),
+    [
+        ("The Open Dividend: Building an AI Openness Strategy", "The Open Dividend"),
+        (
+            "AI Sovereignty Makes Everyone Weaker—The US Can Lead Differently",
+            "AI Sovereignty Makes Everyone Weaker",
+        ),
+        ("UK needs clearer vision on AI sovereignty", "UK needs clearer vision on AI sovereignty"),
+        ("Sovereign: AI in the age of states", "Sovereign: AI in the age of states"),
+    ],
+)
+def test_a_sentence_names_a_document_by_its_title_without_the_subtitle(
+    title: str, short: str
+) -> None:
+    assert short_title(title) == short
+
+
+def test_a_document_named_with_its_publisher_as_the_subject_is_named_by_its_short_title() -> None:
+    title = "Justice digest: staff and tools in 2025"
+    named = f"{title} (Ministry of Justice)"
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], labels=[named], titles=[title])
+    said = f"{named} says the Ministry of Justice will give 2,500 employees AI tools [1]."
+    assert stream._clean(said) == (
+        "“Justice digest” says the Ministry of Justice will give 2,500 employees AI tools [1]."
+    )

@@ -476,6 +476,9 @@ class Assistant:
             label[len(h.document.title) :].strip(" ,:")
             for label, h in zip(labels, [*hits, *hits], strict=True)
         ]
+        labels += [  # as a question over several documents names each: "Title (Publisher)"
+            f"{h.document.title} ({h.document.publisher})" for h in hits if h.document.publisher
+        ]
         titles = [h.document.title for h in hits]
         return SentenceStream(
             passages,

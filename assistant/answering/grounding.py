@@ -32,7 +32,9 @@ Sentences after a held one wait with it, so the order is kept; the others stream
 soon as they are checked.
 
 The answer is also tidied as it is checked: sentences are split by pysbd ("e.g.",
-"Mr.", "p. 12" do not end one), a passage's label copied into the text is removed,
+"Mr.", "p. 12" do not end one), a passage's label copied into the text is removed
+whole (its section's "4." does not end a sentence) or, as a sentence's subject, replaced
+by the document's short title ("“The Open Dividend” says ..."),
 repeated markers and repeated sentences are dropped, and a last sentence cut off by the
 token limit is not shown. Every decision is kept (`Checked.reason`) for the record.
 """
@@ -362,6 +364,8 @@ VERIFY_THRESHOLD = 0.6  # chosen on eval/judge_calibration.jsonl (the judge uses
 VETO_COVERAGE = 0.35  # below this share of its words in a passage the model is not asked
 MAX_VERIFICATIONS = 6  # model calls per answer (about 1-2 s each on two cores)
 MAX_SENTENCES = 6  # shown per draft: past this a small model drifts into boilerplate
+LABEL_HEAD = 12  # characters of a label's start that mark a copy of it in the draft
+LABEL_WAIT = 400  # characters of the draft's end searched for an unfinished label
 
 Verify = Callable[[str, str], float]
 
@@ -490,7 +494,7 @@ class SentenceStream:
         # its sentence ("<label> says that ...", "<label> was published in June 2025"):
         # the title, quoted, stands in for it; elsewhere a label is dropped
         self._named = {
-            label: f"“{title}”"
+            label: f"“{short_title(title)}”"
             for label in self.labels
             for title in sorted(titles, key=len)  # the longest title that opens it
             if label.startswith(title)
@@ -508,14 +512,16 @@ class SentenceStream:
 
     def feed(self, token: str) -> list[str]:
         self.buffer += token
-        pieces = segment(self.buffer)
+        if self._inside_label():
+            return []  # "... June 2025), 4. Influence ..." would split at "4."
+        pieces = segment(self._unlabelled(self.buffer))
         if len(pieces) < 2:
             return []
         last = pieces[-1].lstrip()
         if not last or last.startswith("["):  # its markers may belong to the sentence before
             return []
         done = "".join(pieces[:-1])
-        self.buffer = self.buffer[len(done) :]
+        self.buffer = "".join(pieces)[len(done) :]
         return [piece for raw in pieces[:-1] for piece in self._take(raw)]
 
     def flush(self, cut_off: bool = False) -> list[str]:
@@ -580,13 +586,28 @@ class SentenceStream:
             out[-1] += "\n"  # a list's items stay on their lines
         return out
 
-    def _clean(self, raw: str) -> str:
-        """A passage's label copied into the text is not part of the answer, nor is a
-        sentence that is only a document's title (a title inside a sentence stays)."""
+    def _inside_label(self) -> bool:
+        """The draft so far ends part-way through a copied label: it is held until the
+        label is whole, so that it is removed whole (a section label holds full stops)."""
+        tail = self.buffer[-LABEL_WAIT:]
+        for label in self.labels:
+            start = tail.rfind(label[:LABEL_HEAD])
+            # whole but not yet followed by a word: "<label> says" makes it the subject
+            if start >= 0 and label.startswith(tail[start:].rstrip(" \t\n,")):
+                return True
+        return False
+
+    def _unlabelled(self, raw: str) -> str:
         for label in self.labels:
             if label in self._named:  # followed by a verb: the sentence's subject
                 raw = re.sub(rf"{re.escape(label)}(?=[\s,]*[a-z])", self._named[label], raw)
             raw = raw.replace(label, " ")
+        return raw
+
+    def _clean(self, raw: str) -> str:
+        """A passage's label copied into the text is not part of the answer, nor is a
+        sentence that is only a document's title (a title inside a sentence stays)."""
+        raw = self._unlabelled(raw)
         if _bare(raw) in self.titles:
             return ""
         return re.sub(r"(\[\d{1,3}\])(?:\s*\1)+", r"\1", raw)  # "[3][3]" is one marker
@@ -766,6 +787,13 @@ def rows_as_sentences(passage: str, claim: str = "") -> str:
         named = [f"{h} {c}" for h, c in zip(header[1:], cells[1:], strict=False) if c]
         out.append(f"{cells[0]}: {'; '.join(named)}.")
     return "\n".join(out)
+
+
+def short_title(title: str) -> str:
+    """A title without its subtitle ("The Open Dividend" of "The Open Dividend: Building
+    ..."), as a sentence names a document; the citation gives it in full."""
+    head = re.split(r":\s|\s*[—–]\s*|\s-\s", title, maxsplit=1)[0].strip()
+    return head if len(head.split()) >= 2 else title
 
 
 def _bare(text: str) -> str:
