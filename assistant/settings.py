@@ -67,6 +67,11 @@ class RetrievalSettings(BaseModel):
         description="Passages kept for each document the question names (by publisher or "
         "title), so that a comparison sees both sides.",
     )
+    champions: int = Field(
+        1,
+        description="Best passages of the dense and of the BM25 ranking given even when "
+        "the fusion ranks them lower, beyond top_k (0: none).",
+    )
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.5, description="Weight of the BM25 ranking in the fusion.")

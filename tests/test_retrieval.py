@@ -193,9 +193,9 @@ def test_a_comparison_sees_both_documents_it_names(tmp_path: Path, corpus: Path)
         encoding="utf-8",
     )
     question = "Do Red Hat and the Met Office agree about employees and AI tools?"
-    plain = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=0)
+    plain = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=0, champions=0)
     assert "weather" not in {h.chunk.doc_id for h in plain.search(question)}
-    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=1)
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=1, champions=0)
     assert retriever.named_documents(question) == {"openness", "weather"}
     assert {h.chunk.doc_id for h in retriever.search(question)} == {"openness", "weather"}
     assert retriever.named_documents("what does red hat say?") == set()  # not written as names
@@ -214,7 +214,7 @@ def test_each_named_document_is_searched_for_the_question_without_the_names(
         '["openness.txt"]\ntitle = "Openness"\npublisher = "Red Hat"\n',
         encoding="utf-8",
     )
-    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=1)
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2, named_seats=1, champions=0)
     question = "What do the Ministry of Justice and Red Hat say about transcription tools?"
     hits = retriever.search(question)
     assert {h.chunk.doc_id for h in hits} == {"justice", "openness"}
@@ -281,3 +281,17 @@ def test_a_word_the_corpus_spells_the_other_way_is_searched_both_ways(
     assert retriever.expand("data localisation") == "data localisation (localization)"
     assert retriever.expand("data localization") == "data localization"
     assert retriever.expand("organise the data") == "organise the data"  # neither is written
+
+
+def test_each_rankings_best_passage_is_given_beyond_top_k(tmp_path: Path, corpus: Path) -> None:
+    retriever = retriever_for(tmp_path, FakeEmbedder(), champions=1)
+    fused = [(0, 0.5), (1, 0.3), (2, 0.2), (3, 0.1)]
+    # the dense ranking's best (2) was left out by the fusion; BM25's best (0) was not
+    assert retriever._champions([(0, 0.5)], fused, [2, 0, 1], [0, 1, 2]) == [(2, 0.2)]
+    assert retriever._champions([(0, 0.5)], fused, [0, 1], [3, 1]) == [(3, 0.1)]
+    assert retriever._champions([(0, 0.5), (2, 0.2)], fused, [2, 0], [0, 2]) == []
+    off = retriever_for(tmp_path, FakeEmbedder(), champions=0)
+    assert off._champions([(0, 0.5)], fused, [2, 0, 1], [3, 1, 2]) == []
+    question = "How many MoJ employees get access to AI tools?"
+    hits = retriever_for(tmp_path, FakeEmbedder(), top_k=1, champions=1).search(question)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

@@ -122,6 +122,8 @@ class Retriever:
             for doc_id in named:
                 seats[doc_id] = self._ranked(bare, self._scope([doc_id]))[0]
         chosen = self._choose(fused, top_k, named, documents, seats)
+        chosen += self._champions(chosen, fused, dense, keyword)
+        chosen.sort(key=lambda pair: -pair[1])
         return [
             Hit(
                 chunk=self.index.chunks[item],
@@ -132,6 +134,28 @@ class Retriever:
             )
             for item, score in chosen
         ]
+
+    def _champions(
+        self,
+        chosen: Sequence[tuple[int, float]],
+        fused: Sequence[tuple[int, float]],
+        dense: Sequence[int],
+        keyword: Sequence[int],
+    ) -> list[tuple[int, float]]:
+        """The best passages of each ranking that the fusion left out. Fusion rewards a
+        passage both rankings place fairly high over one that a single ranking is sure
+        of: the only passage naming "Jonny Williams" (BM25's first) fell to eighth because
+        the embedder ranked it nowhere, and the passage the embedder ranked first for
+        "which two definitions of AI sovereignty does ITIF distinguish" to eleventh."""
+        n = self.settings.champions
+        taken = {item for item, _ in chosen}
+        score = dict(fused)
+        extra = []
+        for item in [*dense[:n], *keyword[:n]]:
+            if item not in taken:
+                taken.add(item)
+                extra.append((item, score.get(item, 0.0)))
+        return extra
 
     def _ranked(
         self, query: str, scope: np.ndarray | None
