@@ -292,6 +292,15 @@ def test_each_rankings_best_passage_is_given_beyond_top_k(tmp_path: Path, corpus
     assert retriever._champions([(0, 0.5), (2, 0.2)], fused, [2, 0], [0, 2]) == []
     off = retriever_for(tmp_path, FakeEmbedder(), champions=0)
     assert off._champions([(0, 0.5)], fused, [2, 0, 1], [3, 1, 2]) == []
-    question = "How many MoJ employees get access to AI tools?"
-    hits = retriever_for(tmp_path, FakeEmbedder(), top_k=1, champions=1).search(question)
-    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    (corpus / "metadata.toml").write_text(
+        '["openness.txt"]\ntitle = "Openness"\npublisher = "Red Hat"\n', encoding="utf-8"
+    )
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=1, champions=1)
+    assert retriever.named_documents("What does Red Hat say about AI tools?") == {"openness"}
+    for question in (
+        "How many MoJ employees get access to AI tools?",
+        "What does Red Hat say about AI tools?",  # names a document: searched without it
+    ):
+        hits = retriever.search(question)
+        assert 1 <= len(hits) <= 3
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

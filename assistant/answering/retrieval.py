@@ -122,7 +122,12 @@ class Retriever:
             for doc_id in named:
                 seats[doc_id] = self._ranked(bare, self._scope([doc_id]))[0]
         chosen = self._choose(fused, top_k, named, documents, seats)
-        chosen += self._champions(chosen, fused, dense, keyword)
+        if self.settings.champions:
+            if named and (bare := self.without_names(query)):
+                # a document's name is its boilerplate's best match ("Demos is a champion
+                # of people, ideas and democracy"), not the passage on the question
+                _, dense, keyword = self._ranked(bare, scope)
+            chosen += self._champions(chosen, fused, dense, keyword)
         chosen.sort(key=lambda pair: -pair[1])
         return [
             Hit(
