@@ -115,7 +115,8 @@ class Retriever:
         if documents is not None:
             named &= set(documents)
         seats: dict[str, list[tuple[int, float]]] = {}
-        if len(named) >= 2 and (bare := self.without_names(query)):
+        bare = self.without_names(query) if named else ""
+        if len(named) >= 2 and bare:
             # each side of a comparison is searched on its own, for what is asked without
             # the names: in the whole index "ITIF and Demos" pulls both publishers'
             # boilerplate, and one side's wording crowds out the other's passage
@@ -123,12 +124,12 @@ class Retriever:
                 seats[doc_id] = self._ranked(bare, self._scope([doc_id]))[0]
         chosen = self._choose(fused, top_k, named, documents, seats)
         if self.settings.champions:
-            if named and (bare := self.without_names(query)):
+            if bare:
                 # a document's name is its boilerplate's best match ("Demos is a champion
                 # of people, ideas and democracy"), not the passage on the question
                 _, dense, keyword = self._ranked(bare, scope)
             chosen += self._champions(chosen, fused, dense, keyword)
-        chosen.sort(key=lambda pair: -pair[1])
+            chosen.sort(key=lambda pair: -pair[1])
         return [
             Hit(
                 chunk=self.index.chunks[item],
