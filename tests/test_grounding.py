@@ -559,3 +559,15 @@ def test_a_document_named_with_its_publisher_as_the_subject_is_named_by_its_shor
     assert stream._clean(said) == (
         "“Justice digest” says the Ministry of Justice will give 2,500 employees AI tools [1]."
     )
+
+
+def test_the_article_before_a_copied_subject_goes_with_it() -> None:
+    label = "UK needs clearer vision on AI (ai@cam, 2025)"
+    stream = SentenceStream(
+        [f"label\n{p}" for p in PASSAGES], labels=[label], titles=["UK needs clearer vision on AI"]
+    )
+    said = f"The {label} says the Ministry of Justice will give 2,500 employees AI tools [1]."
+    assert stream._clean(said) == (
+        "“UK needs clearer vision on AI” says the Ministry of Justice will give 2,500 "
+        "employees AI tools [1]."
+    )

@@ -600,7 +600,9 @@ class SentenceStream:
     def _unlabelled(self, raw: str) -> str:
         for label in self.labels:
             if label in self._named:  # followed by a verb: the sentence's subject
-                raw = re.sub(rf"{re.escape(label)}(?=[\s,]*[a-z])", self._named[label], raw)
+                # the model's article goes with it: "The <label> says" is "“Title” says"
+                subject = rf"(?:\b[Tt]he\s+)?{re.escape(label)}(?=[\s,]*[a-z])"
+                raw = re.sub(subject, self._named[label], raw)
             raw = raw.replace(label, " ")
         return raw
 
