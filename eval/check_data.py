@@ -14,7 +14,7 @@ fields), as `assistant eval` reads it; the rules of a hand-written set come on t
 Usage, with the assistant's Python (it imports the package from the repository root):
     .venv/bin/python eval/check_data.py [--corpus DIR] [--gold FILE] [--calibration FILE]
 
---gold also checks eval/unseen.jsonl and eval/paraphrases.jsonl (same format; a
+--gold also checks eval/unseen.jsonl, eval/dev.jsonl and eval/paraphrases.jsonl (same format; a
 paraphrase row adds "paraphrase_of": the id of the gold question it rewords).
 
 Prints every failure as "<file>:<line> <id>: <message>" and exits 1 if there

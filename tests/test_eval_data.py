@@ -25,7 +25,7 @@ def test_shipped_question_and_calibration_sets_are_valid() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", ["unseen.jsonl", "paraphrases.jsonl"])
+@pytest.mark.parametrize("name", ["unseen.jsonl", "paraphrases.jsonl", "dev.jsonl"])
 def test_the_held_out_and_reworded_sets_are_valid(name: str) -> None:
     result = _check("--gold", str(ROOT / "eval" / name))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -114,21 +114,27 @@ class Retriever:
         named = self.named_documents(query)
         if documents is not None:
             named &= set(documents)
-        seats: dict[str, list[tuple[int, float]]] = {}
         bare = self.without_names(query) if named else ""
-        if len(named) >= 2 and bare:
-            # each side of a comparison is searched on its own, for what is asked without
-            # the names: in the whole index "ITIF and Demos" pulls both publishers'
-            # boilerplate, and one side's wording crowds out the other's passage
-            for doc_id in named:
-                seats[doc_id] = self._ranked(bare, self._scope([doc_id]))[0]
+        champions = self.settings.champions > 0
+        # each named document searched on its own, for what is asked without the names:
+        # in the whole index "ITIF and Demos" pulls both publishers' boilerplate, and one
+        # side's wording crowds out the other's passage
+        own = (
+            {doc_id: self._ranked(bare, self._scope([doc_id])) for doc_id in sorted(named)}
+            if bare and (len(named) >= 2 or champions)
+            else {}
+        )
+        seats = {doc_id: ranked[0] for doc_id, ranked in own.items()} if len(named) >= 2 else {}
         chosen = self._choose(fused, top_k, named, documents, seats)
-        if self.settings.champions:
+        if champions:
             if bare:
                 # a document's name is its boilerplate's best match ("Demos is a champion
                 # of people, ideas and democracy"), not the passage on the question
                 _, dense, keyword = self._ranked(bare, scope)
-            chosen += self._champions(chosen, fused, dense, keyword)
+            # and each named document's own best: within it the embedder's first is often
+            # the passage, where the whole index has closer wording elsewhere
+            rankings = [(dense, keyword)] + [(d, k) for _, d, k in own.values()]
+            chosen += self._champions(chosen, fused, rankings, limit=max(1, top_k // 2))
             chosen.sort(key=lambda pair: -pair[1])
         return [
             Hit(
@@ -145,22 +151,27 @@ class Retriever:
         self,
         chosen: Sequence[tuple[int, float]],
         fused: Sequence[tuple[int, float]],
-        dense: Sequence[int],
-        keyword: Sequence[int],
+        rankings: Sequence[tuple[Sequence[int], Sequence[int]]],
+        limit: int,
     ) -> list[tuple[int, float]]:
-        """The best passages of each ranking that the fusion left out. Fusion rewards a
-        passage both rankings place fairly high over one that a single ranking is sure
-        of: the only passage naming "Jonny Williams" (BM25's first) fell to eighth because
-        the embedder ranked it nowhere, and the passage the embedder ranked first for
-        "which two definitions of AI sovereignty does ITIF distinguish" to eleventh."""
+        """The best passages of each (dense, keyword) pair of `rankings` that the fusion
+        left out, at most `limit` of them. Fusion rewards a passage both rankings place
+        fairly high over one that a single ranking is sure of: the only passage naming
+        "Jonny Williams" (BM25's first) fell to eighth because the embedder ranked it
+        nowhere, and the passage the embedder ranked first for "which two definitions of
+        AI sovereignty does ITIF distinguish" to eleventh. A question worded unlike its
+        document is the embedder's alone: "Which bit of the US defence establishment does
+        the Shrier paper point to ...?" is the embedder's second passage within that
+        paper, and BM25's 32nd."""
         n = self.settings.champions
         taken = {item for item, _ in chosen}
         score = dict(fused)
-        extra = []
-        for item in [*dense[:n], *keyword[:n]]:
-            if item not in taken:
-                taken.add(item)
-                extra.append((item, score.get(item, 0.0)))
+        extra: list[tuple[int, float]] = []
+        for dense, keyword in rankings:
+            for item in (*dense[:n], *keyword[:n]):
+                if item not in taken and len(extra) < limit:
+                    taken.add(item)
+                    extra.append((item, score.get(item, 0.0)))
         return extra
 
     def _ranked(
