@@ -69,8 +69,9 @@ class RetrievalSettings(BaseModel):
     )
     champions: int = Field(
         0,
-        description="Best passages of the dense and of the BM25 ranking given even when "
-        "the fusion ranks them lower, beyond top_k (0: none; see README).",
+        description="Best passages of the dense and of the BM25 ranking, and of each named "
+        "document's own, given even when the fusion ranks them lower, beyond top_k (at most "
+        "half of it; 0: none; see README).",
     )
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")

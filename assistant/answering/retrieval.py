@@ -119,9 +119,11 @@ class Retriever:
         # each named document searched on its own, for what is asked without the names:
         # in the whole index "ITIF and Demos" pulls both publishers' boilerplate, and one
         # side's wording crowds out the other's passage
+        searched = bare and (len(named) >= 2 or champions)
+        vector = self._vector(bare) if searched else None  # embedded once for every search
         own = (
-            {doc_id: self._ranked(bare, self._scope([doc_id])) for doc_id in sorted(named)}
-            if bare and (len(named) >= 2 or champions)
+            {d: self._ranked(bare, self._scope([d]), vector) for d in sorted(named)}
+            if searched
             else {}
         )
         seats = {doc_id: ranked[0] for doc_id, ranked in own.items()} if len(named) >= 2 else {}
@@ -130,7 +132,7 @@ class Retriever:
             if bare:
                 # a document's name is its boilerplate's best match ("Demos is a champion
                 # of people, ideas and democracy"), not the passage on the question
-                _, dense, keyword = self._ranked(bare, scope)
+                _, dense, keyword = self._ranked(bare, scope, vector)
             # and each named document's own best: within it the embedder's first is often
             # the passage, where the whole index has closer wording elsewhere
             rankings = [(dense, keyword)] + [(d, k) for _, d, k in own.values()]
@@ -174,16 +176,19 @@ class Retriever:
                     extra.append((item, score.get(item, 0.0)))
         return extra
 
+    def _vector(self, query: str) -> np.ndarray:
+        return self.embedder.embed([query]).astype(np.float32)
+
     def _ranked(
-        self, query: str, scope: np.ndarray | None
+        self, query: str, scope: np.ndarray | None, vector: np.ndarray | None = None
     ) -> tuple[list[tuple[int, float]], list[int], list[int]]:
         """The fused ranking of `query` over `scope` (None: the whole index), with the
-        dense and keyword rankings it came from."""
+        dense and keyword rankings it came from; `vector` is the query's, if embedded."""
         import faiss  # loaded with the index already; imported here to keep the CLI start quick
 
         size = len(self.index.chunks) if scope is None else len(scope)
         n = min(self.settings.candidates, size)
-        vector = self.embedder.embed([query]).astype(np.float32)
+        vector = self._vector(query) if vector is None else vector
         faiss.omp_set_num_threads(self.faiss_threads)
         params = selector = None
         if scope is not None:
