@@ -416,3 +416,29 @@ def test_the_export_writes_the_cited_pages_beside_the_markdown(
     make_pdf(corpus / "schools.pdf", [["A new cover."], ["Other text on page two."]], "Schools")
     later = Path(export(fake_assistant, [answer]) or "").read_text(encoding="utf-8")
     assert "**[1] Schools, page 2**\n\n_No page image: Schools: schools.pdf has changed" in later
+
+
+def test_a_withheld_draft_is_not_called_unanswered(capsys: pytest.CaptureFixture[str]) -> None:
+    """When the passages bear on the question but the draft from them was withheld, the
+    UI, the export and the CLI say so and point to the passages, not that the documents
+    do not answer."""
+    from assistant.answering.assistant import UNCONFIRMED_TEXT
+    from assistant.app.cli import _print_sources
+    from assistant.app.export import answer_markdown
+
+    answer = Answer(
+        question="Is the piece for or against it?",
+        answer=UNCONFIRMED_TEXT,
+        citations=(),
+        contexts=(citation(1, "The piece argues against it."),),
+        declined=True,
+        model={"name": "m", "sha256": ""},
+        timings=Timings(0, 0, 0, 0, 0),
+    )
+    for shown in (answer_html(answer, 1), sources_html([answer]), answer_markdown(answer)):
+        assert "bear on this question" in shown and "do not answer" not in shown
+    _print_sources(answer)
+    printed = capsys.readouterr().out
+    assert "do not answer" not in printed and "[1] Doc 1" in printed
+    plain = Answer(**{**answer.__dict__, "answer": "The documents do not say."})
+    assert "do not answer this question" in answer_markdown(plain)

@@ -32,7 +32,13 @@ from ..ingest.watching import CorpusWatcher
 from ..settings import Settings
 from ..trust.accounts import Accounts
 from .conversations import Conversations, ConversationsUnavailable, draft_questions
-from .export import brief_markdown, comparison_csv, comparison_markdown
+from .export import (
+    UNCONFIRMED_NOTE,
+    brief_markdown,
+    comparison_csv,
+    comparison_markdown,
+    declined_note,
+)
 from .served import ask_server, running_server
 
 
@@ -425,6 +431,12 @@ def _print_row(row: Row) -> None:
 
 
 def _print_sources(answer: Answer) -> None:
+    if answer.declined and declined_note(answer) == UNCONFIRMED_NOTE:
+        # the passages bear on the question: name them, so the reader can look
+        click.echo("\nPassages found:")
+        for context in answer.contexts:
+            click.echo(f"[{context.n}] {context.reference}")
+        return
     if answer.declined:
         click.echo("(The indexed documents do not answer this question.)")
         if not answer.citations:

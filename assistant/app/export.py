@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..answering.assistant import UNCONFIRMED_TEXT
 from ..answering.briefing import Brief
 from ..answering.comparison import Row
 from ..answering.grounding import supporting_spans
@@ -37,6 +38,19 @@ DECLINED_NOTE = (
     "The indexed documents do not answer this question. Try other words, or add a "
     "document that covers it."
 )
+# The passages found do speak to the question, but nothing the model drafted from them
+# could be checked against them: "the documents do not answer" would be untrue.
+UNCONFIRMED_NOTE = (
+    "The passages found bear on this question, but no answer drawn from them could be "
+    "checked against them. Read the passages under Sources, ask more narrowly, or name "
+    "the document."
+)
+
+
+def declined_note(answer: Answer) -> str:
+    """What is said of a declined answer: that the documents do not answer it, or, when
+    a draft from the passages was withheld as unsupported, that they bear on it."""
+    return UNCONFIRMED_NOTE if answer.answer.startswith(UNCONFIRMED_TEXT) else DECLINED_NOTE
 
 
 def reference(c: Citation) -> str:
@@ -78,10 +92,10 @@ class PageLink:
 def answer_markdown(answer: Answer) -> str:
     """One answer with its references, ready to paste."""
     if answer.declined and not answer.citations:
-        return f"{answer.question}\n\n{DECLINED_NOTE}\n"
+        return f"{answer.question}\n\n{declined_note(answer)}\n"
     lines = [answer.answer, "", "References:"]
     if answer.declined:
-        lines[:0] = [answer.question, "", DECLINED_NOTE, ""]
+        lines[:0] = [answer.question, "", declined_note(answer), ""]
     lines += [f"[{c.n}] {reference(c)}" for c in answer.citations]
     return "\n".join(lines) + "\n"
 
@@ -102,7 +116,7 @@ def conversation_markdown(
     for number, answer in enumerate(answers, start=1):
         lines += [f"## {number}. {answer.question}", ""]
         if answer.declined:
-            lines += [f"_{DECLINED_NOTE}_", ""]
+            lines += [f"_{declined_note(answer)}_", ""]
             if not answer.citations:
                 continue
         lines += [answer.answer, ""]

@@ -54,12 +54,12 @@ from ..ingest.store import DocumentRecord
 from ..trust.accounts import Accounts
 from .conversations import Conversations, ConversationsUnavailable
 from .export import (
-    DECLINED_NOTE,
     answer_markdown,
     brief_markdown,
     citation_phrases,
     comparison_csv,
     comparison_markdown,
+    declined_note,
     highlighted,
     reference,
     write_conversation,
@@ -187,7 +187,7 @@ def answer_html(answer: Answer, turn: int) -> str:
         said = ""
         if answer.citations:
             said = "<br>" + cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
-        declined = f'<div class="declined">{html.escape(DECLINED_NOTE)}{said}</div>'
+        declined = f'<div class="declined">{html.escape(declined_note(answer))}{said}</div>'
         return declined + notes + withheld
     body = cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
     return body + notes + withheld
@@ -247,7 +247,7 @@ def turn_html(answer: Answer, turn: int) -> str:
     parts = [f'<section class="turn" id="turn-{turn}">']
     parts.append(f"<h4>Sources for: “{html.escape(answer.question)}”</h4>")
     if answer.declined:
-        parts.append(f'<div class="declined">{html.escape(DECLINED_NOTE)}</div>')
+        parts.append(f'<div class="declined">{html.escape(declined_note(answer))}</div>')
     else:
         parts.append(
             '<div><button class="copy-answer" type="button">Copy answer with references'
