@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.grounding import Sentence, check_answer, render, split_sentences, support
+from assistant.answering.grounding import (
+    Sentence,
+    check_answer,
+    render,
+    split_sentences,
+    support,
+    unmentioned,
+)
 
 P1 = "The Ministry of Justice will give 2,500 employees access to AI tools."
 P2 = "More than 1,000 probation officers already use transcription tools."
@@ -394,7 +401,6 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
 def test_names_the_question_uses_that_no_passage_mentions(
     question: str, passages: str, missing: list[str]
 ) -> None:
-    from assistant.answering.grounding import unmentioned
 
     assert unmentioned(question, passages) == missing
 
@@ -571,3 +577,20 @@ def test_the_article_before_a_copied_subject_goes_with_it() -> None:
         "“UK needs clearer vision on AI” says the Ministry of Justice will give 2,500 "
         "employees AI tools [1]."
     )
+
+
+def test_a_country_named_either_way_is_the_same_country() -> None:
+    """ "Britain" is met by "the UK", "America" by "the U.S."; another country is not."""
+    passage = (
+        "The UK's foremost advantage lies in its AI talent base, anchored by universities "
+        "such as Oxford, Cambridge, Durham and Edinburgh. U.S. trade policy is erratic."
+    )
+    claim = "The AI talent base of Britain is anchored by Oxford, Cambridge, Durham and Edinburgh."
+    assert support(claim, passage).supported
+    assert not support(claim.replace("Britain", "France"), passage).supported
+    assert unmentioned("How does America's erratic trade policy affect Britain?", passage) == []
+    assert unmentioned("Does Germany's trade policy affect the United Kingdom?", passage) == [
+        "germany"
+    ]
+    withheld = check_answer("The AI talent base of France is anchored by Oxford [1].", [passage])
+    assert not withheld[0].supported and "france" in withheld[0].reason

@@ -5,7 +5,8 @@ A fast, deterministic support test, used on every answer before it is shown:
 - a claim's content words (not stop words, compared by their first five letters, so
   "investing" meets "investment") must be mostly present in the passage, and
 - every number and every capitalised name in the claim must appear in the passage,
-  a name in initials ("MoJ") also as the phrase they abbreviate ("Ministry of Justice").
+  a name in initials ("MoJ") also as the phrase they abbreviate ("Ministry of Justice"),
+  a country by any of its names ("Britain" as "the UK", `words.countries_as_codes`).
   Names the question uses get no exemption: a question that presupposes an actor ("How
   much is the Ministry of Justice paying...?") is what tempts a small model to pin a
   figure from another passage on that actor.
@@ -48,7 +49,7 @@ from functools import lru_cache
 from typing import Any
 
 from .prompting import MARKER, is_decline
-from .words import PHRASE, STOPWORDS, phrase_initials
+from .words import PHRASE, STOPWORDS, countries_as_codes, countries_named, phrase_initials
 
 _LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -188,13 +189,17 @@ def unmentioned(question: str, passages: str) -> list[str]:
     mention, in full or by initials: "How many NHS staff ...?" over passages that never
     mention the NHS cannot be answered from them, however true a sentence about other
     staff is. Adjectives of place are left out."""
-    passages = _acronyms(passages)
+    passages = countries_as_codes(_acronyms(passages))
     words = set(re.findall(r"[a-z0-9@]+", passages.lower()))
-    asked = _acronyms(question)
+    asked = countries_as_codes(_acronyms(question))
     missing = [n for n in _names(asked) if n not in words and not _ADJECTIVE.search(n)]
     if missing:
         found = _initials(passages) | _hyphenated_initials(passages)
         missing = [n for n in missing if n not in found]
+    if missing:  # a country as the question names it ("Britain"), not by its code
+        spelled = countries_named(_acronyms(question))
+        missing = [spelled[n].split()[0].lower() if n in spelled else n for n in missing]
+        asked = _acronyms(question)
     lower = asked.lower()  # in the question's order: "Red Hat", not "hat, red"
 
     def where(name: str) -> int:
@@ -223,7 +228,9 @@ def _hyphenated_initials(text: str) -> set[str]:
 
 
 def support(claim: str, passage: str) -> Support:
-    """How far the passage supports the claim, by the lexical test above."""
+    """How far the passage supports the claim, by the lexical test above (a country
+    named either way: "Britain" is met by "the UK")."""
+    claim, passage = countries_as_codes(claim), countries_as_codes(passage)
     words = content_words(claim)
     passage_words = content_words(passage)
     coverage = len(words & passage_words) / len(words) if words else 1.0
@@ -306,7 +313,9 @@ def _why_not(sentence: Sentence, passages: list[str]) -> str:
     if not valid:
         return "no passage supports it"
     found = support(sentence.text, " ".join(passages[n - 1] for n in valid))
-    missing = [*found.missing_numbers, *found.missing_names]
+    spelled = countries_named(_acronyms(sentence.text))  # "Britain", not its code
+    names = [spelled[n].lower() if n in spelled else n for n in found.missing_names]
+    missing = [*found.missing_numbers, *names]
     where = ", ".join(str(n) for n in valid)
     if missing:
         return f"no passage supports it ({', '.join(missing)} not in passage {where})"

@@ -4,6 +4,7 @@ capitalised phrases ("Ministry of Justice") and their initials ("MoJ")."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Within one line, not opening with a sentence's "The": "The Ministry of Justice" gives
 # "Ministry of Justice".
@@ -40,3 +41,57 @@ def phrase_initials(phrase: str) -> set[str]:
         "".join(p[0] for p in parts if p not in CONNECTORS).lower(),
         "".join(p[0] for p in parts).lower(),
     }
+
+
+# Names in common use that ISO 3166 does not give; other short forms ("SA", "PR", "ES")
+# mean other things as often.
+_INFORMAL = {
+    "UK": "GBR",
+    "U.K.": "GBR",
+    "Britain": "GBR",
+    "Great Britain": "GBR",
+    "US": "USA",
+    "U.S.": "USA",
+    "USA": "USA",
+    "U.S.A.": "USA",
+    "America": "USA",
+    "UAE": "ARE",
+    "PRC": "CHN",
+}
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for every way of naming a country: the name, common name and
+    official name ISO 3166 gives (pycountry: "Viet Nam", "Vietnam", "Socialist Republic
+    of Viet Nam"), and the informal names above; each mapped to its three-letter code."""
+    import pycountry
+
+    forms: dict[str, set[str]] = {}  # a name as written -> the codes it may name
+    for country in pycountry.countries:
+        for key in ("name", "common_name", "official_name"):
+            name = getattr(country, key, "")
+            if "," in name:  # "Korea, Republic of" is written "Republic of Korea"
+                head, _, tail = name.partition(", ")
+                name = f"{tail} {head}"
+            if name:
+                forms.setdefault(name, set()).add(country.alpha_3)
+    named = {form: next(iter(codes)) for form, codes in forms.items() if len(codes) == 1}
+    named |= _INFORMAL
+    alternatives = "|".join(re.escape(f) for f in sorted(named, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w])"), named
+
+
+@lru_cache(maxsize=512)
+def countries_as_codes(text: str) -> str:
+    """The text with each naming of a country written as its ISO code: "Britain", "the
+    United Kingdom" and "the UK" all become "GBR", so a claim about Britain meets a
+    passage about the UK."""
+    pattern, named = _country_names()
+    return pattern.sub(lambda m: named[m.group(0)], text)
+
+
+def countries_named(text: str) -> dict[str, str]:
+    """Each country the text names, by its code in lower case, as the text writes it."""
+    pattern, named = _country_names()
+    return {named[m.group(0)].lower(): m.group(0) for m in pattern.finditer(text)}
