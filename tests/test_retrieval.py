@@ -308,3 +308,12 @@ def test_each_rankings_best_passage_is_given_beyond_top_k(tmp_path: Path, corpus
         hits = retriever.search(question)
         assert 1 <= len(hits) <= 2  # at most half of top_k added, and at least one
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_a_country_is_searched_as_the_corpus_abbreviates_it(tmp_path: Path, corpus: Path) -> None:
+    (corpus / "trade.md").write_text("# Trade\n\nThe UK and the US signed a deal.\n")
+    retriever = retriever_for(tmp_path, FakeEmbedder())
+    assert retriever.expand("What did Britain sign?") == "What did Britain sign? (UK)"
+    assert retriever.expand("Did America's deal help?") == "Did America's deal help? (US)"
+    assert retriever.expand("What did the UK sign?") == "What did the UK sign?"
+    assert retriever.expand("What did France sign?") == "What did France sign?"  # not written

@@ -29,7 +29,14 @@ from ..ingest.chunking import Chunk, embedding_text
 from ..ingest.embedding import Embedder
 from ..ingest.store import DocumentRecord, StoredIndex
 from ..settings import RetrievalSettings
-from .words import CONNECTORS, PHRASE, phrase_initials, tokenize
+from .words import (
+    CONNECTORS,
+    PHRASE,
+    countries_named,
+    country_forms,
+    phrase_initials,
+    tokenize,
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,8 @@ class Retriever:
     def expand(self, query: str) -> str:
         """The query with the phrases behind abbreviations the corpus does not use, and
         with the other spelling of a word the corpus spells only the other way
-        ("localisation" for a corpus that writes "localization", and back)."""
+        ("localisation" for a corpus that writes "localization", and back), and with a
+        country named in full as the corpus abbreviates it ("Britain": "UK")."""
         extra = [
             self.abbreviations[word.lower()]
             for word in re.findall(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*\b", query)
@@ -95,6 +103,15 @@ class Retriever:
             other = other_spelling(word)
             if other and word not in self.vocabulary and other in self.vocabulary:
                 extra.append(other)
+        for code, written in countries_named(query).items():  # "Britain" is "the UK" here
+            if written.replace(".", "").isupper():
+                continue  # "UK", "U.S.": as documents write them
+            seen = set(tokenize(re.sub(r"['’]s\b", "", query)))
+            for form in country_forms(code):  # as abbreviated: a long name's words mislead
+                words = tokenize(form)
+                if form.isupper() and not set(words) & seen and set(words) <= self.vocabulary:
+                    extra.append(form)
+                    seen |= set(words)
         return f"{query} ({'; '.join(extra)})" if extra else query
 
     def search(

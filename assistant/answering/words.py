@@ -95,3 +95,10 @@ def countries_named(text: str) -> dict[str, str]:
     """Each country the text names, by its code in lower case, as the text writes it."""
     pattern, named = _country_names()
     return {named[m.group(0)].lower(): m.group(0) for m in pattern.finditer(text)}
+
+
+def country_forms(code: str) -> list[str]:
+    """The ways of naming a country (by its code in lower case): "gbr" gives "UK",
+    "Britain", "United Kingdom" and the rest."""
+    _, named = _country_names()
+    return [form for form, c in named.items() if c.lower() == code]
