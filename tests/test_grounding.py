@@ -461,8 +461,12 @@ DEMOS = "The Open Dividend (Demos, with Mozilla, June 2025)\nAESIA supervises Sp
         ("According to Demos, AESIA oversees Spain's AI.", "AESIA oversees Spain's AI."),
         ("AESIA oversees Spain's AI, in Demos's view.", "AESIA oversees Spain's AI."),
         ("AESIA oversees Spain's AI per the Demos paper.", "AESIA oversees Spain's AI."),
+        # its title as the subject, where the model copied the passage's label
+        ("“The Open Dividend” says that AESIA oversees Spain's AI.", "AESIA oversees Spain's AI."),
+        ("“The Open Dividend” states AESIA oversees Spain's AI.", "AESIA oversees Spain's AI."),
         # a source the passage is not from stays, for the model to refuse
         ("AESIA oversees Spain's AI, according to ITIF.", None),
+        ("“AI Sovereignty Makes Everyone Weaker” says AESIA oversees Spain's AI.", None),
         ("Spending on AESIA rose 5 per cent.", None),  # not a source at all
     ],
 )

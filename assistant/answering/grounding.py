@@ -437,6 +437,13 @@ _ATTRIBUTION = (
     ),
     re.compile(rf",?\s+in\s+{_SOURCE}(?:'s|’s)\s+(?:view|words|account)\s*(?P<end>[.!?]?)$", re.I),
     re.compile(rf"^(?:according to|in the view of|per)\s+{_SOURCE},\s*(?P<end>)", re.I),
+    # a document's title put as the subject where the model copied its label: "“The Open
+    # Dividend” says that ..."
+    re.compile(
+        r"^[“\"](?P<who>[^”\"]{2,160})[”\"]\s+(?:says|states|notes|argues|writes|reports|"
+        r"explains|suggests|emphasi[sz]es|highlights|stresses|observes|finds|concludes|adds)"
+        r"\s+(?:that\s+)?(?P<end>)",
+    ),
 )
 
 
@@ -444,8 +451,9 @@ def without_attribution(claim: str, passage: str) -> str:
     """The claim without a phrase naming its source, when that source is the one the
     passage comes from (a name in it is in the passage's label, its first line): the
     model is asked whether the passage says the claim, which the source's name written
-    another way ("the Demos appendix") only obscures. A source the passage is not from
-    stays in the claim, for the model to refuse."""
+    another way ("the Demos appendix", its title in place of its copied label) only
+    obscures. A source the passage is not from stays in the claim, for the model to
+    refuse."""
     label = passage.split("\n", 1)[0].lower()
     label_words = set(re.findall(r"[a-z0-9]+", label))
     for pattern in _ATTRIBUTION:
