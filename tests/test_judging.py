@@ -65,6 +65,19 @@ def test_model_tier_on_labelled_pairs(model_judge: ModelJudge) -> None:
 
 
 @pytest.mark.model
+def test_the_model_tier_judges_what_a_document_says_not_its_title(
+    model_judge: ModelJudge,
+) -> None:
+    passage = (
+        "The Open Dividend: Building an AI Openness Strategy (Demos, June 2025)\n"
+        "DeepSeek trained its V3 model on Nvidia H800 chips at a fraction of the cost."
+    )
+    bare = "DeepSeek trained its V3 model on Nvidia H800 chips."
+    titled = f"“The Open Dividend” says that {bare[0].lower()}{bare[1:]}"
+    assert model_judge.judge(titled, passage) == model_judge.judge(bare, passage)
+
+
+@pytest.mark.model
 def test_calibration_scores_every_tier(model_judge: ModelJudge) -> None:
     pairs = _pairs()
     scores = {

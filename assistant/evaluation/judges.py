@@ -7,7 +7,8 @@ Two tiers, and their combination:
   passage). Deterministic, microseconds per pair; blind to negation and hedges.
 - `ModelJudge`: the product's verifier (`answering.verification.SupportModel`: a local
   GGUF model asked "does the passage support the claim? yes or no", P(yes) read from
-  the first token's probabilities) with a threshold.
+  the first token's probabilities) with a threshold; like the verifier, it is asked
+  about the claim without a phrase naming the passage's own document as its source.
 - `CombinedJudge`: the fast tier vetoes a claim with a number the passage lacks, or with
   too few of its words in the passage (the model is not asked); otherwise the model
   decides. The fast tier's name check is left out of the veto: it rejects faithful
@@ -30,7 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..answering.grounding import COVERAGE_THRESHOLD, VERIFY_THRESHOLD, support
+from ..answering.grounding import (
+    COVERAGE_THRESHOLD,
+    VERIFY_THRESHOLD,
+    support,
+    without_attribution,
+)
 from ..answering.verification import SupportModel
 
 # Chosen on the calibration set (eval/METRICS.md): the model says yes at or above this.
@@ -90,7 +96,10 @@ class ModelJudge(SupportModel):
         self.threshold = threshold
 
     def judge(self, claim: str, passage: str) -> Verdict:
-        p = self.probability(claim, passage)
+        # as the product's verifier asks it: a claim's naming of the passage's own
+        # document ("“The Open Dividend” says that ...", "..., according to Demos") is
+        # where the claim comes from, not what it says
+        p = self.probability(without_attribution(claim, passage), passage)
         return Verdict(p >= self.threshold, round(p, 4), "model")
 
     def decompose(self, text: str, max_tokens: int = 256) -> list[str]:
