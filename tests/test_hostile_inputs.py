@@ -80,6 +80,7 @@ def _check_index(base: Path) -> None:
         "data",
         "index",
         "measured",
+        "models",  # the embedder's query graph (embedding_graph)
         "stderr",
         "stdout",
     }

@@ -98,7 +98,10 @@ class Assistant:
             if self._embedder is None:
                 from ..ingest.embedding import MiniLMEmbedder
 
-                self._embedder = MiniLMEmbedder(self.settings.embedding.batch_size)
+                self._embedder = MiniLMEmbedder(
+                    self.settings.embedding.batch_size,
+                    graph_dir=self.settings.paths.models_dir / "embedder",
+                )
             return self._embedder
 
     @property
@@ -218,6 +221,13 @@ class Assistant:
             if report.changed:
                 self.library_version += 1
         return report
+
+    def prepare_queries(self) -> None:
+        """Make the embedder's query graph now if it is missing (`assistant index` does,
+        so that no question waits for it)."""
+        ensure = getattr(self.embedder, "ensure_graph", None)  # the real embedder has one
+        if ensure is not None:
+            ensure()
 
     def upload(
         self,

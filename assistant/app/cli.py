@@ -476,6 +476,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: boo
     assistant = Assistant(settings, progress=Progress())
     try:
         report = assistant.index([p for p in paths if p.exists()], rebuild=rebuild)
+        assistant.prepare_queries()
     except AssistantError as exc:
         raise _fail(exc) from exc
     except OSError as exc:

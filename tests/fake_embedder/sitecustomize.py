@@ -22,7 +22,7 @@ def _install() -> None:
 
     import assistant.ingest.embedding as embedding
 
-    embedding.MiniLMEmbedder = lambda batch_size=32: FakeEmbedder()  # type: ignore[assignment,misc]
+    embedding.MiniLMEmbedder = lambda batch_size=32, **_: FakeEmbedder()  # type: ignore[assignment,misc]
 
 
 _install()
