@@ -376,6 +376,19 @@ def test_sentences_after_a_held_one_wait_and_keep_their_order() -> None:
     assert late.index("Red Hat") < late.index("More than 1,000")
 
 
+def test_a_held_sentence_is_shown_once_verified_before_the_next_is_asked() -> None:
+    stance = "Red Hat does not argue against switching providers."
+    other = "Red Hat is not against open models."
+    verifier = Verifier({stance: 0.8, other: 0.8})
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], verifier)
+    for word in f"{stance[:-1]} [3]. {other[:-1]} [3].".split(" "):
+        stream.feed(word + " ")
+    late = stream.finish()
+    first = next(late)
+    assert first.startswith("Red Hat does not argue") and len(verifier.asked) == 1
+    assert " ".join([first, *late]).count("Red Hat") == 2
+
+
 def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> None:
     shown, stream = _stream("The Home Office bans transcription tools [2].")
     assert shown == ""
@@ -480,7 +493,7 @@ def test_the_model_is_asked_about_the_claim_without_its_source_s_name() -> None:
     claim = "AESIA oversees Spain's new AI programme, according to the Demos appendix."
     verifier = Verifier({"AESIA oversees Spain's new AI programme.": 0.9})
     stream = SentenceStream([DEMOS], verifier)
-    shown = stream.feed(f"{claim[:-1]} [1].") + stream.finish()
+    shown = stream.feed(f"{claim[:-1]} [1].") + list(stream.finish())
     assert verifier.asked[0][0] == "AESIA oversees Spain's new AI programme."
     assert "".join(shown).strip() == f"{claim[:-1]} [1]."  # shown as the model wrote it
 
@@ -510,7 +523,7 @@ def test_a_sentence_speaking_for_two_documents_must_cite_each(
         markers = "[1][2]"
     verifier = Verifier({f"{claim}.": 0.99})  # the model would agree: it is not asked
     stream = SentenceStream(passages, verifier, sources=sources, named=_names)
-    out = "".join(stream.feed(f"{claim} {markers}. ") + stream.finish()).strip()
+    out = "".join(stream.feed(f"{claim} {markers}. ") + list(stream.finish())).strip()
     assert bool(out) is shown, stream.checked
     if not shown:
         assert stream.checked[0].reason.startswith("speaks for documents it cites no passage of")

@@ -43,7 +43,7 @@ token limit is not shown. Every decision is kept (`Checked.reason`) for the reco
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -562,14 +562,19 @@ class SentenceStream:
             return []
         return self._take(raw + ("" if raw.endswith((" ", "\n")) else " "))
 
-    def finish(self, cut_off: bool = False) -> list[str]:
-        """The rest of the draft, then the held sentences once verified."""
-        out = self.flush(cut_off)
+    def finish(self, cut_off: bool = False) -> Iterator[str]:
+        """The rest of the draft, then the held sentences, each as soon as it is verified
+        (the verifier takes a second or two a sentence: the first is not kept waiting
+        for the last)."""
+        yield from self.flush(cut_off)
         held, self.held = self.held, []
-        verified = [self._verified(item) for item in held]
-        self.checked.extend(verified)
-        out += self._show(verified)
-        return out
+        for item in held:
+            verified = self._verified(item)
+            self.checked.append(verified)
+            shown = self._show([verified])
+            if shown:
+                self._newline = False  # the next is joined to it as within one sentence run
+            yield from shown
 
     def _take(self, raw: str) -> list[str]:
         items = [
