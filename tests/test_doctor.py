@@ -78,6 +78,17 @@ def test_a_missing_catalogue_model_names_the_fetch_command(tmp_path: Path) -> No
     assert not check.ok and "assistant models fetch qwen2.5-coder-1.5b" in check.detail
 
 
+def test_the_embedder_line_says_whether_queries_have_their_graph(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path).with_overrides(paths={"models_dir": tmp_path / "m"})
+    check = _by_name(settings)["embedder"]
+    assert check.ok and "no query graph" in check.detail and "`assistant index`" in check.detail
+    graph = tmp_path / "m" / "embedder"
+    graph.mkdir(parents=True)
+    (graph / "all-minilm-l6-v2.onnx").write_bytes(b"not a graph")
+    (graph / "all-minilm-l6-v2.json").write_text('{"graph": "0", "weights": "0"}')
+    assert "changed since it was made" in _by_name(settings)["embedder"].detail
+
+
 def test_kv_cache_size_from_the_gguf_header() -> None:
     path = MODELS_DIR / CATALOG["qwen2.5-coder-1.5b"].file
     meta = gguf_metadata(

