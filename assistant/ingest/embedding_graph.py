@@ -134,7 +134,7 @@ def export(model: Any, model_dir: Path, folder: Path) -> QueryGraph:
             return out.last_hidden_state
 
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"{GRAPH_FILE}.partial"
+    partial = folder / f"{GRAPH_FILE}.{os.getpid()}.partial"  # two exporters never share one
     names = ["input_ids", "attention_mask", "token_type_ids"]
     sample = torch.ones(2, 8, dtype=torch.long)
     axes = {name: {0: "texts", 1: "pieces"} for name in [*names, "hidden"]}
@@ -169,5 +169,7 @@ def export(model: Any, model_dir: Path, folder: Path) -> QueryGraph:
         "torch": torch.__version__,
         "opset": 17,
     }
-    (folder / RECORD_FILE).write_text(json.dumps(record, indent=1) + "\n")
+    written = folder / f"{RECORD_FILE}.{os.getpid()}.partial"
+    written.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(written, folder / RECORD_FILE)
     return QueryGraph(folder / GRAPH_FILE, model_dir)
