@@ -68,6 +68,20 @@ def test_a_graph_changed_after_export_is_not_used_and_is_made_again(
     assert record["graph"] == json.loads((graph_dir / RECORD_FILE).read_text())["graph"]
 
 
+def test_a_missing_graph_is_exported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.ingest.embedding_graph as embedding_graph
+
+    exported = []
+    export = embedding_graph.export
+    monkeypatch.setattr(
+        embedding_graph, "export", lambda *args: exported.append(args) or export(*args)
+    )
+    embedder = MiniLMEmbedder(graph_dir=tmp_path)  # sentence-transformers not loaded yet
+    embedder.ensure_graph()
+    embedder.ensure_graph()
+    assert embedder.uses_graph and len(exported) == 1
+
+
 def test_tokens_are_counted_as_the_model_reads_them() -> None:
     embedder = MiniLMEmbedder()
     text = "The MoJ's 2,500 staff, e.g. in HMCTS, get Copilot-style tools. " * 40

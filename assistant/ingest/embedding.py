@@ -119,14 +119,7 @@ class MiniLMEmbedder:
     def model(self) -> Any:
         """sentence-transformers' model, loaded on first use (and the graph made, if due)."""
         if self._model is None:
-            import transformers
-            from sentence_transformers import SentenceTransformer
-
-            transformers.logging.set_verbosity_error()  # long texts are counted, not embedded
-            transformers.logging.disable_progress_bar()
-            self._model = SentenceTransformer(str(self.model_dir), device="cpu")
-            self.threads = torch_threads()
-            self.ensure_graph()
+            self._load_model()
         return self._model
 
     @property
@@ -137,14 +130,34 @@ class MiniLMEmbedder:
     def ensure_graph(self) -> None:
         """Make the query graph in `graph_dir` now if it is missing or stale; a graph that
         cannot be made only leaves queries with sentence-transformers."""
-        if self.graph_dir is None or self._graph is not None:
+        if self._graph is not None:
+            return
+        if self._model is None:
+            self._load_model()  # which makes the graph
+        else:
+            self._make_graph(self._model)
+
+    def _load_model(self) -> None:
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()  # long texts are counted, not embedded
+        transformers.logging.disable_progress_bar()
+        self._model = SentenceTransformer(str(self.model_dir), device="cpu")
+        self.threads = torch_threads()
+        if self._graph is None:
+            self._make_graph(self._model)
+
+    def _make_graph(self, model: Any) -> None:
+        """The graph in `graph_dir` if it still holds, else exported from `model`."""
+        if self.graph_dir is None:
             return
         from .embedding_graph import QueryGraph, export
 
         self._graph = QueryGraph.load(self.graph_dir, self.model_dir)
         if self._graph is None:
             try:
-                self._graph = export(self.model, self.model_dir, self.graph_dir)
+                self._graph = export(model, self.model_dir, self.graph_dir)
             except (OSError, RuntimeError, ValueError) as exc:
                 warnings.warn(f"queries keep sentence-transformers: {exc}", stacklevel=2)
 
