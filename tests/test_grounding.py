@@ -407,6 +407,12 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
         ),
         ("Who leads Western AI?", "The West leads in AI.", []),
         ("What does the MoJ plan?", "The Ministry of Justice plans AI tools.", []),
+        # a capital stands for its country's government, but only that country's
+        ("What did Tokyo decide about AI?", "Japan decided to fund AI.", []),
+        ("What does Berlin fund in AI?", "France funds AI.", ["berlin"]),
+        # a run that ends in an adjective of place names no one
+        ("How do North American firms use AI?", "Firms in the U.S. use AI.", []),
+        ("Which South Korean plan funds AI?", "Korea's plan funds AI.", []),
         # named in the question's order, as a reader writes them
         ("What did Red Hat say?", "Jonny Williams spoke.", ["red", "hat"]),
     ],

