@@ -197,7 +197,9 @@ def test_a_compound_sentence_with_one_unsupported_clause_is_withheld() -> None:
 # ---------------------------------------------------------------- the stream and its verifier
 
 from assistant.answering.grounding import (  # noqa: E402
+    EVIDENCE_SENTENCES,
     SentenceStream,
+    evidence,
     segment,
     short_title,
     without_attribution,
@@ -617,3 +619,23 @@ def test_a_country_named_either_way_is_the_same_country() -> None:
     ]
     withheld = check_answer("The AI talent base of France is anchored by Oxford [1].", [passage])
     assert not withheld[0].supported and "france" in withheld[0].reason
+
+
+def test_the_verifier_reads_the_label_and_the_closest_sentences_of_a_long_passage() -> None:
+    filler = [f"The council also reviewed item {n} of the annual plan." for n in range(8)]
+    passage = " ".join([*filler[:4], P2, *filler[4:]])
+    claim = "Staff on probation duty already rely on transcription software."
+    shown = evidence([f"Justice digest (MoJ, 2025)\n{passage}"], claim)
+    label, text = shown.split("\n")
+    assert label == "Justice digest (MoJ, 2025)"
+    assert EVIDENCE_SENTENCES == 3
+    assert text == " ".join([filler[0], filler[1], P2])  # in the passage's order
+    # each passage keeps its own label; a short passage is read whole
+    both = evidence(["A (X)\n" + P1, "B (Y)\n" + passage], claim, keep=2)
+    assert both.startswith(f"A (X)\n{P1}\n\nB (Y)\n") and P2 in both
+    # and that is what the sentence stream's verifier is asked
+    verifier = Verifier({claim: 0.9})
+    stream = SentenceStream([f"Justice digest (MoJ, 2025)\n{passage}"], verifier)
+    list(stream.feed(f"{claim} [1] "))
+    list(stream.finish())
+    assert verifier.asked == [(claim, shown)]
