@@ -639,3 +639,11 @@ def test_the_verifier_reads_the_label_and_the_closest_sentences_of_a_long_passag
     list(stream.feed(f"{claim} [1] "))
     list(stream.finish())
     assert verifier.asked == [(claim, shown)]
+
+
+def test_a_claim_that_sums_up_a_list_is_checked_against_every_item() -> None:
+    items = ["- Wind: a third of supply.", "- Solar: a tenth of supply.", "- Tidal: trials only."]
+    passage = "\n".join(["Plan (Council)", "The plan names three sources.", *items, "Other."])
+    claim = "The plan names three sources: wind, solar and tidal."
+    shown = evidence([passage], claim, keep=1)
+    assert shown.split("\n")[1:] == ["The plan names three sources.", *items]
