@@ -822,10 +822,9 @@ def evidence(passages: Sequence[str], claim: str, keep: int = EVIDENCE_SENTENCES
             if piece.strip():
                 lines.append((line, piece.strip()))
             line += piece.count("\n")
-        sentences = [text for _, text in lines]
-        if len(sentences) > keep:
-            has = [words & content_words(s) for s in sentences]
-            ranked = sorted(range(len(sentences)), key=lambda i: -len(has[i]))
+        if len(lines) > keep:
+            has = [words & content_words(sentence) for _, sentence in lines]
+            ranked = sorted(range(len(lines)), key=lambda i: -len(has[i]))
             chosen = set(ranked[:keep])
             covered = set().union(*(has[i] for i in chosen))
             while True:  # and each sentence that holds more of the claim: a list's items

@@ -130,8 +130,8 @@ class MiniLMEmbedder:
     def ensure_graph(self) -> None:
         """Make the query graph in `graph_dir` now if it is missing or stale; a graph that
         cannot be made only leaves queries with sentence-transformers."""
-        if self._graph is not None:
-            return
+        if self.graph_dir is None or self._graph is not None:
+            return  # no folder for a graph: nothing to make, and no model to load for it
         if self._model is None:
             self._load_model()  # which makes the graph
         else:
