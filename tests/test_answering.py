@@ -307,9 +307,32 @@ def test_names_no_passage_mentions_are_given_as_the_question_writes_them() -> No
     said = "Jonny Williams said sovereignty needs the flexibility to switch providers [1]."
     shown = Checked(Sentence(said, (1,)), (1,), True, False, "its passage supports it")
     text, declined = accept(
-        said, [shown], None, "Does Red Hat agree with ITIF?", "Jonny Williams said ... ITIF"
+        said, [shown], None, "Does Red Hat agree with ITIF?", ["Jonny Williams said ... ITIF"]
     )
     assert declined and text.startswith("The documents do not mention Red Hat. The closest")
+
+
+def test_a_figure_from_a_passage_that_never_names_who_was_asked_about_is_a_decline() -> None:
+    from assistant.answering.assistant import accept
+    from assistant.answering.grounding import Checked, Sentence
+    from assistant.answering.responsiveness import asked_for
+
+    passages = [
+        "Justice digest (MoJ)\nThe Ministry of Justice gives 2,500 staff access to AI tools.",
+        "Health notes\nThe NHS could be an anchor customer for UK AI firms.",
+    ]
+    said = "The Ministry of Justice gives 2,500 staff access to AI tools [1]."
+    shown = Checked(Sentence(said, (1,)), (1,), True, False, "its passage supports it")
+    question = "How many NHS workers get AI tools?"
+    text, declined = accept(said, [shown], asked_for(question), question, passages)
+    assert declined
+    assert text == f"The documents give no number for NHS. The closest they come: {said}"
+    # the same figure, asked about those its passage names, is the answer
+    question = "How many MoJ workers get AI tools?"
+    assert accept(said, [shown], asked_for(question), question, passages) == (said, False)
+    # and a question that asks for no figure is left to the other checks
+    question = "What does the NHS get from AI?"
+    assert accept(said, [shown], asked_for(question), question, passages) == (said, False)
 
 
 def test_a_question_limited_to_chosen_documents(fake_assistant: Assistant) -> None:

@@ -409,6 +409,12 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
         ),
         ("Who leads Western AI?", "The West leads in AI.", []),
         ("What does the MoJ plan?", "The Ministry of Justice plans AI tools.", []),
+        ("What did the Open Compute Project save?", "OCP designs saved Meta $1.2bn.", []),
+        (
+            "What did the Open Compute Project save?",
+            "Meta saved $1.2bn.",
+            ["open", "compute", "project"],
+        ),
         # a capital stands for its country's government, but only that country's
         ("What did Tokyo decide about AI?", "Japan decided to fund AI.", []),
         ("What does Berlin fund in AI?", "France funds AI.", ["berlin"]),

@@ -64,6 +64,13 @@ def test_what_the_wording_asks_for(question: str, kind: str | None) -> None:
         ("What share of firms use open models?", "Firms use open models [1].", False),
         ("How many staff get AI tools?", "2,500 employees [1].", True),
         ("How many staff get AI tools?", "Staff in every office get them [1].", False),
+        # a date, or a number the question gives, is not the count asked for
+        ("How many firms signed on 3 March 2024?", "Firms signed on March 3, 2024 [1].", False),
+        ("How many firms signed on 3 March 2024?", "Forty firms signed that day [1].", True),
+        ("How many jobs will a 10% rise create?", "A 10% rise creates more jobs [1].", False),
+        ("How many jobs will a 10% rise create?", "A 10% rise creates 600 jobs [1].", True),
+        ("How big is the fund set up in 2021?", "The 2021 fund is large [1].", False),
+        ("How many staff got tools in 2024?", "2,500 staff got them in 2024 [1].", True),
         ("When will the tools arrive?", "They arrive in October 2025 [1].", True),
         ("When will the tools arrive?", "They arrive soon [1].", False),
         ("When are bins collected?", "Every Thursday morning from 7 am [1].", True),

@@ -13,9 +13,11 @@ drafts from the passages; each sentence of the draft is checked (grounding: show
 re-cited, rescued by the local model's yes/no judgement, or withheld), then the answer
 is checked against what the question asks for (responsiveness: a how-much question
 needs an amount). An answer with nothing supported, one that gives no amount to a
-how-much question, or one the model opens by saying the sources do not answer, is a
-decline; a decline keeps what the passages do say, cited, so it is of use. The draft,
-and what became of each of its sentences, go into the provenance record.
+how-much question, one whose amount comes from passages that never name who or what
+the question asks about (the MoJ's 2,500 staff for "how many NHS staff"), or one the
+model opens by saying the sources do not answer, is a decline; a decline keeps what
+the passages do say, cited, so it is of use. The draft, and what became of each of its
+sentences, go into the provenance record.
 """
 
 from __future__ import annotations
@@ -409,11 +411,10 @@ class Assistant:
             parts.append(piece)
             yield piece
         shown = "".join(parts).strip()
-        given = "\n".join(checker.passages)
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
         asked_about = search or question
-        text, declined = accept(shown, checker.checked, asked, asked_about, given)
+        text, declined = accept(shown, checker.checked, asked, asked_about, checker.passages)
         if not shown:
             yield text  # a decline that is not a rewrite of text already shown
         finished = time.perf_counter()
@@ -542,16 +543,19 @@ def accept(
     checked: Sequence[Checked],
     asked: Asked | None,
     question: str,
-    passages: str = "",
+    passages: Sequence[str] = (),
 ) -> tuple[str, bool]:
-    """The answer's final text and whether it is a decline (see the module docstring)."""
+    """The answer's final text and whether it is a decline (see the module docstring);
+    `passages` are those given, numbered from 1, with their labels."""
     content = [c for c in checked if c.supported and not is_decline(c.sentence.text)]
+    numbers = {n for c in content for n in c.cited if 0 < n <= len(passages)}
+    cited = "\n".join(passages[n - 1] for n in sorted(numbers))
     if not content:
         if asked:
             return decline_text(asked), True
         unconfirmed = any(c.reason.startswith(NOT_CONFIRMED) for c in checked)
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
-    if passages and (missing := unmentioned(question, passages)):
+    if passages and (missing := unmentioned(question, "\n".join(passages))):
         names = ", ".join(as_written(missing, question))
         return f"The documents do not mention {names}. The closest they come: {shown}", True
     opening = next((c for c in checked if c.supported), None)
@@ -559,6 +563,13 @@ def accept(
         return shown, True  # the model says the sources do not answer, then what they say
     if asked is not None and not gives(asked, shown, question):
         return f"{decline_text(asked)} The closest they come: {shown}", True
+    if asked is not None and cited and (missing := unmentioned(question, cited)):
+        # the figure is another's: "How many NHS staff ...?" answered by the MoJ's 2,500
+        names = ", ".join(as_written(missing, question))
+        return (
+            f"The documents give no {asked.missing} for {names}. The closest they come: {shown}",
+            True,
+        )
     return shown, False
 
 

@@ -219,6 +219,12 @@ def unmentioned(question: str, passages: str) -> list[str]:
     if missing:
         found = _initials(passages) | _hyphenated_initials(passages)
         missing = [n for n in missing if n not in found]
+    if missing:  # "Open Compute Project" over a passage that says "OCP"
+        shortened: set[str] = set()
+        for run in _RUN.findall(asked):
+            if {i for i in phrase_initials(run) if len(i) > 2} & words:
+                shortened.update(w.lower() for w in re.split(r"[-\s]+", run))
+        missing = [n for n in missing if n not in shortened]
     if missing:  # a country as the question names it ("Britain"), not by its code
         spelled = countries_named(_acronyms(question))
         missing = [spelled[n].split()[0].lower() if n in spelled else n for n in missing]

@@ -14,6 +14,9 @@ what an answer must contain:
     when / what year(s) / by what date             a date or a time ("2026", "June", "two years")
     who wrote / leads / said ...; which person     a name the question does not already give
 
+A date ("on 12 May 2025"), a section's number, or a number the question itself gives
+is not the count or figure asked for.
+
 An answer that lacks it is a decline that says what the documents do give ("The documents
 give no figure for this. The closest they come: ..."), which a policymaker can use.
 
@@ -71,6 +74,11 @@ _TIME = re.compile(
     re.I,
 )
 _NAME = re.compile(r"\b[A-Z][\w'’&@.-]*[a-zA-Z]")
+_DATE = re.compile(  # "12 May 2025", "May 12, 2025"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)? (?:{_MONTHS}),? \d{{4}}\b|"
+    rf"\b(?:{_MONTHS}) \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}\b"
+)
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
 _ASKS = [
     # (kind, what is missing when the answer lacks it, the question's wording)
@@ -164,10 +172,15 @@ def gives(asked: Asked, answer: str, question: str = "") -> bool:
         return bool(_MONEY.search(text) or _PERCENT.search(text))
     if asked.kind == "share":
         return bool(_SHARE.search(text))
-    if asked.kind == "count":
-        return bool(_COUNT.search(_LABEL_NUMBER.sub(" ", text)))
-    if asked.kind == "quantity":
-        return bool(_FIGURE.search(_LABEL_NUMBER.sub(" ", text)) or _MONEY.search(text))
+    if asked.kind in ("count", "quantity"):
+        # a label's number, a date, or a number the question gives is no count: "How many
+        # experts came to the workshop on 12 May 2025?" is not answered by "on May 12, 2025"
+        bare = _DATE.sub(" ", _LABEL_NUMBER.sub(" ", text))
+        for number in set(_NUMBER.findall(question)):
+            bare = re.sub(rf"(?<![\d.,]){re.escape(number)}(?![\d]|[.,]\d)", " ", bare)
+        if asked.kind == "count":
+            return bool(_COUNT.search(bare))
+        return bool(_FIGURE.search(bare) or _MONEY.search(bare))
     if asked.kind == "time":
         return bool(_TIME.search(text))
     if asked.kind == "name":
