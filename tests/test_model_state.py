@@ -60,3 +60,31 @@ def test_a_new_process_starts_from_the_kept_system_prompt(
     assert answer(damaged) == evaluated_here
     (rewritten,) = tmp_path.glob(f"{MODEL}-*.state")
     assert rewritten.stat().st_size > 100
+
+
+@pytest.mark.model
+def test_the_verifier_reads_each_claim_after_its_kept_system_prompt(tmp_path: Path) -> None:
+    from assistant.answering.verification import SUPPORT_SYSTEM, SupportModel
+
+    model = generator(tmp_path)
+    verifier = SupportModel(model.llama, MODEL, model.lock, start=model.start_from_system)
+    claim = "The Ministry of Justice gives 2,500 employees AI tools."
+    passage = (
+        "Justice plan (Ministry of Justice, 2025)\n"
+        "The Ministry of Justice will give 2,500 employees access to AI tools."
+    )
+    first = verifier.probability(claim, passage)
+    verifier.probability("The plan starts in 2030.", "Weather report\nIt rained on Tuesday.")
+    answer(model)  # the answer's own system prompt in the context between two checks
+    verifier._cache.clear()
+    assert verifier.probability(claim, passage) == first
+    # both system prompts are kept for the next process, and neither is read again there
+    assert len(list(tmp_path.glob(f"{MODEL}-*.state"))) == 2
+    later = generator(tmp_path)
+    evaluated: list[int] = []
+    original = later.llama.eval
+    later.llama.eval = lambda tokens: (evaluated.append(len(tokens)), original(tokens))[1]
+    again = SupportModel(later.llama, MODEL, later.lock, start=later.start_from_system)
+    assert again.probability(claim, passage) == first
+    system = len(later._system_tokens(SUPPORT_SYSTEM))
+    assert system > 30 and sum(evaluated) == later.llama.n_tokens - system

@@ -125,7 +125,8 @@ class Assistant:
                 from .verification import SupportModel
 
                 lock = getattr(generator, "lock", None)
-                judge = SupportModel(llama, name=generator.name, lock=lock)
+                start = getattr(generator, "start_from_system", None)
+                judge = SupportModel(llama, name=generator.name, lock=lock, start=start)
                 self._verify = judge.probability
         return self._verify
 

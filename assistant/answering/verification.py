@@ -3,8 +3,9 @@
 The answering model itself is asked "does the passage support the claim? yes or no" and
 the answer is read from the probabilities of its first token, P(yes) / (P(yes) + P(no)),
 with no sampling. It shares the answering model's llama.cpp context (and its lock), so no
-second model is held in memory; the passage comes first in the prompt, so llama.cpp
-reuses its evaluated tokens when several claims are checked against it. Grounding asks
+second model is held in memory. Its system prompt's memory is kept like the answer's
+(`LlamaGenerator.start_from_system`): every claim is read after exactly that prefix, so
+its verdict does not depend on what was asked before. Grounding asks
 it about the sentences the lexical test cannot settle; the evaluation's model judge
 (`evaluation.judges.ModelJudge`) is the same question with a threshold, calibrated on
 eval/judge_calibration.jsonl.
@@ -13,7 +14,7 @@ eval/judge_calibration.jsonl.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,22 @@ SUPPORT_SYSTEM = (
 class SupportModel:
     """P(yes) of a local model, read from the logits of its first answer token."""
 
-    def __init__(self, llama: Any, name: str = "model", lock: threading.Lock | None = None) -> None:
+    def __init__(
+        self,
+        llama: Any,
+        name: str = "model",
+        lock: threading.Lock | None = None,
+        start: Callable[[str], None] | None = None,
+    ) -> None:
+        """`start(system)`: leaves llama.cpp holding exactly the system prompt's memory,
+        kept from its first evaluation (`LlamaGenerator.start_from_system`), so that each
+        claim is read after the same prefix whatever the context held (and the verifier's
+        instructions are not read again after every answer). Without it, the longest
+        prefix the context shares with the prompt is reused."""
         self.llama = llama
         self.name = name
         self.lock = lock or threading.Lock()
+        self.start = start
         self._format = chat_formatter(llama)
         self._yes = _answer_tokens(llama, ("yes", "Yes", "YES"))
         self._no = _answer_tokens(llama, ("no", "No", "NO"))
@@ -66,6 +79,8 @@ class SupportModel:
         if len(tokens) > limit:  # keep the end: the claim and the question
             tokens = tokens[:1] + tokens[len(tokens) - limit + 1 :]
         with self.lock:
+            if self.start is not None:
+                self.start(SUPPORT_SYSTEM)
             done = llama.n_tokens
             reuse = _common_prefix(llama.input_ids[:done].tolist(), tokens)
             reuse = min(reuse, len(tokens) - 1)  # evaluate at least one token for its logits

@@ -12,7 +12,9 @@ prompt differently: a question asked first and asked after another could be answ
 differently. So every request starts from exactly the system prompt, evaluated alone
 in its own batches: kept in llama.cpp's cache when it is still there, restored from a
 saved copy of that sequence's memory when something else (the sentence verifier) used
-the context meanwhile, evaluated afresh only the first time. That copy is also kept on
+the context meanwhile, evaluated afresh only the first time. The sentence verifier's
+own system prompt is kept the same way, so a claim gets the same verdict whatever was
+asked before, without its instructions read again for every answer. Each copy is kept on
 disk (`state_dir`), named by everything its numbers depend on (the model file, the
 tokens, the context and batch sizes, the threads, llama.cpp's version), so a new process
 starts from it instead of reading the system prompt again (a second of a cold start).
@@ -52,6 +54,7 @@ class Generator(Protocol):
 
 
 _EXTRA_BUFFERS_OFF = False
+MAX_PREFIXES = 4  # system prompts whose memory is kept: the answer's, the verifier's, ...
 
 
 def plain_weights() -> None:
@@ -119,7 +122,8 @@ class LlamaGenerator:
         self.state_dir = state_dir
         self._engine = f"{n_ctx}-{n_batch}-{n_threads_batch or n_threads}-{use_mmap}"
         self.lock = threading.Lock()
-        self._prefix: tuple[str, list[int], bytes] | None = None  # system text, tokens, memory
+        # system text -> its tokens and their evaluated memory (the answer's, the verifier's)
+        self._prefixes: dict[str, tuple[list[int], bytes]] = {}
         self._format: Callable[[list[Message]], str] | None = None
 
     def warm(self, system: str) -> None:
@@ -150,10 +154,12 @@ class LlamaGenerator:
         """Leave llama.cpp holding exactly the system prompt's tokens, evaluated alone
         (call with the lock held)."""
         llama = self.llama
-        if self._prefix is None or self._prefix[0] != system:
+        if system not in self._prefixes:
             tokens = self._system_tokens(system)
-            self._prefix = (system, tokens, self._kept_state(tokens))
-        _, tokens, saved = self._prefix
+            while len(self._prefixes) >= MAX_PREFIXES:
+                del self._prefixes[next(iter(self._prefixes))]
+            self._prefixes[system] = (tokens, self._kept_state(tokens))
+        tokens, saved = self._prefixes[system]
         n = len(tokens)
         if n == 0:
             llama.reset()
@@ -173,8 +179,8 @@ class LlamaGenerator:
                 return
             llama._ctx.kv_cache_seq_rm(-1, 0, -1)
         llama.eval(tokens)
-        self._prefix = (system, tokens, self._save_sequence())
-        self._keep_state(tokens, self._prefix[2])
+        self._prefixes[system] = (tokens, self._save_sequence())
+        self._keep_state(tokens, self._prefixes[system][1])
 
     def _state_file(self, tokens: list[int]) -> Path | None:
         if self.state_dir is None:
@@ -200,10 +206,12 @@ class LlamaGenerator:
         path = self._state_file(tokens)
         if path is None or not state:
             return
+        current = {self._state_file(t) for t, _ in self._prefixes.values()}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             for old in path.parent.glob(f"{self.name}-*.state"):
-                old.unlink(missing_ok=True)  # of an earlier system prompt or engine
+                if old not in current:  # of an earlier system prompt or engine
+                    old.unlink(missing_ok=True)
             partial = path.with_suffix(f".{os.getpid()}.part")
             partial.write_bytes(state)
             partial.replace(path)
