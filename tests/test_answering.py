@@ -333,6 +333,22 @@ def test_a_figure_from_a_passage_that_never_names_who_was_asked_about_is_a_decli
     # and a question that asks for no figure is left to the other checks
     question = "What does the NHS get from AI?"
     assert accept(said, [shown], asked_for(question), question, passages) == (said, False)
+    # the passages of the sentence that gives the figure decide, not those of another
+    other = "The NHS could be an anchor customer [2]."
+    both = [shown, Checked(Sentence(other, (2,)), (2,), True, False, "its passage supports it")]
+    question = "How many NHS workers get AI tools?"
+    text, declined = accept(f"{said} {other}", both, asked_for(question), question, passages)
+    assert declined and text.startswith("The documents give no number for NHS.")
+    # a name the figure's document mentions elsewhere is not missing
+    question = "How many Ministry of Justice staff get AI tools under the OpenAI deal?"
+    found = [passages[0], "Health notes\nThe NHS could buy from OpenAI."]
+    documents = [f"{passages[0]}\nThe deal with OpenAI was signed in July.", found[1]]
+    asked = asked_for(question)
+    assert accept(said, [shown], asked, question, found, lambda n: documents[n - 1]) == (
+        said,
+        False,
+    )
+    assert accept(said, [shown], asked, question, found)[1]  # the passage alone lacks it
 
 
 def test_a_question_limited_to_chosen_documents(fake_assistant: Assistant) -> None:

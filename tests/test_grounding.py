@@ -410,6 +410,10 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
         ("Who leads Western AI?", "The West leads in AI.", []),
         ("What does the MoJ plan?", "The Ministry of Justice plans AI tools.", []),
         ("What did the Open Compute Project save?", "OCP designs saved Meta $1.2bn.", []),
+        ("In the National Health Service, who uses AI?", "The NHS uses AI.", []),
+        ("How many Ministry of Justice staff use AI?", "The MoJ gives staff AI.", []),
+        # two names are not one acronym: "Wayve and Synthesia" is not "was"
+        ("What did Wayve and Synthesia raise?", "It was a big year.", ["wayve", "synthesia"]),
         (
             "What did the Open Compute Project save?",
             "Meta saved $1.2bn.",

@@ -70,6 +70,13 @@ def test_what_the_wording_asks_for(question: str, kind: str | None) -> None:
         ("How many jobs will a 10% rise create?", "A 10% rise creates more jobs [1].", False),
         ("How many jobs will a 10% rise create?", "A 10% rise creates 600 jobs [1].", True),
         ("How big is the fund set up in 2021?", "The 2021 fund is large [1].", False),
+        ("How many firms signed?", "They signed on the 3rd of March [1].", False),
+        ("How many firms signed?", "They signed in March 2024 [1].", False),
+        ("How many firms signed?", "They signed on 03/03/2024 [1].", False),
+        ("How many firms signed?", "They signed in 2024 [1].", False),
+        # but a count that repeats the question's own number, or shares a word with it
+        ("Of the 50 proposals, how many were adopted?", "All 50 were adopted [1].", True),
+        ("How many GPT-4 licences were bought?", "4 licences were bought [1].", True),
         ("How many staff got tools in 2024?", "2,500 staff got them in 2024 [1].", True),
         ("When will the tools arrive?", "They arrive in October 2025 [1].", True),
         ("When will the tools arrive?", "They arrive soon [1].", False),

@@ -415,7 +415,14 @@ class Assistant:
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
         asked_about = search or question
-        text, declined = accept(shown, checker.checked, asked, asked_about, checker.passages)
+        text, declined = accept(
+            shown,
+            checker.checked,
+            asked,
+            asked_about,
+            checker.passages,
+            lambda n: document_text(retriever.index, packed.hits[n - 1], checker.passages[n - 1]),
+        )
         if not shown:
             yield text  # a decline that is not a rewrite of text already shown
         finished = time.perf_counter()
@@ -545,12 +552,12 @@ def accept(
     asked: Asked | None,
     question: str,
     passages: Sequence[str] = (),
+    document: Callable[[int], str] | None = None,
 ) -> tuple[str, bool]:
     """The answer's final text and whether it is a decline (see the module docstring);
-    `passages` are those given, numbered from 1, with their labels."""
+    `passages` are those given, numbered from 1, with their labels; `document(n)` is the
+    whole text of passage n's document (the passage alone when not given)."""
     content = [c for c in checked if c.supported and not is_decline(c.sentence.text)]
-    numbers = {n for c in content for n in c.cited if 0 < n <= len(passages)}
-    cited = "\n".join(passages[n - 1] for n in sorted(numbers))
     if not content:
         if asked:
             return decline_text(asked), True
@@ -564,7 +571,7 @@ def accept(
         return shown, True  # the model says the sources do not answer, then what they say
     if asked is not None and not gives(asked, shown, question):
         return f"{decline_text(asked)} The closest they come: {shown}", True
-    if asked is not None and cited and (missing := unmentioned(question, cited)):
+    if asked is not None and (missing := not_of(question, asked, content, passages, document)):
         # the figure is another's: "How many NHS staff ...?" answered by the MoJ's 2,500
         names = ", ".join(as_written(missing, question))
         return (
@@ -572,6 +579,30 @@ def accept(
             True,
         )
     return shown, False
+
+
+def not_of(
+    question: str,
+    asked: Asked,
+    content: Sequence[Checked],
+    passages: Sequence[str],
+    document: Callable[[int], str] | None,
+) -> list[str]:
+    """Names of the question that no document of the figure's passages mentions: the
+    sentences that give what was asked cite only documents silent on them."""
+    giving = [c for c in content if gives(asked, c.sentence.text, question)]
+    numbers = sorted({n for c in giving for n in c.cited if 0 < n <= len(passages)})
+    if not numbers:
+        return []
+    whole = document or (lambda n: passages[n - 1])
+    return unmentioned(question, "\n".join(whole(n) for n in numbers))
+
+
+def document_text(index: StoredIndex, hit: Hit, passage: str) -> str:
+    """The passage's label and the whole text of its document."""
+    label = passage.split("\n", 1)[0]
+    chunks = [c.passage for c in index.chunks if c.doc_id == hit.chunk.doc_id]
+    return "\n".join([label, *chunks]) if chunks else passage
 
 
 def as_written(names: Sequence[str], question: str) -> list[str]:

@@ -220,10 +220,8 @@ def unmentioned(question: str, passages: str) -> list[str]:
         found = _initials(passages) | _hyphenated_initials(passages)
         missing = [n for n in missing if n not in found]
     if missing:  # "Open Compute Project" over a passage that says "OCP"
-        shortened: set[str] = set()
-        for run in _RUN.findall(asked):
-            if {i for i in phrase_initials(run) if len(i) > 2} & words:
-                shortened.update(w.lower() for w in re.split(r"[-\s]+", run))
+        acronyms = re.findall(r"\b(?=\w*[A-Z]\w*[A-Z])[A-Za-z]{3,6}\b", passages)  # NHS, MoJ
+        shortened = _shortened(asked, {a.lower() for a in acronyms})
         missing = [n for n in missing if n not in shortened]
     if missing:  # a country as the question names it ("Britain"), not by its code
         spelled = countries_named(_acronyms(question))
@@ -236,6 +234,24 @@ def unmentioned(question: str, passages: str) -> list[str]:
         return found.start() if found else len(lower)
 
     return sorted(missing, key=lambda n: (where(n), n))
+
+
+def _shortened(question: str, acronyms: set[str]) -> set[str]:
+    """The words of the question's capitalised names that the acronyms abbreviate:
+    "National Health Service" by "NHS", also as "In the National Health Service"; two
+    names joined by "and" are two names ("Cohere and Nvidia" is not "CAN")."""
+    out: set[str] = set()
+    for run in _RUN.findall(question):
+        for name in re.split(r"\s+and\s+", run):
+            words = name.split()
+            for start, word in enumerate(words):
+                if not word[:1].isupper():
+                    continue
+                tail = " ".join(words[start:])
+                if phrase_initials(tail) & acronyms:
+                    out.update(w.lower() for w in re.split(r"[-\s]+", tail))
+                    break
+    return out
 
 
 _RUN = re.compile(

@@ -14,8 +14,9 @@ what an answer must contain:
     when / what year(s) / by what date             a date or a time ("2026", "June", "two years")
     who wrote / leads / said ...; which person     a name the question does not already give
 
-A date ("on 12 May 2025"), a section's number, or a number the question itself gives
-is not the count or figure asked for.
+A date or a year ("on 12 May 2025", "in 2024"), a section's number, or a number the
+question itself gives ("a 10% rise" for "how many jobs would a 10% rise create?") is not
+the count or figure asked for.
 
 An answer that lacks it is a decline that says what the documents do give ("The documents
 give no figure for this. The closest they come: ..."), which a policymaker can use.
@@ -74,11 +75,15 @@ _TIME = re.compile(
     re.I,
 )
 _NAME = re.compile(r"\b[A-Z][\w'’&@.-]*[a-zA-Z]")
-_DATE = re.compile(  # "12 May 2025", "May 12, 2025"
-    rf"\b\d{{1,2}}(?:st|nd|rd|th)? (?:{_MONTHS}),? \d{{4}}\b|"
-    rf"\b(?:{_MONTHS}) \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}\b"
+_MONTH = rf"(?:{_MONTHS}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)(?:\s*[-–]\s*\d{1,2}(?:st|nd|rd|th)?(?!\d))?"
+_DATE = re.compile(  # "12 May 2025", "12-13 May", "May 12, 2025", "May 2025", "12/05/2025", "2025"
+    rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?|\b{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?|"
+    rf"\b{_MONTH}\s+\d{{4}}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b|"
+    r"\b(?:19|20)\d\d\b(?!\s+[a-z]+s\b)",  # a year, not "2030 jobs"
+    re.I,
 )
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_NUMBER = re.compile(r"(?<![\w-])(?:\d[\d,.]*\d|\d)(?![\w-])")  # not GPT-4's
 
 _ASKS = [
     # (kind, what is missing when the answer lacks it, the question's wording)
@@ -176,8 +181,13 @@ def gives(asked: Asked, answer: str, question: str = "") -> bool:
         # a label's number, a date, or a number the question gives is no count: "How many
         # experts came to the workshop on 12 May 2025?" is not answered by "on May 12, 2025"
         bare = _DATE.sub(" ", _LABEL_NUMBER.sub(" ", text))
-        for number in set(_NUMBER.findall(question)):
-            bare = re.sub(rf"(?<![\d.,]){re.escape(number)}(?![\d]|[.,]\d)", " ", bare)
+        for number in set(_NUMBER.findall(question)):  # but "all 50" answers "of the 50"
+            bare = re.sub(
+                rf"(?<!\ball )(?<!\beach of the )(?<![\w.,-]){re.escape(number)}(?!\d|[.,]\d)",
+                " ",
+                bare,
+                flags=re.I,
+            )
         if asked.kind == "count":
             return bool(_COUNT.search(bare))
         return bool(_FIGURE.search(bare) or _MONEY.search(bare))
