@@ -13,7 +13,7 @@ drafts from the passages; each sentence of the draft is checked (grounding: show
 re-cited, rescued by the local model's yes/no judgement, or withheld), then the answer
 is checked against what the question asks for (responsiveness: a how-much question
 needs an amount). An answer with nothing supported, one that gives no amount to a
-how-much question, one whose amount comes from passages that never name who or what
+how-much question, one whose amount comes from documents that never name who or what
 the question asks about (the MoJ's 2,500 staff for "how many NHS staff"), or one the
 model opens by saying the sources do not answer, is a decline; a decline keeps what
 the passages do say, cited, so it is of use. The draft, and what became of each of its
