@@ -412,6 +412,9 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
         ("What did the Open Compute Project save?", "OCP designs saved Meta $1.2bn.", []),
         ("In the National Health Service, who uses AI?", "The NHS uses AI.", []),
         ("How many Ministry of Justice staff use AI?", "The MoJ gives staff AI.", []),
+        # a country whose code is a small word ("CAN") is looked for by its code
+        ("How much does Canada spend on AI?", "You can see the UK spend on AI.", ["canada"]),
+        ("How much does Canada spend on AI?", "Canada and the UK spend on AI.", []),
         # two names are not one acronym: "Wayve and Synthesia" is not "was"
         ("What did Wayve and Synthesia raise?", "It was a big year.", ["wayve", "synthesia"]),
         (

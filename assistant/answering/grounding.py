@@ -202,12 +202,16 @@ def _place_adjectives(text: str) -> set[str]:
     return out
 
 
+_WORD_CODES = re.compile(r"\b(?:AND|ARE|CAN|NOR)\b")  # Andorra, the UAE, Canada, Norway
+
+
 def unmentioned(question: str, passages: str) -> list[str]:
     """Names in the question (capitalised words, initials) that the passages never
     mention, in full or by initials: "How many NHS staff ...?" over passages that never
     mention the NHS cannot be answered from them, however true a sentence about other
-    staff is. Adjectives of place are left out, and a capital is mentioned when its
-    country is ("Washington" by "the U.S.")."""
+    staff is. Adjectives of place are left out, a capital is mentioned when its country
+    is ("Washington" by "the U.S."), and a spelled-out name when its acronym is ("Open
+    Compute Project" by "OCP")."""
     passages = countries_as_codes(_acronyms(passages))
     words = set(re.findall(r"[a-z0-9@]+", passages.lower()))
     asked = countries_as_codes(_acronyms(question))
@@ -215,6 +219,14 @@ def unmentioned(question: str, passages: str) -> list[str]:
         n
         for n in _names(asked) - _place_adjectives(asked)
         if n not in words and not _ADJECTIVE.search(n) and capital_of(n) not in words
+    ]
+    # a country whose code is also a small word ("CAN", "NOR", "ARE", "AND") is matched
+    # by its code as written, not by the word
+    named = countries_named(_acronyms(question))
+    missing += [
+        c.lower()
+        for c in _WORD_CODES.findall(asked)
+        if c.lower() in named and not re.search(rf"\b{c}\b", passages)
     ]
     if missing:
         found = _initials(passages) | _hyphenated_initials(passages)
