@@ -286,8 +286,10 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
 
 
 def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_are_silent() -> None:
+    from dataclasses import replace
+
     from assistant.answering.assistant import DECLINE_TEXT, UNCONFIRMED_TEXT, accept
-    from assistant.answering.grounding import Checked, Sentence
+    from assistant.answering.grounding import MISATTRIBUTED, Checked, Sentence
 
     wrong = Checked(
         Sentence("The ITIF piece is for it.", (1,)),
@@ -297,6 +299,8 @@ def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_ar
         "the model finds no passage that says so (p=0.27)",
     )
     assert accept("", [wrong], None, "Is ITIF for it?") == (UNCONFIRMED_TEXT, True)
+    swapped = replace(wrong, reason=f"{MISATTRIBUTED} (40 is microsoft's there, not meta's)")
+    assert accept("", [swapped], None, "What did Meta save?") == (UNCONFIRMED_TEXT, True)
     assert accept("", [], None, "Is ITIF for it?") == (DECLINE_TEXT, True)
 
 

@@ -660,3 +660,35 @@ def test_a_claim_that_sums_up_a_list_is_checked_against_every_item() -> None:
     claim = "The plan names three sources: wind, solar and tidal."
     shown = evidence([passage], claim, keep=1)
     assert shown.split("\n")[1:] == ["The plan names three sources.", *items]
+
+
+OCP = (
+    "Open standards (Demos, 2025)\nThe benefits of open standards are clear. Microsoft, for "
+    "example, has reported over 40% cost savings using OCP designs, Meta reported saving "
+    "$1.2 billion, and others followed."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "shown"),
+    [
+        ("Meta reported over 40% cost savings using OCP designs", False),
+        ("Microsoft reported over 40% cost savings using OCP designs", True),
+        ("Meta reported saving $1.2 billion", True),
+        ("Microsoft reported saving $1.2 billion", False),
+        ("Firms reported over 40% cost savings using OCP designs", True),  # not a swap
+        ("OCP designs saved over 40% of costs", True),  # an acronym owns no figure
+    ],
+)
+def test_a_figure_given_to_another_name_than_its_passage_gives_it_is_withheld(
+    claim: str, shown: bool
+) -> None:
+    from assistant.answering.grounding import MISATTRIBUTED
+
+    verifier = Verifier({f"{claim}.": 0.99})  # the model would agree: it is not asked
+    stream = SentenceStream([OCP], verifier)
+    text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
+    assert (text == f"{claim} [1].") is shown, stream.checked
+    if not shown:
+        assert stream.checked[0].reason.startswith(MISATTRIBUTED)
+        assert not verifier.asked

@@ -6,6 +6,7 @@ once for the module; each question has a known answer in one corpus document.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import replace
@@ -135,6 +136,15 @@ def test_a_figure_the_documents_never_give_is_declined_with_what_they_do_say(
     answer = assistant.ask("How much money is the justice ministry handing OpenAI under the deal?")
     assert answer.declined, answer.answer
     assert not any(ch in answer.answer for ch in "£$€"), answer.answer
+
+
+def test_a_figure_is_never_shown_as_another_company_s(assistant: Assistant) -> None:
+    # the passage: "Microsoft ... has reported over 40% cost savings ..., Meta reported
+    # saving $1.2 billion"; the 1.5B model's draft gives Meta the 40%
+    answer = assistant.ask("What did Meta save by using Open Compute Project designs?")
+    assert not re.search(r"\bMeta\b[^.]*\b40\s*%", answer.answer), answer.answer
+    if not answer.declined:
+        assert "1.2 billion" in answer.answer, answer.answer
 
 
 def test_the_same_question_gets_the_same_answer_whatever_came_before(

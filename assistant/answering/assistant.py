@@ -41,7 +41,14 @@ from ..ingest.spaces import User, allowed, owner_of, sees, space_folder, visible
 from ..ingest.store import DocumentRecord, StoredIndex, load_index
 from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
-from .grounding import NOT_CONFIRMED, Checked, SentenceStream, Verify, unmentioned
+from .grounding import (
+    MISATTRIBUTED,
+    NOT_CONFIRMED,
+    Checked,
+    SentenceStream,
+    Verify,
+    unmentioned,
+)
 from .injection import neutralise
 from .words import STOPWORDS
 
@@ -561,7 +568,7 @@ def accept(
     if not content:
         if asked:
             return decline_text(asked), True
-        unconfirmed = any(c.reason.startswith(NOT_CONFIRMED) for c in checked)
+        unconfirmed = any(c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED)) for c in checked)
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
     if passages and (missing := unmentioned(question, "\n".join(passages))):
         names = ", ".join(as_written(missing, question))

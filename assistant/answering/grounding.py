@@ -453,11 +453,56 @@ def needs_verifier(item: Checked, passages: Sequence[str] = ()) -> bool:
 # A sentence that says two documents hold the same view, or that each does something.
 _JOINT_CLAIM = re.compile(r"\b(?:both|agree[sd]?|alike|neither)\b", re.I)
 JOINT = "speaks for documents it cites no passage of"
+MISATTRIBUTED = "gives a figure to another name than its passage does"
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][\w&@'’-]*")
+OWNER_REACH = 12  # words back from a figure to the name it belongs to
+
+
+def _owners(text: str) -> list[list[tuple[str, str]]]:
+    """For each sentence, its figures, each with the nearest name before it (who reported,
+    spent or saved it). Acronyms are not owners: "GDP", "OCP" and "AI" sit beside
+    figures that are not theirs."""
+    out = []
+    for sentence in split_sentences(text):
+        tokens = _TOKEN.findall(sentence.text)
+        named = [t[:1].isupper() and not t.isupper() and t.lower() not in STOPWORDS for t in tokens]
+        pairs = []
+        for i, token in enumerate(tokens):
+            if token[:1].isdigit():
+                back = range(i - 1, max(-1, i - 1 - OWNER_REACH), -1)
+                j = next((j for j in back if named[j]), None)
+                if j is not None:
+                    pairs.append((token.replace(",", ""), tokens[j].lower()))
+        out.append(pairs)
+    return out
+
+
+def misattribution(claim: str, passage: str) -> tuple[str, str, str] | None:
+    """(figure, the claim's owner of it, the passage's) when the claim gives a figure to
+    a name that the passage's sentence gives another figure, the figure itself going to
+    someone else: "Meta reported over 40% cost savings" from "Microsoft has reported over
+    40% cost savings ..., Meta reported saving $1.2 billion". Every word is in the
+    passage, so the lexical test cannot see the swap, and the local model's yes/no check
+    accepts it too (P(yes) 0.84)."""
+    claimed = {figure: owner for pairs in _owners(claim) for figure, owner in pairs}
+    if not claimed:
+        return None
+    for pairs in _owners(passage.split("\n", 1)[-1]):  # not the label line
+        first: dict[str, str] = {}
+        for figure, owner in pairs:
+            first.setdefault(figure, owner)
+        for figure, owner in claimed.items():
+            theirs = first.get(figure)
+            if theirs and theirs != owner and any(o == owner and f != figure for f, o in pairs):
+                return figure, owner, theirs
+    return None
 
 
 def _settled(item: Checked) -> bool:
     """Withheld whatever the model would say of it."""
-    return item.reason == "repeats an earlier sentence" or item.reason.startswith(JOINT)
+    return item.reason == "repeats an earlier sentence" or item.reason.startswith(
+        (JOINT, MISATTRIBUTED)
+    )
 
 
 # What a copied span needs to mean in the answer what it meant in its passage: a few
@@ -635,7 +680,7 @@ class SentenceStream:
 
     def _take(self, raw: str) -> list[str]:
         items = [
-            self._limit(self._dedupe(self._joint(item)))
+            self._limit(self._dedupe(self._joint(self._attributed(item))))
             for item in check_answer(self._clean(raw), self.passages)
         ]
         if self.drop_declines:  # a part's "nothing on this" is not the answer's
@@ -714,6 +759,23 @@ class SentenceStream:
     def stop(self) -> None:
         """The draft is stopped because it is full: its unfinished text is dropped."""
         self.buffer = ""
+
+    def _attributed(self, item: Checked) -> Checked:
+        """A sentence that gives a figure to another name than its passage does is
+        withheld, whatever the model would say of it (`misattribution`)."""
+        if not item.supported:
+            return item
+        for n in item.cited:
+            if n <= len(self.passages) and (
+                wrong := misattribution(item.sentence.text, self.passages[n - 1])
+            ):
+                figure, claimed, theirs = wrong
+                return replace(
+                    item,
+                    supported=False,
+                    reason=f"{MISATTRIBUTED} ({figure} is {theirs}'s there, not {claimed}'s)",
+                )
+        return item
 
     def _joint(self, item: Checked) -> Checked:
         """A sentence that speaks for two or more documents at once ("ITIF and Demos both
