@@ -359,8 +359,7 @@ class Assistant:
 
         (doc_id,) = self.resolve([document], user)
         index = self.retriever.index
-        chunks = [c for c in index.chunks if c.doc_id == doc_id]
-        return outline(index.manifest.documents[doc_id], chunks)
+        return outline(index.manifest.documents[doc_id], index.chunks_of(doc_id))
 
     def stream(
         self,
@@ -608,7 +607,7 @@ def not_of(
 def document_text(index: StoredIndex, hit: Hit, passage: str) -> str:
     """The passage's label and the whole text of its document."""
     label = passage.split("\n", 1)[0]
-    chunks = [c.passage for c in index.chunks if c.doc_id == hit.chunk.doc_id]
+    chunks = [c.passage for c in index.chunks_of(hit.chunk.doc_id)]
     return "\n".join([label, *chunks]) if chunks else passage
 
 

@@ -236,8 +236,7 @@ def unmentioned(question: str, passages: str) -> list[str]:
         shortened = _shortened(asked, {a.lower() for a in acronyms})
         missing = [n for n in missing if n not in shortened]
     if missing:  # a country as the question names it ("Britain"), not by its code
-        spelled = countries_named(_acronyms(question))
-        missing = [spelled[n].split()[0].lower() if n in spelled else n for n in missing]
+        missing = [named[n].split()[0].lower() if n in named else n for n in missing]
         asked = _acronyms(question)
     lower = asked.lower()  # in the question's order: "Red Hat", not "hat, red"
 

@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,17 @@ class StoredIndex:
     @property
     def index_id(self) -> str:
         return self.manifest.index_id
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks in their order (a loaded index never changes)."""
+        return self._by_document.get(doc_id, [])
+
+    @cached_property
+    def _by_document(self) -> dict[str, list[Chunk]]:
+        out: dict[str, list[Chunk]] = {}
+        for chunk in self.chunks:
+            out.setdefault(chunk.doc_id, []).append(chunk)
+        return out
 
     def vectors(self) -> np.ndarray:
         if self.faiss_index.ntotal == 0:
