@@ -634,6 +634,22 @@ def test_a_country_named_either_way_is_the_same_country() -> None:
     assert not withheld[0].supported and "france" in withheld[0].reason
 
 
+def test_a_name_is_met_by_its_initials_either_way() -> None:
+    """A sentence's "APEC" is in a passage that spells out "Asia-Pacific Economic
+    Cooperation", and its "Open Compute Project" in one that writes "OCP"; other initials
+    are not."""
+    apec = "At the 21-nation Asia-Pacific Economic Cooperation meeting in South Korea last month"
+    assert support("The APEC meeting in South Korea had 21 nations.", apec).supported
+    assert support("The OECD meeting in South Korea had 21 nations.", apec).missing_names == (
+        "oecd",
+    )
+    ocp = "Microsoft reported over 40% cost savings in server deployment using OCP designs."
+    assert support("Microsoft saved over 40% using Open Compute Project designs.", ocp).supported
+    assert not support(
+        "Microsoft saved over 40% using Open Source Hardware designs.", ocp
+    ).supported
+
+
 def test_the_verifier_reads_the_label_and_the_closest_sentences_of_a_long_passage() -> None:
     filler = [f"The council also reviewed item {n} of the annual plan." for n in range(8)]
     passage = " ".join([*filler[:4], P2, *filler[4:]])

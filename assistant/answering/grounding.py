@@ -232,8 +232,7 @@ def unmentioned(question: str, passages: str) -> list[str]:
         found = _initials(passages) | _hyphenated_initials(passages)
         missing = [n for n in missing if n not in found]
     if missing:  # "Open Compute Project" over a passage that says "OCP"
-        acronyms = re.findall(r"\b(?=\w*[A-Z]\w*[A-Z])[A-Za-z]{3,6}\b", passages)  # NHS, MoJ
-        shortened = _shortened(asked, {a.lower() for a in acronyms})
+        shortened = _shortened(asked, {a.lower() for a in _ACRONYM.findall(passages)})
         missing = [n for n in missing if n not in shortened]
     if missing:  # a country as the question names it ("Britain"), not by its code
         missing = [named[n].split()[0].lower() if n in named else n for n in missing]
@@ -245,6 +244,9 @@ def unmentioned(question: str, passages: str) -> list[str]:
         return found.start() if found else len(lower)
 
     return sorted(missing, key=lambda n: (where(n), n))
+
+
+_ACRONYM = re.compile(r"\b(?=\w*[A-Z]\w*[A-Z])[A-Za-z]{3,6}\b")  # NHS, MoJ, OCP
 
 
 def _shortened(question: str, acronyms: set[str]) -> set[str]:
@@ -287,16 +289,20 @@ def support(claim: str, passage: str) -> Support:
     """How far the passage supports the claim, by the lexical test above (a country
     named either way: "Britain" is met by "the UK")."""
     claim, passage = countries_as_codes(claim), countries_as_codes(passage)
+    # the words of a name the passage writes as its acronym ("Open Compute Project": "OCP")
+    shortened = _shortened(claim, {a.lower() for a in _ACRONYM.findall(passage)})
     words = content_words(claim)
-    passage_words = content_words(passage)
+    passage_words = content_words(passage) | {_stem(w) for w in shortened}
     coverage = len(words & passage_words) / len(words) if words else 1.0
     passage_lower = set(re.findall(r"[a-z0-9]+", passage.lower()))
     passage_numbers = _passage_numbers(passage)
     missing_numbers = tuple(sorted(n for n in _numbers(claim) if n not in passage_numbers))
     missing = [n for n in _names(claim) if n not in passage_lower]
-    if missing:
-        initials = _initials(passage)
+    if missing:  # "APEC" met by "Asia-Pacific Economic Cooperation"
+        initials = _initials(passage) | _hyphenated_initials(passage)
         missing = [n for n in missing if n not in initials]
+    if missing:
+        missing = [n for n in missing if n not in shortened]
     missing_names = tuple(sorted(missing))
     return Support(round(coverage, 3), missing_numbers, missing_names)
 
