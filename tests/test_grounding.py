@@ -650,6 +650,23 @@ def test_a_name_is_met_by_its_initials_either_way() -> None:
     ).supported
 
 
+def test_an_adjective_of_place_is_met_by_its_place() -> None:
+    """ "South Korean" is in a passage on "South Korea" or "Korea", "Western" in one on
+    "the West", "American" in one on "the United States"; not in one on another place."""
+    korea = "The National Strategy for Artificial Intelligence of Korea (2019) sets out AI plans."
+    assert support("The South Korean national AI strategy dates from 2019.", korea).supported
+    assert support("The South Korean strategy for AI dates from 2019.", "South " + korea).supported
+    west = "ITIF urges the West to push back against China's state-backed model."
+    assert support("ITIF says Western leadership should push back against China.", west).supported
+    us = "In the United States, the NIST AI Risk Management Framework guides voluntary governance."
+    assert support(
+        "The American NIST AI Risk Management Framework guides governance.", us
+    ).supported
+    assert support("The Japanese national AI strategy dates from 2019.", korea).missing_names == (
+        "japanese",
+    )
+
+
 def test_the_verifier_reads_the_label_and_the_closest_sentences_of_a_long_passage() -> None:
     filler = [f"The council also reviewed item {n} of the annual plan." for n in range(8)]
     passage = " ".join([*filler[:4], P2, *filler[4:]])

@@ -285,26 +285,63 @@ def _hyphenated_initials(text: str) -> set[str]:
     return out
 
 
+def _place_met(adjective: str, words: set[str]) -> bool:
+    """Whether a passage's words (lower case, countries as codes) name the place an
+    adjective is of: "korean" by "korea", "western" by "west", "american" by "USA",
+    "chinese" by "China"."""
+    for cut in range(1, 5):
+        root = adjective[:-cut]
+        if len(root) < 4:
+            break
+        if any(w.startswith(root) for w in words):
+            return True
+        for name in (root, root + "a", root + "ain", root + "y"):  # China, Britain, Italy
+            code = countries_as_codes(name.capitalize())
+            if code != name.capitalize() and code.lower() in words:
+                return True
+    return False
+
+
 def support(claim: str, passage: str) -> Support:
     """How far the passage supports the claim, by the lexical test above (a country
-    named either way: "Britain" is met by "the UK")."""
+    named either way: "Britain" is met by "the UK"; a name by its initials either way;
+    an adjective of place by its place)."""
     claim, passage = countries_as_codes(claim), countries_as_codes(passage)
-    # the words of a name the passage writes as its acronym ("Open Compute Project": "OCP")
-    shortened = _shortened(claim, {a.lower() for a in _ACRONYM.findall(passage)})
-    words = content_words(claim)
-    passage_words = content_words(passage) | {_stem(w) for w in shortened}
-    coverage = len(words & passage_words) / len(words) if words else 1.0
     passage_lower = set(re.findall(r"[a-z0-9]+", passage.lower()))
+    # the words of a name the passage writes as its acronym ("Open Compute Project": "OCP")
+    # and of a place the passage names ("South Korean": "Korea", "Western": "the West")
+    met = _shortened(claim, {a.lower() for a in _ACRONYM.findall(passage)})
+    met |= _places_met(claim, passage_lower)
+    words = content_words(claim)
+    passage_words = content_words(passage) | {_stem(w) for w in met}
+    coverage = len(words & passage_words) / len(words) if words else 1.0
     passage_numbers = _passage_numbers(passage)
     missing_numbers = tuple(sorted(n for n in _numbers(claim) if n not in passage_numbers))
-    missing = [n for n in _names(claim) if n not in passage_lower]
+    missing = [n for n in _names(claim) if n not in passage_lower and n not in met]
     if missing:  # "APEC" met by "Asia-Pacific Economic Cooperation"
         initials = _initials(passage) | _hyphenated_initials(passage)
         missing = [n for n in missing if n not in initials]
-    if missing:
-        missing = [n for n in missing if n not in shortened]
     missing_names = tuple(sorted(missing))
     return Support(round(coverage, 3), missing_numbers, missing_names)
+
+
+def _places_met(claim: str, words: set[str]) -> set[str]:
+    """The words of the claim's adjectives of place ("South Korean", "Western") whose
+    place the passage's words name."""
+    out: set[str] = set()
+    for run in _NAME.finditer(claim):
+        parts = [w.lower() for w in re.split(r"[-\s]", run.group(0)) if w]
+        for i, word in enumerate(parts):
+            if _ADJECTIVE.search(word) and _place_met(word, words):
+                out.add(word)
+                j = i
+                while j > 0 and parts[j - 1] in _COMPASS:  # "South Korean", "North African"
+                    j -= 1
+                    out.add(parts[j])
+    return out
+
+
+_COMPASS = {"north", "south", "east", "west", "central", "northern", "southern", "eastern"}
 
 
 @dataclass(frozen=True)
