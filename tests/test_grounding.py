@@ -241,6 +241,13 @@ def test_a_label_copied_into_the_text_and_repeated_markers_are_dropped() -> None
     assert shown == "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
 
 
+def test_an_initialism_spaced_out_by_the_model_is_shown_as_the_passage_writes_it() -> None:
+    stream = SentenceStream(["Unless U.S. policymakers change course, J. K. Rowling said so."])
+    shown = stream.feed("Unless U. S. policymakers change course [1]. J. K. Rowling said so [1]. ")
+    shown += list(stream.finish())
+    assert shown == ["Unless U.S. policymakers change course [1].", " J. K. Rowling said so [1]."]
+
+
 def test_a_label_copied_as_the_subject_of_a_sentence_becomes_its_title() -> None:
     label = "Justice digest (MoJ, 2025)"
     stream = SentenceStream([f"label\n{p}" for p in PASSAGES], labels=[label], titles=[label[:14]])

@@ -621,6 +621,10 @@ def verbatim(sentence: str, passage: str) -> bool:
     )
 
 
+_INITIALISM = re.compile(r"\b(?:[A-Z]\.){2,}")  # "U.S.", "U.K."
+_SPACED_INITIALISM = re.compile(r"\b[A-Z]\.(?: [A-Z]\.)+")  # "U. S." (or "J. K.")
+
+
 class SentenceStream:
     """Checks a streamed answer sentence by sentence, before any of it is shown.
 
@@ -642,6 +646,8 @@ class SentenceStream:
     ) -> None:
         self.passages = passages
         self.verify = verify
+        # initialisms as the passages write them ("U.S."), which a model may space out
+        self._initialisms = {m.group(0) for p in passages for m in _INITIALISM.finditer(p)}
         # each passage's document, and the documents a text names ("ITIF", "the Demos
         # paper"): a sentence that speaks for two documents must cite each (`_joint`)
         self.sources = list(sources)
@@ -778,6 +784,14 @@ class SentenceStream:
         raw = self._unlabelled(raw)
         if _bare(raw) in self.titles:
             return ""
+        raw = _SPACED_INITIALISM.sub(  # "U. S." written as the passages write it: "U.S."
+            lambda m: (
+                m.group(0).replace(" ", "")
+                if m.group(0).replace(" ", "") in self._initialisms
+                else m.group(0)
+            ),
+            raw,
+        )
         return re.sub(r"(\[\d{1,3}\])(?:\s*\1)+", r"\1", raw)  # "[3][3]" is one marker
 
     def _limit(self, item: Checked) -> Checked:
