@@ -68,10 +68,14 @@ class RetrievalSettings(BaseModel):
         "title), so that a comparison sees both sides.",
     )
     champions: int = Field(
-        0,
+        1,
         description="Best passages of the dense and of the BM25 ranking, and of each named "
-        "document's own, given even when the fusion ranks them lower, beyond top_k (at most "
-        "half of it; 0: none; see README).",
+        "document's own, given even when the fusion ranks them lower (0: none; see README).",
+    )
+    champion_places: int = Field(
+        1,
+        description="Places of the top_k passages that such passages may take, from the "
+        "fusion's last picks (0: they are given beyond top_k instead, at most half of it).",
     )
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")

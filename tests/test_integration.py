@@ -83,6 +83,23 @@ def test_known_answers_are_found_and_cited(
     assert answer.model["sha256"] == CATALOG[DEFAULT_MODEL].sha256
 
 
+def test_a_passage_one_ranking_is_sure_of_is_given_in_a_place_of_the_six(
+    assistant: Assistant,
+) -> None:
+    """The only passage quoting Red Hat's adviser is BM25's best for this wording but not
+    the fusion's: it takes the place of the fusion's last pick, and six passages are given
+    either way (without such places it is left out)."""
+    question = "Red Hat's view on what real AI sovereignty requires?"
+    retriever = assistant.retriever
+    hits = retriever.search(question)
+    assert len(hits) == assistant.settings.retrieval.top_k
+    assert any("Jonny Williams" in h.chunk.passage for h in hits)
+    plain = type(retriever)(
+        retriever.index, retriever.embedder, retriever.settings.model_copy(update={"champions": 0})
+    )
+    assert not any("Jonny Williams" in h.chunk.passage for h in plain.search(question))
+
+
 def test_a_question_the_corpus_cannot_answer_is_declined(assistant: Assistant) -> None:
     answer = assistant.ask("What is the population of Canada?")
     assert answer.declined, answer.answer

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder, make_settings
 
-from assistant.answering.retrieval import Retriever, _document_names, other_spelling, rrf_fuse
+from assistant.answering.retrieval import (
+    Retriever,
+    _document_names,
+    _make_room,
+    other_spelling,
+    rrf_fuse,
+)
 from assistant.answering.words import tokenize
 from assistant.ingest.indexing import Indexer
 from assistant.ingest.store import DocumentRecord, load_index
@@ -299,7 +305,7 @@ def test_each_rankings_best_passage_is_given_beyond_top_k(tmp_path: Path, corpus
     (corpus / "metadata.toml").write_text(
         '["openness.txt"]\ntitle = "Openness"\npublisher = "Red Hat"\n', encoding="utf-8"
     )
-    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=1, champions=1)
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=1, champions=1, champion_places=0)
     assert retriever.named_documents("What does Red Hat say about AI tools?") == {"openness"}
     for question in (
         "How many MoJ employees get access to AI tools?",
@@ -308,6 +314,30 @@ def test_each_rankings_best_passage_is_given_beyond_top_k(tmp_path: Path, corpus
         hits = retriever.search(question)
         assert 1 <= len(hits) <= 2  # at most half of top_k added, and at least one
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_a_rankings_best_passage_takes_the_place_of_the_fusions_last_pick() -> None:
+    """With places for them (the default), the passages given are never more than the
+    fusion chose: a ranking's best takes the place of the fusion's last pick from a
+    document the question does not name; a named document's passages never give way (a
+    comparison keeps both sides)."""
+    doc = {0: "a", 1: "b", 2: "a", 3: "c", 4: "b", 5: "d"}.__getitem__
+    chosen = [(0, 0.5), (1, 0.4), (2, 0.3), (3, 0.2)]
+    kept, taken = _make_room(chosen, [(4, 0.1)], 4, doc, set())
+    assert kept == [(0, 0.5), (1, 0.4), (2, 0.3)] and taken == [(4, 0.1)]
+    kept, taken = _make_room(chosen, [(4, 0.1)], 4, doc, {"c"})  # "c" is named: "a" gives way
+    assert kept == [(0, 0.5), (1, 0.4), (3, 0.2)] and taken == [(4, 0.1)]
+    kept, taken = _make_room(chosen, [(4, 0.1), (5, 0.05)], 4, doc, {"a", "b", "c"})
+    assert kept == chosen and taken == []  # every pick is a named document's
+    kept, taken = _make_room(chosen[:2], [(4, 0.1), (5, 0.05)], 4, doc, {"a", "b"})
+    assert kept == chosen[:2] and taken == []  # fewer than top_k: none is added either
+
+
+def test_the_passages_given_stay_top_k_with_a_champion(tmp_path: Path, corpus: Path) -> None:
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2, champions=1)
+    plain = retriever_for(tmp_path, FakeEmbedder(), top_k=2, champions=0)
+    for question in ("How many MoJ employees get access to AI tools?", "Who pays for the bins?"):
+        assert len(retriever.search(question)) == len(plain.search(question)) == 2
 
 
 def test_a_country_is_searched_as_the_corpus_abbreviates_it(tmp_path: Path, corpus: Path) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,7 +153,11 @@ class Retriever:
             # and each named document's own best: within it the embedder's first is often
             # the passage, where the whole index has closer wording elsewhere
             rankings = [(dense, keyword)] + [(d, k) for _, d, k in own.values()]
-            chosen += self._champions(chosen, fused, rankings, limit=max(1, top_k // 2))
+            places = self.settings.champion_places
+            extra = self._champions(chosen, fused, rankings, limit=places or max(1, top_k // 2))
+            if places:  # in the places of the fusion's last picks: the prompt does not grow
+                chosen, extra = _make_room(chosen, extra, top_k, self._doc_of, named)
+            chosen += extra
             chosen.sort(key=lambda pair: -pair[1])
         return [
             Hit(
@@ -192,6 +196,9 @@ class Retriever:
                     taken.add(item)
                     extra.append((item, score.get(item, 0.0)))
         return extra
+
+    def _doc_of(self, item: int) -> str:
+        return self.index.chunks[item].doc_id
 
     def _vector(self, query: str) -> np.ndarray:
         return self.embedder.embed([query]).astype(np.float32)
@@ -304,6 +311,23 @@ class Retriever:
             [tokens], k=n, show_progress=False, n_threads=1, weight_mask=mask
         )
         return [int(i) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+
+def _make_room(
+    chosen: list[tuple[int, float]],
+    extra: list[tuple[int, float]],
+    top_k: int,
+    doc_of: Callable[[int], str],
+    named: set[str],
+) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """`chosen` (best first) without as many of its last picks as there are `extra`, and
+    the `extra` that take their places. Only picks from documents the question does not
+    name give way: a comparison keeps every passage of both sides, and a question on one
+    document keeps its passages as they were."""
+    spare = [i for i in reversed(range(len(chosen))) if doc_of(chosen[i][0]) not in named]
+    n = min(len(extra), len(spare))
+    dropped = set(spare[:n])
+    return [pick for i, pick in enumerate(chosen) if i not in dropped], extra[:n]
 
 
 _SPELLING = re.compile(r"(?<=[a-z]{3})i([sz])(?=(?:e|ed|es|ing|ation|ations|er|ers)$)")
