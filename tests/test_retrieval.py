@@ -323,13 +323,13 @@ def test_a_rankings_best_passage_takes_the_place_of_the_fusions_last_pick() -> N
     comparison keeps both sides)."""
     doc = {0: "a", 1: "b", 2: "a", 3: "c", 4: "b", 5: "d"}.__getitem__
     chosen = [(0, 0.5), (1, 0.4), (2, 0.3), (3, 0.2)]
-    kept, taken = _make_room(chosen, [(4, 0.1)], 4, doc, set())
+    kept, taken = _make_room(chosen, [(4, 0.1)], doc, set())
     assert kept == [(0, 0.5), (1, 0.4), (2, 0.3)] and taken == [(4, 0.1)]
-    kept, taken = _make_room(chosen, [(4, 0.1)], 4, doc, {"c"})  # "c" is named: "a" gives way
+    kept, taken = _make_room(chosen, [(4, 0.1)], doc, {"c"})  # "c" is named: "a" gives way
     assert kept == [(0, 0.5), (1, 0.4), (3, 0.2)] and taken == [(4, 0.1)]
-    kept, taken = _make_room(chosen, [(4, 0.1), (5, 0.05)], 4, doc, {"a", "b", "c"})
+    kept, taken = _make_room(chosen, [(4, 0.1), (5, 0.05)], doc, {"a", "b", "c"})
     assert kept == chosen and taken == []  # every pick is a named document's
-    kept, taken = _make_room(chosen[:2], [(4, 0.1), (5, 0.05)], 4, doc, {"a", "b"})
+    kept, taken = _make_room(chosen[:2], [(4, 0.1), (5, 0.05)], doc, {"a", "b"})
     assert kept == chosen[:2] and taken == []  # fewer than top_k: none is added either
 
 

@@ -156,7 +156,7 @@ class Retriever:
             places = self.settings.champion_places
             extra = self._champions(chosen, fused, rankings, limit=places or max(1, top_k // 2))
             if places:  # in the places of the fusion's last picks: the prompt does not grow
-                chosen, extra = _make_room(chosen, extra, top_k, self._doc_of, named)
+                chosen, extra = _make_room(chosen, extra, self._doc_of, named)
             chosen += extra
             chosen.sort(key=lambda pair: -pair[1])
         return [
@@ -316,7 +316,6 @@ class Retriever:
 def _make_room(
     chosen: list[tuple[int, float]],
     extra: list[tuple[int, float]],
-    top_k: int,
     doc_of: Callable[[int], str],
     named: set[str],
 ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
