@@ -316,6 +316,29 @@ def test_names_no_passage_mentions_are_given_as_the_question_writes_them() -> No
     assert declined and text.startswith("The documents do not mention Red Hat. The closest")
 
 
+def test_what_the_documents_come_closest_to_saying_never_gives_a_missing_name_a_claim() -> None:
+    from assistant.answering.assistant import accept
+    from assistant.answering.grounding import Checked, Sentence
+    from assistant.answering.responsiveness import asked_for
+
+    passages = ["EU notes\nThe EU is spending €1 billion annually on AI.", "Plan\nA plan."]
+    wrong = "Germany is spending €1 billion annually on AI [1]."
+    right = "The EU is spending €1 billion annually on AI [1]."
+    checked = [
+        Checked(
+            Sentence(said.replace(" [1]", ""), (1,)), (1,), True, False, "its passage supports it"
+        )
+        for said in (wrong, right)
+    ]
+    question = "How much is Germany spending on sovereign AI?"
+    text, declined = accept(f"{wrong} {right}", checked, asked_for(question), question, passages)
+    assert declined
+    assert text == f"The documents do not mention Germany. The closest they come: {right}"
+    # with nothing else to show, the decline says only what is missing
+    text, declined = accept(wrong, checked[:1], asked_for(question), question, passages)
+    assert (text, declined) == ("The documents do not mention Germany.", True)
+
+
 def test_a_figure_from_a_passage_that_never_names_who_was_asked_about_is_a_decline() -> None:
     from assistant.answering.assistant import accept
     from assistant.answering.grounding import Checked, Sentence

@@ -47,6 +47,7 @@ from .grounding import (
     Checked,
     SentenceStream,
     Verify,
+    render,
     unmentioned,
 )
 from .injection import neutralise
@@ -569,9 +570,18 @@ def accept(
             return decline_text(asked), True
         unconfirmed = any(c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED)) for c in checked)
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
+    whole = document or (lambda n: passages[n - 1])
     if passages and (missing := unmentioned(question, "\n".join(passages))):
         names = ", ".join(as_written(missing, question))
-        return f"The documents do not mention {names}. The closest they come: {shown}", True
+        return closest(
+            f"The documents do not mention {names}.",
+            question,
+            shown,
+            content,
+            missing,
+            passages,
+            whole,
+        )
     opening = next((c for c in checked if c.supported), None)
     if opening is not None and is_decline(opening.sentence.text):
         return shown, True  # the model says the sources do not answer, then what they say
@@ -580,11 +590,33 @@ def accept(
     if asked is not None and (missing := not_of(question, asked, content, passages, document)):
         # the figure is another's: "How many NHS staff ...?" answered by the MoJ's 2,500
         names = ", ".join(as_written(missing, question))
-        return (
-            f"The documents give no {asked.missing} for {names}. The closest they come: {shown}",
-            True,
-        )
+        opening = f"The documents give no {asked.missing} for {names}."
+        return closest(opening, question, shown, content, missing, passages, whole)
     return shown, False
+
+
+def closest(
+    opening: str,
+    question: str,
+    shown: str,
+    content: Sequence[Checked],
+    missing: Sequence[str],
+    passages: Sequence[str],
+    document: Callable[[int], str],
+) -> tuple[str, bool]:
+    """A decline that opens with what the documents lack, then what they come closest to
+    saying: the shown sentences, less any that says something of a missing name its cited
+    documents never mention ("Germany is spending €1 billion" from the EU's €1 billion is
+    not close, it is wrong)."""
+    for item in content:
+        cited = [n for n in item.cited if 0 < n <= len(passages)]
+        silent = set(missing) & set(unmentioned(question, "\n".join(map(document, cited))))
+        said = item.sentence.text.lower()
+        if any(re.search(rf"(?<![a-z0-9@]){re.escape(n)}(?![a-z0-9@])", said) for n in silent):
+            shown = shown.replace(render([item]), "")
+    shown = re.sub(r"\n{3,}", "\n\n", re.sub(r" *\n *", "\n", re.sub(r" {2,}", " ", shown)))
+    shown = shown.strip()
+    return (f"{opening} The closest they come: {shown}" if shown else opening), True
 
 
 def not_of(
