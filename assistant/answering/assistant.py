@@ -590,8 +590,8 @@ def accept(
     if asked is not None and (missing := not_of(question, asked, content, passages, document)):
         # the figure is another's: "How many NHS staff ...?" answered by the MoJ's 2,500
         names = ", ".join(as_written(missing, question))
-        opening = f"The documents give no {asked.missing} for {names}."
-        return closest(opening, question, shown, content, missing, passages, whole)
+        lacking = f"The documents give no {asked.missing} for {names}."
+        return closest(lacking, question, shown, content, missing, passages, whole)
     return shown, False
 
 
