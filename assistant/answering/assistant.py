@@ -72,6 +72,18 @@ _CONNECTIVE = re.compile(r"^(and|but|also|what about|how about|so|then)\b", re.I
 _PRONOUN = re.compile(
     r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|him)\b", re.I
 )
+# Pronouns that point inside the question, not back at the last answer: "their own" is
+# the question's own subject's ("Which countries have built their own models?"), "that"
+# after a verb or noun opens a clause ("Which report says that ...?", "the deal that
+# ..."), and "they", "them", "their" after a plural noun of the question are that noun's.
+_WITHIN = re.compile(
+    r"\b(?:its|their|his|her)\s+own\b"
+    r"|(?<!\bis )(?<!\bwas )(?<!\bdoes )(?<!\bdid )(?<!\babout )(?<!\bof )(?<!\bwith )"
+    r"(?<!\bon )(?<!\bfor )(?<!\blike )(?<!^)\bthat\b(?=\s+\w)"
+    r"|\b(?!(?:documents|papers|sources|reports|passages)\b)[a-z]{3,}[^s\W']s\b.*?"
+    r"\b(?:they|them|their)\b",
+    re.I,
+)
 
 
 class Assistant:
@@ -694,8 +706,8 @@ def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
     follow_up = (
         _CONNECTIVE.search(question)
         or words <= 5
-        or (words <= 12 and _PRONOUN.search(question))  # a long question stands alone
-    )
+        or (words <= 12 and _PRONOUN.search(_WITHIN.sub(" ", question)))
+    )  # a long question stands alone
     return f"{history[-1][0]} {question}" if history and follow_up else question
 
 
