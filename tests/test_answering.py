@@ -142,6 +142,21 @@ def test_a_follow_up_is_searched_with_the_previous_question(tmp_path: Path, corp
     assert MOJ not in fake.prompts[-1][-1]["content"]
 
 
+def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, corpus: Path) -> None:
+    fake = FakeGenerator()
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
+    assistant.index()
+    history = [("Did it rain on Tuesday?", "It rained in the northern districts [1].")]
+    question = "How many Ministry of Justice staff will get access to AI tools?"
+    assistant.ask(question)
+    first = fake.prompts[-1]
+    assistant.ask(question, history)
+    assert fake.prompts[-1] == first  # the same prompt, so the same answer
+    # a question that points back is shown the conversation, however long it is
+    assistant.ask("How does that compare with the number of probation officers using AI?", history)
+    assert fake.prompts[-1][1]["content"] == history[0][0]
+
+
 @pytest.mark.parametrize(
     ("question", "history", "expected"),
     [

@@ -12,7 +12,7 @@ from assistant.trust.audit import AuditLog
 from assistant.trust.replay import replay
 
 REPLY = "The Ministry of Justice will give 2,500 employees access to AI tools [1]."
-QUESTION = "How many employees get AI tools?"
+QUESTION = "And how many of them get AI tools?"  # a follow-up: the history is in its prompt
 
 
 class OtherModel(FakeGenerator):

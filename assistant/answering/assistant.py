@@ -416,7 +416,13 @@ class Assistant:
         # a brief's section is summarised from the whole of its passages
         texts = self._focus(query, hits) if passages is None else None
         packed = build_prompt(
-            prompted, hits, history, generator.count_tokens, generator.n_ctx, max_tokens, texts
+            prompted,
+            hits,
+            prompt_history(question, history),
+            generator.count_tokens,
+            generator.n_ctx,
+            max_tokens,
+            texts,
         )
         checker = self._checker(packed, retriever)
         checker.max_sentences = max_sentences or checker.max_sentences
@@ -709,6 +715,16 @@ def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
         or (words <= 12 and _PRONOUN.search(_WITHIN.sub(" ", question)))
     )  # a long question stands alone
     return f"{history[-1][0]} {question}" if history and follow_up else question
+
+
+def prompt_history(question: str, history: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The turns the model is shown before the question: all of them for a follow-up or
+    a question that points back ("How does that compare with ...?", however long), none
+    for a question that stands alone, so that it is answered as it would be first in a
+    conversation (the same question, the same answer) and sooner."""
+    points_back = _PRONOUN.search(_WITHIN.sub(" ", question))
+    alone = search_query(question, history) == question and not points_back
+    return [] if alone else list(history)
 
 
 def load_generator(settings: Settings, progress: Callable[[str, int, int], None] | None = None):
