@@ -152,8 +152,8 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
     first = fake.prompts[-1]
     assistant.ask(question, history)
     assert fake.prompts[-1] == first  # the same prompt, so the same answer
-    # a question that points back is shown the conversation, however long it is
-    assistant.ask("How does that compare with the number of probation officers using AI?", history)
+    # a follow-up is shown the conversation
+    assistant.ask("How does that compare with the number of probation officers?", history)
     assert fake.prompts[-1][1]["content"] == history[0][0]
 
 

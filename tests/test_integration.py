@@ -169,14 +169,18 @@ def test_the_same_question_gets_the_same_answer_whatever_came_before(
 ) -> None:
     question = "What does ITIF mean by control-oriented sovereignty?"
     first = assistant.ask(question)
-    assistant.ask("Who is behind The Open Dividend?")
-    assistant.ask("How much will AI add to the global economy by 2030?")
+    chat = []
+    for earlier in ("Who is behind The Open Dividend?", "How much will AI add by 2030?"):
+        chat.append((earlier, assistant.ask(earlier).answer))
     again = assistant.ask(question)
-    assert (again.draft, again.answer, again.declined) == (
-        first.draft,
-        first.answer,
-        first.declined,
-    )
+    # and asked in a conversation after them: it stands alone, so it is answered alike
+    in_chat = assistant.ask(question, chat)
+    for answer in (again, in_chat):
+        assert (answer.draft, answer.answer, answer.declined) == (
+            first.draft,
+            first.answer,
+            first.declined,
+        )
 
 
 def test_the_stream_matches_the_answer(assistant: Assistant) -> None:

@@ -718,13 +718,12 @@ def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
 
 
 def prompt_history(question: str, history: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The turns the model is shown before the question: all of them for a follow-up or
-    a question that points back ("How does that compare with ...?", however long), none
-    for a question that stands alone, so that it is answered as it would be first in a
-    conversation (the same question, the same answer) and sooner."""
-    points_back = _PRONOUN.search(_WITHIN.sub(" ", question))
-    alone = search_query(question, history) == question and not points_back
-    return [] if alone else list(history)
+    """The turns the model is shown before the question: all of them for a follow-up
+    (`search_query`), none for a question that stands alone, so that it is answered as
+    it would be first in a conversation (the same question, the same answer) and sooner.
+    A long question's "it" is its own ("... a law firm getting the green light: which
+    firm, and who approved it?")."""
+    return list(history) if search_query(question, history) != question else []
 
 
 def load_generator(settings: Settings, progress: Callable[[str, int, int], None] | None = None):
