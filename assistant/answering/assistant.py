@@ -22,6 +22,7 @@ sentences, go into the provenance record.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -588,7 +589,8 @@ def accept(
             return decline_text(asked), True
         unconfirmed = any(c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED)) for c in checked)
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
-    whole = document or (lambda n: passages[n - 1])
+    # each passage's document text, read once however many sentences cite it
+    whole = functools.cache(document or (lambda n: passages[n - 1]))
     if passages and (missing := unmentioned(question, "\n".join(passages))):
         names = ", ".join(as_written(missing, question))
         return closest(
@@ -605,7 +607,7 @@ def accept(
         return shown, True  # the model says the sources do not answer, then what they say
     if asked is not None and not gives(asked, shown, question):
         return f"{decline_text(asked)} The closest they come: {shown}", True
-    if asked is not None and (missing := not_of(question, asked, content, passages, document)):
+    if asked is not None and (missing := not_of(question, asked, content, passages, whole)):
         # the figure is another's: "How many NHS staff ...?" answered by the MoJ's 2,500
         names = ", ".join(as_written(missing, question))
         lacking = f"The documents give no {asked.missing} for {names}."
@@ -642,16 +644,16 @@ def not_of(
     asked: Asked,
     content: Sequence[Checked],
     passages: Sequence[str],
-    document: Callable[[int], str] | None,
+    document: Callable[[int], str],
 ) -> list[str]:
     """Names of the question that no document of the figure's passages mentions: the
-    sentences that give what was asked cite only documents silent on them."""
+    sentences that give what was asked cite only documents silent on them; `document(n)`
+    is the whole text of passage n's document."""
     giving = [c for c in content if gives(asked, c.sentence.text, question)]
     numbers = sorted({n for c in giving for n in c.cited if 0 < n <= len(passages)})
     if not numbers:
         return []
-    whole = document or (lambda n: passages[n - 1])
-    return unmentioned(question, "\n".join(whole(n) for n in numbers))
+    return unmentioned(question, "\n".join(document(n) for n in numbers))
 
 
 def document_text(index: StoredIndex, hit: Hit, passage: str) -> str:
