@@ -304,7 +304,17 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
     assert len(users) == 2  # one prompt per named document, each with its passages only
     assert "2,500" in users[0] and "switch providers" not in users[0]
     assert "switch providers" in users[1] and "2,500" not in users[1]
-    assert "Say only what “Justice digest” (MoJ) says" in users[0]
+    # each is asked what it says on the matter, not whether it differs from the other
+    assert (
+        "Question: What does “Justice digest” (MoJ) say about AI tools and providers?" in (users[0])
+    )
+    assert "differ" not in users[0] and "differ" not in users[1]
+    fake.prompts.clear()
+    fake.enqueue(MOJ.removesuffix(".") + f" [{numbers['justice']}].")
+    fake.enqueue(f"Red Hat argued that sovereignty needs the ability [{numbers['openness']}].")
+    assistant.ask("Which of the MoJ and Red Hat is right about AI tools and providers?")
+    users = [prompt[-1]["content"] for prompt in fake.prompts]
+    assert "Say only what “Justice digest” (MoJ) says on this." in users[0]  # no matter found
     assert not answer.declined
     assert "2,500 employees" in answer.answer and "switch providers" in answer.answer
     assert "do not say" not in answer.answer  # a part's "nothing here" is not shown

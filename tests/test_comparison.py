@@ -15,6 +15,7 @@ from conftest import FakeGenerator
 from assistant.answering.assistant import Assistant
 from assistant.answering.comparison import (
     NOT_ADDRESSED,
+    matter,
     mentions,
     quotation,
     row_question,
@@ -132,6 +133,54 @@ def test_the_subject_leaves_out_the_words_that_frame_a_comparison() -> None:
     assert subject("How do the papers differ on data localisation?") == "data localisation"
     assert subject("On open source, what do the two have in common?") == "open source, two"
     assert subject("open-source AI and data-sharing") == "open-source AI data-sharing"
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        (
+            "Do the MoJ and Red Hat agree on whether staff should use AI tools?",
+            "whether staff should use AI tools",
+        ),
+        (
+            "How do the MoJ digest and Demos differ in their view of cloud hosting abroad?",
+            "cloud hosting abroad",
+        ),
+        ("Where do Demos and ITIF part ways on public compute?", "public compute"),
+        (
+            "Is there agreement between ITIF and Demos as to whether open models are safe?",
+            "whether open models are safe",
+        ),
+        (
+            "Do the Cambridge report and ITIF believe export controls will work?",
+            "whether export controls will work",
+        ),
+        (
+            "Is a national model regarded as affordable by Demos and by ITIF?",
+            "whether a national model is affordable",
+        ),
+        ("How are open standards framed by Demos and by the Cambridge report?", "open standards"),
+        ("How does Demos's stance on procurement differ from that of ITIF?", "procurement"),
+        (
+            "How does the Cambridge report see public compute, compared with Demos?",
+            "public compute",
+        ),
+        ("On skills, what do Demos and ITIF have in common?", "skills"),
+        ("What do ITIF and Demos each think about open weights?", "open weights"),
+        (
+            "Both Demos and ITIF talk about trade policy — do they end up in the same place?",
+            "trade policy",
+        ),
+        (
+            "Is public compute worth it? How do Demos and ITIF differ on that?",
+            "the question “Is public compute worth it?”",
+        ),
+        ("Which of Demos and ITIF is older?", None),
+        ("How does Demos's view differ from ITIF's?", None),
+    ],
+)
+def test_what_a_comparison_asks_each_document_about(question: str, asked: str | None) -> None:
+    assert matter(question) == asked
 
 
 def test_the_quotation_favours_the_rarer_words() -> None:

@@ -42,6 +42,7 @@ from ..ingest.spaces import User, allowed, owner_of, sees, space_folder, visible
 from ..ingest.store import DocumentRecord, StoredIndex, load_index
 from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
+from .comparison import matter
 from .grounding import (
     MISATTRIBUTED,
     NOT_CONFIRMED,
@@ -308,7 +309,9 @@ class Assistant:
         self, question: str, packed: PackedPrompt, retriever: Retriever, query: str
     ) -> list[list[dict[str, str]]]:
         """The prompt, or for a question that names two or three documents ("How do ITIF
-        and Demos differ on ...?") one prompt per named document with its passages only."""
+        and Demos differ on ...?") one prompt per named document with its passages only,
+        asking what it says about the matter compared where the wording gives it (one
+        that names none of the documents)."""
         if not packed.hits:
             return []
         named = retriever.named_documents(retriever.expand(query))
@@ -318,7 +321,10 @@ class Assistant:
                 groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
         if not 2 <= len(groups) <= 3:
             return [packed.messages]
-        return [focused_messages(packed, question, each) for each in groups.values()]
+        about = matter(question)
+        if about and retriever.named_documents(retriever.expand(about)):
+            about = None  # "differs from ITIF's": not a matter of its own
+        return [focused_messages(packed, question, each, about) for each in groups.values()]
 
     def _not_yet_indexed(self, name: str, user: User | None) -> bool:
         """A file of the corpus folder named `name` (its id: the name without extension)

@@ -32,7 +32,7 @@ from ..errors import EmptyQuestion
 from ..ingest.spaces import User
 from .grounding import segment
 from .retrieval import other_spelling
-from .words import tokenize
+from .words import STOPWORDS, tokenize
 
 if TYPE_CHECKING:
     from .assistant import Assistant
@@ -84,6 +84,87 @@ def wants_table(question: str) -> bool:
     """A question worded as a comparison ("How do ITIF and Demos differ on ...?"), to
     which the chat offers the comparison table."""
     return _SIDE_BY_SIDE.search(question) is not None
+
+
+# What a question that compares documents asks each of them about ("Do ITIF and Demos
+# agree on whether the UK should pursue AI sovereignty?" asks each "whether the UK should
+# pursue AI sovereignty"): asked as typed, one document's draft answers the yes/no frame
+# for both ("ITIF agrees that ...") from that document's passages alone.
+_LEADING_MATTER = re.compile(
+    r"^(?:on|about|regarding|when it comes to|as (?:for|to))\s+(?P<m>[^,?]{3,}?),\s", re.I
+)
+_COMPARED_ON = re.compile(
+    r"(?:\b(?:agree|disagree|differ|diverge|compare|contrast|converge|align|split|part ways|"
+    r"on the same page|see eye to eye|at odds|in agreement|in line)\b"
+    r"|\b(?:agreement|disagreement|differences?|common ground) between .+?"
+    r"(?=\s(?:as to|on|about|over|regarding|when it comes to)\s))"
+    r"(?:\s+with (?:each other|one another))?"
+    r"(?:\s+(?:in|on|about|over|regarding|as to|when it comes to))*"
+    r"(?:\s+(?:their|its|how they)\s+(?:views?|takes?|stances?|positions?|approach(?:es)?|"
+    r"thinking|assessments?|see|view|treat|think about)(?:\s+(?:of|on|about|to|towards))?)?"
+    r"\s+(?P<m>[^?]+)",
+    re.I,
+)
+_SAID_ABOUT = re.compile(
+    r"\b(?:say|said|write|argue|propose|recommend|conclude|talk|speak|think|feel)s?\s+"
+    r"(?:about|on|regarding)\s+(?P<m>.+?)(?:\s+[-\u2013\u2014;:]\s+|[?;]|$)",
+    re.I,
+)
+_VIEWED = re.compile(
+    r"^how (?:do|does|did)\b.*?\b(?:frame|read|see|view|treat|describe|portray|approach|"
+    r"handle|assess|judge|characteri[sz]e|regard|present|explain)\s+(?P<m>[^?]+)",
+    re.I,
+)
+# "How are partnerships framed by A and by B?", "A's position on T differs from B's"
+_PASSIVE = re.compile(
+    r"^how (?:is|are|was|were) (?P<m>.+?) (?:framed|seen|viewed|treated|described|regarded|"
+    r"portrayed|handled|assessed) by\b"
+    r"|\b(?:position|view|stance|take|treatment|approach|reading) (?:on|of|to) (?P<m2>.+?) "
+    r"(?:differs?|compares?|contrasts?)\b",
+    re.I,
+)
+# "Is self-sufficiency regarded as realistic by A and B?": whether it is realistic
+_JUDGED = re.compile(
+    r"^(?:is|are) (?P<m>.+?) (?:regarded|seen|viewed|considered|thought of|judged) as "
+    r"(?P<how>[\w-]+(?: [\w-]+)?) by\b",
+    re.I,
+)
+_BELIEVED = re.compile(
+    r"^(?:do|does|did)\b.*?\b(?:think|believe|consider|expect|argue|claim|accept|reckon)\s+(?:that\s+)?"
+    r"(?P<m>[^?]+?\b(?:is|are|was|were|can|could|should|would|will)\b[^?]*)",
+    re.I,
+)
+_AGAINST = re.compile(r",?\s+(?:compared|as against|versus|vs\.?|in contrast)\b.*$", re.I)
+_NOT_A_MATTER = re.compile(r"(?:from|than|with|to|differs?|compares?|contrasts?|agrees?)\b", re.I)
+_POINTER = re.compile(r"^(?:that|this|it|these|those|them|the same|the same thing)$", re.I)
+
+
+def matter(question: str) -> str | None:
+    """What a question comparing documents asks each about, as a phrase that follows
+    "what does X say about": "Do A and B think self-sufficiency is realistic?" gives
+    "whether self-sufficiency is realistic"; None when the question is not worded so."""
+    text = " ".join(question.split())
+    found: list[tuple[str, int]] = []  # each phrase, and where its wording was found
+    if lead := _LEADING_MATTER.match(text):
+        found.append((lead.group("m"), 0))
+    if judged := _JUDGED.match(text):
+        verb = "are" if judged.group(0).lower().startswith("are") else "is"
+        found.append((f"whether {judged.group('m')} {verb} {judged.group('how')}", 0))
+    for pattern in (_COMPARED_ON, _PASSIVE, _SAID_ABOUT, _VIEWED, _BELIEVED):
+        if hit := pattern.search(text):
+            phrase = next(g for g in hit.groups() if g)
+            found.append(("whether " + phrase if pattern is _BELIEVED else phrase, hit.start()))
+    found = [(_AGAINST.sub("", f).strip(" ,;:.?!"), at) for f, at in found]
+    # not "from ITIF's" ("A's position on X differs from ITIF's") nor "differ from ..."
+    found = [(f, at) for f, at in found if f and not _NOT_A_MATTER.match(f)]
+    if not found:
+        return None
+    phrase, at = found[0]
+    if _POINTER.match(phrase):  # "Is X wise? How do A and B differ on that?"
+        sentences = [m for m in re.finditer(r"[^?]+\?", text) if not m.start() <= at < m.end()]
+        asked = [m.group(0).strip() for m in sentences]
+        return f"the question “{asked[0]}”" if len(asked) == 1 else None
+    return None if all(w.lower() in STOPWORDS for w in phrase.split()) else phrase
 
 
 _QUESTION = re.compile(

@@ -20,7 +20,7 @@ from ..errors import QuestionTooLong
 from .injection import neutralise
 from .retrieval import Hit
 
-PROMPT_VERSION = "2026-11-e"
+PROMPT_VERSION = "2026-11-f"
 DECLINE_TEXT = "The documents do not say."
 
 # No way out is offered ("if the sources do not say, write ..."): a 1.5B model takes such
@@ -124,17 +124,26 @@ def build_prompt(
 
 
 def focused_messages(
-    packed: PackedPrompt, question: str, numbered: Sequence[tuple[int, Hit]]
+    packed: PackedPrompt,
+    question: str,
+    numbered: Sequence[tuple[int, Hit]],
+    matter: str | None = None,
 ) -> list[dict[str, str]]:
     """The packed prompt's messages with only one document's passages, under the numbers
     they have in the whole answer, and the question narrowed to that document: for a
     question that compares documents, each is answered on its own, so none is crowded
-    out and no document's claim is pinned on another."""
+    out and no document's claim is pinned on another. With `matter` (what the comparison
+    is on, `comparison.matter`) the document is asked "What does it say about <matter>?"
+    instead of the comparison: asked "Do ITIF and Demos agree on X?" with ITIF's
+    passages alone, a small model writes "ITIF agrees that X"."""
     doc = numbered[0][1].document
     blocks = [f"[{n}] {source_label(hit)}\n{neutralise(packed.text(n))}" for n, hit in numbered]
     by = f" ({doc.publisher})" if doc.publisher else ""
-    focus = f"Say only what “{doc.title}”{by} says on this."
-    user = "Sources:\n" + "\n\n".join(blocks) + f"\nQuestion: {question} {focus}\nAnswer:"
+    if matter:
+        asked = f"What does “{doc.title}”{by} say about {matter}?"
+    else:
+        asked = f"{question} Say only what “{doc.title}”{by} says on this."
+    user = "Sources:\n" + "\n\n".join(blocks) + f"\nQuestion: {asked}\nAnswer:"
     return [*packed.messages[:-1], {"role": "user", "content": user}]
 
 
