@@ -32,7 +32,7 @@ from ..errors import EmptyQuestion
 from ..ingest.spaces import User
 from .grounding import segment
 from .retrieval import other_spelling
-from .words import STOPWORDS, tokenize
+from .words import tokenize
 
 if TYPE_CHECKING:
     from .assistant import Assistant
@@ -164,7 +164,7 @@ def matter(question: str) -> str | None:
         sentences = [m for m in re.finditer(r"[^?]+\?", text) if not m.start() <= at < m.end()]
         asked = [m.group(0).strip() for m in sentences]
         return f"the question “{asked[0]}”" if len(asked) == 1 else None
-    return None if all(w.lower() in STOPWORDS for w in phrase.split()) else phrase
+    return phrase if tokenize(phrase) else None  # not only small words ("the same")
 
 
 _QUESTION = re.compile(
