@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -181,6 +182,57 @@ def test_the_subject_leaves_out_the_words_that_frame_a_comparison() -> None:
 )
 def test_what_a_comparison_asks_each_document_about(question: str, asked: str | None) -> None:
     assert matter(question) == asked
+
+
+def _names_a_document(text: str) -> bool:
+    return re.search(r"\b(?:ITIF|Demos|Cambridge)\b", text) is not None
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        (
+            "Is a British chatbot affordable according to Demos and the Cambridge report?",
+            "the question “Is a British chatbot affordable?”",
+        ),
+        (
+            "According to ITIF and Demos, should councils buy open models?",
+            "the question “Should councils buy open models?”",
+        ),
+        ("Compare ITIF and Demos on cloud contracts.", "cloud contracts"),
+        ("Compare what Demos and ITIF say about chip exports.", "chip exports"),
+        ("Contrast ITIF's and Demos's take on talent visas.", "talent visas"),
+        ("ITIF vs Demos on research funding?", "research funding"),
+        (
+            "Would Demos and ITIF agree that regulation slows adoption?",
+            "whether regulation slows adoption",
+        ),
+        (
+            "Does Demos agree with ITIF that tariffs backfire?",
+            "whether tariffs backfire",
+        ),
+        (
+            "Does ITIF share the Cambridge report's worry about brain drain?",
+            "brain drain",
+        ),
+        ("Where do Demos and the Cambridge report stand on sandboxes?", "sandboxes"),
+        ("What do ITIF and Demos make of the Paris summit?", "the Paris summit"),
+        ("How do the views of Demos and ITIF on standards bodies differ?", "standards bodies"),
+        ("Do Demos and ITIF see public data the same way?", "public data"),
+        ("Is Demos more hopeful than ITIF about open weights?", "open weights"),
+        ("Are ITIF and Demos on the same side of the copyright debate?", "the copyright debate"),
+        ("Where does Demos differ from ITIF when it comes to energy?", "energy"),
+        ("What do Demos and ITIF say, respectively, about skills?", "skills"),
+        ("Do the Cambridge report and Demos have the same view of startups?", "startups"),
+        # what is left names a document: not a matter of its own
+        ("How does Demos's view differ from ITIF's?", None),
+        ("Compare ITIF and Demos on Demos's proposals.", None),
+    ],
+)
+def test_a_comparison_worded_otherwise_and_a_matter_that_names_a_document(
+    question: str, asked: str | None
+) -> None:
+    assert matter(question, _names_a_document) == asked
 
 
 def test_the_quotation_favours_the_rarer_words() -> None:

@@ -321,9 +321,10 @@ class Assistant:
                 groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
         if not 2 <= len(groups) <= 3:
             return [packed.messages]
-        about = matter(question)
-        if about and retriever.named_documents(retriever.expand(about)):
-            about = None  # "differs from ITIF's": not a matter of its own
+        # a phrase naming a document ("differs from ITIF's") is no matter of its own
+        about = matter(
+            question, lambda text: bool(retriever.named_documents(retriever.expand(text)))
+        )
         return [focused_messages(packed, question, each, about) for each in groups.values()]
 
     def _not_yet_indexed(self, name: str, user: User | None) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -95,19 +95,22 @@ _LEADING_MATTER = re.compile(
 )
 _COMPARED_ON = re.compile(
     r"(?:\b(?:agree|disagree|differ|diverge|compare|contrast|converge|align|split|part ways|"
-    r"on the same page|see eye to eye|at odds|in agreement|in line)\b"
+    r"on the same (?:page|side)|see eye to eye|at odds|in agreement|in line)\b"
     r"|\b(?:agreement|disagreement|differences?|common ground) between .+?"
     r"(?=\s(?:as to|on|about|over|regarding|when it comes to)\s))"
-    r"(?:\s+with (?:each other|one another))?"
-    r"(?:\s+(?:in|on|about|over|regarding|as to|when it comes to))*"
+    # "agree with each other on X", "agree with ITIF about X", "agree with ITIF that X"
+    r"(?:\s+(?:with|from) (?:each other|one another|[^?]{1,60}?"
+    r"(?=\s(?:about|on|over|regarding|as to|that|when it comes to)\s)))?"
+    r"(?:\s+(?:in|on|of|about|over|regarding|as to|when it comes to))*"
     r"(?:\s+(?:their|its|how they)\s+(?:views?|takes?|stances?|positions?|approach(?:es)?|"
     r"thinking|assessments?|see|view|treat|think about)(?:\s+(?:of|on|about|to|towards))?)?"
     r"\s+(?P<m>[^?]+)",
     re.I,
 )
 _SAID_ABOUT = re.compile(
-    r"\b(?:say|said|write|argue|propose|recommend|conclude|talk|speak|think|feel)s?\s+"
-    r"(?:about|on|regarding)\s+(?P<m>.+?)(?:\s+[-\u2013\u2014;:]\s+|[?;]|$)",
+    r"\b(?:say|said|write|argue|propose|recommend|conclude|talk|speak|think|feel)s?"
+    r"(?:,?\s+(?:respectively|each|in turn),?)?\s+(?:about|on|regarding)\s+"
+    r"(?P<m>.+?)(?:\s+[-\u2013\u2014;:]\s+|[?;]|$)",
     re.I,
 )
 _VIEWED = re.compile(
@@ -120,7 +123,7 @@ _PASSIVE = re.compile(
     r"^how (?:is|are|was|were) (?P<m>.+?) (?:framed|seen|viewed|treated|described|regarded|"
     r"portrayed|handled|assessed) by\b"
     r"|\b(?:position|view|stance|take|treatment|approach|reading) (?:on|of|to) (?P<m2>.+?) "
-    r"(?:differs?|compares?|contrasts?)\b",
+    r"(?:differ|compare|contrast)\w*\b",
     re.I,
 )
 # "Is self-sufficiency regarded as realistic by A and B?": whether it is realistic
@@ -134,15 +137,54 @@ _BELIEVED = re.compile(
     r"(?P<m>[^?]+?\b(?:is|are|was|were|can|could|should|would|will)\b[^?]*)",
     re.I,
 )
+# "ITIF vs Demos on X", "Where do A and B stand on X?", "What do A and B make of X?"
+_VERSUS = re.compile(
+    r"\b(?:vs\.?|versus)\s+[^?]+?\s+(?:on|about|over|regarding)\s+(?P<m>[^?]+)", re.I
+)
+_STANCE = re.compile(r"\b(?:stand|stands|make|makes)\s+(?:on|of)\s+(?P<m>[^?]+)", re.I)
+# "the views of A and B on X (differ)", "Do A and B see X the same way?"
+_VIEWS_OF = re.compile(
+    r"\b(?:(?:views?|positions?|stances?|takes?)\s+of\s+[^?]+?\s+(?:on|about|regarding|towards?)"
+    r"|(?:same|similar|different|differing)\s+(?:views?|takes?|positions?|stances?|approach)"
+    r"\s+(?:of|on|about|to|towards?))\s+(?P<m>[^?]+?)(?:\s+(?:differ|compare|contrast|diverge|agree)\w*)?(?=[?.!]|$)",
+    re.I,
+)
+_SAME_WAY = re.compile(
+    r"\bsee\s+(?P<m>[^?]+?)\s+(?:the same way|differently|alike|similarly|in the same light)\b",
+    re.I,
+)
+# "Does A share B's view that X?", "Is A more positive than B about X?"
+_SHARE = re.compile(
+    r"\bshares?\s+[^?]*?\b(?:view|belief|position|concern|worry|scepticism|skepticism|"
+    r"optimism|enthusiasm)\s+(?:about|on|of|over|(?=that\b))\s*(?P<m>[^?]+)",
+    re.I,
+)
+_MORE = re.compile(
+    r"\b(?:more|less)\s+(?:[\w-]+\s+){1,2}?(?:than\s+[^?]+?\s+)?(?:about|of|on|towards?)\s+"
+    r"(?P<m>[^?,]+)",
+    re.I,
+)
+# "Is X affordable according to A and B?", "According to A and B, should the UK ...?":
+# the question without its sources
+_ACCORDING = re.compile(
+    r"(?:,\s*|\s+|^)(?:according to|in the view of|in the eyes of)\s+"
+    r"(?P<who>[^,?]*?\b(?:and|both|each)\b[^,?]*?)(?=\s*[,?]|$),?",
+    re.I,
+)
+_PREPOSITION = re.compile(r"\s(?:on|about|over|regarding|towards?|as to)\s+", re.I)
 _AGAINST = re.compile(r",?\s+(?:compared|as against|versus|vs\.?|in contrast)\b.*$", re.I)
 _NOT_A_MATTER = re.compile(r"(?:from|than|with|to|differs?|compares?|contrasts?|agrees?)\b", re.I)
 _POINTER = re.compile(r"^(?:that|this|it|these|those|them|the same|the same thing)$", re.I)
 
 
-def matter(question: str) -> str | None:
+def matter(question: str, names: Callable[[str], bool] | None = None) -> str | None:
     """What a question comparing documents asks each about, as a phrase that follows
     "what does X say about": "Do A and B think self-sufficiency is realistic?" gives
-    "whether self-sufficiency is realistic"; None when the question is not worded so."""
+    "whether self-sufficiency is realistic"; None when the question is not worded so.
+    `names(text)` says whether a text names one of the documents: a phrase that does
+    ("ITIF and Demos on data localisation") is cut to what follows its first "on",
+    "about" ("data localisation"), and is not used if that still names one ("differs
+    from ITIF's")."""
     text = " ".join(question.split())
     found: list[tuple[str, int]] = []  # each phrase, and where its wording was found
     if lead := _LEADING_MATTER.match(text):
@@ -150,13 +192,22 @@ def matter(question: str) -> str | None:
     if judged := _JUDGED.match(text):
         verb = "are" if judged.group(0).lower().startswith("are") else "is"
         found.append((f"whether {judged.group('m')} {verb} {judged.group('how')}", 0))
-    for pattern in (_COMPARED_ON, _PASSIVE, _SAID_ABOUT, _VIEWED, _BELIEVED):
+    patterns = (_COMPARED_ON, _PASSIVE, _SAID_ABOUT, _VIEWED, _BELIEVED, _VERSUS, _STANCE)
+    for pattern in (*patterns, _VIEWS_OF, _SAME_WAY, _SHARE, _MORE):
         if hit := pattern.search(text):
             phrase = next(g for g in hit.groups() if g)
             found.append(("whether " + phrase if pattern is _BELIEVED else phrase, hit.start()))
+    if (source := _ACCORDING.search(text)) and (rest := _ACCORDING.sub("", text, count=1)):
+        rest = rest.strip(" ,")
+        found.append((f"the question “{rest[0].upper()}{rest[1:]}”", source.start()))
     found = [(_AGAINST.sub("", f).strip(" ,;:.?!"), at) for f, at in found]
+    # "agree that X": whether X
+    found = [(re.sub(r"^that\s+", "whether ", f, flags=re.I), at) for f, at in found]
     # not "from ITIF's" ("A's position on X differs from ITIF's") nor "differ from ..."
     found = [(f, at) for f, at in found if f and not _NOT_A_MATTER.match(f)]
+    if names is not None:
+        found = [(_unnamed(f, names), at) for f, at in found]
+        found = [(f, at) for f, at in found if f]
     if not found:
         return None
     phrase, at = found[0]
@@ -165,6 +216,16 @@ def matter(question: str) -> str | None:
         asked = [m.group(0).strip() for m in sentences]
         return f"the question “{asked[0]}”" if len(asked) == 1 else None
     return phrase if tokenize(phrase) else None  # not only small words ("the same")
+
+
+def _unnamed(phrase: str, names: Callable[[str], bool]) -> str:
+    """The phrase, or what follows its first "on"/"about" if it names a document; ""
+    if that names one too."""
+    if not names(phrase):
+        return phrase
+    cut = _PREPOSITION.search(phrase)
+    tail = phrase[cut.end() :].strip() if cut else ""
+    return tail if tail and not names(tail) else ""
 
 
 _QUESTION = re.compile(
