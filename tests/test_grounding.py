@@ -417,6 +417,13 @@ def test_without_a_verifier_an_unsupported_sentence_is_withheld_at_once() -> Non
         ("Who leads Western AI?", "The West leads in AI.", []),
         ("What does the MoJ plan?", "The Ministry of Justice plans AI tools.", []),
         ("What did the Open Compute Project save?", "OCP designs saved Meta $1.2bn.", []),
+        # an abbreviation the passages spell out in lower case, and one they do not
+        ("Which states fund LLMs?", "Spain funds large language models.", []),
+        ("What do SMEs lack?", "Small and medium-sized enterprises lack compute.", []),
+        ("Who has digital ID?", "Estonia runs digital identity systems.", []),
+        ("What about GDP?", "Growth in gross domestic product slowed.", []),
+        ("Who owns the IP?", "Rules are in place for partners.", ["ip"]),
+        ("What did the CMA rule?", "The agency ruled on cloud markets.", ["cma"]),
         ("In the National Health Service, who uses AI?", "The NHS uses AI.", []),
         ("How many Ministry of Justice staff use AI?", "The MoJ gives staff AI.", []),
         # a country whose code is a small word ("CAN") is looked for by its code
@@ -457,6 +464,12 @@ def test_a_sentence_that_is_only_a_title_is_dropped_but_a_title_inside_one_stays
     )
     inside = f"As “{title}” notes, the UK lacks a vision [1]."
     assert stream._clean(inside) == inside
+    # with an article before it or quoted, it is still only the title
+    assert stream._clean(f"The {title} [1].") == ""
+    assert stream._clean(f"“{title}.” [2]") == ""
+    the_title = SentenceStream([f"label\n{p}" for p in PASSAGES], titles=["The Open Dividend"])
+    assert the_title._clean("The Open Dividend [4].") == ""
+    assert the_title._clean("Open Dividend [4].") == ""
 
 
 def test_a_sentence_copied_word_for_word_needs_no_verifier_even_without_its_marker() -> None:

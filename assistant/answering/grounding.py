@@ -234,6 +234,8 @@ def unmentioned(question: str, passages: str) -> list[str]:
     if missing:  # "Open Compute Project" over a passage that says "OCP"
         shortened = _shortened(asked, {a.lower() for a in _ACRONYM.findall(passages)})
         missing = [n for n in missing if n not in shortened]
+    if missing:  # "LLMs" over passages that say "large language models"
+        missing = [n for n in missing if not _spelled_out(n, passages)]
     if missing:  # a country as the question names it ("Britain"), not by its code
         missing = [named[n].split()[0].lower() if n in named else n for n in missing]
         asked = _acronyms(question)
@@ -247,6 +249,24 @@ def unmentioned(question: str, passages: str) -> list[str]:
 
 
 _ACRONYM = re.compile(r"\b(?=\w*[A-Z]\w*[A-Z])[A-Za-z]{3,6}\b")  # NHS, MoJ, OCP
+
+
+# Abbreviations of one word, which no initials spell: "digital ID" is "digital identity".
+_SHORT_FOR = {"id": r"identit(?:y|ies)|identification|identifiers?"}
+
+
+def _spelled_out(name: str, passages: str) -> bool:
+    """Whether the passages spell out an abbreviation of the question in words of any
+    case: "LLMs" by "large language models", "SME" by "small and medium-sized
+    enterprises", "GDP" by "gross domestic product", "ID" by "identity". Each word of
+    the spelling has four letters or more ("in place" spells no "IP")."""
+    letters = name[:-1] if len(name) > 2 and name.endswith("s") else name
+    if not re.fullmatch(r"[a-z]{2,5}", letters):
+        return False
+    if letters in _SHORT_FOR:
+        return re.search(rf"\b(?:{_SHORT_FOR[letters]})\b", passages, re.I) is not None
+    words = r"(?:\s+(?:and|of|for|&)\s+|\s+)".join(rf"{c}[a-z]{{3,}}(?:-[a-z]+)*" for c in letters)
+    return re.search(rf"\b{words}\b", passages, re.I) is not None
 
 
 def _shortened(question: str, acronyms: set[str]) -> set[str]:
@@ -656,7 +676,7 @@ class SentenceStream:
         self.labels = sorted(
             {label for label in labels if len(label.split()) >= 4}, key=len, reverse=True
         )
-        self.titles = {_bare(t) for t in titles if len(t.split()) >= 3}
+        self.titles = {re.sub(r"^the ", "", _bare(t)) for t in titles if len(t.split()) >= 3}
         # a label that opens with its title and is followed by a verb is the subject of
         # its sentence ("<label> says that ...", "<label> was published in June 2025"):
         # the title, quoted, stands in for it; elsewhere a label is dropped
@@ -782,7 +802,7 @@ class SentenceStream:
         """A passage's label copied into the text is not part of the answer, nor is a
         sentence that is only a document's title (a title inside a sentence stays)."""
         raw = self._unlabelled(raw)
-        if _bare(raw) in self.titles:
+        if re.sub(r"^the ", "", _bare(raw)) in self.titles:  # "The <title> [1]." too
             return ""
         raw = _SPACED_INITIALISM.sub(  # "U. S." written as the passages write it: "U.S."
             lambda m: (
