@@ -319,6 +319,16 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
     assert "2,500 employees" in answer.answer and "switch providers" in answer.answer
     assert "do not say" not in answer.answer  # a part's "nothing here" is not shown
     assert {c.doc_id for c in answer.citations} == {"justice", "openness"}
+    assert not any(w.startswith("Nothing is shown from") for w in answer.warnings)
+    # a document whose part shows nothing is named in a note, not passed over in silence
+    fake.enqueue(MOJ.removesuffix(".") + f" [{numbers['justice']}].")
+    fake.enqueue("The sources do not say.")
+    answer = assistant.ask(question)
+    assert not answer.declined and "2,500 employees" in answer.answer
+    assert "Nothing is shown from “Openness note”: what the model drafted" in " ".join(
+        answer.warnings
+    )
+    assert not any("Justice digest" in w for w in answer.warnings)
 
 
 def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_are_silent() -> None:

@@ -297,6 +297,19 @@ def test_a_paraphrase_the_lexical_test_rejects_is_rescued_by_the_verifier() -> N
     assert verifier.asked[0][1].endswith(P2)
 
 
+def test_each_part_of_a_comparison_reads_whole_in_its_own_paragraph() -> None:
+    """A sentence held for the verifier is shown at the end of its own document's part,
+    not after the next document's; the next part opens a new paragraph."""
+    paraphrase = "Staff on probation duty already rely on transcription software."
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], Verifier({paraphrase: 0.9}))
+    shown: list[str] = []
+    for part in (f"{P1[:-1]} [1]. {paraphrase} [2]", f"{P3[:-1]} [3]."):
+        shown += [piece for word in part.split(" ") for piece in stream.feed(word + " ")]
+        shown += stream.end_part()
+    shown += stream.finish()
+    assert "".join(shown) == f"{P1[:-1]} [1]. {paraphrase[:-1]} [2].\n\n{P3[:-1]} [3]."
+
+
 def test_a_rejected_sentence_the_model_does_not_confirm_keeps_its_answer_in_the_record() -> None:
     paraphrase = "Staff on probation duty already rely on transcription software."
     shown, stream = _stream(f"{paraphrase} [2]", Verifier({paraphrase: 0.3}))

@@ -39,7 +39,7 @@ from ..ingest.embedding import Embedder
 from ..ingest.indexing import Indexer, IndexReport, Progress, seen_by
 from ..ingest.library import delete_document, screen_upload
 from ..ingest.spaces import User, allowed, owner_of, sees, space_folder, visible
-from ..ingest.store import DocumentRecord, StoredIndex, load_index
+from ..ingest.store import DocumentRecord, Manifest, StoredIndex, load_index
 from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
 from .comparison import matter
@@ -307,25 +307,27 @@ class Assistant:
 
     def _prompts(
         self, question: str, packed: PackedPrompt, retriever: Retriever, query: str
-    ) -> list[list[dict[str, str]]]:
+    ) -> tuple[list[list[dict[str, str]]], list[str]]:
         """The prompt, or for a question that names two or three documents ("How do ITIF
         and Demos differ on ...?") one prompt per named document with its passages only,
         asking what it says about the matter compared where the wording gives it (one
-        that names none of the documents)."""
+        that names none of the documents); with the documents compared (none for one
+        prompt)."""
         if not packed.hits:
-            return []
+            return [], []
         named = retriever.named_documents(retriever.expand(query))
         groups: dict[str, list[tuple[int, Hit]]] = {}
         for n, hit in enumerate(packed.hits, start=1):
             if hit.chunk.doc_id in named:
                 groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
         if not 2 <= len(groups) <= 3:
-            return [packed.messages]
+            return [packed.messages], []
         # a phrase naming a document ("differs from ITIF's") is no matter of its own
         about = matter(
             question, lambda text: bool(retriever.named_documents(retriever.expand(text)))
         )
-        return [focused_messages(packed, question, each, about) for each in groups.values()]
+        prompts = [focused_messages(packed, question, each, about) for each in groups.values()]
+        return prompts, list(groups)
 
     def _not_yet_indexed(self, name: str, user: User | None) -> bool:
         """A file of the corpus folder named `name` (its id: the name without extension)
@@ -434,7 +436,7 @@ class Assistant:
         )
         checker = self._checker(packed, retriever)
         checker.max_sentences = max_sentences or checker.max_sentences
-        prompts = self._prompts(prompted, packed, retriever, query)
+        prompts, compared = self._prompts(prompted, packed, retriever, query)
         checker.drop_declines = len(prompts) > 1
         stats = GenerationStats()
         draft: list[str] = []
@@ -471,6 +473,8 @@ class Assistant:
         warnings = ["The question was too long for the model and was cut."] if cut else []
         if scope:
             warnings.append(scope_note(scope, retriever.index.manifest.documents, declined))
+        if not declined:
+            warnings += unheard(compared, checker.checked, packed.hits, retriever.index.manifest)
         answer = Answer(
             question=question,
             answer=text,
@@ -566,7 +570,11 @@ class Assistant:
             draft.append("\n")
             stats.prompt_tokens += part.prompt_tokens
             stats.completion_tokens += part.completion_tokens
-            yield from checker.flush(cut_off=part.completion_tokens >= max_tokens)
+            cut_off = part.completion_tokens >= max_tokens
+            if len(prompts) > 1:
+                yield from checker.end_part(cut_off)
+            else:
+                yield from checker.flush(cut_off)
         yield from checker.finish()
 
 
@@ -685,6 +693,29 @@ def as_written(names: Sequence[str], question: str) -> list[str]:
         words = (r for r in runs if name in {w.lower() for w in r.split()})
         out.append(next(words, written.get(name, name)))
     return list(dict.fromkeys(out))
+
+
+def unheard(
+    compared: Sequence[str], checked: Sequence[Checked], hits: Sequence[Hit], manifest: Manifest
+) -> list[str]:
+    """What the user is told of a document compared that no shown sentence cites: its
+    part said nothing on the matter, or nothing of it passed the check."""
+    heard = {
+        hits[n - 1].chunk.doc_id
+        for c in checked
+        if c.supported and not is_decline(c.sentence.text)
+        for n in c.cited
+        if 0 < n <= len(hits)
+    }
+    out = []
+    for doc_id in compared:
+        if doc_id not in heard and doc_id in manifest.documents:
+            title = manifest.documents[doc_id].title
+            out.append(
+                f"Nothing is shown from “{title}”: what the model drafted from its passages "
+                "said nothing on this, or was withheld."
+            )
+    return out
 
 
 def notes(checked: Sequence[Checked]) -> list[str]:

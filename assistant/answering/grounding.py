@@ -694,6 +694,7 @@ class SentenceStream:
         self.verifications = 0
         self._released = False
         self._newline = False
+        self._part_break = False  # a part has ended: the next shown text opens a paragraph
         self._shown: set[str] = set()
         self._in_part = 0  # sentences of the current draft that passed the check
 
@@ -731,6 +732,13 @@ class SentenceStream:
                 )
             return []
         return self._take(raw + ("" if raw.endswith((" ", "\n")) else " "))
+
+    def end_part(self, cut_off: bool = False) -> Iterator[str]:
+        """End one document's draft of several (a comparison): its rest and its held
+        sentences, verified now, so that each document's part reads whole and in order;
+        the next part starts a new paragraph."""
+        yield from self.finish(cut_off)
+        self._part_break = self._released
 
     def finish(self, cut_off: bool = False) -> Iterator[str]:
         """The rest of the draft, then the held sentences, each as soon as it is verified
@@ -963,6 +971,8 @@ class SentenceStream:
         if not shown:
             return []
         prefix = " " if self._released and not self._newline else ""
+        if self._part_break:
+            prefix, self._part_break = "\n" if self._newline else "\n\n", False
         self._released = True
         return [prefix + render(shown)]
 
