@@ -193,6 +193,28 @@ def test_briefing_markdown_quotes_and_bolds_support() -> None:
     assert "It rained." not in brief  # retrieved but not cited
 
 
+def test_each_paragraph_of_a_comparison_is_headed_by_its_document() -> None:
+    from dataclasses import replace
+
+    from assistant.app.export import labelled
+    from assistant.app.ui import answer_html
+
+    text = "2,500 employees will get AI tools [1].\n\nIt rained [2]. It rained again [2]."
+    answer = make_answer(text)
+    answer = replace(answer, citations=answer.contexts)
+    assert labelled(answer) == (
+        "**AI at the Ministry** (Amplify): 2,500 employees will get AI tools [1].\n\n"
+        "**Weather**: It rained [2]. It rained again [2]."
+    )
+    assert "**Weather**: It rained" in answer_markdown(answer)
+    assert "**AI at the Ministry** (Amplify): 2,500" in answer_html(answer, 1)
+    # one paragraph: as it is; a paragraph citing two documents: not headed; a decline
+    assert labelled(replace(answer, answer="It rained [2].")) == "It rained [2]."
+    mixed = labelled(replace(answer, answer="A [1].\n\nB [1][2]."))
+    assert mixed == "**AI at the Ministry** (Amplify): A [1].\n\nB [1][2]."
+    assert labelled(replace(answer, declined=True)) == text
+
+
 def test_a_cited_table_row_is_quoted_under_its_header_in_the_brief_and_the_card() -> None:
     from assistant.app.ui import card_html
 

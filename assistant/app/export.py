@@ -4,6 +4,7 @@
 section, page); `answer_markdown()` is one answer with its references, for pasting;
 `conversation_markdown()` is a whole conversation as a brief: each question, its answer,
 and each cited passage quoted with the sentences that support the answer in bold.
+`labelled()` names the document of each paragraph of a comparison.
 `highlighted()` splits a passage into (text, supports the answer?) pieces for display;
 `citation_phrases()` gives the text to highlight on the cited page.
 `write_conversation()` writes the brief to a file with, beside it in `<name>-pages/`, each
@@ -30,7 +31,8 @@ from pathlib import Path
 from ..answering.assistant import UNCONFIRMED_TEXT
 from ..answering.briefing import Brief
 from ..answering.comparison import Row
-from ..answering.grounding import supporting_spans
+from ..answering.grounding import short_title, supporting_spans
+from ..answering.prompting import cited_numbers
 from ..answers import Answer, Citation
 from ..errors import AssistantError
 
@@ -51,6 +53,25 @@ def declined_note(answer: Answer) -> str:
     """What is said of a declined answer: that the documents do not answer it, or, when
     a draft from the passages was withheld as unsupported, that they bear on it."""
     return UNCONFIRMED_NOTE if answer.answer.startswith(UNCONFIRMED_TEXT) else DECLINED_NOTE
+
+
+def labelled(answer: Answer) -> str:
+    """The answer's text with each paragraph of an answer that compares documents (one
+    paragraph per document, `Assistant.stream`) opening with the name of the document it
+    cites: "**The Open Dividend** (Demos): ..."; other answers as they are."""
+    paragraphs = answer.answer.split("\n\n")
+    if answer.declined or len(paragraphs) < 2:
+        return answer.answer
+    by_n = {c.n: c for c in answer.contexts}
+    out = []
+    for paragraph in paragraphs:
+        cited = [by_n[n] for n in cited_numbers(paragraph, max(by_n, default=0)) if n in by_n]
+        if len({c.doc_id for c in cited}) == 1:
+            doc = cited[0]
+            by = f" ({doc.publisher})" if doc.publisher else ""
+            paragraph = f"**{short_title(doc.title)}**{by}: {paragraph}"
+        out.append(paragraph)
+    return "\n\n".join(out)
 
 
 def reference(c: Citation) -> str:
@@ -93,7 +114,7 @@ def answer_markdown(answer: Answer) -> str:
     """One answer with its references, ready to paste."""
     if answer.declined and not answer.citations:
         return f"{answer.question}\n\n{declined_note(answer)}\n"
-    lines = [answer.answer, "", "References:"]
+    lines = [labelled(answer), "", "References:"]
     if answer.declined:
         lines[:0] = [answer.question, "", declined_note(answer), ""]
     lines += [f"[{c.n}] {reference(c)}" for c in answer.citations]
@@ -119,7 +140,7 @@ def conversation_markdown(
             lines += [f"_{declined_note(answer)}_", ""]
             if not answer.citations:
                 continue
-        lines += [answer.answer, ""]
+        lines += [labelled(answer), ""]
         for note in answer.warnings:
             lines += [f"_Note: {note}_", ""]
         if answer.citations:

@@ -61,6 +61,7 @@ from .export import (
     comparison_markdown,
     declined_note,
     highlighted,
+    labelled,
     reference,
     write_conversation,
 )
@@ -189,7 +190,7 @@ def answer_html(answer: Answer, turn: int) -> str:
             said = "<br>" + cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
         declined = f'<div class="declined">{html.escape(declined_note(answer))}{said}</div>'
         return declined + notes + withheld
-    body = cite_links(answer.answer, turn, {c.n: c for c in answer.contexts})
+    body = cite_links(labelled(answer), turn, {c.n: c for c in answer.contexts})
     return body + notes + withheld
 
 
