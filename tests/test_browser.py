@@ -241,7 +241,12 @@ def test_policymaker_journey(page, server: Server) -> None:
     brief = saved.read_text(encoding="utf-8")
     assert f"## 1. {question}" in brief
     assert "## 3. How many oak trees will the Riverside Harbour Authority plant?" in brief
-    assert "do not answer this question" in brief  # the declined turn, said plainly
+    # the declined turn, said plainly: that the documents do not answer, or what they lack
+    assert re.search(
+        r"## 2\. What is the population of Lima[^\n]*\n\n_The (?:indexed documents do not "
+        r"answer this question|documents do not mention Lima)",
+        brief,
+    ), brief
     assert "**[1]" in brief and "> " in brief and "4,812 oak trees" in brief
     shot(page, "10-exported")
 

@@ -442,3 +442,8 @@ def test_a_withheld_draft_is_not_called_unanswered(capsys: pytest.CaptureFixture
     assert "do not answer" not in printed and "[1] Doc 1" in printed
     plain = Answer(**{**answer.__dict__, "answer": "The documents do not say."})
     assert "do not answer this question" in answer_markdown(plain)
+    # a decline that says what the documents lack says it, in the chat and the export
+    for lacking in ("The documents give no figure for this.", "The documents do not mention NHS."):
+        specific = Answer(**{**answer.__dict__, "answer": lacking})
+        for shown in (answer_html(specific, 1), answer_markdown(specific)):
+            assert f"{lacking} Try other words" in shown and "do not answer" not in shown

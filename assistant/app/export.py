@@ -49,10 +49,22 @@ UNCONFIRMED_NOTE = (
 )
 
 
+# A decline that says what is missing: "The documents give no figure for this.", "The
+# documents do not mention NHS." (`answering.assistant.accept`)
+_SPECIFIC = re.compile(r"^The documents (?:give no \w+ for|do not mention) [^.]+\.")
+
+
 def declined_note(answer: Answer) -> str:
-    """What is said of a declined answer: that the documents do not answer it, or, when
-    a draft from the passages was withheld as unsupported, that they bear on it."""
-    return UNCONFIRMED_NOTE if answer.answer.startswith(UNCONFIRMED_TEXT) else DECLINED_NOTE
+    """What is said of a declined answer: that the documents do not answer it (what they
+    lack, where the answer says: "The documents give no figure for this."), or, when a
+    draft from the passages was withheld as unsupported, that they bear on it. A decline
+    that quotes what the documents come closest to saying shows that text after this."""
+    if answer.answer.startswith(UNCONFIRMED_TEXT):
+        return UNCONFIRMED_NOTE
+    specific = _SPECIFIC.match(answer.answer)
+    if specific and not answer.citations:
+        return f"{specific.group(0)} Try other words, or add a document that covers it."
+    return DECLINED_NOTE
 
 
 def labelled(answer: Answer) -> str:
