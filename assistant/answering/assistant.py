@@ -712,8 +712,8 @@ def unheard(
         if doc_id not in heard and doc_id in manifest.documents:
             title = manifest.documents[doc_id].title
             out.append(
-                f"Nothing is shown from “{title}”: what the model drafted from its passages "
-                "said nothing on this, or was withheld."
+                f"Nothing is shown from “{title}”: the model found nothing on this in its "
+                "passages, or nothing it drafted from them passed the check."
             )
     return out
 
