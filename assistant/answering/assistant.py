@@ -553,8 +553,8 @@ class Assistant:
         draft: list[str],
         max_tokens: int,
     ) -> Iterator[str]:
-        """The checked text of each prompt's draft in turn, then the verified sentences;
-        the raw drafts are appended to `draft` and the token counts added to `stats`."""
+        """The checked text of each prompt's draft in turn, each followed by its verified
+        sentences; the raw drafts are appended to `draft` and the token counts added to `stats`."""
         for messages in prompts:
             part = GenerationStats()
             tokens = self.generator.stream(messages, max_tokens, part)
@@ -570,12 +570,7 @@ class Assistant:
             draft.append("\n")
             stats.prompt_tokens += part.prompt_tokens
             stats.completion_tokens += part.completion_tokens
-            cut_off = part.completion_tokens >= max_tokens
-            if len(prompts) > 1:
-                yield from checker.end_part(cut_off)
-            else:
-                yield from checker.flush(cut_off)
-        yield from checker.finish()
+            yield from checker.end_part(cut_off=part.completion_tokens >= max_tokens)
 
 
 # The model drafted an answer in the passages' own words and the verifier found that no

@@ -146,7 +146,8 @@ _STANCE = re.compile(r"\b(?:stand|stands|make|makes)\s+(?:on|of)\s+(?P<m>[^?]+)"
 _VIEWS_OF = re.compile(
     r"\b(?:(?:views?|positions?|stances?|takes?)\s+of\s+[^?]+?\s+(?:on|about|regarding|towards?)"
     r"|(?:same|similar|different|differing)\s+(?:views?|takes?|positions?|stances?|approach)"
-    r"\s+(?:of|on|about|to|towards?))\s+(?P<m>[^?]+?)(?:\s+(?:differ|compare|contrast|diverge|agree)\w*)?(?=[?.!]|$)",
+    r"\s+(?:of|on|about|to|towards?))\s+(?P<m>[^?]+?)"
+    r"(?:\s+(?:differ|compare|contrast|diverge|agree)\w*)?(?=[?.!]|$)",
     re.I,
 )
 _SAME_WAY = re.compile(

@@ -676,7 +676,7 @@ class SentenceStream:
         self.labels = sorted(
             {label for label in labels if len(label.split()) >= 4}, key=len, reverse=True
         )
-        self.titles = {re.sub(r"^the ", "", _bare(t)) for t in titles if len(t.split()) >= 3}
+        self.titles = {_bare(t) for t in titles if len(t.split()) >= 3}
         # a label that opens with its title and is followed by a verb is the subject of
         # its sentence ("<label> says that ...", "<label> was published in June 2025"):
         # the title, quoted, stands in for it; elsewhere a label is dropped
@@ -734,8 +734,8 @@ class SentenceStream:
         return self._take(raw + ("" if raw.endswith((" ", "\n")) else " "))
 
     def end_part(self, cut_off: bool = False) -> Iterator[str]:
-        """End one document's draft of several (a comparison): its rest and its held
-        sentences, verified now, so that each document's part reads whole and in order;
+        """End one draft: its rest and its held sentences, verified now. In a comparison
+        (one draft per document) each document's part so reads whole and in order, and
         the next part starts a new paragraph."""
         yield from self.finish(cut_off)
         self._part_break = self._released
@@ -810,7 +810,7 @@ class SentenceStream:
         """A passage's label copied into the text is not part of the answer, nor is a
         sentence that is only a document's title (a title inside a sentence stays)."""
         raw = self._unlabelled(raw)
-        if re.sub(r"^the ", "", _bare(raw)) in self.titles:  # "The <title> [1]." too
+        if _bare(raw) in self.titles:
             return ""
         raw = _SPACED_INITIALISM.sub(  # "U. S." written as the passages write it: "U.S."
             lambda m: (
@@ -1069,8 +1069,9 @@ def short_title(title: str) -> str:
 
 
 def _bare(text: str) -> str:
-    """Text without markers, punctuation or case, for comparing with a title."""
-    return " ".join(re.findall(r"[a-z0-9]+", MARKER.sub(" ", text).lower()))
+    """Text without markers, punctuation, case or a leading "the", for comparing with a
+    title: "The <title> [1]." is the title alone."""
+    return re.sub(r"^the ", "", " ".join(re.findall(r"[a-z0-9]+", MARKER.sub(" ", text).lower())))
 
 
 _PASSAGE_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=\w))+(?:[.!?]+|\n|$)")
