@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
-from assistant.answering.assistant import Assistant, search_query
+from assistant.answering.assistant import SURVEYED, Assistant, search_query
 from assistant.answering.prompting import DECLINE_TEXT
 from assistant.answers import Answer
 from assistant.errors import DocumentNotFound, EmptyQuestion
@@ -331,6 +331,58 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
     assert note in " ".join(answer.warnings)
     assert note in answer_html(answer, 1)  # shown in the chat, not taken for a withheld note
     assert not any("Justice digest" in w for w in answer.warnings)
+
+
+def test_a_question_put_to_the_documents_together_is_answered_by_each_in_turn(
+    tmp_path: Path, corpus: Path
+) -> None:
+    from assistant.answering.comparison import surveys
+
+    for wording in (
+        "What do the documents say about AI tools?",
+        "According to the documents, who switches providers?",
+        "Which officials in the corpus mention AI tools?",
+        "What do these papers say about AI tools?",
+        "What does each report say about providers?",
+        "Who talks about providers across the sources?",
+    ):
+        assert surveys(wording), wording
+    for wording in ("What does the report say about AI tools?", "Which documents cover it?"):
+        assert not surveys(wording), wording
+    fake = FakeGenerator()
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
+    assistant.index()
+    question = "What do the documents say about AI tools and switching providers?"
+    first = assistant.ask(question)  # learn the passage numbers (the replies decline)
+    numbers = {c.doc_id: c.n for c in first.contexts}
+    # the weather note never mentions AI: it is not asked about AI tools
+    assert {"justice", "openness", "weather"} <= set(numbers)
+    documents = [d for d in dict.fromkeys(c.doc_id for c in first.contexts) if d != "weather"]
+    assert 2 <= len(documents) <= SURVEYED
+    replies = {
+        "justice": MOJ.removesuffix(".") + f" [{numbers['justice']}].",
+        "openness": "Red Hat argued that sovereignty needs the ability to switch providers "
+        f"[{numbers['openness']}].",
+    }
+    fake.prompts.clear()
+    for doc_id in documents:
+        fake.enqueue(replies.get(doc_id, "The sources do not say."))
+    answer = assistant.ask(question)
+    users = [prompt[-1]["content"] for prompt in fake.prompts]
+    assert len(users) == len(documents)  # one prompt per document, its passages only
+    assert not any("rain" in user.lower() for user in users)
+    for doc_id, user in zip(documents, users, strict=True):
+        given = {c.doc_id for c in first.contexts if f"[{c.n}] " in user}
+        assert given == {doc_id}
+        assert user.rstrip().endswith("says on this.\nAnswer:")
+    assert not answer.declined
+    assert "2,500 employees" in answer.answer and "switch providers" in answer.answer
+    assert "do not say" not in answer.answer  # a document with nothing on it is left out
+    assert not any(w.startswith("Nothing is shown from") for w in answer.warnings)
+    fake.prompts.clear()
+    fake.enqueue(MOJ.removesuffix(".") + f" [{numbers['justice']}].")
+    assistant.ask("What does the justice digest say about AI tools?")
+    assert len(fake.prompts) == 1  # a question to one document is one prompt
 
 
 def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_are_silent() -> None:

@@ -162,6 +162,19 @@ def test_a_mixed_answer_keeps_and_fixes_the_supported_sentences() -> None:
         ("First [1][2]\nSecond line", [Sentence("First", (1, 2)), Sentence("Second line", ())]),
         ("Is it? Yes! [3]", [Sentence("Is it?", ()), Sentence("Yes!", (3,))]),
         ("[1]", []),
+        # a marker written as a noun goes with the words that govern it
+        (
+            'In [4], he said, "We want sovereignty." Kratsios in [4] and [5] talks it up.',
+            [
+                Sentence('He said, "We want sovereignty."', (4,)),
+                Sentence("Kratsios talks it up.", (4, 5)),
+            ],
+        ),
+        (
+            "The deal, according to [3], gives staff tools. It is so, as stated in [2].",
+            [Sentence("The deal gives staff tools.", (3,)), Sentence("It is so.", (2,))],
+        ),
+        ("It was phased in [2].", [Sentence("It was phased in.", (2,))]),
     ],
 )
 def test_split_sentences(answer: str, sentences: list[Sentence]) -> None:
@@ -257,6 +270,11 @@ def test_a_label_copied_as_the_subject_of_a_sentence_becomes_its_title() -> None
     )
     header = f"{label} The Ministry of Justice will give 2,500 employees AI tools [1]."
     assert stream._clean(header).strip() == header[len(label) :].strip()
+    # the object of a preposition is named, not left out ("as set out in .")
+    cited = f"The ministry will give 2,500 employees AI tools, as set out in {label} [1]."
+    assert stream._clean(cited) == (
+        "The ministry will give 2,500 employees AI tools, as set out in “Justice digest” [1]."
+    )
 
 
 def test_a_repeated_sentence_is_shown_once() -> None:

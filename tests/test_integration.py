@@ -137,6 +137,19 @@ def test_questions_in_other_words_are_answered_from_their_passage(
     assert any(c.doc_id == doc_id and fact in c.text for c in answer.citations), shown
 
 
+def test_a_question_put_to_all_the_documents_is_answered_by_each_that_speaks_to_it(
+    assistant: Assistant,
+) -> None:
+    # asked at once, the model answers from the best-matching document and stops there
+    answer = assistant.ask("What do the documents say about the NHS?")
+    shown = f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+    assert not answer.declined, shown
+    cited = {c.doc_id for c in answer.citations}
+    assert {"cam-ai-sovereignty-vision", "open-dividend"} <= cited, shown
+    assert all("NHS" in c.text for c in answer.citations), shown
+    assert len(answer.answer.split("\n\n")) == len(cited), shown  # a paragraph each
+
+
 def test_the_questions_the_ui_suggests_are_answered(assistant: Assistant) -> None:
     from assistant.ingest.documents import read_metadata
 

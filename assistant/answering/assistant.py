@@ -42,7 +42,7 @@ from ..ingest.spaces import User, allowed, owner_of, sees, space_folder, visible
 from ..ingest.store import DocumentRecord, Manifest, StoredIndex, load_index
 from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
-from .comparison import matter
+from .comparison import matter, surveys
 from .grounding import (
     MISATTRIBUTED,
     NOT_CONFIRMED,
@@ -70,6 +70,7 @@ from .prompting import (
 from .responsiveness import Asked, asked_for, decline_text, gives, hint
 from .retrieval import Hit, Retriever
 
+SURVEYED = 3  # documents a question put to the documents together is asked of, at most
 _CONNECTIVE = re.compile(r"^(and|but|also|what about|how about|so|then)\b", re.I)
 _PRONOUN = re.compile(
     r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|him)\b", re.I
@@ -306,13 +307,13 @@ class Assistant:
     # ------------------------------------------------------------ answering
 
     def _prompts(
-        self, question: str, packed: PackedPrompt, retriever: Retriever, query: str
+        self, question: str, packed: PackedPrompt, retriever: Retriever, query: str, asked: str
     ) -> tuple[list[list[dict[str, str]]], list[str]]:
         """The prompt, or for a question that names two or three documents ("How do ITIF
         and Demos differ on ...?") one prompt per named document with its passages only,
         asking what it says about the matter compared where the wording gives it (one
         that names none of the documents); with the documents compared (none for one
-        prompt)."""
+        prompt). `question` is as the model reads it, `asked` as typed."""
         if not packed.hits:
             return [], []
         named = retriever.named_documents(retriever.expand(query))
@@ -321,13 +322,39 @@ class Assistant:
             if hit.chunk.doc_id in named:
                 groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
         if not 2 <= len(groups) <= 3:
-            return [packed.messages], []
+            return self._survey(question, packed, query, asked), []
         # a phrase naming a document ("differs from ITIF's") is no matter of its own
         about = matter(
             question, lambda text: bool(retriever.named_documents(retriever.expand(text)))
         )
         prompts = [focused_messages(packed, question, each, about) for each in groups.values()]
         return prompts, list(groups)
+
+    @staticmethod
+    def _survey(
+        question: str, packed: PackedPrompt, query: str, asked: str
+    ) -> list[list[dict[str, str]]]:
+        """For a question put to the documents together ("What do the documents say ...?",
+        `surveys`), one prompt per document among the passages, the first `SURVEYED` by
+        their best passage's rank, each with its own passages: asked at once, a small
+        model answers from the first document's passages and leaves the others out.
+        Only documents whose passages mention every name the question uses are asked:
+        one asked about the AI Security Institute from passages that never name it pins
+        what they do say on it (the names of `query`, the text searched). Otherwise the
+        one prompt. `asked` is the question as typed."""
+        if not surveys(asked):
+            return [packed.messages]
+        groups: dict[str, list[tuple[int, Hit]]] = {}
+        for n, hit in enumerate(packed.hits, start=1):
+            groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
+        chosen = [
+            numbered
+            for numbered in groups.values()
+            if not unmentioned(query, "\n".join(hit.chunk.passage for _, hit in numbered))
+        ][:SURVEYED]
+        if len(chosen) < 2:
+            return [packed.messages]
+        return [focused_messages(packed, question, numbered) for numbered in chosen]
 
     def _not_yet_indexed(self, name: str, user: User | None) -> bool:
         """A file of the corpus folder named `name` (its id: the name without extension)
@@ -436,7 +463,7 @@ class Assistant:
         )
         checker = self._checker(packed, retriever)
         checker.max_sentences = max_sentences or checker.max_sentences
-        prompts, compared = self._prompts(prompted, packed, retriever, query)
+        prompts, compared = self._prompts(prompted, packed, retriever, query, question)
         checker.drop_declines = len(prompts) > 1
         stats = GenerationStats()
         draft: list[str] = []

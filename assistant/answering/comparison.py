@@ -86,6 +86,22 @@ def wants_table(question: str) -> bool:
     return _SIDE_BY_SIDE.search(question) is not None
 
 
+# "What do the documents say about X?", "Which officials in the corpus ...?", "across the
+# papers": a question put to the whole library, not to one document
+_ACROSS = re.compile(
+    r"\b(?:(?:the|these|those|all(?: of)?(?: the)?|each of the|both|across(?: all)?(?: the)?|"
+    r"in the)\s+(?:documents|papers|reports|sources|publications|texts)"
+    r"|each (?:document|paper|report|source|publication)|(?:the|this|our) corpus)\b",
+    re.I,
+)
+
+
+def surveys(question: str) -> bool:
+    """A question put to the documents together ("What do the documents say the AI
+    Security Institute should do?"), which each document found for it answers on its own."""
+    return _ACROSS.search(question) is not None
+
+
 # What a question that compares documents asks each of them about ("Do ITIF and Demos
 # agree on whether the UK should pursue AI sovereignty?" asks each "whether the UK should
 # pursue AI sovereignty"): asked as typed, one document's draft answers the yes/no frame

@@ -59,6 +59,14 @@ from .words import (
 )
 
 _LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
+_MARKERS_WRITTEN = (
+    r"\s+(?:(?:the\s+)?(?:sources?|passages?)\s+)?\[\d{1,3}\](?:\s*(?:,|and|&)\s*\[\d{1,3}\])*"
+)
+_MARKER_AS_OBJECT = re.compile(
+    rf"(?:,\s*)?\b(?:(?:[Aa]ccording to|[Aa]s (?:stated|noted|said|set out) in){_MARKERS_WRITTEN}"
+    # "in [2]" ends "phased in [2]." as a marker: only with more of the sentence after it
+    rf"|(?:[Ii]n|[Ff]rom){_MARKERS_WRITTEN}(?=\s*,|\s+[A-Za-z]))(?:,(?=\s))?"
+)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+(?:[-\s][A-Z][a-zA-Z]+)*")
 COVERAGE_THRESHOLD = 0.6
@@ -122,7 +130,11 @@ def split_sentences(answer: str) -> list[Sentence]:
     sentences = []
     for piece in segment(answer):
         cited = tuple(int(n) for m in MARKER.finditer(piece) for n in m.group(1).split(","))
-        text = " ".join(MARKER.sub(" ", piece).split())
+        # a marker written as a noun ("In [4], he said") goes with the words that govern it
+        bare = _MARKER_AS_OBJECT.sub(" ", piece)
+        if bare != piece and _MARKER_AS_OBJECT.match(piece.lstrip()):
+            bare = re.sub(r"^(\s*)([a-z])", lambda m: m.group(1) + m.group(2).upper(), bare)
+        text = " ".join(MARKER.sub(" ", bare).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
         if re.search(r"[A-Za-z0-9]", text):
             sentences.append(Sentence(text, cited))
@@ -645,6 +657,10 @@ _INITIALISM = re.compile(r"\b(?:[A-Z]\.){2,}")  # "U.S.", "U.K."
 _SPACED_INITIALISM = re.compile(r"\b[A-Z]\.(?: [A-Z]\.)+")  # "U. S." (or "J. K.")
 
 
+# Words after which a copied label is the object the sentence needs ("as set out in <label>")
+_GOVERNS = r"(\b(?:[Ii]n|[Ff]rom|[Bb]y|[Oo]f|[Tt]o|[Aa]ccording to|[Pp]er|and)\s+(?:the\s+)?)"
+
+
 class SentenceStream:
     """Checks a streamed answer sentence by sentence, before any of it is shown.
 
@@ -803,6 +819,8 @@ class SentenceStream:
                 # the model's article goes with it: "The <label> says" is "“Title” says"
                 subject = rf"(?:\b[Tt]he\s+)?{re.escape(label)}(?=[\s,]*[a-z])"
                 raw = re.sub(subject, self._named[label], raw)
+                # and after a preposition its object: "In <label>, he said" is not "In, he said"
+                raw = re.sub(rf"{_GOVERNS}{re.escape(label)}", rf"\1{self._named[label]}", raw)
             raw = raw.replace(label, " ")
         return raw
 
