@@ -213,6 +213,11 @@ def test_each_paragraph_of_a_comparison_is_headed_by_its_document() -> None:
     mixed = labelled(replace(answer, answer="A [1].\n\nB [1][2]."))
     assert mixed == "**AI at the Ministry** (Amplify): A [1].\n\nB [1][2]."
     assert labelled(replace(answer, declined=True)) == text
+    # a paragraph that names its document as it opens does not name it twice
+    named = labelled(replace(answer, answer="A [1].\n\n“Weather” says that it rained [2]."))
+    assert named.endswith("\n\n**Weather**: It rained [2].")
+    kept = labelled(replace(answer, answer="A [1].\n\n“Weather” was wrong: it rained [2]."))
+    assert kept.endswith("**Weather**: “Weather” was wrong: it rained [2].")
 
 
 def test_a_cited_table_row_is_quoted_under_its_header_in_the_brief_and_the_card() -> None:

@@ -67,10 +67,14 @@ def declined_note(answer: Answer) -> str:
     return DECLINED_NOTE
 
 
+_SAYS = r"(?:says|states|notes|writes|argues|reports|mentions|suggests|explains|stresses)"
+
+
 def labelled(answer: Answer) -> str:
     """The answer's text with each paragraph of an answer that compares documents (one
     paragraph per document, `Assistant.stream`) opening with the name of the document it
-    cites: "**The Open Dividend** (Demos): ..."; other answers as they are."""
+    cites: "**The Open Dividend** (Demos): ..."; other answers as they are. A paragraph
+    that opens by naming its document ("“The Open Dividend” says that ...") says it once."""
     paragraphs = answer.answer.split("\n\n")
     if answer.declined or len(paragraphs) < 2:
         return answer.answer
@@ -81,6 +85,15 @@ def labelled(answer: Answer) -> str:
         if len({c.doc_id for c in cited}) == 1:
             doc = cited[0]
             by = f" ({doc.publisher})" if doc.publisher else ""
+            # "“The Open Dividend” says that X" under its own heading is "X"
+            said = re.match(
+                rf"(?:“{re.escape(short_title(doc.title))}”|“{re.escape(doc.title)}”)\s+"
+                rf"{_SAYS}\s+(?:that\s+)?(?=\w)",
+                paragraph,
+            )
+            if said:
+                rest = paragraph[said.end() :]
+                paragraph = rest[0].upper() + rest[1:]
             paragraph = f"**{short_title(doc.title)}**{by}: {paragraph}"
         out.append(paragraph)
     return "\n\n".join(out)
