@@ -345,9 +345,10 @@ def test_a_question_put_to_the_documents_together_is_answered_by_each_in_turn(
         "What do these papers say about AI tools?",
         "What does each report say about providers?",
         "Who talks about providers across the sources?",
+        "Which documents talk about AI tools, and what do they say?",
     ):
         assert surveys(wording), wording
-    for wording in ("What does the report say about AI tools?", "Which documents cover it?"):
+    for wording in ("What does the report say about AI tools?", "Who wrote the document?"):
         assert not surveys(wording), wording
     fake = FakeGenerator()
     assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)

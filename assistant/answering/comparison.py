@@ -90,7 +90,8 @@ def wants_table(question: str) -> bool:
 # papers": a question put to the whole library, not to one document
 _ACROSS = re.compile(
     r"\b(?:(?:the|these|those|all(?: of)?(?: the)?|each of the|both|across(?: all)?(?: the)?|"
-    r"in the)\s+(?:documents|papers|reports|sources|publications|texts)"
+    r"in the|which(?: of the)?|any of the)\s+"
+    r"(?:documents|papers|reports|sources|publications|texts)"
     r"|each (?:document|paper|report|source|publication)|(?:the|this|our) corpus)\b",
     re.I,
 )
