@@ -312,8 +312,9 @@ class Assistant:
         """The prompt, or for a question that names two or three documents ("How do ITIF
         and Demos differ on ...?") one prompt per named document with its passages only,
         asking what it says about the matter compared where the wording gives it (one
-        that names none of the documents); with the documents compared (none for one
-        prompt). `question` is as the model reads it, `asked` as typed."""
+        that names none of the documents), or for a question put to the documents
+        together one prompt per document found (`_survey`); with the documents compared
+        (none otherwise). `question` is as the model reads it, `asked` as typed."""
         if not packed.hits:
             return [], []
         named = retriever.named_documents(retriever.expand(query))
