@@ -318,12 +318,12 @@ class Assistant:
         if not packed.hits:
             return [], []
         named = retriever.named_documents(retriever.expand(query))
-        groups: dict[str, list[tuple[int, Hit]]] = {}
+        found: dict[str, list[tuple[int, Hit]]] = {}  # each document's numbered passages
         for n, hit in enumerate(packed.hits, start=1):
-            if hit.chunk.doc_id in named:
-                groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
+            found.setdefault(hit.chunk.doc_id, []).append((n, hit))
+        groups = {doc_id: each for doc_id, each in found.items() if doc_id in named}
         if not 2 <= len(groups) <= 3:
-            return self._survey(question, packed, query, asked), []
+            return self._survey(question, packed, found, query, asked), []
         # a phrase naming a document ("differs from ITIF's") is no matter of its own
         about = matter(
             question, lambda text: bool(retriever.named_documents(retriever.expand(text)))
@@ -333,7 +333,11 @@ class Assistant:
 
     @staticmethod
     def _survey(
-        question: str, packed: PackedPrompt, query: str, asked: str
+        question: str,
+        packed: PackedPrompt,
+        found: Mapping[str, list[tuple[int, Hit]]],
+        query: str,
+        asked: str,
     ) -> list[list[dict[str, str]]]:
         """For a question put to the documents together ("What do the documents say ...?",
         `surveys`), one prompt per document among the passages, the first `SURVEYED` by
@@ -342,15 +346,13 @@ class Assistant:
         Only documents whose passages mention every name the question uses are asked:
         one asked about the AI Security Institute from passages that never name it pins
         what they do say on it (the names of `query`, the text searched). Otherwise the
-        one prompt. `asked` is the question as typed."""
+        one prompt. `found` is each document's numbered passages in order of its best,
+        `asked` the question as typed."""
         if not surveys(asked):
             return [packed.messages]
-        groups: dict[str, list[tuple[int, Hit]]] = {}
-        for n, hit in enumerate(packed.hits, start=1):
-            groups.setdefault(hit.chunk.doc_id, []).append((n, hit))
         chosen = [
             numbered
-            for numbered in groups.values()
+            for numbered in found.values()
             if not unmentioned(query, "\n".join(hit.chunk.passage for _, hit in numbered))
         ][:SURVEYED]
         if len(chosen) < 2:

@@ -131,9 +131,9 @@ def split_sentences(answer: str) -> list[Sentence]:
     for piece in segment(answer):
         cited = tuple(int(n) for m in MARKER.finditer(piece) for n in m.group(1).split(","))
         # a marker written as a noun ("In [4], he said") goes with the words that govern it
-        bare = _MARKER_AS_OBJECT.sub(" ", piece)
-        if bare != piece and _MARKER_AS_OBJECT.match(piece.lstrip()):
-            bare = re.sub(r"^(\s*)([a-z])", lambda m: m.group(1) + m.group(2).upper(), bare)
+        bare = _MARKER_AS_OBJECT.sub(" ", piece).lstrip()
+        if _MARKER_AS_OBJECT.match(piece.lstrip()):  # it opened the sentence
+            bare = bare[:1].upper() + bare[1:]
         text = " ".join(MARKER.sub(" ", bare).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
         if re.search(r"[A-Za-z0-9]", text):
