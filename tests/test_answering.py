@@ -384,6 +384,16 @@ def test_a_question_put_to_the_documents_together_is_answered_by_each_in_turn(
     fake.enqueue(MOJ.removesuffix(".") + f" [{numbers['justice']}].")
     assistant.ask("What does the justice digest say about AI tools?")
     assert len(fake.prompts) == 1  # a question to one document is one prompt
+    # only the justice digest mentions transcription: it alone is asked, with its passages
+    fake.prompts.clear()
+    fake.enqueue("More than 1,000 probation officers already use transcription tools [1].")
+    answer = assistant.ask("What do the documents say about transcription tools?")
+    found = {c.doc_id: c.n for c in answer.contexts}
+    assert {"justice", "openness"} <= set(found)
+    assert len(fake.prompts) == 1
+    user = fake.prompts[0][-1]["content"]
+    assert f"[{found['justice']}] " in user and f"[{found['openness']}] " not in user
+    assert user.rstrip().endswith("“Justice” says on this.\nAnswer:")
 
 
 def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_are_silent() -> None:

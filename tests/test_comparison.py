@@ -20,7 +20,9 @@ from assistant.answering.comparison import (
     mentions,
     quotation,
     row_question,
+    speaks_to,
     subject,
+    surveyed,
     topic_of,
     topic_words,
     wants_table,
@@ -263,6 +265,42 @@ def test_topic_words_leave_out_what_most_passages_say() -> None:
     assert not mentions("They procure tools", ["procurement"])
     assert mentions("anything", [])
     assert mentions("Data localization rules", ["localisation"])  # either spelling
+
+
+@pytest.mark.parametrize(
+    ("question", "topics"),
+    [
+        ("What do the documents say about the NHS?", [["nhs"]]),
+        ("Which documents discuss data centres, and what do they say?", [["data", "centres"]]),
+        ("What is said about Estonia across the documents?", [["estonia"]]),
+        (
+            "What do the papers say about open-source AI and national security?",
+            [["open-source", "ai"], ["national", "security"]],
+        ),
+        ("What do these reports say regarding Microsoft or Meta?", [["microsoft"], ["meta"]]),
+        ("Which papers mention export controls on chips?", [["export", "controls"]]),
+        # a verb, not a thing the documents must name in the question's words
+        ("Across the documents, who is worried about depending on US firms?", []),
+        ("What do the documents say about AI tools and switching providers?", []),
+        # not worded as "about X"
+        ("Which documents say countries depend on American firms?", []),
+        ("What do the documents say the AI Security Institute should do?", []),
+    ],
+)
+def test_what_a_question_put_to_the_documents_asks_about(
+    question: str, topics: list[list[str]]
+) -> None:
+    assert surveyed(question) == topics
+
+
+def test_a_document_speaks_to_a_topic_when_it_holds_each_word_of_one_of_its_parts() -> None:
+    assert speaks_to("New data centres should follow open standards.", [["data", "centres"]])
+    assert speaks_to("A data centre in Wales.", [["data", "centres"]])  # another form
+    assert not speaks_to("Data sovereignty is essential.", [["data", "centres"]])
+    assert speaks_to("Rules on localisation.", [["data", "localisation"], ["rules"]])
+    assert speaks_to("Localised data.", [["data", "localisation"], ["nhs"]])
+    assert not speaks_to("Rules on data.", [["data", "localisation"], ["nhs"]])
+    assert speaks_to("Anything at all.", [])  # no topic: no gate
 
 
 def test_a_row_whose_passages_never_mention_the_topic_is_not_addressed(

@@ -150,6 +150,19 @@ def test_a_question_put_to_all_the_documents_is_answered_by_each_that_speaks_to_
     assert len(answer.answer.split("\n\n")) == len(cited), shown  # a paragraph each
 
 
+def test_a_question_for_the_documents_that_mention_something_cites_only_those_that_do(
+    assistant: Assistant,
+) -> None:
+    # asked of the three documents found, the Sovereign AI paper's part said it "mentions
+    # export controls" from a passage that never does; given every passage in one prompt,
+    # the model declined
+    answer = assistant.ask("Which papers mention export controls?")
+    shown = f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+    assert not answer.declined, shown
+    assert "open-dividend" in {c.doc_id for c in answer.citations}, shown
+    assert all("export control" in c.text.lower() for c in answer.citations), shown
+
+
 def test_the_questions_the_ui_suggests_are_answered(assistant: Assistant) -> None:
     from assistant.ingest.documents import read_metadata
 

@@ -42,7 +42,7 @@ from ..ingest.spaces import User, allowed, owner_of, sees, space_folder, visible
 from ..ingest.store import DocumentRecord, Manifest, StoredIndex, load_index
 from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
-from .comparison import matter, surveys
+from .comparison import matter, speaks_to, surveyed, surveys
 from .grounding import (
     MISATTRIBUTED,
     NOT_CONFIRMED,
@@ -343,18 +343,27 @@ class Assistant:
         `surveys`), one prompt per document among the passages, the first `SURVEYED` by
         their best passage's rank, each with its own passages: asked at once, a small
         model answers from the first document's passages and leaves the others out.
-        Only documents whose passages mention every name the question uses are asked:
-        one asked about the AI Security Institute from passages that never name it pins
-        what they do say on it (the names of `query`, the text searched). Otherwise the
-        one prompt. `found` is each document's numbered passages in order of its best,
-        `asked` the question as typed."""
+        Only documents whose passages mention every name the question uses, and the
+        words of what it asks about (`surveyed`: "data centres" in "Which papers discuss
+        data centres?"), are asked: one asked about the AI Security Institute from
+        passages that never name it pins what they do say on it (the names of `query`,
+        the text searched), and one asked about data centres from passages on data
+        sovereignty writes "data centres are essential ...". When what it asks about is
+        in one document's passages only, that document alone is asked ("Which papers
+        mention export controls?": given every passage, the model declined). Otherwise
+        the one prompt. `found` is each document's numbered passages in order of its
+        best, `asked` the question as typed."""
         if not surveys(asked):
             return [packed.messages]
+        topic = surveyed(asked)
         chosen = [
             numbered
             for numbered in found.values()
-            if not unmentioned(query, "\n".join(hit.chunk.passage for _, hit in numbered))
+            if not unmentioned(query, text := "\n".join(h.chunk.passage for _, h in numbered))
+            and speaks_to(text, topic)
         ][:SURVEYED]
+        if len(chosen) == 1 and topic:
+            return [focused_messages(packed, question, chosen[0])]
         if len(chosen) < 2:
             return [packed.messages]
         return [focused_messages(packed, question, numbered) for numbered in chosen]

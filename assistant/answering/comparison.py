@@ -21,6 +21,7 @@ documents agree); the table is for the reader to compare.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,7 +33,7 @@ from ..errors import EmptyQuestion
 from ..ingest.spaces import User
 from .grounding import segment
 from .retrieval import other_spelling
-from .words import tokenize
+from .words import STOPWORDS, tokenize
 
 if TYPE_CHECKING:
     from .assistant import Assistant
@@ -101,6 +102,50 @@ def surveys(question: str) -> bool:
     """A question put to the documents together ("What do the documents say the AI
     Security Institute should do?"), which each document found for it answers on its own."""
     return _ACROSS.search(question) is not None
+
+
+# What a question put to the documents is about: "What do the documents say about the
+# NHS?", "Which papers discuss data centres, and ...?" (not after "on": "depend on US
+# firms" is no topic the documents must name)
+_ABOUT = re.compile(
+    r"\b(?:about|regarding|concerning|discuss(?:es|ed)?|mention(?:s|ed)?|covers?)\s+"
+    r"(?P<topic>[^,;:?.!]+)",
+    re.I,
+)
+_NOT_TOPIC = {"across", "said", "say", "says"}
+ROOT = 6  # letters of a long topic word that its other forms share ("centre", "locali")
+
+
+def surveyed(question: str) -> list[list[str]]:
+    """What a question put to the documents together asks about, as the words of each
+    thing it names, each up to its first small word: "What do the papers say about
+    open-source AI and national security?" gives [["open-source", "ai"], ["national",
+    "security"]]; [] when it is not worded so, or when one is a verb ("about switching
+    providers", "about depending on US firms": the documents may say "relying")."""
+    found = _ABOUT.search(question)
+    if found is None:
+        return []
+    out = []
+    for part in re.split(r"\s+(?:and|or|as well as)\s+", found.group("topic").lower()):
+        words = re.findall(r"[a-z0-9][\w'’-]*", part)
+        while words and words[0] == "the":
+            words.pop(0)
+        if words and words[0].endswith("ing"):
+            return []
+        kept = list(itertools.takewhile(lambda w: w not in STOPWORDS | _NOT_TOPIC, words))
+        if kept:
+            out.append(kept)
+    return out
+
+
+def speaks_to(text: str, topics: Sequence[Sequence[str]]) -> bool:
+    """Whether `text` holds each word of one of `topics` (`surveyed`), a long word in
+    any of its forms ("centre" for "centres", "localised" for "localisation"); True
+    without topics."""
+    lower = text.lower()
+    return not topics or any(
+        all(_holds(lower, w[:ROOT] if len(w) > ROOT else w) for w in words) for words in topics
+    )
 
 
 # What a question that compares documents asks each of them about ("Do ITIF and Demos
