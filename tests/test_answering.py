@@ -400,7 +400,7 @@ def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_ar
     from dataclasses import replace
 
     from assistant.answering.assistant import DECLINE_TEXT, UNCONFIRMED_TEXT, accept
-    from assistant.answering.grounding import MISATTRIBUTED, Checked, Sentence
+    from assistant.answering.grounding import MISATTRIBUTED, MISPLACED, Checked, Sentence
 
     wrong = Checked(
         Sentence("The ITIF piece is for it.", (1,)),
@@ -412,6 +412,8 @@ def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_ar
     assert accept("", [wrong], None, "Is ITIF for it?") == (UNCONFIRMED_TEXT, True)
     swapped = replace(wrong, reason=f"{MISATTRIBUTED} (40 is microsoft's there, not meta's)")
     assert accept("", [swapped], None, "What did Meta save?") == (UNCONFIRMED_TEXT, True)
+    placed = replace(wrong, reason=f"{MISPLACED} (“at the White House”)")
+    assert accept("", [placed], None, "Where was it endorsed?") == (UNCONFIRMED_TEXT, True)
     assert accept("", [], None, "Is ITIF for it?") == (DECLINE_TEXT, True)
 
 

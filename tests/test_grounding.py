@@ -776,3 +776,37 @@ def test_a_figure_given_to_another_name_than_its_passage_gives_it_is_withheld(
     if not shown:
         assert stream.checked[0].reason.startswith(MISATTRIBUTED)
         assert not verifier.asked
+
+
+APEC = (
+    "AI Sovereignty Makes Everyone Weaker (ITIF)\nAt the 21-nation Asia-Pacific Economic "
+    "Cooperation meeting in South Korea last month, White House Technology Advisor Michael "
+    "Kratsios endorsed the idea of AI sovereignty."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "shown"),
+    [
+        # asked "Who at the White House endorsed AI sovereignty, and where?"
+        ("Michael Kratsios endorsed AI sovereignty at the White House", False),
+        ("Kratsios endorsed AI sovereignty at the Asia-Pacific Economic Cooperation meeting", True),
+        ("Kratsios endorsed AI sovereignty at the APEC meeting in South Korea", True),  # no name
+        ("White House Technology Advisor Michael Kratsios endorsed AI sovereignty", True),
+        ("Michael Kratsios endorsed AI sovereignty at the ITIF", True),  # only its label names it
+    ],
+)
+def test_a_name_put_at_a_place_its_passage_does_not_put_it_is_withheld(
+    claim: str, shown: bool
+) -> None:
+    from assistant.answering.grounding import MISPLACED
+
+    verifier = Verifier({f"{claim}.": 0.99})  # the model would agree: it is not asked
+    stream = SentenceStream([APEC], verifier)
+    text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
+    if not shown:
+        assert text == "", stream.checked
+        assert stream.checked[0].reason == f"{MISPLACED} (“at the White House”)"
+        assert not verifier.asked
+    else:
+        assert not any(c.reason.startswith(MISPLACED) for c in stream.checked), stream.checked

@@ -181,6 +181,14 @@ def test_a_figure_the_documents_never_give_is_declined_with_what_they_do_say(
     assert not any(ch in answer.answer for ch in "£$€"), answer.answer
 
 
+def test_a_name_is_never_put_where_its_passage_does_not_put_it(assistant: Assistant) -> None:
+    # the passage: "At the 21-nation Asia-Pacific Economic Cooperation meeting in South
+    # Korea ..., White House Technology Advisor Michael Kratsios endorsed ..."; the 1.5B
+    # model's draft has him endorse it "at the White House"
+    answer = assistant.ask("Who at the White House endorsed AI sovereignty, and where?")
+    assert "at the White House" not in answer.answer, answer.answer
+
+
 def test_a_figure_is_never_shown_as_another_company_s(assistant: Assistant) -> None:
     # the passage: "Microsoft ... has reported over 40% cost savings ..., Meta reported
     # saving $1.2 billion"; the 1.5B model's draft gives Meta the 40%

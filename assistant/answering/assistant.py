@@ -45,6 +45,7 @@ from ..trust.provenance import build_record, record_answer
 from .comparison import matter, speaks_to, surveyed, surveys
 from .grounding import (
     MISATTRIBUTED,
+    MISPLACED,
     NOT_CONFIRMED,
     Checked,
     SentenceStream,
@@ -636,7 +637,9 @@ def accept(
     if not content:
         if asked:
             return decline_text(asked), True
-        unconfirmed = any(c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED)) for c in checked)
+        unconfirmed = any(
+            c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED, MISPLACED)) for c in checked
+        )
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
     # each passage's document text, read once however many sentences cite it
     whole = functools.cache(document or (lambda n: passages[n - 1]))

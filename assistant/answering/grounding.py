@@ -572,10 +572,31 @@ def misattribution(claim: str, passage: str) -> tuple[str, str, str] | None:
     return None
 
 
+MISPLACED = "puts a name's part at another place than its passage does"
+_AT_NAME = re.compile(
+    r"\bat\s+(?:the\s+)?(?P<name>[A-Z][\w&'’.-]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w&'’.-]*)*)"
+)
+
+
+def misplaced(claim: str, body: str) -> str | None:
+    """The claim's "at <Name>" when its passages' text (`body`, without their labels)
+    gives the name but never after "at": "Kratsios endorsed AI sovereignty at the White
+    House" from "At the 21-nation ... meeting in South Korea last month, White House
+    Technology Advisor Michael Kratsios endorsed ...". Every word is in the passage, so
+    the lexical test passes it; asked "Who at the White House ...?", a small model puts
+    the question's words there."""
+    for found in _AT_NAME.finditer(claim):
+        name = found.group("name").rstrip(".")
+        at_it = rf"\bat\s+(?:\S+\s+){{0,3}}{re.escape(name)}"
+        if name in body and not re.search(at_it, body, re.I):
+            return found.group(0).rstrip(".")
+    return None
+
+
 def _settled(item: Checked) -> bool:
     """Withheld whatever the model would say of it."""
     return item.reason == "repeats an earlier sentence" or item.reason.startswith(
-        (JOINT, MISATTRIBUTED)
+        (JOINT, MISATTRIBUTED, MISPLACED)
     )
 
 
@@ -863,8 +884,9 @@ class SentenceStream:
         self.buffer = ""
 
     def _attributed(self, item: Checked) -> Checked:
-        """A sentence that gives a figure to another name than its passage does is
-        withheld, whatever the model would say of it (`misattribution`)."""
+        """A sentence that gives a figure to another name than its passage does
+        (`misattribution`), or puts a name at a place its passage does not (`misplaced`),
+        is withheld, whatever the model would say of it."""
         if not item.supported:
             return item
         for n in item.cited:
@@ -877,6 +899,11 @@ class SentenceStream:
                     supported=False,
                     reason=f"{MISATTRIBUTED} ({figure} is {theirs}'s there, not {claimed}'s)",
                 )
+        body = "\n".join(  # the cited passages without their label lines
+            self.passages[n - 1].split("\n", 1)[-1] for n in item.cited if n <= len(self.passages)
+        )
+        if body and (where := misplaced(item.sentence.text, body)):
+            return replace(item, supported=False, reason=f"{MISPLACED} (“{where}”)")
         return item
 
     def _joint(self, item: Checked) -> Checked:
