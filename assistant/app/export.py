@@ -67,14 +67,18 @@ def declined_note(answer: Answer) -> str:
     return DECLINED_NOTE
 
 
-_SAYS = r"(?:says|states|notes|writes|argues|reports|mentions|suggests|explains|stresses)"
+_SAYS = r"(?:say|state|note|write|argue|report|mention|suggest|explain|stress)(?:e?s)?"
+# the question's own frame, copied into one document's paragraph: "The reports say that"
+_ALL_OF_THEM = r"(?:the|these) (?:documents|reports|papers|sources)"
 
 
 def labelled(answer: Answer) -> str:
     """The answer's text with each paragraph of an answer that compares documents (one
     paragraph per document, `Assistant.stream`) opening with the name of the document it
     cites: "**The Open Dividend** (Demos): ..."; other answers as they are. A paragraph
-    that opens by naming its document ("“The Open Dividend” says that ...") says it once."""
+    that opens by naming its document ("“The Open Dividend” says that ...") says it once,
+    and one that opens by speaking for all of them ("The reports say that ...",
+    "According to the documents, ...") speaks for its own."""
     paragraphs = answer.answer.split("\n\n")
     if answer.declined or len(paragraphs) < 2:
         return answer.answer
@@ -87,9 +91,11 @@ def labelled(answer: Answer) -> str:
             by = f" ({doc.publisher})" if doc.publisher else ""
             # "“The Open Dividend” says that X" under its own heading is "X"
             said = re.match(
-                rf"(?:“{re.escape(short_title(doc.title))}”|“{re.escape(doc.title)}”)\s+"
-                rf"{_SAYS}\s+(?:that\s+)?(?=\w)",
+                rf"(?:(?:“{re.escape(short_title(doc.title))}”|“{re.escape(doc.title)}”"
+                rf"|{_ALL_OF_THEM})\s+{_SAYS}\s+(?:that\s+)?"
+                rf"|according to {_ALL_OF_THEM},\s+)(?=\w)",
                 paragraph,
+                re.I,
             )
             if said:
                 rest = paragraph[said.end() :]
