@@ -273,6 +273,7 @@ def test_topic_words_leave_out_what_most_passages_say() -> None:
         ("What do the documents say about the NHS?", [["nhs"]]),
         ("Which documents discuss data centres, and what do they say?", [["data", "centres"]]),
         ("What is said about Estonia across the documents?", [["estonia"]]),
+        ("What do the papers say about the EU's approach?", [["eu", "approach"]]),
         (
             "What do the papers say about open-source AI and national security?",
             [["open-source", "ai"], ["national", "security"]],

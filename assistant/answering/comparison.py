@@ -127,7 +127,8 @@ def surveyed(question: str) -> list[list[str]]:
         return []
     out = []
     for part in re.split(r"\s+(?:and|or|as well as)\s+", found.group("topic").lower()):
-        words = re.findall(r"[a-z0-9][\w'’-]*", part)
+        # a possessive's name: "the EU's approach" is about the EU, written "EU" too
+        words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[a-z0-9][\w'’-]*", part)]
         while words and words[0] == "the":
             words.pop(0)
         if words and words[0].endswith("ing"):
