@@ -793,6 +793,8 @@ APEC = (
         ("Kratsios endorsed AI sovereignty at the Asia-Pacific Economic Cooperation meeting", True),
         ("Kratsios endorsed AI sovereignty at the APEC meeting in South Korea", True),  # no name
         ("White House Technology Advisor Michael Kratsios endorsed AI sovereignty", True),
+        # after a name, whose he is, not where he was: asked "Who at the White House ...?"
+        ("Michael Kratsios at the White House backed AI sovereignty", True),
         ("Michael Kratsios endorsed AI sovereignty at the ITIF", True),  # only its label names it
     ],
 )

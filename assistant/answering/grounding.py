@@ -584,8 +584,12 @@ def misplaced(claim: str, body: str) -> str | None:
     House" from "At the 21-nation ... meeting in South Korea last month, White House
     Technology Advisor Michael Kratsios endorsed ...". Every word is in the passage, so
     the lexical test passes it; asked "Who at the White House ...?", a small model puts
-    the question's words there."""
+    the question's words there. After a name, "at" tells whose it is, not where: "Michael
+    Kratsios at the White House" for the passage's "White House Technology Advisor"."""
     for found in _AT_NAME.finditer(claim):
+        before = claim[: found.start()].split()
+        if before and before[-1][:1].isupper():
+            continue
         name = found.group("name").rstrip(".")
         at_it = rf"\bat\s+(?:\S+\s+){{0,3}}{re.escape(name)}"
         if name in body and not re.search(at_it, body, re.I):
