@@ -796,6 +796,9 @@ APEC = (
         # after a name, whose he is, not where he was: asked "Who at the White House ...?"
         ("Michael Kratsios at the White House backed AI sovereignty", True),
         ("Michael Kratsios endorsed AI sovereignty at the ITIF", True),  # only its label names it
+        ("Kratsios endorsed AI at the White House", False),  # "AI" is no person
+        ("Kratsios is good at AI and aimed it at US firms", True),  # no place
+        ("Officials at the White House endorsed AI sovereignty", True),  # whose, not where
     ],
 )
 def test_a_name_put_at_a_place_its_passage_does_not_put_it_is_withheld(
@@ -808,7 +811,21 @@ def test_a_name_put_at_a_place_its_passage_does_not_put_it_is_withheld(
     text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
     if not shown:
         assert text == "", stream.checked
-        assert stream.checked[0].reason == f"{MISPLACED} (“at the White House”)"
+        assert stream.checked[0].reason == f"{MISPLACED} (“at the White House”)", stream.checked
         assert not verifier.asked
     else:
         assert not any(c.reason.startswith(MISPLACED) for c in stream.checked), stream.checked
+
+
+def test_a_name_put_at_another_place_is_withheld_even_when_the_verifier_passes_it() -> None:
+    from assistant.answering.grounding import MISPLACED
+
+    # fewer than 60% of its words are in the passage: the lexical test fails it and the
+    # verifier, which would pass it, is asked; the place is still wrong
+    claim = "Kratsios voiced his support for national control of computing at the White House"
+    verifier = Verifier({f"{claim}.": 0.95})
+    stream = SentenceStream([APEC], verifier)
+    text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
+    assert text == "", stream.checked
+    assert verifier.asked
+    assert stream.checked[0].reason.startswith(MISPLACED), stream.checked

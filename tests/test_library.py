@@ -221,13 +221,15 @@ def test_each_paragraph_of_a_comparison_is_headed_by_its_document() -> None:
     # nor speaks for all the documents under one document's heading
     for opener in (
         "The reports say that it",
-        "The documents state it",
+        "The documents state that it",
         "According to the sources, it",
     ):
         framed = labelled(replace(answer, answer=f"A [1].\n\n{opener} rained [2]."))
         assert framed.endswith("\n\n**Weather**: It rained [2]."), framed
     kept = labelled(replace(answer, answer="A [1].\n\nThe reports of rain were right [2]."))
     assert kept.endswith("**Weather**: The reports of rain were right [2].")
+    kept = labelled(replace(answer, answer="A [1].\n\nThe papers mention rain in May [2]."))
+    assert kept.endswith("**Weather**: The papers mention rain in May [2].")  # not "Rain in May"
 
 
 def test_a_cited_table_row_is_quoted_under_its_header_in_the_brief_and_the_card() -> None:

@@ -572,27 +572,38 @@ def misattribution(claim: str, passage: str) -> tuple[str, str, str] | None:
     return None
 
 
-MISPLACED = "puts a name's part at another place than its passage does"
+MISPLACED = "says it happened at a place its passage does not"
+# "at the <Name>": a venue or an event ("at the White House", "at the Paris AI Summit");
+# "good at AI", "aimed at US firms", "at EU level" name no place
 _AT_NAME = re.compile(
-    r"\bat\s+(?:the\s+)?(?P<name>[A-Z][\w&'’.-]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w&'’.-]*)*)"
+    r"\bat\s+the\s+(?P<name>[A-Z][\w&'’.-]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w&'’.-]*)*)"
+)
+# who belongs to a place rather than did something there: "officials at the Ministry"
+_MEMBERS = re.compile(
+    r"^(?:staff|officers?|officials?|employees?|researchers?|head|heads|directors?|envoys?|"
+    r"advis[eo]rs?|ministers?|teams?|people|workers?|servants|experts?|leaders?|chiefs?|"
+    r"secretar(?:y|ies)|members?|scientists?|engineers?|colleagues?|spokes(?:person|man|woman))$",
+    re.I,
 )
 
 
 def misplaced(claim: str, body: str) -> str | None:
-    """The claim's "at <Name>" when its passages' text (`body`, without their labels)
-    gives the name but never after "at": "Kratsios endorsed AI sovereignty at the White
-    House" from "At the 21-nation ... meeting in South Korea last month, White House
-    Technology Advisor Michael Kratsios endorsed ...". Every word is in the passage, so
-    the lexical test passes it; asked "Who at the White House ...?", a small model puts
-    the question's words there. After a name, "at" tells whose it is, not where: "Michael
-    Kratsios at the White House" for the passage's "White House Technology Advisor"."""
+    """The claim's "at the <Name>" when its passages' text (`body`, without their labels)
+    gives the name but never within four words after "at" or "during": "Kratsios
+    endorsed AI sovereignty at the White House" from "At the 21-nation ... meeting in
+    South Korea last month, White House Technology Advisor Michael Kratsios endorsed
+    ...". Every word is in the passage, so the lexical test passes it; asked "Who at the
+    White House ...?", a small model puts the question's words there. After a person's
+    name or a word for members, "at" says whose they are, not where: "Michael Kratsios at
+    the White House", "officials at the Ministry of Justice"."""
     for found in _AT_NAME.finditer(claim):
         before = claim[: found.start()].split()
-        if before and before[-1][:1].isupper():
+        last = before[-1].strip(",") if before else ""
+        if (last[:1].isupper() and not last.isupper()) or _MEMBERS.match(last):
             continue
         name = found.group("name").rstrip(".")
-        at_it = rf"\bat\s+(?:\S+\s+){{0,3}}{re.escape(name)}"
-        if name in body and not re.search(at_it, body, re.I):
+        at_it = rf"\b(?:at|during)\s+(?:\S+\s+){{0,3}}{re.escape(name)}\b"
+        if re.search(rf"\b{re.escape(name)}\b", body) and not re.search(at_it, body, re.I):
             return found.group(0).rstrip(".")
     return None
 
@@ -941,7 +952,13 @@ class SentenceStream:
         return item
 
     def _verified(self, item: Checked) -> Checked:
-        """The held sentence after the verifier has read its passage(s)."""
+        """The held sentence after the verifier has read its passage(s); one it passes is
+        still withheld if it gives a figure to another name or puts it at another place
+        than the passage(s) it is now cited to (`_attributed`): the verifier cannot tell."""
+        checked = self._asked(item)
+        return self._attributed(checked) if checked.supported else checked
+
+    def _asked(self, item: Checked) -> Checked:
         if self.verify is None or not needs_verifier(item, self.passages):
             return item  # held only to keep the order
         if _settled(item):

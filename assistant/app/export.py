@@ -91,9 +91,9 @@ def labelled(answer: Answer) -> str:
             by = f" ({doc.publisher})" if doc.publisher else ""
             # "“The Open Dividend” says that X" under its own heading is "X"
             said = re.match(
-                rf"(?:(?:“{re.escape(short_title(doc.title))}”|“{re.escape(doc.title)}”"
-                rf"|{_ALL_OF_THEM})\s+{_SAYS}\s+(?:that\s+)?"
-                rf"|according to {_ALL_OF_THEM},\s+)(?=\w)",
+                rf"(?:(?:“{re.escape(short_title(doc.title))}”|“{re.escape(doc.title)}”)"
+                rf"\s+{_SAYS}\s+(?:that\s+)?"  # not "The papers mention export controls"
+                rf"|{_ALL_OF_THEM}\s+{_SAYS}\s+that\s+|according to {_ALL_OF_THEM},\s+)(?=\w)",
                 paragraph,
                 re.I,
             )
