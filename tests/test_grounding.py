@@ -746,6 +746,13 @@ def test_a_claim_that_sums_up_a_list_is_checked_against_every_item() -> None:
     assert shown.split("\n")[1:] == ["The plan names three sources.", *items]
 
 
+def _cited_once(claim: str, passage: str, verifier: Verifier) -> tuple[str, SentenceStream]:
+    """What the stream shows of "<claim> [1]." drafted over the one passage."""
+    stream = SentenceStream([passage], verifier)
+    text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
+    return text, stream
+
+
 OCP = (
     "Open standards (Demos, 2025)\nThe benefits of open standards are clear. Microsoft, for "
     "example, has reported over 40% cost savings using OCP designs, Meta reported saving "
@@ -770,8 +777,7 @@ def test_a_figure_given_to_another_name_than_its_passage_gives_it_is_withheld(
     from assistant.answering.grounding import MISATTRIBUTED
 
     verifier = Verifier({f"{claim}.": 0.99})  # the model would agree: it is not asked
-    stream = SentenceStream([OCP], verifier)
-    text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
+    text, stream = _cited_once(claim, OCP, verifier)
     assert (text == f"{claim} [1].") is shown, stream.checked
     if not shown:
         assert stream.checked[0].reason.startswith(MISATTRIBUTED)
@@ -807,8 +813,7 @@ def test_a_name_put_at_a_place_its_passage_does_not_put_it_is_withheld(
     from assistant.answering.grounding import MISPLACED
 
     verifier = Verifier({f"{claim}.": 0.99})  # the model would agree: it is not asked
-    stream = SentenceStream([APEC], verifier)
-    text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
+    text, stream = _cited_once(claim, APEC, verifier)
     if not shown:
         assert text == "", stream.checked
         assert stream.checked[0].reason == f"{MISPLACED} (“at the White House”)", stream.checked
@@ -824,8 +829,7 @@ def test_a_name_put_at_another_place_is_withheld_even_when_the_verifier_passes_i
     # verifier, which would pass it, is asked; the place is still wrong
     claim = "Kratsios voiced his support for national control of computing at the White House"
     verifier = Verifier({f"{claim}.": 0.95})
-    stream = SentenceStream([APEC], verifier)
-    text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
+    text, stream = _cited_once(claim, APEC, verifier)
     assert text == "", stream.checked
     assert verifier.asked
     assert stream.checked[0].reason.startswith(MISPLACED), stream.checked

@@ -45,6 +45,11 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     return assistant
 
 
+def _shown(answer: Answer) -> str:
+    """The answer and its citations' numbers and documents, for a failed assertion."""
+    return f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+
+
 @pytest.mark.parametrize(
     ("question", "fact", "doc_id"),
     [
@@ -73,7 +78,7 @@ def test_known_answers_are_found_and_cited(
     assistant: Assistant, question: str, fact: str, doc_id: str
 ) -> None:
     answer = assistant.ask(question)
-    shown = f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+    shown = _shown(answer)
     print(f"{answer.timings.total_s:.1f} s: {shown}")
     assert not answer.declined, shown
     assert fact.lower() in answer.answer.lower(), shown
@@ -131,7 +136,7 @@ def test_questions_in_other_words_are_answered_from_their_passage(
     assistant: Assistant, question: str, fact: str, doc_id: str
 ) -> None:
     answer = assistant.ask(question)
-    shown = f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+    shown = _shown(answer)
     assert not answer.declined, shown
     assert fact in answer.answer, shown
     assert any(c.doc_id == doc_id and fact in c.text for c in answer.citations), shown
@@ -142,7 +147,7 @@ def test_a_question_put_to_all_the_documents_is_answered_by_each_that_speaks_to_
 ) -> None:
     # asked at once, the model answers from the best-matching document and stops there
     answer = assistant.ask("What do the documents say about the NHS?")
-    shown = f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+    shown = _shown(answer)
     assert not answer.declined, shown
     cited = {c.doc_id for c in answer.citations}
     assert {"cam-ai-sovereignty-vision", "open-dividend"} <= cited, shown
@@ -157,7 +162,7 @@ def test_a_question_for_the_documents_that_mention_something_cites_only_those_th
     # export controls" from a passage that never does; given every passage in one prompt,
     # the model declined
     answer = assistant.ask("Which papers mention export controls?")
-    shown = f"{answer.answer!r} citing {[(c.n, c.doc_id) for c in answer.citations]}"
+    shown = _shown(answer)
     assert not answer.declined, shown
     assert "open-dividend" in {c.doc_id for c in answer.citations}, shown
     assert all("export control" in c.text.lower() for c in answer.citations), shown

@@ -955,8 +955,8 @@ class SentenceStream:
         """The held sentence after the verifier has read its passage(s); one it passes is
         still withheld if it gives a figure to another name or puts it at another place
         than the passage(s) it is now cited to (`_attributed`): the verifier cannot tell."""
-        checked = self._asked(item)
-        return self._attributed(checked) if checked.supported else checked
+        checked = self._asked(item)  # the same item when nothing was asked: checked already
+        return self._attributed(checked) if checked.supported and checked is not item else checked
 
     def _asked(self, item: Checked) -> Checked:
         if self.verify is None or not needs_verifier(item, self.passages):
