@@ -366,6 +366,40 @@ def test_a_whole_sentence_copied_from_the_passage_it_is_re_cited_to_needs_no_mod
     assert shown == f"{P2[:-1]} [2]." and verifier.asked == []
 
 
+OCP = (
+    "Microsoft, for example, has reported over 40% cost savings in server deployment using "
+    "OCP designs, Meta reported saving $1.2 billion, and others have adopted them."
+)
+
+
+def test_a_short_copied_sentence_giving_its_name_a_figure_needs_no_model() -> None:
+    verifier = Verifier({})
+    stream = SentenceStream([f"label\n{p}" for p in (P1, OCP)], verifier)
+    words = "Meta reported saving $1.2 billion [1].".split(" ")
+    shown = [piece for word in words for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert "".join(shown).strip() == "Meta reported saving $1.2 billion [2]."
+    assert verifier.asked == []
+
+
+@pytest.mark.parametrize(
+    "short",
+    [
+        "Microsoft reported saving $1.2 billion.",  # the figure given to another name
+        "It reported saving $1.2 billion.",  # no name of its own
+        "Meta reported cost savings.",  # a name without a figure
+    ],
+)
+def test_a_short_sentence_without_its_own_name_and_figure_from_the_passage_is_not_shown(
+    short: str,
+) -> None:
+    verifier = Verifier({short: 0.1})
+    stream = SentenceStream([f"label\n{p}" for p in (P1, OCP)], verifier)
+    shown = [piece for word in f"{short[:-1]} [1].".split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert "".join(shown).strip() == ""
+
+
 @pytest.mark.parametrize(
     "copied",
     [

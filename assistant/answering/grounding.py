@@ -627,15 +627,28 @@ _LIST_ITEM = re.compile(
     r"^\s*(?:\(?[a-z0-9]{1,3}[).]|[-*\u2022])\s|[,;:]\s*$|\b(?:and|or)\W*$", re.I
 )
 MIN_STANDING_WORDS = 6
+MIN_FIGURE_WORDS = 4  # a name and its figure: "Meta reported saving $1.2 billion."
 
 
 def self_standing(sentence: str) -> bool:
-    """A sentence that says the same thing out of its passage as in it."""
+    """A sentence that says the same thing out of its passage as in it: six words or
+    more, or fewer that give a figure to the name they open with (a whole statement of
+    who reported, spent or saved what)."""
+    words = len(sentence.split())
     return (
-        len(sentence.split()) >= MIN_STANDING_WORDS
+        (words >= MIN_STANDING_WORDS or (words >= MIN_FIGURE_WORDS and _named_figure(sentence)))
         and not _POINTS_BACK.search(sentence.strip(" \"'\u201c\u2018"))
         and not _LIST_ITEM.search(sentence)
     )
+
+
+def _named_figure(sentence: str) -> bool:
+    """The sentence opens with a name and gives that name a figure."""
+    first = _TOKEN.match(sentence.strip(" \"'\u201c\u2018"))
+    if first is None or not first.group(0)[:1].isupper() or first.group(0).isupper():
+        return False
+    owner = first.group(0).lower()
+    return any(name == owner for pairs in _owners(sentence) for _, name in pairs)
 
 
 # "..., according to the Demos appendix." / "According to ITIF, ..." / "..., per the
