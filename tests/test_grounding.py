@@ -537,6 +537,29 @@ def test_a_sentence_that_is_only_a_title_is_dropped_but_a_title_inside_one_stays
     assert the_title._clean("Open Dividend [4].") == ""
 
 
+def test_a_sentence_that_is_only_a_short_section_heading_is_dropped() -> None:
+    headings = [
+        "5. Integrating Digital Initiatives",
+        "Key Points",
+        "4. Influence a positive future for AI globally by openly sharing tools",
+    ]
+    stream = SentenceStream([f"label\n{p}" for p in PASSAGES], headings=headings)
+    text = "Integrating Digital Initiatives [1]. Red Hat said sovereignty needs the ability to "
+    text += "switch providers [3]."
+    shown = [piece for word in text.split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert "".join(shown).strip() == (
+        "Red Hat said sovereignty needs the ability to switch providers [3]."
+    )
+    assert stream._clean("5. Integrating Digital Initiatives.") == ""
+    assert stream._clean("Key points [2].") == ""
+    inside = "Estonia is named under Integrating Digital Initiatives [1]."
+    assert stream._clean(inside) == inside
+    # a long heading can be a sentence of the answer: a recommendation
+    long = "Influence a positive future for AI globally by openly sharing tools [1]."
+    assert stream._clean(long) == long
+
+
 def test_a_sentence_copied_word_for_word_needs_no_verifier_even_without_its_marker() -> None:
     verifier = Verifier({})
     shown, stream = _stream(P2, verifier)  # no marker: re-cited to passage 2

@@ -583,6 +583,7 @@ class Assistant:
             titles,
             sources=[h.chunk.doc_id for h in hits],
             named=retriever.named_documents,
+            headings=[h.chunk.section for h in hits if h.chunk.section],
         )
 
     def _checked(

@@ -728,6 +728,7 @@ class SentenceStream:
         titles: Sequence[str] = (),
         sources: Sequence[str] = (),
         named: Callable[[str], set[str]] | None = None,
+        headings: Sequence[str] = (),
     ) -> None:
         self.passages = passages
         self.verify = verify
@@ -742,6 +743,12 @@ class SentenceStream:
             {label for label in labels if len(label.split()) >= 4}, key=len, reverse=True
         )
         self.titles = {_bare(t) for t in titles if len(t.split()) >= 3}
+        # and a passage's short section heading, numbered or not ("5. Integrating Digital
+        # Initiatives"), which a small model gives as the answer to "Which documents
+        # ...?"; a long one can be a sentence ("4. Influence a positive future for AI ...")
+        self.titles |= {
+            _bare(h) for h in (_NUMBERING.sub("", h) for h in headings) if len(h.split()) <= 6
+        } - {""}
         # a label that opens with its title and is followed by a verb is the subject of
         # its sentence ("<label> says that ...", "<label> was published in June 2025"):
         # the title, quoted, stands in for it; elsewhere a label is dropped
@@ -875,9 +882,10 @@ class SentenceStream:
 
     def _clean(self, raw: str) -> str:
         """A passage's label copied into the text is not part of the answer, nor is a
-        sentence that is only a document's title (a title inside a sentence stays)."""
+        sentence that is only a document's title or a passage's section heading (one
+        inside a sentence stays)."""
         raw = self._unlabelled(raw)
-        if _bare(raw) in self.titles:
+        if _bare(raw) in self.titles or _bare(_NUMBERING.sub("", raw)) in self.titles:
             return ""
         raw = _SPACED_INITIALISM.sub(  # "U. S." written as the passages write it: "U.S."
             lambda m: (
@@ -1145,6 +1153,9 @@ def short_title(title: str) -> str:
     ..."), as a sentence names a document; the citation gives it in full."""
     head = re.split(r":\s|\s*[—–]\s*|\s-\s", title, maxsplit=1)[0].strip()
     return head if len(head.split()) >= 2 else title
+
+
+_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.|[ivx]+\.)\s+")  # "5. ", "2.1 ", "B. "
 
 
 def _bare(text: str) -> str:
