@@ -396,6 +396,27 @@ def test_a_question_put_to_the_documents_together_is_answered_by_each_in_turn(
     assert user.rstrip().endswith("“Justice” says on this.\nAnswer:")
 
 
+def test_a_document_the_search_left_out_is_given_its_passage_on_a_surveyed_topic(
+    fake_assistant: Assistant,
+) -> None:
+    retriever = fake_assistant.retriever
+    question = "Which documents mention transcription tools, and what do they say?"
+    hits = retriever.search(question, 2, ["openness", "weather"])  # as if outranked
+    assert {h.chunk.doc_id for h in hits} == {"openness", "weather"}
+    seated = Assistant._seated(question, question, hits, retriever, None)
+    assert len(seated) == len(hits)  # in the place of a passage that never names it
+    assert [h.chunk.doc_id for h in seated].count("justice") == 1
+    assert "transcription tools" in seated[-1].chunk.passage
+    # not beyond the documents searched, nor for a question to one document or no topic
+    assert Assistant._seated(question, question, hits, retriever, ["openness", "weather"]) == hits
+    for other in (
+        "What does the justice digest say about transcription tools?",
+        "Which documents say who switches providers?",
+        "Which documents mention transcription software?",  # not its words together
+    ):
+        assert Assistant._seated(other, other, hits, retriever, None) == hits
+
+
 def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_are_silent() -> None:
     from dataclasses import replace
 

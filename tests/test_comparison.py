@@ -18,6 +18,7 @@ from assistant.answering.comparison import (
     NOT_ADDRESSED,
     matter,
     mentions,
+    phrased,
     quotation,
     row_question,
     speaks_to,
@@ -285,6 +286,9 @@ def test_topic_words_leave_out_what_most_passages_say() -> None:
         ),
         ("What do these reports say regarding Microsoft or Meta?", [["microsoft"], ["meta"]]),
         ("Which papers mention export controls on chips?", [["export", "controls"]]),
+        ("Which of these papers bring up Singapore, and in what context?", [["singapore"]]),
+        ("Which reports refer to DeepSeek?", [["deepseek"]]),
+        ("Which documents address data localisation?", [["data", "localisation"]]),
         # a verb, not a thing the documents must name in the question's words
         ("Across the documents, who is worried about depending on US firms?", []),
         ("What do the documents say about AI tools and switching providers?", []),
@@ -312,6 +316,17 @@ def test_a_document_speaks_to_a_topic_when_it_holds_each_word_of_one_of_its_part
     assert speaks_to("Localised data.", [["data", "localisation"], ["nhs"]])
     assert not speaks_to("Rules on data.", [["data", "localisation"], ["nhs"]])
     assert speaks_to("Anything at all.", [])  # no topic: no gate
+
+
+def test_a_topic_is_phrased_when_its_words_stand_together_in_any_of_their_forms() -> None:
+    centres = [["data", "centres"]]
+    assert phrased("New data centres should follow open standards.", centres)
+    assert phrased("New data centers.", centres) and phrased("A data centre.", centres)
+    assert phrased("Open-source AI models.", [["open", "source", "ai"]])
+    assert phrased("national AI policies", [["ai", "policy"]])
+    assert not phrased("Data sovereignty needs new centres.", centres)  # apart
+    assert not phrased("centres of data", centres)  # out of order
+    assert phrased("Rules on localisation.", [["data", "localisation"], ["rules"]])
 
 
 def test_a_row_whose_passages_never_mention_the_topic_is_not_addressed(

@@ -26,7 +26,8 @@ import functools
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,7 @@ from ..ingest.spaces import User, allowed, owner_of, sees, space_folder, visible
 from ..ingest.store import DocumentRecord, Manifest, StoredIndex, load_index
 from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
-from .comparison import matter, speaks_to, surveyed, surveys
+from .comparison import matter, phrased, speaks_to, surveyed, surveys
 from .grounding import (
     MISATTRIBUTED,
     MISPLACED,
@@ -72,6 +73,7 @@ from .responsiveness import Asked, asked_for, decline_text, gives, hint
 from .retrieval import Hit, Retriever
 
 SURVEYED = 3  # documents a question put to the documents together is asked of, at most
+SEAT_SEARCH = 3  # passages of a document searched on its own for such a question's topic
 _CONNECTIVE = re.compile(r"^(and|but|also|what about|how about|so|then)\b", re.I)
 _PRONOUN = re.compile(
     r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|him)\b", re.I
@@ -369,6 +371,70 @@ class Assistant:
             return [packed.messages]
         return [focused_messages(packed, question, numbered) for numbered in chosen]
 
+    @staticmethod
+    def _seated(
+        asked: str,
+        query: str,
+        hits: list[Hit],
+        retriever: Retriever,
+        documents: Collection[str] | None,
+    ) -> list[Hit]:
+        """For a question put to the documents together about a named topic ("Which
+        papers bring up Singapore?", `surveyed`), `hits` with each document among
+        `documents` (None: all) that the search left out, or found only passages of that
+        never name the topic, given its own best passage that names it, words together
+        ("data centres", not "data sovereignty ... centres"): one search over the whole
+        library ranks a second document's passage on the topic below a first document's
+        other passages. Such passages take the places of the last passages of documents
+        that do not speak to the topic, then of the speaking document with the most (the
+        prompt does not grow), while fewer than `SURVEYED` documents speak to it."""
+        topic = surveyed(asked)
+        if not topic or not hits or not surveys(asked):
+            return hits
+
+        def speaks(text: str) -> bool:
+            return not unmentioned(query, text) and speaks_to(text, topic)
+
+        found: dict[str, list[Hit]] = {}
+        for hit in hits:
+            found.setdefault(hit.chunk.doc_id, []).append(hit)
+        speaking = {
+            d for d, each in found.items() if speaks("\n".join(h.chunk.passage for h in each))
+        }
+        if len(speaking) >= SURVEYED:
+            return hits
+        taken = {hit.chunk.chunk_id for hit in hits}
+        seated = []
+        for doc_id in sorted(
+            retriever.index.manifest.documents if documents is None else documents
+        ):
+            if doc_id in speaking:
+                continue
+            own = retriever.search(query, SEAT_SEARCH, [doc_id])
+            best = next(
+                (
+                    h
+                    for h in own
+                    if h.chunk.chunk_id not in taken
+                    and phrased(h.chunk.passage, topic)
+                    and speaks(h.chunk.passage)
+                ),
+                None,
+            )
+            if best is not None:
+                seated.append(best)
+        seated = sorted(seated, key=lambda h: -h.score)[: SURVEYED - len(speaking)]
+        kept = list(hits)
+        for _ in seated:
+            drop = next((h for h in reversed(kept) if h.chunk.doc_id not in speaking), None)
+            if drop is None:
+                doc_id, n = Counter(h.chunk.doc_id for h in kept).most_common(1)[0]
+                if n < 2:
+                    break
+                drop = next(h for h in reversed(kept) if h.chunk.doc_id == doc_id)
+            kept.remove(drop)
+        return kept + seated
+
     def _not_yet_indexed(self, name: str, user: User | None) -> bool:
         """A file of the corpus folder named `name` (its id: the name without extension)
         in what `user` sees."""
@@ -458,6 +524,14 @@ class Assistant:
                 query, top_k, scope or allowed(user, retriever.index.manifest.documents)
             )
         )
+        if passages is None:
+            hits = self._seated(
+                question,
+                query,
+                hits,
+                retriever,
+                scope or allowed(user, retriever.index.manifest.documents),
+            )
         retrieved = time.perf_counter()
         generator = self.generator
         asked = asked_for(question)

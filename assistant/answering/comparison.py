@@ -104,10 +104,11 @@ def surveys(question: str) -> bool:
 
 
 # What a question put to the documents is about: "What do the documents say about the
-# NHS?", "Which papers discuss data centres, and ...?" (not after "on": "depend on US
-# firms" is no topic the documents must name)
+# NHS?", "Which papers discuss data centres, and ...?", "Which bring up Singapore?" (not
+# after "on": "depend on US firms" is no topic the documents must name)
 _ABOUT = re.compile(
-    r"\b(?:about|regarding|concerning|discuss(?:es|ed)?|mention(?:s|ed)?|covers?)\s+"
+    r"\b(?:about|regarding|concerning|discuss(?:es|ed)?|mention(?:s|ed)?|covers?|"
+    r"bring(?:s)? up|brought up|refer(?:s|red)? to|address(?:es|ed)?|deal(?:s|t)? with)\s+"
     r"(?P<topic>[^,;:?.!]+)",
     re.I,
 )
@@ -163,12 +164,35 @@ def speaks_to(text: str, topics: Sequence[Sequence[str]]) -> bool:
 
 
 def _any_form(lower: str, word: str) -> bool:
-    forms = {  # "centres" and "centers" either way
+    return any(_holds(lower, form) for form in _forms(word))
+
+
+def _forms(word: str) -> set[str]:
+    """The starts of a topic word's forms: "centres" and "centers" either way, a longer
+    word by its first `ROOT` letters."""
+    forms = {
         word,
         re.sub(r"(?<=[^aeiou])re(s?)$", r"er\1", word),
         re.sub(r"(?<=[^aeiou])er(s?)$", r"re\1", word),
     }
-    return any(_holds(lower, w[:ROOT] if len(w) > ROOT else w) for w in forms)
+    return {w[:ROOT] if len(w) > ROOT else w for w in forms}
+
+
+def phrased(text: str, topics: Sequence[Sequence[str]]) -> bool:
+    """Whether `text` holds the words of one of `topics` together and in order, each in
+    any of its forms ("data centers" for "data centres", "open source AI" for
+    "open-source AI"): stricter than `speaks_to`, for a document the search left out."""
+    for words in topics:
+        starts = []
+        for word in words:
+            stems = set()
+            for form in _forms(word):
+                stem = form[:-1] if len(form) > 3 and form.endswith("s") else form
+                stems |= {stem, other_spelling(stem) or stem}
+            starts.append("(?:" + "|".join(re.escape(s) for s in sorted(stems)) + ")")
+        if re.search(r"\b" + r"[\w'’]*[\s-]+".join(starts), text, re.I):
+            return True
+    return False
 
 
 # What a question that compares documents asks each of them about ("Do ITIF and Demos
