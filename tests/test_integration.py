@@ -168,6 +168,19 @@ def test_a_question_for_the_documents_that_mention_something_cites_only_those_th
     assert all("export control" in c.text.lower() for c in answer.citations), shown
 
 
+def test_a_document_the_library_search_left_out_is_heard_on_the_topic_it_names(
+    assistant: Assistant,
+) -> None:
+    # the one search over the library gave Demos's Singapore passages and none of the
+    # Sovereign AI paper's, whose passage on digital identity names Singapore
+    answer = assistant.ask("Which of these papers bring up Singapore, and in what context?")
+    shown = _shown(answer)
+    assert not answer.declined, shown
+    cited = {c.doc_id for c in answer.citations}
+    assert {"open-dividend", "sovereign-ai-national-policy"} <= cited, shown
+    assert all("Singapore" in c.text for c in answer.citations), shown
+
+
 def test_the_questions_the_ui_suggests_are_answered(assistant: Assistant) -> None:
     from assistant.ingest.documents import read_metadata
 
