@@ -366,12 +366,6 @@ def test_a_whole_sentence_copied_from_the_passage_it_is_re_cited_to_needs_no_mod
     assert shown == f"{P2[:-1]} [2]." and verifier.asked == []
 
 
-OCP = (
-    "Microsoft, for example, has reported over 40% cost savings in server deployment using "
-    "OCP designs, Meta reported saving $1.2 billion, and others have adopted them."
-)
-
-
 def test_a_short_copied_sentence_giving_its_name_a_figure_needs_no_model() -> None:
     verifier = Verifier({})
     stream = SentenceStream([f"label\n{p}" for p in (P1, OCP)], verifier)
@@ -877,6 +871,39 @@ def test_a_name_put_at_a_place_its_passage_does_not_put_it_is_withheld(
         assert not verifier.asked
     else:
         assert not any(c.reason.startswith(MISPLACED) for c in stream.checked), stream.checked
+
+
+CAMBRIDGE = (
+    "UK needs clearer vision on AI sovereignty (ai@cam)\n“The UK has world-class "
+    "universities and the NHS,” said Professor Neil Lawrence, DeepMind Professor of Machine "
+    "Learning. The report was written by the ai@cam team.\n\n**Jessica Montgomery**"
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "shown"),
+    [
+        # asked "Who wrote the Cambridge piece?": the passage quotes him, he wrote nothing
+        ("The piece was written by Professor Neil Lawrence, DeepMind Professor", False),
+        ("Neil Lawrence wrote that the UK has world-class universities and the NHS", False),
+        ("Professor Neil Lawrence said the UK has world-class universities and the NHS", True),
+        ("The report was written by the ai@cam team", True),  # no name
+        ("The report was written by Jessica Montgomery", True),  # a byline of its own
+        ("It was written by Professor Lawrence", False),
+    ],
+)
+def test_a_name_made_an_author_where_its_passage_does_not_is_withheld(
+    claim: str, shown: bool
+) -> None:
+    from assistant.answering.grounding import MISAUTHORED
+
+    verifier = Verifier({f"{claim}.": 0.99})
+    text, stream = _cited_once(claim, CAMBRIDGE, verifier)
+    if not shown:
+        assert text == "", stream.checked
+        assert stream.checked[0].reason.startswith(MISAUTHORED), stream.checked
+    else:
+        assert not any(c.reason.startswith(MISAUTHORED) for c in stream.checked), stream.checked
 
 
 def test_a_name_put_at_another_place_is_withheld_even_when_the_verifier_passes_it() -> None:

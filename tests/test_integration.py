@@ -207,6 +207,16 @@ def test_a_name_is_never_put_where_its_passage_does_not_put_it(assistant: Assist
     assert "at the White House" not in answer.answer, answer.answer
 
 
+def test_a_person_a_document_quotes_is_never_shown_as_its_author(assistant: Assistant) -> None:
+    # the digest quotes "..., said Professor Neil Lawrence"; it names no author, and the
+    # 1.5B model's draft said it "was written by Professor Neil Lawrence"
+    answer = assistant.ask(
+        "Who wrote the Cambridge piece, and what do they want the government to do?"
+    )
+    made_author = r"(?:written|authored) by (?:\S+\s+){0,3}?Lawrence|Lawrence\s+(?:wrote|authored)"
+    assert not re.search(made_author, answer.answer), answer.answer
+
+
 def test_a_figure_is_never_shown_as_another_company_s(assistant: Assistant) -> None:
     # the passage: "Microsoft ... has reported over 40% cost savings ..., Meta reported
     # saving $1.2 billion"; the 1.5B model's draft gives Meta the 40%

@@ -46,6 +46,7 @@ from ..trust.provenance import build_record, record_answer
 from .comparison import matter, phrased, speaks_to, surveyed, surveys
 from .grounding import (
     MISATTRIBUTED,
+    MISAUTHORED,
     MISPLACED,
     NOT_CONFIRMED,
     Checked,
@@ -713,7 +714,8 @@ def accept(
         if asked:
             return decline_text(asked), True
         unconfirmed = any(
-            c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED, MISPLACED)) for c in checked
+            c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED, MISPLACED, MISAUTHORED))
+            for c in checked
         )
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
     # each passage's document text, read once however many sentences cite it

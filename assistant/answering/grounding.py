@@ -608,10 +608,60 @@ def misplaced(claim: str, body: str) -> str | None:
     return None
 
 
+MISAUTHORED = "says who wrote it where its passage does not"
+_WROTE_BY = re.compile(
+    r"\b(?:written|authored|co-authored|penned|edited)\s+by\s+"
+    r"(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)"
+)
+_WROTE = re.compile(
+    r"(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)\s+(?:wrote|authored|co-authored|penned)\b"
+)
+AUTHOR_REACH = 8  # words between an authorship word and the name it is about, in a sentence
+_SENTENCE_END = re.compile(
+    r"(?<=[a-z0-9)”\"][.!?])\s+|\n"
+)  # not after an initial: "David L. Shrier"
+
+
+def misauthored(claim: str, body: str) -> str | None:
+    """The name the claim says wrote something ("written by Professor Neil Lawrence",
+    "Neil Lawrence wrote ...") when its passages' text (`body`, without their labels)
+    gives the name but never near "by", "author", "wrote" or "edited": asked "Who wrote
+    the Cambridge piece?", a small model made the professor it quotes ("..., said
+    Professor Neil Lawrence") its author. A name only a label holds (a paper's authors)
+    is not checked."""
+    for pattern in (_WROTE_BY, _WROTE):
+        for found in pattern.finditer(claim):
+            surname = found.group("name").split()[-1].rstrip(".,")
+            if len(surname) < 2 or not re.search(rf"\b{re.escape(surname)}\b", body):
+                continue
+            cue = r"\b(?:by|authors?|authored|co-authored|wrote|written|writes|edited|editors?)\b"
+            near = rf"(?:\W+\S+){{0,{AUTHOR_REACH}}}?\W+"
+            authored = rf"{cue}{near}{re.escape(surname)}\b|\b{re.escape(surname)}\b{near}{cue}"
+            if not any(
+                re.search(authored, sentence, re.I) for sentence in _SENTENCE_END.split(body)
+            ) and not _byline(surname, body):
+                return found.group(0).rstrip(".,")
+    return None
+
+
+def _byline(surname: str, body: str) -> bool:
+    """The name stands on a line of its own among a few names ("**Jamie Hancock**"), as
+    a report's authors do under its title."""
+    for line in body.splitlines():
+        words = re.findall(r"[\w.'’-]+", line)
+        if (
+            surname in words
+            and len(words) <= 6
+            and all(w[:1].isupper() or w in ("and", "&") for w in words)
+        ):
+            return True
+    return False
+
+
 def _settled(item: Checked) -> bool:
     """Withheld whatever the model would say of it."""
     return item.reason == "repeats an earlier sentence" or item.reason.startswith(
-        (JOINT, MISATTRIBUTED, MISPLACED)
+        (JOINT, MISATTRIBUTED, MISPLACED, MISAUTHORED)
     )
 
 
@@ -940,6 +990,8 @@ class SentenceStream:
         )
         if body and (where := misplaced(item.sentence.text, body)):
             return replace(item, supported=False, reason=f"{MISPLACED} (“{where}”)")
+        if body and (who := misauthored(item.sentence.text, body)):
+            return replace(item, supported=False, reason=f"{MISAUTHORED} (“{who}”)")
         return item
 
     def _joint(self, item: Checked) -> Checked:
