@@ -412,9 +412,14 @@ def test_a_document_the_search_left_out_is_given_its_passage_on_a_surveyed_topic
     for other in (
         "What does the justice digest say about transcription tools?",
         "Which documents say who switches providers?",
-        "Which documents mention transcription software?",  # not its words together
+        "Which documents mention probation tools?",  # both words, but apart
     ):
         assert Assistant._seated(other, other, hits, retriever, None) == hits
+    # never more passages than were given: the one document found speaks to the topic
+    # and has no passage to spare
+    question = "Which documents mention AI?"
+    alone = retriever.search(question, 1, ["justice"])
+    assert len(Assistant._seated(question, question, alone, retriever, None)) == 1
 
 
 def test_a_draft_no_passage_supports_is_declined_without_saying_the_documents_are_silent() -> None:

@@ -288,7 +288,8 @@ def test_topic_words_leave_out_what_most_passages_say() -> None:
         ("Which papers mention export controls on chips?", [["export", "controls"]]),
         ("Which of these papers bring up Singapore, and in what context?", [["singapore"]]),
         ("Which reports refer to DeepSeek?", [["deepseek"]]),
-        ("Which documents address data localisation?", [["data", "localisation"]]),
+        # what to do about something is no topic the documents must name
+        ("What do the documents say governments should do to address the risk of lock-in?", []),
         # a verb, not a thing the documents must name in the question's words
         ("Across the documents, who is worried about depending on US firms?", []),
         ("What do the documents say about AI tools and switching providers?", []),
@@ -327,6 +328,8 @@ def test_a_topic_is_phrased_when_its_words_stand_together_in_any_of_their_forms(
     assert not phrased("Data sovereignty needs new centres.", centres)  # apart
     assert not phrased("centres of data", centres)  # out of order
     assert phrased("Rules on localisation.", [["data", "localisation"], ["rules"]])
+    assert phrased("Two tools.", [["tools"]]) and not phrased("Deep learning.", [["deepseek"]])
+    assert not phrased("The president said.", [["pressure"]])
 
 
 def test_a_row_whose_passages_never_mention_the_topic_is_not_addressed(

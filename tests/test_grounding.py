@@ -376,6 +376,16 @@ def test_a_short_copied_sentence_giving_its_name_a_figure_needs_no_model() -> No
     assert verifier.asked == []
 
 
+def test_a_short_sentence_stands_alone_only_when_it_opens_with_a_name_given_a_figure() -> None:
+    from assistant.answering.grounding import self_standing
+
+    assert self_standing("Meta reported saving $1.2 billion.", OCP)
+    passage = "Prices rose in 2023. Costs fell by 40%. Others followed."
+    assert not self_standing("Costs fell by 40%.", passage)  # a capital opening a sentence
+    assert not self_standing("Meta reported cost savings.", OCP)  # no figure
+    assert self_standing("Microsoft has reported over 40% cost savings in server deployment.")
+
+
 @pytest.mark.parametrize(
     "short",
     [
@@ -547,6 +557,9 @@ def test_a_sentence_that_is_only_a_short_section_heading_is_dropped() -> None:
     )
     assert stream._clean("5. Integrating Digital Initiatives.") == ""
     assert stream._clean("Key points [2].") == ""
+    # a one-word heading can be the answer: "Which country built SEA-LION?"
+    countries = SentenceStream([f"label\n{p}" for p in PASSAGES], headings=["SINGAPORE"])
+    assert countries._clean("Singapore [1].") == "Singapore [1]."
     inside = "Estonia is named under Integrating Digital Initiatives [1]."
     assert stream._clean(inside) == inside
     # a long heading can be a sentence of the answer: a recommendation

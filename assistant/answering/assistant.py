@@ -426,6 +426,7 @@ class Assistant:
                 seated.append(best)
         seated = sorted(seated, key=lambda h: -h.score)[: SURVEYED - len(speaking)]
         kept = list(hits)
+        room = 0
         for _ in seated:
             drop = next((h for h in reversed(kept) if h.chunk.doc_id not in speaking), None)
             if drop is None:
@@ -434,7 +435,8 @@ class Assistant:
                     break
                 drop = next(h for h in reversed(kept) if h.chunk.doc_id == doc_id)
             kept.remove(drop)
-        return kept + seated
+            room += 1
+        return kept + seated[:room]
 
     def _not_yet_indexed(self, name: str, user: User | None) -> bool:
         """A file of the corpus folder named `name` (its id: the name without extension)

@@ -108,7 +108,7 @@ def surveys(question: str) -> bool:
 # after "on": "depend on US firms" is no topic the documents must name)
 _ABOUT = re.compile(
     r"\b(?:about|regarding|concerning|discuss(?:es|ed)?|mention(?:s|ed)?|covers?|"
-    r"bring(?:s)? up|brought up|refer(?:s|red)? to|address(?:es|ed)?|deal(?:s|t)? with)\s+"
+    r"bring(?:s)? up|brought up|refer(?:s|red)? to)\s+"
     r"(?P<topic>[^,;:?.!]+)",
     re.I,
 )
@@ -187,7 +187,10 @@ def phrased(text: str, topics: Sequence[Sequence[str]]) -> bool:
         for word in words:
             stems = set()
             for form in _forms(word):
-                stem = form[:-1] if len(form) > 3 and form.endswith("s") else form
+                # a whole short word without its plural "s" ("tools": "tool"); a longer
+                # word's start is kept as it is ("deepseek" is "deeps", not "deep")
+                plural = form == word and len(form) > 3 and form.endswith("s")
+                stem = form[:-1] if plural and not form.endswith("ss") else form
                 stems |= {stem, other_spelling(stem) or stem}
             starts.append("(?:" + "|".join(re.escape(s) for s in sorted(stems)) + ")")
         if re.search(r"\b" + r"[\w'’]*[\s-]+".join(starts), text, re.I):

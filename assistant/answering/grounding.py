@@ -519,8 +519,8 @@ def needs_verifier(item: Checked, passages: Sequence[str] = ()) -> bool:
         return False
     if not item.supported or _STANCE.search(text):
         return True
-    return item.recited and not (
-        self_standing(text) and any(verbatim(text, passages[n - 1]) for n in item.cited)
+    return item.recited and not any(
+        verbatim(text, passages[n - 1]) and self_standing(text, passages[n - 1]) for n in item.cited
     )
 
 
@@ -680,25 +680,31 @@ MIN_STANDING_WORDS = 6
 MIN_FIGURE_WORDS = 4  # a name and its figure: "Meta reported saving $1.2 billion."
 
 
-def self_standing(sentence: str) -> bool:
+def self_standing(sentence: str, passage: str = "") -> bool:
     """A sentence that says the same thing out of its passage as in it: six words or
-    more, or fewer that give a figure to the name they open with (a whole statement of
-    who reported, spent or saved what)."""
+    more, or fewer that give a figure to the name they open with, a name the passage
+    writes with a capital inside a sentence (a whole statement of who reported, spent or
+    saved what: "Meta reported saving $1.2 billion.", not "Costs fell by 40%.")."""
     words = len(sentence.split())
     return (
-        (words >= MIN_STANDING_WORDS or (words >= MIN_FIGURE_WORDS and _named_figure(sentence)))
+        (
+            words >= MIN_STANDING_WORDS
+            or (words >= MIN_FIGURE_WORDS and _named_figure(sentence, passage))
+        )
         and not _POINTS_BACK.search(sentence.strip(" \"'\u201c\u2018"))
         and not _LIST_ITEM.search(sentence)
     )
 
 
-def _named_figure(sentence: str) -> bool:
-    """The sentence opens with a name and gives that name a figure."""
+def _named_figure(sentence: str, passage: str) -> bool:
+    """The sentence opens with a name of the passage's and gives that name a figure."""
     first = _TOKEN.match(sentence.strip(" \"'\u201c\u2018"))
     if first is None or not first.group(0)[:1].isupper() or first.group(0).isupper():
         return False
-    owner = first.group(0).lower()
-    return any(name == owner for pairs in _owners(sentence) for _, name in pairs)
+    name = first.group(0)
+    if not re.search(rf"[\w,;:]\s+{re.escape(name)}\b", passage):  # not only opening a sentence
+        return False
+    return any(owner == name.lower() for pairs in _owners(sentence) for _, owner in pairs)
 
 
 # "..., according to the Demos appendix." / "According to ITIF, ..." / "..., per the
@@ -795,9 +801,10 @@ class SentenceStream:
         self.titles = {_bare(t) for t in titles if len(t.split()) >= 3}
         # and a passage's short section heading, numbered or not ("5. Integrating Digital
         # Initiatives"), which a small model gives as the answer to "Which documents
-        # ...?"; a long one can be a sentence ("4. Influence a positive future for AI ...")
+        # ...?"; a long one can be a sentence ("4. Influence a positive future for AI ..."),
+        # a one-word one a name that answers ("SINGAPORE")
         self.titles |= {
-            _bare(h) for h in (_NUMBERING.sub("", h) for h in headings) if len(h.split()) <= 6
+            _bare(h) for h in (_NUMBERING.sub("", h) for h in headings) if 2 <= len(h.split()) <= 6
         } - {""}
         # a label that opens with its title and is followed by a verb is the subject of
         # its sentence ("<label> says that ...", "<label> was published in June 2025"):
@@ -1207,7 +1214,8 @@ def short_title(title: str) -> str:
     return head if len(head.split()) >= 2 else title
 
 
-_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.|[ivx]+\.)\s+")  # "5. ", "2.1 ", "B. "
+# "5. ", "2.1 ", "B. ", "IV. " (not a year: "2030 Vision")
+_NUMBERING = re.compile(r"^\s*(?:\d{1,2}(?:\.\d+)*\.?|[A-Z]\.|[IVXivx]+\.)\s+")
 
 
 def _bare(text: str) -> str:
