@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -142,17 +143,25 @@ def test_questions_in_other_words_are_answered_from_their_passage(
     assert any(c.doc_id == doc_id and fact in c.text for c in answer.citations), shown
 
 
+def _answered_by(answer: Answer, documents: set[str], says: Callable[[str], bool]) -> set[str]:
+    """The documents the answer cites, having checked it is no decline, cites each of
+    `documents` and cites only passages of which `says` holds."""
+    shown = _shown(answer)
+    assert not answer.declined, shown
+    cited = {c.doc_id for c in answer.citations}
+    assert documents <= cited, shown
+    assert all(says(c.text) for c in answer.citations), shown
+    return cited
+
+
 def test_a_question_put_to_all_the_documents_is_answered_by_each_that_speaks_to_it(
     assistant: Assistant,
 ) -> None:
     # asked at once, the model answers from the best-matching document and stops there
     answer = assistant.ask("What do the documents say about the NHS?")
-    shown = _shown(answer)
-    assert not answer.declined, shown
-    cited = {c.doc_id for c in answer.citations}
-    assert {"cam-ai-sovereignty-vision", "open-dividend"} <= cited, shown
-    assert all("NHS" in c.text for c in answer.citations), shown
-    assert len(answer.answer.split("\n\n")) == len(cited), shown  # a paragraph each
+    documents = {"cam-ai-sovereignty-vision", "open-dividend"}
+    cited = _answered_by(answer, documents, lambda text: "NHS" in text)
+    assert len(answer.answer.split("\n\n")) == len(cited), _shown(answer)  # a paragraph each
 
 
 def test_a_question_for_the_documents_that_mention_something_cites_only_those_that_do(
@@ -162,10 +171,7 @@ def test_a_question_for_the_documents_that_mention_something_cites_only_those_th
     # export controls" from a passage that never does; given every passage in one prompt,
     # the model declined
     answer = assistant.ask("Which papers mention export controls?")
-    shown = _shown(answer)
-    assert not answer.declined, shown
-    assert "open-dividend" in {c.doc_id for c in answer.citations}, shown
-    assert all("export control" in c.text.lower() for c in answer.citations), shown
+    _answered_by(answer, {"open-dividend"}, lambda text: "export control" in text.lower())
 
 
 def test_a_document_the_library_search_left_out_is_heard_on_the_topic_it_names(
@@ -174,11 +180,8 @@ def test_a_document_the_library_search_left_out_is_heard_on_the_topic_it_names(
     # the one search over the library gave Demos's Singapore passages and none of the
     # Sovereign AI paper's, whose passage on digital identity names Singapore
     answer = assistant.ask("Which of these papers bring up Singapore, and in what context?")
-    shown = _shown(answer)
-    assert not answer.declined, shown
-    cited = {c.doc_id for c in answer.citations}
-    assert {"open-dividend", "sovereign-ai-national-policy"} <= cited, shown
-    assert all("Singapore" in c.text for c in answer.citations), shown
+    documents = {"open-dividend", "sovereign-ai-national-policy"}
+    _answered_by(answer, documents, lambda text: "Singapore" in text)
 
 
 def test_the_questions_the_ui_suggests_are_answered(assistant: Assistant) -> None:

@@ -363,8 +363,7 @@ class Assistant:
         chosen = [
             numbered
             for numbered in found.values()
-            if not unmentioned(query, text := "\n".join(h.chunk.passage for _, h in numbered))
-            and speaks_to(text, topic)
+            if _speaks(query, topic, "\n".join(h.chunk.passage for _, h in numbered))
         ][:SURVEYED]
         if len(chosen) == 1 and topic:
             return [focused_messages(packed, question, chosen[0])]
@@ -392,25 +391,24 @@ class Assistant:
         topic = surveyed(asked)
         if not topic or not hits or not surveys(asked):
             return hits
-
-        def speaks(text: str) -> bool:
-            return not unmentioned(query, text) and speaks_to(text, topic)
-
         found: dict[str, list[Hit]] = {}
         for hit in hits:
             found.setdefault(hit.chunk.doc_id, []).append(hit)
         speaking = {
-            d for d, each in found.items() if speaks("\n".join(h.chunk.passage for h in each))
+            d
+            for d, each in found.items()
+            if _speaks(query, topic, "\n".join(h.chunk.passage for h in each))
         }
         if len(speaking) >= SURVEYED:
             return hits
         taken = {hit.chunk.chunk_id for hit in hits}
+        index = retriever.index
         seated = []
-        for doc_id in sorted(
-            retriever.index.manifest.documents if documents is None else documents
-        ):
-            if doc_id in speaking:
-                continue
+        for doc_id in sorted(index.manifest.documents if documents is None else documents):
+            if doc_id in speaking or not any(
+                phrased(c.passage, topic) for c in index.chunks_of(doc_id)
+            ):
+                continue  # searched only when one of its passages could be seated
             own = retriever.search(query, SEAT_SEARCH, [doc_id])
             best = next(
                 (
@@ -418,7 +416,7 @@ class Assistant:
                     for h in own
                     if h.chunk.chunk_id not in taken
                     and phrased(h.chunk.passage, topic)
-                    and speaks(h.chunk.passage)
+                    and _speaks(query, topic, h.chunk.passage)
                 ),
                 None,
             )
@@ -520,21 +518,12 @@ class Assistant:
         history = list(history)[-self.settings.generation.history_turns :]
         retriever = self.retriever  # the index searched is the one recorded, even if reloaded
         query = search or search_query(question, history)
-        hits = (
-            list(passages)
-            if passages is not None
-            else retriever.search(
-                query, top_k, scope or allowed(user, retriever.index.manifest.documents)
-            )
-        )
-        if passages is None:
-            hits = self._seated(
-                question,
-                query,
-                hits,
-                retriever,
-                scope or allowed(user, retriever.index.manifest.documents),
-            )
+        if passages is not None:
+            hits = list(passages)
+        else:
+            searched = scope or allowed(user, retriever.index.manifest.documents)
+            hits = retriever.search(query, top_k, searched)
+            hits = self._seated(question, query, hits, retriever, searched)
         retrieved = time.perf_counter()
         generator = self.generator
         asked = asked_for(question)
@@ -698,6 +687,12 @@ UNCONFIRMED_TEXT = (
     "No answer is shown: what the model drafted is not supported by the passages found. "
     "Try asking more narrowly, or name the document."
 )
+
+
+def _speaks(query: str, topic: Sequence[Sequence[str]], text: str) -> bool:
+    """Whether passages' `text` mentions every name of the question (`query`, the text
+    searched) and the words of what it asks about (`surveyed`)."""
+    return not unmentioned(query, text) and speaks_to(text, topic)
 
 
 def accept(

@@ -620,6 +620,8 @@ AUTHOR_REACH = 8  # words between an authorship word and the name it is about, i
 _SENTENCE_END = re.compile(
     r"(?<=[a-z0-9)”\"][.!?])\s+|\n"
 )  # not after an initial: "David L. Shrier"
+_AUTHOR_CUE = r"\b(?:by|authors?|authored|co-authored|wrote|written|writes|edited|editors?)\b"
+_AUTHOR_NEAR = rf"(?:\W+\S+){{0,{AUTHOR_REACH}}}?\W+"
 
 
 def misauthored(claim: str, body: str) -> str | None:
@@ -634,9 +636,8 @@ def misauthored(claim: str, body: str) -> str | None:
             surname = found.group("name").split()[-1].rstrip(".,")
             if len(surname) < 2 or not re.search(rf"\b{re.escape(surname)}\b", body):
                 continue
-            cue = r"\b(?:by|authors?|authored|co-authored|wrote|written|writes|edited|editors?)\b"
-            near = rf"(?:\W+\S+){{0,{AUTHOR_REACH}}}?\W+"
-            authored = rf"{cue}{near}{re.escape(surname)}\b|\b{re.escape(surname)}\b{near}{cue}"
+            name = re.escape(surname)
+            authored = rf"{_AUTHOR_CUE}{_AUTHOR_NEAR}{name}\b|\b{name}\b{_AUTHOR_NEAR}{_AUTHOR_CUE}"
             if not any(
                 re.search(authored, sentence, re.I) for sentence in _SENTENCE_END.split(body)
             ) and not _byline(surname, body):
