@@ -13,10 +13,12 @@ from assistant.answering.retrieval import (
     Retriever,
     _document_names,
     _make_room,
+    furniture,
     other_spelling,
     rrf_fuse,
 )
 from assistant.answering.words import tokenize
+from assistant.ingest.chunking import Chunk
 from assistant.ingest.indexing import Indexer
 from assistant.ingest.store import DocumentRecord, load_index
 
@@ -347,3 +349,55 @@ def test_a_country_is_searched_as_the_corpus_abbreviates_it(tmp_path: Path, corp
     assert retriever.expand("Did America's deal help?") == "Did America's deal help? (US)"
     assert retriever.expand("What did the UK sign?") == "What did the UK sign?"
     assert retriever.expand("What did France sign?") == "What did France sign?"  # not written
+
+
+def _chunk(doc_id: str, n: int, text: str) -> Chunk:
+    return Chunk(f"{doc_id}#{n}", doc_id, "", "", None, 0, len(text), text)
+
+
+def test_a_publishers_licence_and_imprint_are_furniture_and_a_passage_on_licences_is_not() -> None:
+    chunks = [
+        _chunk("a", 0, "Open models come under many a licence; Llama's licence limits use."),
+        _chunk("a", 1, "This work is under this licence. The work is protected by copyright."),
+        _chunk("a", 2, "a 'Licensor' means the person offering the Work under this Licence."),
+        _chunk("a", 3, "You may not sublicense the Work."),
+        _chunk("a", 4, "The Licence grants You the rights hereby set out."),
+        _chunk("a", 5, "Acme is a charity (registration no 1042046). Find us at www.acme.org"),
+        _chunk("a", 6, "PUBLISHED BY ACME JUNE 2025\n\nT: 020 3878 3955\n\nHELLO@ACME.ORG"),
+        _chunk("b", 0, "© Acme 2025. Some rights reserved."),
+        _chunk("b", 1, "Compute budgets grew."),
+        _chunk("b", 2, "Compute budgets grew again."),
+        _chunk("b", 3, "Compute budgets grew once more."),
+        _chunk("b", 4, "Compute budgets fell."),
+        _chunk("b", 5, "Published by Acme under licence. Contact: press@acme.org"),
+        _chunk("c", 0, "Copyright law lags behind AI training; see https://example.org/law"),
+    ]
+    # 1, 4, 5, 6, 7 and 12 print two kinds of imprint; 2 and 3 are the licence's clauses
+    # between 1 and 4; 8 to 11 lie between 7 and 12 but are too many to be one licence;
+    # 0 and 13 name a licence or copyright once each, as a paper on open models does (an
+    # address is no imprint: papers cite by address)
+    assert sorted(furniture(chunks)) == [1, 2, 3, 4, 5, 6, 7, 12]
+    assert furniture(chunks[:1]) == frozenset()
+
+
+def test_a_publishers_furniture_is_found_only_for_a_question_about_the_publication(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "acme.md").write_text(
+        "# Safety\n\nAcme finds that open models are no less safe than closed ones.\n\n"
+        "# About Acme\n\nAcme is a champion of people and ideas, an independent charity "
+        "(registration no 1042046). Find out more at www.acme.org\n"
+    )
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2)
+    about = "Acme is a champion"
+
+    def found(question: str) -> bool:
+        return any(about in hit.chunk.text for hit in retriever.search(question))
+
+    assert not found("Is Acme worried that open models are unsafe?")
+    assert not found("What does Acme stand for?")
+    assert found("Is Acme a charity?")
+    assert found("How do I contact Acme?")
+    assert found("Who are Acme?")

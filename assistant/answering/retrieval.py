@@ -12,11 +12,18 @@ A search can be limited to chosen documents (a scope): both FAISS (an id selecto
 BM25 (a weight mask) then rank only those documents' passages, so a small document is not
 starved by a global top-k filtered afterwards.
 
+A publisher's furniture (a licence, the imprint, "About Demos") is found only for a question
+about the publication itself (its licence, copyright, publisher, how to reach them): its
+passages name the publisher in every line, so "Is Demos worried that open models are
+unsafe?" found three of them and the answer quoted "Demos is a champion of people, ideas
+and democracy".
+
 Not done here: re-ranking with a cross-encoder (none ships offline).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -88,6 +95,7 @@ class Retriever:
         self.abbreviations = _abbreviations(texts)
         self.vocabulary = {w for t in texts for w in re.findall(r"[a-z]+", t.lower())}
         self.document_names = _document_names(index.manifest.documents)
+        self.furniture = furniture(index.chunks)
 
     def expand(self, query: str) -> str:
         """The query with the phrases behind abbreviations the corpus does not use, and
@@ -125,7 +133,8 @@ class Retriever:
         scope = self._scope(documents)
         if scope is not None and len(scope) == 0:
             return []
-        fused, dense, keyword = self._ranked(query, scope)
+        skip = frozenset() if _ABOUT_PUBLICATION.search(query) else self.furniture
+        fused, dense, keyword = self._ranked(query, scope, skip=skip)
         dense_rank = {item: r for r, item in enumerate(dense, start=1)}
         bm25_rank = {item: r for r, item in enumerate(keyword, start=1)}
         named = self.named_documents(query)
@@ -139,7 +148,7 @@ class Retriever:
         searched = bare and (len(named) >= 2 or champions)
         vector = self._vector(bare) if searched else None  # embedded once for every search
         own = (
-            {d: self._ranked(bare, self._scope([d]), vector) for d in sorted(named)}
+            {d: self._ranked(bare, self._scope([d]), vector, skip) for d in sorted(named)}
             if searched
             else {}
         )
@@ -149,7 +158,7 @@ class Retriever:
             if bare:
                 # a document's name is its boilerplate's best match ("Demos is a champion
                 # of people, ideas and democracy"), not the passage on the question
-                _, dense, keyword = self._ranked(bare, scope, vector)
+                _, dense, keyword = self._ranked(bare, scope, vector, skip)
             # and each named document's own best: within it the embedder's first is often
             # the passage, where the whole index has closer wording elsewhere
             rankings = [(dense, keyword)] + [(d, k) for _, d, k in own.values()]
@@ -204,10 +213,15 @@ class Retriever:
         return self.embedder.embed([query]).astype(np.float32)
 
     def _ranked(
-        self, query: str, scope: np.ndarray | None, vector: np.ndarray | None = None
+        self,
+        query: str,
+        scope: np.ndarray | None,
+        vector: np.ndarray | None = None,
+        skip: Collection[int] = frozenset(),
     ) -> tuple[list[tuple[int, float]], list[int], list[int]]:
-        """The fused ranking of `query` over `scope` (None: the whole index), with the
-        dense and keyword rankings it came from; `vector` is the query's, if embedded."""
+        """The fused ranking of `query` over `scope` (None: the whole index) less the
+        passages in `skip`, with the dense and keyword rankings it came from; `vector` is
+        the query's, if embedded."""
         import faiss  # loaded with the index already; imported here to keep the CLI start quick
 
         size = len(self.index.chunks) if scope is None else len(scope)
@@ -220,8 +234,8 @@ class Retriever:
             params = faiss.SearchParameters()
             params.sel = selector
         _, dense_ids = self.index.faiss_index.search(vector, n, params=params)
-        dense = [int(i) for i in dense_ids[0] if i >= 0]
-        keyword = self._bm25(query, n, scope)
+        dense = [int(i) for i in dense_ids[0] if i >= 0 and int(i) not in skip]
+        keyword = [i for i in self._bm25(query, n, scope) if i not in skip]
         fused = rrf_fuse(
             [dense, keyword],
             [self.settings.dense_weight, self.settings.bm25_weight],
@@ -340,6 +354,51 @@ def other_spelling(word: str) -> str | None:
         return None
     swap = "z" if match.group(1) == "s" else "s"
     return word[: match.start()] + "i" + swap + word[match.start() + 2 :]
+
+
+# What a publisher prints around the work, not in it: each kind counts once in a passage.
+# A web or e-mail address is not one: papers cite their sources by address.
+_IMPRINT = [
+    re.compile(pattern, re.I | re.M)
+    for pattern in (
+        r"\blicen[cs](?:e|es|or|ee|ed|ing)\b",
+        r"\bcopyright\b|©",
+        r"\ball rights reserved\b|\bsome rights reserved\b",
+        r"\bcharity\b",
+        r"\bregist(?:ration|ered) (?:no|number)\b|\bcompany (?:no|number)\b",
+        r"\bpublished by\b|\bisbn\b",
+        r"^\s*(?:t|tel|phone)\s*:\s*\+?\d",
+        r"\bterms and conditions\b|\bhereunder\b|\bhereby\b",
+    )
+]
+_IMPRINT_KINDS = 2  # one kind alone is content: a paper on open models discusses licences
+_IMPRINT_GAP = 3  # passages between two furniture passages are the same licence's clauses
+
+# A question about the publication itself, for which the furniture is the answer.
+_ABOUT_PUBLICATION = re.compile(
+    r"\blicen[cs]|\bcopyright|\brights reserved|\bcreative commons|\bpermission\b"
+    r"|\b(?:re-?use|republish|reproduce|redistribut\w*)\b|\bcharity"
+    r"|\bpublisher\b|\bpublished by\b|\bwho published|\bcontact|\bget in touch"
+    r"|\be-?mail|\bphone|\bwebsite|^\W*(?:who|what) (?:is|are) (?:the )?\w+\W*$",
+    re.I,
+)
+
+
+def furniture(chunks: Sequence[Chunk]) -> frozenset[int]:
+    """Positions of the passages that are a publisher's furniture: those with two or more
+    kinds of imprint ("licence", "copyright", "rights reserved", "charity", a registration
+    number, "published by", a telephone line, "hereby"), and the passages of the same
+    document between two such a few passages apart (a licence's clauses)."""
+    marked = [
+        i
+        for i, chunk in enumerate(chunks)
+        if sum(bool(kind.search(chunk.text)) for kind in _IMPRINT) >= _IMPRINT_KINDS
+    ]
+    found = set(marked)
+    for a, b in itertools.pairwise(marked):
+        if b - a - 1 <= _IMPRINT_GAP and chunks[a].doc_id == chunks[b].doc_id:
+            found.update(range(a + 1, b))
+    return frozenset(found)
 
 
 _TITLE_PHRASE = re.compile(  # two or more capitalised words: "Open Dividend", "Sovereign AI"
