@@ -106,6 +106,22 @@ def test_a_passage_one_ranking_is_sure_of_is_given_in_a_place_of_the_six(
     assert not any("Jonny Williams" in h.chunk.passage for h in plain.search(question))
 
 
+def test_a_publishers_licence_and_imprint_are_found_only_when_asked_about(
+    assistant: Assistant,
+) -> None:
+    furniture = ("is a champion of people", "Licensor", "RIGHTS RESERVED", "Some rights reserved")
+
+    def found(question: str) -> list[str]:
+        texts = [hit.chunk.text for hit in assistant.retriever.search(question)]
+        return [mark for mark in furniture if any(mark in text for text in texts)]
+
+    # without the exclusion: four of the six passages ("About Demos", the imprint, the
+    # licence's opening, its open-access note)
+    assert found("Is Demos worried that open models are unsafe?") == []
+    assert found("Which universities does Demos credit for Britain's AI talent base?") == []
+    assert found("Can I reuse The Open Dividend in my own briefing, and under what licence?")
+
+
 def test_a_question_the_corpus_cannot_answer_is_declined(assistant: Assistant) -> None:
     answer = assistant.ask("What is the population of Canada?")
     assert answer.declined, answer.answer
