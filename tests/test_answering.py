@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, FakeGenerator, make_settings
 
-from assistant.answering.assistant import SURVEYED, Assistant, search_query
-from assistant.answering.prompting import DECLINE_TEXT
+from assistant.answering.assistant import (
+    ANSWER_IN_A_SENTENCE,
+    SURVEYED,
+    Assistant,
+    search_query,
+)
+from assistant.answering.prompting import DECLINE_TEXT, source_label
 from assistant.answers import Answer
 from assistant.errors import DocumentNotFound, EmptyQuestion
 
@@ -551,3 +556,29 @@ def test_documents_are_named_by_id_or_title(
 def test_an_unknown_document_lists_the_ones_there_are(fake_assistant: Assistant) -> None:
     with pytest.raises(DocumentNotFound, match=r"'budget'.*justice \(Justice\)"):
         fake_assistant.ask("Did it rain?", documents=["budget"])
+
+
+def test_a_draft_that_is_only_a_sources_label_is_asked_once_more(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "digest.md").write_text(
+        f"# The Justice Digest of Autumn Reforms\n\n## Staff access to new tools\n\n{MOJ}\n"
+    )
+    fake = FakeGenerator()
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
+    assistant.index()
+    question = "How many Ministry of Justice staff will get access to AI tools?"
+    (hit,) = assistant.retriever.search(question)
+    fake.enqueue(f"{source_label(hit)} [1].")  # the label alone, as a small model does
+    fake.enqueue(f"{MOJ} [1]")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 2
+    assert fake.prompts[-1][-1]["content"].endswith(f"{ANSWER_IN_A_SENTENCE}\nAnswer:")
+    assert ANSWER_IN_A_SENTENCE not in fake.prompts[0][-1]["content"]
+    assert "2,500 employees" in answer.answer and not answer.declined
+    assert source_label(hit) in answer.draft  # the first draft is kept in the record
+    # a decline of the model's own, or a sentence the check withholds, is not asked again
+    for reply in ("The documents do not say.", "Everyone gets a pony [1]."):
+        fake.enqueue(reply)
+        before = len(fake.prompts)
+        assert assistant.ask(question).declined
+        assert len(fake.prompts) == before + 1

@@ -552,6 +552,23 @@ class Assistant:
             first_token = first_token or time.perf_counter()
             parts.append(piece)
             yield piece
+        if len(prompts) == 1 and wrote_only_labels("".join(draft), checker.checked):
+            # the model copied a source's label and stopped: it neither answered nor
+            # declined, so "the documents do not say" would be untrue; asked once more
+            again = build_prompt(
+                prompted + ANSWER_IN_A_SENTENCE,
+                hits,
+                prompt_history(question, history),
+                generator.count_tokens,
+                generator.n_ctx,
+                max_tokens,
+                texts,
+            )
+            if again.hits == packed.hits:  # the same passages under the same numbers
+                for piece in self._checked([again.messages], checker, stats, draft, max_tokens):
+                    first_token = first_token or time.perf_counter()
+                    parts.append(piece)
+                    yield piece
         shown = "".join(parts).strip()
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
@@ -678,6 +695,18 @@ class Assistant:
             stats.prompt_tokens += part.prompt_tokens
             stats.completion_tokens += part.completion_tokens
             yield from checker.end_part(cut_off=part.completion_tokens >= max_tokens)
+
+
+# Added to the question when the model answered it with a source's label alone.
+ANSWER_IN_A_SENTENCE = (
+    " (Answer in a sentence of your own that cites its source's number, not with a source's title.)"
+)
+
+
+def wrote_only_labels(draft: str, checked: Sequence[Checked]) -> bool:
+    """Whether the model drafted something, but nothing a sentence check saw (all of it a
+    source's label or title, which the check drops) and no decline of its own."""
+    return bool(draft.strip()) and not checked and not is_decline(draft)
 
 
 # The model drafted an answer in the passages' own words and the verifier found that no
