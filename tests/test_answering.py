@@ -582,3 +582,9 @@ def test_a_draft_that_is_only_a_sources_label_is_asked_once_more(tmp_path: Path)
         before = len(fake.prompts)
         assert assistant.ask(question).declined
         assert len(fake.prompts) == before + 1
+    # nor is a brief's section, summarised from passages given (the request would
+    # contradict its own)
+    fake.enqueue(f"{source_label(hit)} [1].")
+    before = len(fake.prompts)
+    assert assistant.ask(question, passages=[hit]).declined
+    assert len(fake.prompts) == before + 1

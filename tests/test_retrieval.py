@@ -357,11 +357,11 @@ def _chunk(doc_id: str, n: int, text: str) -> Chunk:
 
 def test_a_publishers_licence_and_imprint_are_furniture_and_a_passage_on_licences_is_not() -> None:
     chunks = [
-        _chunk("a", 0, "Open models come under many a licence; Llama's licence limits use."),
-        _chunk("a", 1, "This work is under this licence. The work is protected by copyright."),
+        _chunk("a", 0, "Licences rest on copyright law, a study published by the OECD says."),
+        _chunk("a", 1, "The Work is provided under the terms and conditions of this licence."),
         _chunk("a", 2, "a 'Licensor' means the person offering the Work under this Licence."),
         _chunk("a", 3, "You may not sublicense the Work."),
-        _chunk("a", 4, "The Licence grants You the rights hereby set out."),
+        _chunk("a", 4, "Licensor hereby grants You the rights set out in this Licence."),
         _chunk("a", 5, "Acme is a charity (registration no 1042046). Find us at www.acme.org"),
         _chunk("a", 6, "PUBLISHED BY ACME JUNE 2025\n\nT: 020 3878 3955\n\nHELLO@ACME.ORG"),
         _chunk("b", 0, "© Acme 2025. Some rights reserved."),
@@ -371,12 +371,18 @@ def test_a_publishers_licence_and_imprint_are_furniture_and_a_passage_on_licence
         _chunk("b", 4, "Compute budgets fell."),
         _chunk("b", 5, "Published by Acme under licence. Contact: press@acme.org"),
         _chunk("c", 0, "Copyright law lags behind AI training; see https://example.org/law"),
+        _chunk("d", 0, "© Acme 2025. All rights reserved."),
+        _chunk("d", 1, "Compute grew."),
+        _chunk("d", 2, "Costs fell by half."),
+        _chunk("d", 3, "Acme is a registered charity (registration no 1234567)."),
     ]
-    # 1, 4, 5, 6, 7 and 12 print two kinds of imprint; 2 and 3 are the licence's clauses
-    # between 1 and 4; 8 to 11 lie between 7 and 12 but are too many to be one licence;
-    # 0 and 13 name a licence or copyright once each, as a paper on open models does (an
-    # address is no imprint: papers cite by address)
-    assert sorted(furniture(chunks)) == [1, 2, 3, 4, 5, 6, 7, 12]
+    # 1, 4, 5, 6, 7, 12, 14 and 17 print two kinds of imprint; 2 and 3, between 1 and 4,
+    # are the licence's clauses (one prints its words); 8 to 11 lie between 7 and 12 but
+    # are too many to be one licence; 15 and 16 lie between 14 and 17 but print no
+    # imprint; 13 lies between 12 and 14, which are other documents; 0 and 13 name a
+    # licence or copyright (one kind), as a paper on open models does, 0's "published by"
+    # opens no line, and an address is no imprint
+    assert sorted(furniture(chunks)) == [1, 2, 3, 4, 5, 6, 7, 12, 14, 17]
     assert furniture(chunks[:1]) == frozenset()
 
 

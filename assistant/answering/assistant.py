@@ -552,7 +552,12 @@ class Assistant:
             first_token = first_token or time.perf_counter()
             parts.append(piece)
             yield piece
-        if len(prompts) == 1 and wrote_only_labels("".join(draft), checker.checked):
+        if (
+            prompts == [packed.messages]  # the plain prompt: not a part, nor a brief's section
+            and passages is None
+            and not packed.question_cut  # a cut question would lose the request
+            and wrote_only_labels("".join(draft), checker.checked)
+        ):
             # the model copied a source's label and stopped: it neither answered nor
             # declined, so "the documents do not say" would be untrue; asked once more
             again = build_prompt(

@@ -357,22 +357,22 @@ def other_spelling(word: str) -> str | None:
 
 
 # What a publisher prints around the work, not in it: each kind counts once in a passage.
-# A web or e-mail address is not one: papers cite their sources by address.
+# A web or e-mail address is not one (papers cite their sources by address), and a
+# licence and copyright are one kind (a paper on open models discusses both).
 _IMPRINT = [
     re.compile(pattern, re.I | re.M)
     for pattern in (
-        r"\blicen[cs](?:e|es|or|ee|ed|ing)\b",
-        r"\bcopyright\b|©",
+        r"\blicen[cs](?:e|es|or|ee|ed|ing)\b|\bcopyright\b|©",
         r"\ball rights reserved\b|\bsome rights reserved\b",
         r"\bcharity\b",
-        r"\bregist(?:ration|ered) (?:no|number)\b|\bcompany (?:no|number)\b",
-        r"\bpublished by\b|\bisbn\b",
+        r"\b(?:regist(?:ration|ered)|company) (?:no|number)\.?\s*\d",
+        r"^\W*published by\b|\bisbn\b",
         r"^\s*(?:t|tel|phone)\s*:\s*\+?\d",
-        r"\bterms and conditions\b|\bhereunder\b|\bhereby\b",
+        r"\bterms and conditions\b|\bhereunder\b|\bhereby grants?\b",
     )
 ]
-_IMPRINT_KINDS = 2  # one kind alone is content: a paper on open models discusses licences
-_IMPRINT_GAP = 3  # passages between two furniture passages are the same licence's clauses
+_IMPRINT_KINDS = 2
+_IMPRINT_GAP = 3  # passages between two furniture passages may be the same licence's clauses
 
 # A question about the publication itself, for which the furniture is the answer.
 _ABOUT_PUBLICATION = re.compile(
@@ -386,18 +386,21 @@ _ABOUT_PUBLICATION = re.compile(
 
 def furniture(chunks: Sequence[Chunk]) -> frozenset[int]:
     """Positions of the passages that are a publisher's furniture: those with two or more
-    kinds of imprint ("licence", "copyright", "rights reserved", "charity", a registration
-    number, "published by", a telephone line, "hereby"), and the passages of the same
-    document between two such a few passages apart (a licence's clauses)."""
-    marked = [
-        i
-        for i, chunk in enumerate(chunks)
-        if sum(bool(kind.search(chunk.text)) for kind in _IMPRINT) >= _IMPRINT_KINDS
-    ]
+    kinds of imprint ("licence" or "copyright", "rights reserved", "charity", a
+    registration number, a line opening "Published by", a telephone line, "hereby
+    grants"), and the passages of the same document between two such a few passages
+    apart, at least half of them printing some imprint (a licence's clauses)."""
+    kinds = [sum(bool(kind.search(chunk.text)) for kind in _IMPRINT) for chunk in chunks]
+    marked = [i for i, n in enumerate(kinds) if n >= _IMPRINT_KINDS]
     found = set(marked)
     for a, b in itertools.pairwise(marked):
-        if b - a - 1 <= _IMPRINT_GAP and chunks[a].doc_id == chunks[b].doc_id:
-            found.update(range(a + 1, b))
+        between = range(a + 1, b)
+        if (
+            len(between) <= _IMPRINT_GAP
+            and chunks[a].doc_id == chunks[b].doc_id
+            and 2 * sum(kinds[i] > 0 for i in between) >= len(between)
+        ):  # clauses of one licence print its words too; a paper's own passages rarely
+            found.update(between)
     return frozenset(found)
 
 
