@@ -531,15 +531,14 @@ class Assistant:
         max_tokens = max_tokens or self.settings.generation.max_tokens
         # a brief's section is summarised from the whole of its passages
         texts = self._focus(query, hits) if passages is None else None
-        packed = build_prompt(
-            prompted,
-            hits,
-            prompt_history(question, history),
-            generator.count_tokens,
-            generator.n_ctx,
-            max_tokens,
-            texts,
-        )
+        turns = prompt_history(question, history)
+
+        def pack(asking: str) -> PackedPrompt:
+            return build_prompt(
+                asking, hits, turns, generator.count_tokens, generator.n_ctx, max_tokens, texts
+            )
+
+        packed = pack(prompted)
         checker = self._checker(packed, retriever)
         checker.max_sentences = max_sentences or checker.max_sentences
         prompts, compared = self._prompts(prompted, packed, retriever, query, question)
@@ -548,32 +547,24 @@ class Assistant:
         draft: list[str] = []
         first_token = None
         parts: list[str] = []
-        for piece in self._checked(prompts, checker, stats, draft, max_tokens):
-            first_token = first_token or time.perf_counter()
-            parts.append(piece)
-            yield piece
-        if (
-            prompts == [packed.messages]  # the plain prompt: not a part, nor a brief's section
-            and passages is None
-            and not packed.question_cut  # a cut question would lose the request
-            and wrote_only_labels("".join(draft), checker.checked)
-        ):
-            # the model copied a source's label and stopped: it neither answered nor
-            # declined, so "the documents do not say" would be untrue; asked once more
-            again = build_prompt(
-                prompted + ANSWER_IN_A_SENTENCE,
-                hits,
-                prompt_history(question, history),
-                generator.count_tokens,
-                generator.n_ctx,
-                max_tokens,
-                texts,
-            )
-            if again.hits == packed.hits:  # the same passages under the same numbers
-                for piece in self._checked([again.messages], checker, stats, draft, max_tokens):
-                    first_token = first_token or time.perf_counter()
-                    parts.append(piece)
-                    yield piece
+        rounds = [prompts]  # and once more, below, for a draft that is only a label
+        for batch in rounds:
+            for piece in self._checked(batch, checker, stats, draft, max_tokens):
+                first_token = first_token or time.perf_counter()
+                parts.append(piece)
+                yield piece
+            if (
+                batch is prompts
+                and prompts == [packed.messages]  # the plain prompt: not a part, not a brief's
+                and passages is None
+                and not packed.question_cut  # a cut question would lose the request
+                and wrote_only_labels("".join(draft), checker.checked)
+            ):
+                # the model copied a source's label and stopped: it neither answered nor
+                # declined, so "the documents do not say" would be untrue; asked once more
+                again = pack(prompted + ANSWER_IN_A_SENTENCE)
+                if again.hits == packed.hits:  # the same passages under the same numbers
+                    rounds.append([again.messages])
         shown = "".join(parts).strip()
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)

@@ -15,7 +15,7 @@ starved by a global top-k filtered afterwards.
 A publisher's furniture (a licence, the imprint, "About Demos") is found only for a question
 about the publication itself (its licence, copyright, publisher, how to reach them): its
 passages name the publisher in every line, so "Is Demos worried that open models are
-unsafe?" found three of them and the answer quoted "Demos is a champion of people, ideas
+unsafe?" found four of them and the answer quoted "Demos is a champion of people, ideas
 and democracy".
 
 Not done here: re-ranking with a cross-encoder (none ships offline).
