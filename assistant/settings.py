@@ -77,6 +77,11 @@ class RetrievalSettings(BaseModel):
         description="Places of the top_k passages that such passages may take, from the "
         "fusion's last picks (0: they are given beyond top_k instead, at most half of it).",
     )
+    skip_furniture: bool = Field(
+        True,
+        description='Leave a publisher\'s furniture (licence, imprint, "About us") out of the '
+        "search unless the question asks about the publication itself (see README).",
+    )
     rrf_k: int = Field(20, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.5, description="Weight of the BM25 ranking in the fusion.")

@@ -13,10 +13,13 @@ from assistant.answering.assistant import (
     SURVEYED,
     Assistant,
     search_query,
+    wrote_only_labels,
 )
-from assistant.answering.prompting import DECLINE_TEXT, source_label
+from assistant.answering.prompting import DECLINE_TEXT, PROMPT_VERSION, source_label
 from assistant.answers import Answer
 from assistant.errors import DocumentNotFound, EmptyQuestion
+from assistant.trust.provenance import sha256_text
+from assistant.trust.records import ProvenanceRecord
 
 # The answer contract of DESIGN.md, key for key.
 CONTRACT_KEYS = {
@@ -576,6 +579,11 @@ def test_a_draft_that_is_only_a_sources_label_is_asked_once_more(tmp_path: Path)
     assert ANSWER_IN_A_SENTENCE not in fake.prompts[0][-1]["content"]
     assert "2,500 employees" in answer.answer and not answer.declined
     assert source_label(hit) in answer.draft  # the first draft is kept in the record
+    record = ProvenanceRecord.from_json(answer.provenance)  # and both prompts' hash
+    assert record.prompt.messages_sha256 == sha256_text(
+        json.dumps(fake.prompts[:2], ensure_ascii=False)
+    )
+    assert record.prompt.version == PROMPT_VERSION
     # a decline of the model's own, or a sentence the check withholds, is not asked again
     for reply in ("The documents do not say.", "Everyone gets a pony [1]."):
         fake.enqueue(reply)
@@ -588,3 +596,13 @@ def test_a_draft_that_is_only_a_sources_label_is_asked_once_more(tmp_path: Path)
     before = len(fake.prompts)
     assert assistant.ask(question, passages=[hit]).declined
     assert len(fake.prompts) == before + 1
+    answered = ProvenanceRecord.from_json(assistant.ask(question).provenance)
+    assert answered.prompt.messages_sha256 == sha256_text(
+        json.dumps(fake.prompts[-1], ensure_ascii=False)
+    )
+
+
+def test_only_a_draft_with_nothing_checked_and_no_decline_is_label_only() -> None:
+    assert wrote_only_labels("The Digest, Staff access [1].", [])
+    assert not wrote_only_labels("The documents do not say.", [])  # a decline of its own
+    assert not wrote_only_labels("  \n", [])  # nothing drafted

@@ -120,6 +120,8 @@ def test_a_publishers_licence_and_imprint_are_found_only_when_asked_about(
     assert found("Is Demos worried that open models are unsafe?") == []
     assert found("Which universities does Demos credit for Britain's AI talent base?") == []
     assert found("Can I reuse The Open Dividend in my own briefing, and under what licence?")
+    assert found("How can I get in touch with Demos?") and found("Who are Demos?")
+    assert found("What does Demos say about contact tracing?") == []
 
 
 def test_a_question_the_corpus_cannot_answer_is_declined(assistant: Assistant) -> None:

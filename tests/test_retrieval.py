@@ -392,18 +392,47 @@ def test_a_publishers_furniture_is_found_only_for_a_question_about_the_publicati
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "acme.md").write_text(
+        "---\nauthor: Acme Institute\n---\n"
         "# Safety\n\nAcme finds that open models are no less safe than closed ones.\n\n"
         "# About Acme\n\nAcme is a champion of people and ideas, an independent charity "
         "(registration no 1042046). Find out more at www.acme.org\n"
     )
-    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2)
+    (corpus / "imprint.md").write_text(  # a document that is furniture through and through
+        "# Imprint\n\nPublished by Acme. © Acme 2025. All rights reserved.\n"
+    )
+    # two passages, two places: the furniture is found unless it is left out
+    retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2, max_per_document=2)
     about = "Acme is a champion"
 
-    def found(question: str) -> bool:
-        return any(about in hit.chunk.text for hit in retriever.search(question))
+    def found(question: str, asked: str | None = None) -> bool:
+        hits = retriever.search(question, documents=["acme"], asked=asked)
+        return any(about in hit.chunk.text for hit in hits)
 
-    assert not found("Is Acme worried that open models are unsafe?")
-    assert not found("What does Acme stand for?")
-    assert found("Is Acme a charity?")
-    assert found("How do I contact Acme?")
-    assert found("Who are Acme?")
+    for topic in (
+        "Is Acme worried that open models are unsafe?",
+        "What does Acme stand for?",
+        "What does Acme say about contact tracing apps?",
+        "Does Acme say phishing e-mails are a risk of open models?",
+        "Should AI firms need permission to train on government websites, says Acme?",
+        "What is AI?",
+    ):
+        assert not found(topic), topic
+    for publication in (
+        "Is Acme a charity?",
+        "How do I contact Acme?",
+        "How can I reach Acme?",
+        "Who publishes Acme's papers?",
+        "Can I quote Acme's paper in my briefing?",
+        "Who are Acme?",
+        "What is the Acme Institute?",
+        "What is Acme's website?",
+    ):
+        assert found(publication), publication
+    # a follow-up's search carries the question before it: the question asked decides
+    follow_up = "Can I reuse Acme's paper? Is it worried that open models are unsafe?"
+    assert found(follow_up)
+    assert not found(follow_up, asked="Is it worried that open models are unsafe?")
+    # a scope that is all furniture is searched as it is
+    assert retriever.search("What does it say?", documents=["imprint"])
+    off = retriever_for(tmp_path, FakeEmbedder(), top_k=2, max_per_document=2, skip_furniture=False)
+    assert any(about in h.chunk.text for h in off.search("Is Acme worried?", documents=["acme"]))

@@ -409,7 +409,7 @@ class Assistant:
                 phrased(c.passage, topic) for c in index.chunks_of(doc_id)
             ):
                 continue  # searched only when one of its passages could be seated
-            own = retriever.search(query, SEAT_SEARCH, [doc_id])
+            own = retriever.search(query, SEAT_SEARCH, [doc_id], asked)
             best = next(
                 (
                     h
@@ -522,7 +522,7 @@ class Assistant:
             hits = list(passages)
         else:
             searched = scope or allowed(user, retriever.index.manifest.documents)
-            hits = retriever.search(query, top_k, searched)
+            hits = retriever.search(query, top_k, searched, question)
             hits = self._seated(question, query, hits, retriever, searched)
         retrieved = time.perf_counter()
         generator = self.generator
@@ -610,7 +610,7 @@ class Assistant:
         record = build_record(
             answer,
             retriever.index.manifest,
-            packed.messages,
+            [messages for batch in rounds for messages in batch],  # every prompt given
             history,
             query,
             self.settings,

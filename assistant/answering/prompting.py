@@ -20,7 +20,7 @@ from ..errors import QuestionTooLong
 from .injection import neutralise
 from .retrieval import Hit
 
-PROMPT_VERSION = "2026-11-f"
+PROMPT_VERSION = "2026-11-g"  # g: a label-only draft is asked for once more
 DECLINE_TEXT = "The documents do not say."
 
 # No way out is offered ("if the sources do not say, write ..."): a 1.5B model takes such

@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,25 @@ class Retriever:
         self.abbreviations = _abbreviations(texts)
         self.vocabulary = {w for t in texts for w in re.findall(r"[a-z]+", t.lower())}
         self.document_names = _document_names(index.manifest.documents)
+        self.publisher_names = {
+            w
+            for d in index.manifest.documents.values()
+            for w in re.findall(r"[\w@&]+", d.publisher)
+            if (w[0].isupper() or "@" in w) and len(w) > 1
+        }
         self.furniture = furniture(index.chunks)
+
+    def about_publication(self, question: str) -> bool:
+        """Whether `question` asks about a publication itself (its licence, copyright,
+        publisher, how to reach them, or just "Who are Demos?"), which its furniture
+        answers, rather than about what it says."""
+        if _ABOUT_PUBLICATION.search(question):
+            return True
+        bare = _WHO_IS.match(question)
+        words = re.findall(r"[\w@&]+", bare.group(1)) if bare else []
+        return any(w in self.publisher_names for w in words) and all(
+            w in self.publisher_names or w.lower() in CONNECTORS for w in words
+        )
 
     def expand(self, query: str) -> str:
         """The query with the phrases behind abbreviations the corpus does not use, and
@@ -123,17 +142,25 @@ class Retriever:
         return f"{query} ({'; '.join(extra)})" if extra else query
 
     def search(
-        self, query: str, top_k: int | None = None, documents: Collection[str] | None = None
+        self,
+        query: str,
+        top_k: int | None = None,
+        documents: Collection[str] | None = None,
+        asked: str | None = None,
     ) -> list[Hit]:
-        """The best passages for `query`; with `documents` (doc ids), only theirs."""
+        """The best passages for `query`; with `documents` (doc ids), only theirs.
+        `asked` is the question as asked, where `query` carries more (a follow-up's
+        search carries the question before it): whether it is about the publication
+        itself decides whether the publisher's furniture is searched."""
         if self._empty:
             return []
         top_k = top_k or self.settings.top_k
+        about = self.about_publication(query if asked is None else asked)
         query = self.expand(query)
         scope = self._scope(documents)
         if scope is not None and len(scope) == 0:
             return []
-        skip = frozenset() if _ABOUT_PUBLICATION.search(query) else self.furniture
+        skip = self.furniture if self.settings.skip_furniture and not about else frozenset()
         fused, dense, keyword = self._ranked(query, scope, skip=skip)
         dense_rank = {item: r for r, item in enumerate(dense, start=1)}
         bm25_rank = {item: r for r, item in enumerate(keyword, start=1)}
@@ -225,17 +252,29 @@ class Retriever:
         import faiss  # loaded with the index already; imported here to keep the CLI start quick
 
         size = len(self.index.chunks) if scope is None else len(scope)
-        n = min(self.settings.candidates, size)
+        out = np.array(sorted(skip), dtype=np.int64)
+        if scope is not None and len(out):
+            out = np.intersect1d(out, scope)
+        if len(out) >= size:
+            out = out[:0]  # all of it is furniture: searched as it is
+        n = min(self.settings.candidates, size - len(out))
         vector = self._vector(query) if vector is None else vector
         faiss.omp_set_num_threads(self.faiss_threads)
-        params = selector = None
+        params = None
+        selectors: list[Any] = []  # kept alive while the search runs
         if scope is not None:
-            selector = faiss.IDSelectorBatch(scope)  # kept alive while the search runs
+            selectors.append(faiss.IDSelectorBatch(scope))
+        if len(out):  # left out before the candidates are cut, not after
+            selectors.append(faiss.IDSelectorBatch(out))
+            selectors.append(faiss.IDSelectorNot(selectors[-1]))
+            if scope is not None:
+                selectors.append(faiss.IDSelectorAnd(selectors[0], selectors[-1]))
+        if selectors:
             params = faiss.SearchParameters()
-            params.sel = selector
+            params.sel = selectors[-1]
         _, dense_ids = self.index.faiss_index.search(vector, n, params=params)
-        dense = [int(i) for i in dense_ids[0] if i >= 0 and int(i) not in skip]
-        keyword = [i for i in self._bm25(query, n, scope) if i not in skip]
+        dense = [int(i) for i in dense_ids[0] if i >= 0]
+        keyword = self._bm25(query, n, scope, out)
         fused = rrf_fuse(
             [dense, keyword],
             [self.settings.dense_weight, self.settings.bm25_weight],
@@ -313,14 +352,21 @@ class Retriever:
             chosen.append((item, score))
         return sorted(chosen, key=lambda pair: -pair[1])[:top_k]
 
-    def _bm25(self, query: str, n: int, scope: np.ndarray | None = None) -> list[int]:
+    def _bm25(
+        self, query: str, n: int, scope: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> list[int]:
+        """BM25's best `n` passages for `query` within `scope` (None: all), less `out`."""
         tokens = tokenize(query)
-        if not tokens:
+        if not tokens or n <= 0:
             return []
         mask = None
-        if scope is not None:
-            mask = np.zeros(len(self.index.chunks), dtype=np.float32)
-            mask[scope] = 1.0
+        if scope is not None or (out is not None and len(out)):
+            mask = np.ones(len(self.index.chunks), dtype=np.float32)
+            if scope is not None:
+                mask[:] = 0.0
+                mask[scope] = 1.0
+            if out is not None:
+                mask[out] = 0.0
         ids, scores = self.bm25.retrieve(
             [tokens], k=n, show_progress=False, n_threads=1, weight_mask=mask
         )
@@ -374,14 +420,25 @@ _IMPRINT = [
 _IMPRINT_KINDS = 2
 _IMPRINT_GAP = 3  # passages between two furniture passages may be the same licence's clauses
 
-# A question about the publication itself, for which the furniture is the answer.
+# A question about the publication itself, for which the furniture is the answer; not
+# one on a topic that shares a word ("contact tracing", "phishing e-mails", "government
+# websites", "permission to train on their data").
 _ABOUT_PUBLICATION = re.compile(
-    r"\blicen[cs]|\bcopyright|\brights reserved|\bcreative commons|\bpermission\b"
-    r"|\b(?:re-?use|republish|reproduce|redistribut\w*)\b|\bcharity"
-    r"|\bpublisher\b|\bpublished by\b|\bwho published|\bcontact|\bget in touch"
-    r"|\be-?mail|\bphone|\bwebsite|^\W*(?:who|what) (?:is|are) (?:the )?\w+\W*$",
+    r"\blicen[cs]|\bcopyright|\brights reserved|\bcreative commons|\bcharit(?:y|able)\b"
+    r"|\bpermission (?:to|for) (?:re-?use|use|quote|cite|copy|share|reproduce|republish"
+    r"|translate|adapt|print)\b|\b(?:can|may) (?:i|we) (?:quote|cite|copy|share|print"
+    r"|translate|adapt|re-?use)\b"
+    r"|\b(?:re-?use|republish\w*|reproduc(?:e|ed|es|ing|tion)|redistribut\w*)\b"
+    r"|\bpublisher\b|\bpublished by\b|\bwho (?:published|publishes|publish)\b"
+    r"|\bhow (?:can|do|should|could|would|might) (?:i|we|one|you) (?:contact|reach|write to"
+    r"|get (?:in touch|hold))\b|\bget in touch\b"
+    r"|\bcontact (?:details|information|info|address|them|the (?:publisher|authors?))\b"
+    r"|\be-?mail address|\b(?:tele)?phone (?:number|line)\b|\bweb(?:site)? address"
+    r"|\b(?:its|their|[\w-]+['’]s) website\b",
     re.I,
 )
+# "Who are Demos?": about the publisher when what follows is the publisher's name alone.
+_WHO_IS = re.compile(r"^\W*(?:who|what) (?:is|are|was|were) (?:the )?(.+?)\W*$", re.I)
 
 
 def furniture(chunks: Sequence[Chunk]) -> frozenset[int]:

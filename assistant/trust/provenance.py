@@ -86,7 +86,7 @@ def software_versions() -> dict[str, str]:
 def build_record(
     answer: Answer,
     manifest: Manifest,
-    messages: list[dict[str, str]],
+    prompts: Sequence[list[dict[str, str]]],
     history: list[tuple[str, str]],
     search_query: str,
     settings: Settings,
@@ -101,7 +101,9 @@ def build_record(
     """The provenance record of `answer` (without the audit log's chain fields):
     `embedder` is its name and dimension, `model` the name, SHA-256 and file of the GGUF;
     `top_k` and `max_tokens` are the values used where they were not the settings';
-    `replay_of` the id of the record a replay asks again."""
+    `replay_of` the id of the record a replay asks again. `prompts` are the messages the
+    model was given, one prompt or several (a comparison's parts, a draft asked for
+    once more), whose SHA-256 is recorded: of the one prompt, or of the list."""
     # a record has `replay_of` only when it is a replay's: older readers expect no key
     replay = {"replay_of": replay_of} if replay_of else {}
     asker = {"user": user} if user else {}
@@ -111,7 +113,7 @@ def build_record(
         time=datetime.now(UTC).isoformat(timespec="milliseconds"),
         question=answer.question,
         history=list(history),
-        history_in_prompt=max(0, (len(messages) - 2) // 2),
+        history_in_prompt=max(0, (len(prompts[0]) - 2) // 2) if prompts else 0,
         search_query=search_query,
         answer=answer.answer,
         draft=answer.draft,
@@ -133,7 +135,9 @@ def build_record(
         prompt=PromptUsed(
             version=PROMPT_VERSION,
             system_sha256=sha256_text(SYSTEM_PROMPT),
-            messages_sha256=sha256_text(json.dumps(messages, ensure_ascii=False)),
+            messages_sha256=sha256_text(
+                json.dumps(prompts[0] if len(prompts) == 1 else list(prompts), ensure_ascii=False)
+            ),
         ),
         generation=generation_used(settings, max_tokens),
         retrieval={**settings.retrieval.model_dump(), "top_k": top_k or settings.retrieval.top_k},
