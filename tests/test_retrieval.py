@@ -392,7 +392,7 @@ def test_a_publishers_furniture_is_found_only_for_a_question_about_the_publicati
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "acme.md").write_text(
-        "---\nauthor: Acme Institute\n---\n"
+        "---\nauthor: Acme\n---\n"
         "# Safety\n\nAcme finds that open models are no less safe than closed ones.\n\n"
         "# About Acme\n\nAcme is a champion of people and ideas, an independent charity "
         "(registration no 1042046). Find out more at www.acme.org\n"
@@ -408,12 +408,17 @@ def test_a_publishers_furniture_is_found_only_for_a_question_about_the_publicati
         hits = retriever.search(question, documents=["acme"], asked=asked)
         return any(about in hit.chunk.text for hit in hits)
 
-    for topic in (
+    for topic in (  # topics that share a word with a question about the publication
         "Is Acme worried that open models are unsafe?",
         "What does Acme stand for?",
         "What does Acme say about contact tracing apps?",
         "Does Acme say phishing e-mails are a risk of open models?",
         "Should AI firms need permission to train on government websites, says Acme?",
+        "Should frontier developers need a licence to operate, says Acme?",
+        "Does Acme want copyright law changed for text and data mining?",
+        "Can we share data with OpenAI, according to Acme?",
+        "How can we reach net zero with AI, says Acme?",
+        "Can we use information from citizens, says Acme?",
         "What is AI?",
     ):
         assert not found(topic), topic
@@ -421,17 +426,23 @@ def test_a_publishers_furniture_is_found_only_for_a_question_about_the_publicati
         "Is Acme a charity?",
         "How do I contact Acme?",
         "How can I reach Acme?",
+        "Is there an e-mail for Acme?",
         "Who publishes Acme's papers?",
         "Can I quote Acme's paper in my briefing?",
+        "How do I cite this paper?",
+        "Under what licence can I reuse it?",
         "Who are Acme?",
-        "What is the Acme Institute?",
+        "who's acme?",
+        "Tell me about Acme",
         "What is Acme's website?",
     ):
         assert found(publication), publication
-    # a follow-up's search carries the question before it: the question asked decides
+    # a follow-up's search carries the question before it: the question asked decides,
+    # unless it has no words of its own
     follow_up = "Can I reuse Acme's paper? Is it worried that open models are unsafe?"
     assert found(follow_up)
     assert not found(follow_up, asked="Is it worried that open models are unsafe?")
+    assert found("What licence is Acme's paper under? And Acme's?", asked="And Acme's?")
     # a scope that is all furniture is searched as it is
     assert retriever.search("What does it say?", documents=["imprint"])
     off = retriever_for(tmp_path, FakeEmbedder(), top_k=2, max_per_document=2, skip_furniture=False)

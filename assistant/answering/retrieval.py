@@ -96,25 +96,34 @@ class Retriever:
         self.abbreviations = _abbreviations(texts)
         self.vocabulary = {w for t in texts for w in re.findall(r"[a-z]+", t.lower())}
         self.document_names = _document_names(index.manifest.documents)
-        self.publisher_names = {
-            w
+        self.publishers = _publisher_names(index.manifest.documents)
+        whole_titles = {  # a title whole and before its subtitle ("The Open Dividend")
+            " ".join(part.split()).lower()
             for d in index.manifest.documents.values()
-            for w in re.findall(r"[\w@&]+", d.publisher)
-            if (w[0].isupper() or "@" in w) and len(w) > 1
+            for part in (d.title, re.split(r"[:—–]", d.title)[0])
+            if part.strip()
         }
+        self._about_named = _about_named(self.publishers | whole_titles)
         self.furniture = furniture(index.chunks)
 
     def about_publication(self, question: str) -> bool:
         """Whether `question` asks about a publication itself (its licence, copyright,
-        publisher, how to reach them, or just "Who are Demos?"), which its furniture
-        answers, rather than about what it says."""
+        publisher, how to reach them, "Who are Demos?"), which its furniture answers,
+        rather than about what it says."""
         if _ABOUT_PUBLICATION.search(question):
             return True
-        bare = _WHO_IS.match(question)
-        words = re.findall(r"[\w@&]+", bare.group(1)) if bare else []
-        return any(w in self.publisher_names for w in words) and all(
-            w in self.publisher_names or w.lower() in CONNECTORS for w in words
-        )
+        lower = " ".join(question.lower().split())
+        if (bare := _WHO_IS.match(lower)) and bare.group(1) in self.publishers:
+            return True
+        return self._about_named.search(lower) is not None
+
+    def _asks_about_publication(self, query: str, asked: str | None) -> bool:
+        """`about_publication` of the question as asked; of the text searched where the
+        question has no words of its own beyond document names ("And the ITIF paper?"
+        after "What licence is the Demos paper under?")."""
+        if asked is None or (query != asked and not tokenize(self.without_names(asked))):
+            return self.about_publication(query)
+        return self.about_publication(asked)
 
     def expand(self, query: str) -> str:
         """The query with the phrases behind abbreviations the corpus does not use, and
@@ -155,7 +164,7 @@ class Retriever:
         if self._empty:
             return []
         top_k = top_k or self.settings.top_k
-        about = self.about_publication(query if asked is None else asked)
+        about = self._asks_about_publication(query, asked)
         query = self.expand(query)
         scope = self._scope(documents)
         if scope is not None and len(scope) == 0:
@@ -363,7 +372,7 @@ class Retriever:
         if scope is not None or (out is not None and len(out)):
             mask = np.ones(len(self.index.chunks), dtype=np.float32)
             if scope is not None:
-                mask[:] = 0.0
+                mask = np.zeros(len(self.index.chunks), dtype=np.float32)
                 mask[scope] = 1.0
             if out is not None:
                 mask[out] = 0.0
@@ -421,24 +430,66 @@ _IMPRINT_KINDS = 2
 _IMPRINT_GAP = 3  # passages between two furniture passages may be the same licence's clauses
 
 # A question about the publication itself, for which the furniture is the answer; not
-# one on a topic that shares a word ("contact tracing", "phishing e-mails", "government
-# websites", "permission to train on their data").
+# one on a topic that shares a word: licences of models, copyright law, "contact
+# tracing", "phishing e-mails", "government websites", "Can we share data with OpenAI?".
+_VERBS = (
+    r"(?:re-?use|use|quote|cite|copy|share|reproduce|republish|redistribute|translate|adapt|print)"
+)
+_PUBLICATION = (  # the publication as an object: "this report", "Demos's paper"
+    r"(?:(?:the|this|that|its|their) (?:[\w'’-]+ ){0,5}|[\w@&-]+['’]s (?:[\w'’-]+ ){0,3})"
+    r"(?:paper|report|document|study|publication|piece|work|brief|article|digest)s?\b"
+)
 _ABOUT_PUBLICATION = re.compile(
-    r"\blicen[cs]|\bcopyright|\brights reserved|\bcreative commons|\bcharit(?:y|able)\b"
-    r"|\bpermission (?:to|for) (?:re-?use|use|quote|cite|copy|share|reproduce|republish"
-    r"|translate|adapt|print)\b|\b(?:can|may) (?:i|we) (?:quote|cite|copy|share|print"
-    r"|translate|adapt|re-?use)\b"
-    r"|\b(?:re-?use|republish\w*|reproduc(?:e|ed|es|ing|tion)|redistribut\w*)\b"
+    r"\bunder (?:what|which|a|an|the|its) (?:[\w-]+ ){0,2}licen[cs]e|\blicen[cs]ed under"
+    r"|\b(?:what|which) (?:licen[cs]e|copyright)\b(?:[\w'’ -]{0,60})\b(?:paper|report"
+    r"|document|study|publication|piece|work|article|digest|it|this)\b"
+    r"|\b(?:paper|report|document|study|publication|piece|work|article|digest|it|this)"
+    r" (?:is |was )?(?:copyrighted|licen[cs]ed|open access)\b"
+    r"|\bcopyright (?:holder|owner|notice)|\bwho (?:owns|holds) (?:the )?copyright"
+    r"|\b(?:its|their)(?: own)? (?:licen[cs]e|copyright)\b|['’]s (?:licen[cs]e|copyright)\b"
+    r"|\bcreative commons|\brights reserved|\bregistered charity|\bis (?:it|\w+) a charity"
+    rf"|\b{_VERBS}(?: from)? {_PUBLICATION}"
+    r"|\b(?:re-?use|quote|cite|reproduce|republish|redistribute)(?: from)? (?:it|this|that)\b"
+    r"(?! (?:\w+ )?(?:says?|said|argues?|finds?|claims?)\b)"
     r"|\bpublisher\b|\bpublished by\b|\bwho (?:published|publishes|publish)\b"
-    r"|\bhow (?:can|do|should|could|would|might) (?:i|we|one|you) (?:contact|reach|write to"
-    r"|get (?:in touch|hold))\b|\bget in touch\b"
-    r"|\bcontact (?:details|information|info|address|them|the (?:publisher|authors?))\b"
-    r"|\be-?mail address|\b(?:tele)?phone (?:number|line)\b|\bweb(?:site)? address"
-    r"|\b(?:its|their|[\w-]+['’]s) website\b",
+    r"|\b(?:contact|reach|write to|get in touch with|get hold of|e-?mail) (?:them|the "
+    r"(?:publisher|authors?|team))\b|\bcontact (?:details|information|address)\b"
+    r"|\b(?:its|their) (?:e-?mail|phone number|telephone|address|website|web address)\b",
     re.I,
 )
-# "Who are Demos?": about the publisher when what follows is the publisher's name alone.
-_WHO_IS = re.compile(r"^\W*(?:who|what) (?:is|are|was|were) (?:the )?(.+?)\W*$", re.I)
+# "Who are Demos?": about the publisher when what follows is a publisher's name alone.
+_WHO_IS = re.compile(r"^\W*(?:who|what)(?: is| are| was| were|['’]s|['’]re) (?:the )?(.+?)\W*$")
+
+
+def _about_named(names: Collection[str]) -> re.Pattern[str]:
+    """Questions, in lower case, that ask about a publication or publisher by its name
+    (`names`, in lower case): "How can I reach Demos?", "Can I quote The Open Dividend?",
+    "What is Demos's website?", "Where is ITIF based?"."""
+    if not names:
+        return re.compile(r"(?!)")
+    name = "(?:the )?(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    name += r")(?![\w@&])"
+    return re.compile(
+        rf"\b(?:{_VERBS}(?: from)?|contact|reach|e-?mail|write to|get in touch with"
+        rf"|get hold of|phone|call) {name}"
+        rf"|(?<![\w@&]){name}['’]s? (?:website|web address|address|offices?|e-?mail|phone)"
+        rf"|\be-?mail (?:address )?(?:for|of) {name}|\bwhere (?:is|are) {name} (?:based|located)"
+        rf"|^\W*tell me (?:more )?about {name}\W*$|^\W*what (?:does|do) {name} do\W*$"
+    )
+
+
+def _publisher_names(documents: Mapping[str, DocumentRecord]) -> set[str]:
+    """The names the documents' publishers go by, in lower case: each part of the
+    publisher line ("Demos, with Mozilla": "demos", "mozilla"; "Information Technology
+    and Innovation Foundation (ITIF)": the name and "itif"), not its single words
+    ("University of Cambridge" is no "Cambridge")."""
+    names = set()
+    for record in documents.values():
+        for part in re.split(r"[,;()&]|\bwith\b|\band others\b", record.publisher):
+            part = " ".join(part.split()).lower()
+            if len(part) > 1 and re.search(r"[a-z]", part):
+                names.add(part)
+    return names
 
 
 def furniture(chunks: Sequence[Chunk]) -> frozenset[int]:

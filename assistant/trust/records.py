@@ -62,7 +62,7 @@ class ModelUsed(Part):
 class PromptUsed(Part):
     version: str
     system_sha256: str
-    messages_sha256: str  # of the exact messages given to the model
+    messages_sha256: str  # of the one prompt given to the model, or of the list of them
 
 
 class GenerationUsed(Part):
