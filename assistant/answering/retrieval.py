@@ -164,12 +164,15 @@ class Retriever:
         if self._empty:
             return []
         top_k = top_k or self.settings.top_k
-        about = self._asks_about_publication(query, asked)
+        skip = (
+            self.furniture
+            if self.settings.skip_furniture and not self._asks_about_publication(query, asked)
+            else frozenset()
+        )
         query = self.expand(query)
         scope = self._scope(documents)
         if scope is not None and len(scope) == 0:
             return []
-        skip = self.furniture if self.settings.skip_furniture and not about else frozenset()
         fused, dense, keyword = self._ranked(query, scope, skip=skip)
         dense_rank = {item: r for r, item in enumerate(dense, start=1)}
         bm25_rank = {item: r for r, item in enumerate(keyword, start=1)}
@@ -369,13 +372,12 @@ class Retriever:
         if not tokens or n <= 0:
             return []
         mask = None
-        if scope is not None or (out is not None and len(out)):
-            mask = np.ones(len(self.index.chunks), dtype=np.float32)
-            if scope is not None:
-                mask = np.zeros(len(self.index.chunks), dtype=np.float32)
-                mask[scope] = 1.0
-            if out is not None:
-                mask[out] = 0.0
+        if scope is not None:
+            mask = np.zeros(len(self.index.chunks), dtype=np.float32)
+            mask[scope] = 1.0
+        if out is not None and len(out):
+            mask = np.ones(len(self.index.chunks), dtype=np.float32) if mask is None else mask
+            mask[out] = 0.0
         ids, scores = self.bm25.retrieve(
             [tokens], k=n, show_progress=False, n_threads=1, weight_mask=mask
         )
@@ -435,16 +437,15 @@ _IMPRINT_GAP = 3  # passages between two furniture passages may be the same lice
 _VERBS = (
     r"(?:re-?use|use|quote|cite|copy|share|reproduce|republish|redistribute|translate|adapt|print)"
 )
+_WORK = "paper|report|document|study|publication|piece|work|article|digest"  # what it is called
 _PUBLICATION = (  # the publication as an object: "this report", "Demos's paper"
     r"(?:(?:the|this|that|its|their) (?:[\w'’-]+ ){0,5}|[\w@&-]+['’]s (?:[\w'’-]+ ){0,3})"
-    r"(?:paper|report|document|study|publication|piece|work|brief|article|digest)s?\b"
+    rf"(?:{_WORK}|brief)s?\b"
 )
 _ABOUT_PUBLICATION = re.compile(
     r"\bunder (?:what|which|a|an|the|its) (?:[\w-]+ ){0,2}licen[cs]e|\blicen[cs]ed under"
-    r"|\b(?:what|which) (?:licen[cs]e|copyright)\b(?:[\w'’ -]{0,60})\b(?:paper|report"
-    r"|document|study|publication|piece|work|article|digest|it|this)\b"
-    r"|\b(?:paper|report|document|study|publication|piece|work|article|digest|it|this)"
-    r" (?:is |was )?(?:copyrighted|licen[cs]ed|open access)\b"
+    rf"|\b(?:what|which) (?:licen[cs]e|copyright)\b(?:[\w'’ -]{{0,60}})\b(?:{_WORK}|it|this)\b"
+    rf"|\b(?:{_WORK}|it|this) (?:is |was )?(?:copyrighted|licen[cs]ed|open access)\b"
     r"|\bcopyright (?:holder|owner|notice)|\bwho (?:owns|holds) (?:the )?copyright"
     r"|\b(?:its|their)(?: own)? (?:licen[cs]e|copyright)\b|['’]s (?:licen[cs]e|copyright)\b"
     r"|\bcreative commons|\brights reserved|\bregistered charity|\bis (?:it|\w+) a charity"
