@@ -160,6 +160,12 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
     first = fake.prompts[-1]
     assistant.ask(question, history)
     assert fake.prompts[-1] == first  # the same prompt, so the same answer
+    # so does one that opens with "And" but says all it asks
+    question = "And how many Ministry of Justice staff will get access to AI tools?"
+    assistant.ask(question)
+    first = fake.prompts[-1]
+    assistant.ask(question, history)
+    assert fake.prompts[-1] == first
     # a follow-up is shown the conversation
     assistant.ask("How does that compare with the number of probation officers?", history)
     assert fake.prompts[-1][1]["content"] == history[0][0]
@@ -187,6 +193,32 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
         ("Which countries built their own models?", [("MoJ staff?", "x")], None),
         ("Which report says that open models are safer?", [("MoJ staff?", "x")], None),
         ("Which governments say they want open models?", [("MoJ staff?", "x")], None),
+        # "And", "But" ... with a whole question of its own: it stands alone
+        ("And is Demos worried that open models are unsafe?", [("Licence?", "x")], None),
+        ("But how many Ministry of Justice staff get AI tools?", [("Who funds?", "x")], None),
+        ("Also, which countries have built their own models?", [("MoJ?", "x")], None),
+        # ... unless it leans on the last turn: short, a pronoun, "other", "too", "what about"
+        ("And what does ITIF recommend?", [("Cost?", "x")], "Cost? And what does ITIF recommend?"),
+        (
+            "And does the ITIF piece agree with that recommendation?",
+            [("Cost?", "x")],
+            "Cost? And does the ITIF piece agree with that recommendation?",
+        ),
+        (
+            "But which other countries have built sovereign language models?",
+            [("Spain?", "x")],
+            "Spain? But which other countries have built sovereign language models?",
+        ),
+        (
+            "And does the ITIF piece say the same about open models?",
+            [("Demos?", "x")],
+            "Demos? And does the ITIF piece say the same about open models?",
+        ),
+        (
+            "What about the Ministry of Justice and its probation officers?",
+            [("Who gets AI tools?", "x")],
+            "Who gets AI tools? What about the Ministry of Justice and its probation officers?",
+        ),
     ],
 )
 def test_search_query(question: str, history: list[tuple[str, str]], expected: str | None) -> None:

@@ -75,10 +75,16 @@ from .retrieval import Hit, Retriever
 
 SURVEYED = 3  # documents a question put to the documents together is asked of, at most
 SEAT_SEARCH = 3  # passages of a document searched on its own for such a question's topic
-_CONNECTIVE = re.compile(r"^(and|but|also|what about|how about|so|then)\b", re.I)
+# "What about X?" asks the last question again of X; "And", "But", "So" ... open a
+# follow-up only when what follows leans on the last turn (`search_query`).
+_AGAIN = re.compile(r"^(what about|how about)\b", re.I)
+_CONNECTIVE = re.compile(r"^(and|but|also|so|then)\b", re.I)
 _PRONOUN = re.compile(
     r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|him)\b", re.I
 )
+# Words that only mean something beside what came before ("Which other countries ...?",
+# "Does ITIF say so too?", "the same", "instead").
+_RELATIVE = re.compile(r"\b(other|others|else|same|too|either|instead|likewise|as well)\b", re.I)
 # Pronouns that point inside the question, not back at the last answer: "their own" is
 # the question's own subject's ("Which countries have built their own models?"), "that"
 # after a verb or noun opens a clause ("Which report says that ...?", "the deal that
@@ -883,13 +889,17 @@ def scope_note(
 
 
 def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """The text searched: a follow-up carries the previous question with it."""
+    """The text searched: a follow-up carries the previous question with it. A question
+    that opens with "And" or "But" yet says all it asks ("And is Demos worried that open
+    models are unsafe?") stands alone, as it would first in a conversation."""
     words = len(question.split())
+    leans = _PRONOUN.search(_WITHIN.sub(" ", question))
     follow_up = (
-        _CONNECTIVE.search(question)
+        _AGAIN.search(question)
         or words <= 5
-        or (words <= 12 and _PRONOUN.search(_WITHIN.sub(" ", question)))
-    )  # a long question stands alone
+        or (words <= 12 and leans)  # a long question stands alone
+        or (_CONNECTIVE.search(question) and (words <= 7 or leans or _RELATIVE.search(question)))
+    )
     return f"{history[-1][0]} {question}" if history and follow_up else question
 
 
