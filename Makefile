@@ -92,7 +92,7 @@ ocr-deps:
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }
 
 test: install test-models ocr-deps index browser-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: install ocr-deps
 	$(BIN)/python -m pytest -q -m "not model and not browser"
