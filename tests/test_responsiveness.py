@@ -12,6 +12,8 @@ from assistant.answering.responsiveness import asked_for, decline_text, gives
     [
         ("How much is the Ministry of Justice paying OpenAI for the licences?", "amount"),
         ("What did training DeepSeek V3 cost?", "amount"),
+        ("Roughly what would it cost the UK to train its own frontier model?", "amount"),
+        ("What could a national compute programme cost?", "amount"),
         ("What share of Europe's cloud market do US firms hold?", "share"),
         ("How many probation officers already use Justice Transcribe?", "count"),
         ("When will the MoJ roll the tools out?", "time"),
