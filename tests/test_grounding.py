@@ -666,6 +666,53 @@ def test_a_sentence_speaking_for_two_documents_must_cite_each(
         assert verifier.asked == []
 
 
+def _sources(text: str) -> set[str]:
+    names = (("Demos", "demos"), ("Sovereign AI", "sov"), ("ITIF", "itif"))
+    return {doc for name, doc in names if name in text}
+
+
+TOOLS = "The UK should open-source its safety tools"
+SETUP = "set up Sovereign-AI.org to coordinate national efforts"
+
+
+@pytest.mark.parametrize(
+    ("claim", "passage", "source", "shown"),
+    [
+        # the words are all in a Demos passage, which names the other paper only as a topic
+        (
+            f"The authors of the Sovereign AI paper {SETUP}",
+            f"We {SETUP}, with the UK Sovereign AI Unit.",
+            "demos",
+            False,
+        ),
+        (f"The authors of the Sovereign AI paper {SETUP}", f"We {SETUP}.", "sov", True),
+        (f"According to Demos, {TOOLS[0].lower()}{TOOLS[1:]}", f"{TOOLS}.", "itif", False),
+        (f"According to Demos, {TOOLS[0].lower()}{TOOLS[1:]}", f"{TOOLS}.", "demos", True),
+        # one document reporting a publisher's words: the passage names them
+        (f"Demos argues that {TOOLS[0].lower()}{TOOLS[1:]}", f"Demos: {TOOLS}.", "itif", True),
+        (f"The Demos paper notes that {TOOLS[0].lower()}{TOOLS[1:]}", f"{TOOLS}.", "itif", False),
+        # but "the Demos paper" is Demos's own passage, not one quoting Demos
+        (
+            f"The Demos paper notes that {TOOLS[0].lower()}{TOOLS[1:]}",
+            f"Demos: {TOOLS}.",
+            "itif",
+            False,
+        ),
+        (f"ITIF argues that {TOOLS[0].lower()}{TOOLS[1:]}", f"{TOOLS}.", "itif", True),
+        (TOOLS, f"{TOOLS}.", "itif", True),  # names no source
+    ],
+)
+def test_a_sentence_naming_its_source_must_cite_a_passage_of_it(
+    claim: str, passage: str, source: str, shown: bool
+) -> None:
+    label = {"demos": "The Open Dividend (Demos)", "sov": "Sovereign AI (Shrier)", "itif": "ITIF"}
+    stream = SentenceStream([f"{label[source]}\n{passage}"], sources=[source], named=_sources)
+    out = "".join(stream.feed(f"{claim} [1]. ") + list(stream.finish())).strip()
+    assert bool(out) is shown, stream.checked
+    if not shown and ("Sovereign AI" in passage or "Demos:" in passage):  # words all there
+        assert stream.checked[0].reason.startswith("names as its source a document")
+
+
 def test_a_copied_label_with_a_numbered_section_is_removed_whole() -> None:
     # a section label holds a full stop ("4. Influence ..."): the draft is not split
     # inside it, so no ", 4." is left and the heading is not glued to the first sentence

@@ -32,6 +32,12 @@ their own AI"). The last two are shown only if the model agrees a passage says s
 Sentences after a held one wait with it, so the order is kept; the others stream as
 soon as they are checked.
 
+Whatever the lexical test and the verifier say, a sentence is withheld when it names as
+its source a document none of its cited passages comes from ("The authors of the
+Sovereign AI paper set up ..." cited to a Demos passage that mentions the UK's Sovereign
+AI Unit; `_sourced`), speaks for two documents and cites one (`_joint`), or gives a figure
+or a place to another name than its passage does (`_attributed`).
+
 The answer is also tidied as it is checked: sentences are split by pysbd ("e.g.",
 "Mr.", "p. 12" do not end one), a passage's label copied into the text is removed
 whole (its section's "4." does not end a sentence) or, as a sentence's subject, replaced
@@ -527,6 +533,39 @@ def needs_verifier(item: Checked, passages: Sequence[str] = ()) -> bool:
 # A sentence that says two documents hold the same view, or that each does something.
 _JOINT_CLAIM = re.compile(r"\b(?:both|agree[sd]?|alike|neither)\b", re.I)
 JOINT = "speaks for documents it cites no passage of"
+MISSOURCED = "names as its source a document it cites no passage of"
+# A sentence that says whose claim it is: "According to Demos, ...", "The authors of the
+# Sovereign AI paper set up ...", "The Demos paper also discusses ...", "ITIF argues ...".
+_DOCUMENT_NOUN = (
+    r"(?:paper|report|piece|digest|commentary|article|study|brief|write-up|news item|"
+    r"analysis|authors?)"
+)
+_SOURCE_PHRASE = (
+    rf"(?:the\s+)?(?:[A-Z@][\w@&.'’-]*|{_DOCUMENT_NOUN})"
+    rf"(?:\s+(?:[A-Z@][\w@&.'’-]*|of|and|&|the|{_DOCUMENT_NOUN}))*"
+)
+_SOURCE_VERB = (
+    r"(?:says?|said|argues?|argued|states?|stated|recommends?|recommended|describes?|"
+    r"described|notes?|noted|warns?|warned|suggests?|suggested|proposes?|proposed|writes?|"
+    r"wrote|highlights?|highlighted|emphasi[sz]es|emphasi[sz]ed|believes?|sees|saw|claims?|"
+    r"claimed|contends?|concludes?|concluded|maintains?|finds|found|calls? for|"
+    r"points? (?:out|to)|sets? up|established|establishes|cites?|cited|mentions?|mentioned|"
+    r"acknowledges?|acknowledged|admits?|admitted|considers?|considered|views?|viewed|"
+    r"characteri[sz]es|characteri[sz]ed|frames?|framed|discuss(?:es|ed)?|talks? about|"
+    r"explains?|explained|reports|reported|observes?|observed|predicts?|predicted|expects?|"
+    r"expected|estimates?|estimated)"
+)
+_SOURCED = [
+    re.compile(
+        rf"\b(?:[Aa]ccording to|[Aa]uthors? of|[Pp]ublished by|[Ww]ritten by)\s+"
+        rf"(?P<source>{_SOURCE_PHRASE})"
+    ),
+    # the subject that opens the sentence, before a verb of saying
+    re.compile(
+        r"^\W*(?P<source>(?:The\s+)?[\w@&.'’“”\"-]+(?:\s+[\w@&.'’“”\"-]+){0,9}?)\s+"
+        rf"(?:also\s+|further\s+|explicitly\s+)?{_SOURCE_VERB}\b"
+    ),
+]
 MISATTRIBUTED = "gives a figure to another name than its passage does"
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][\w&@'’-]*")
 OWNER_REACH = 12  # words back from a figure to the name it belongs to
@@ -886,7 +925,7 @@ class SentenceStream:
 
     def _take(self, raw: str) -> list[str]:
         items = [
-            self._limit(self._dedupe(self._joint(self._attributed(item))))
+            self._limit(self._dedupe(self._sourced(self._joint(self._attributed(item)))))
             for item in check_answer(self._clean(raw), self.passages)
         ]
         if self.drop_declines:  # a part's "nothing on this" is not the answer's
@@ -1024,6 +1063,34 @@ class SentenceStream:
             f"{len(speaks_for & behind)} cited)",
         )
 
+    def _sourced(self, item: Checked) -> Checked:
+        """A sentence that names whose claim it is ("According to Demos, ...", "The
+        authors of the Sovereign AI paper set up ...") is withheld unless each document
+        it names is behind a passage it cites: the document's own passage, or for a
+        publisher or person named without "paper" or "report" ("ITIF argues ..."), a
+        passage that names them (one document reporting another's words). Its words may
+        all be in another document's passage, which the lexical test and the verifier
+        accept."""
+        if self.named is None or not self.sources or not item.supported or not item.cited:
+            return item
+        own = {self.sources[n - 1] for n in item.cited if n <= len(self.sources)}
+        quoting = own.union(
+            *(
+                self.named(self.passages[n - 1].split("\n", 1)[-1])
+                for n in item.cited
+                if n <= len(self.passages)
+            )
+        )
+        for pattern in _SOURCED:
+            for match in pattern.finditer(item.sentence.text):
+                for source in re.split(r",|\s+(?:and|&)\s+", match.group("source")):
+                    names = self.named(source)
+                    paper = re.search(rf"\b{_DOCUMENT_NOUN}\b", source, re.I)
+                    if names and not names <= (own if paper else quoting):
+                        reason = f"{MISSOURCED} (“{source.strip()}”)"
+                        return replace(item, supported=False, reason=reason)
+        return item
+
     def _dedupe(self, item: Checked) -> Checked:
         key = " ".join(content_words_ordered(item.sentence.text))
         if item.supported and key and key in self._shown:
@@ -1035,9 +1102,12 @@ class SentenceStream:
     def _verified(self, item: Checked) -> Checked:
         """The held sentence after the verifier has read its passage(s); one it passes is
         still withheld if it gives a figure to another name or puts it at another place
-        than the passage(s) it is now cited to (`_attributed`): the verifier cannot tell."""
+        than the passage(s) it is now cited to (`_attributed`), or names as its source a
+        document none of them is from (`_sourced`): the verifier cannot tell."""
         checked = self._asked(item)  # the same item when nothing was asked: checked already
-        return self._attributed(checked) if checked.supported and checked is not item else checked
+        if checked.supported and checked is not item:  # perhaps cited to other passages now
+            return self._sourced(self._attributed(checked))
+        return checked
 
     def _asked(self, item: Checked) -> Checked:
         if self.verify is None or not needs_verifier(item, self.passages):
