@@ -447,3 +447,17 @@ def test_a_publishers_furniture_is_found_only_for_a_question_about_the_publicati
     assert retriever.search("What does it say?", documents=["imprint"])
     off = retriever_for(tmp_path, FakeEmbedder(), top_k=2, max_per_document=2, skip_furniture=False)
     assert any(about in h.chunk.text for h in off.search("Is Acme worried?", documents=["acme"]))
+
+
+def test_a_one_word_name_the_passages_use_as_a_common_word_is_no_source(
+    tmp_path: Path, corpus: Path
+) -> None:
+    (corpus / "metadata.toml").write_text(
+        '["openness.txt"]\ntitle = "Openness"\npublisher = "Employees Foundation"\n',
+        encoding="utf-8",
+    )
+    retriever = retriever_for(tmp_path, FakeEmbedder())
+    # "employees" is a word of the passages; "foundation" is not
+    assert retriever.named_documents("Employees argue ...") == {"openness"}
+    assert retriever.named_documents("Employees argue ...", proper=True) == set()
+    assert retriever.named_documents("The Foundation argues ...", proper=True) == {"openness"}

@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -668,6 +669,7 @@ class Assistant:
             titles,
             sources=[h.chunk.doc_id for h in hits],
             named=retriever.named_documents,
+            named_sources=partial(retriever.named_documents, proper=True),
             headings=[h.chunk.section for h in hits if h.chunk.section],
         )
 

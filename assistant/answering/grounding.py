@@ -825,6 +825,7 @@ class SentenceStream:
         sources: Sequence[str] = (),
         named: Callable[[str], set[str]] | None = None,
         headings: Sequence[str] = (),
+        named_sources: Callable[[str], set[str]] | None = None,
     ) -> None:
         self.passages = passages
         self.verify = verify
@@ -834,6 +835,9 @@ class SentenceStream:
         # paper"): a sentence that speaks for two documents must cite each (`_joint`)
         self.sources = list(sources)
         self.named = named
+        # and the documents a sentence gives as its source (`_sourced`): by names that
+        # are not also common words, as a sentence's capitalised opening word can be
+        self.named_sources = named_sources or named
         # only a label long enough not to be words of a sentence ("Justice" is both)
         self.labels = sorted(
             {label for label in labels if len(label.split()) >= 4}, key=len, reverse=True
@@ -1084,7 +1088,7 @@ class SentenceStream:
         for pattern in _SOURCED:
             for match in pattern.finditer(item.sentence.text):
                 for source in re.split(r",|\s+(?:and|&)\s+", match.group("source")):
-                    names = self.named(source)
+                    names = self.named_sources(source) if self.named_sources else set()
                     paper = re.search(rf"\b{_DOCUMENT_NOUN}\b", source, re.I)
                     if names and not names <= (own if paper else quoting):
                         reason = f"{MISSOURCED} (“{source.strip()}”)"

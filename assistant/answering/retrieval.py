@@ -105,6 +105,18 @@ class Retriever:
         }
         self._about_named = _about_named(self.publishers | whole_titles)
         self.furniture = furniture(index.chunks)
+        # one-word names a passage also writes as a common word ("Information", "Technology"
+        # of a publisher's name: "information", "technology"): `named_documents(proper=True)`
+        lower = {  # not in an address: "hello@demos.co.uk", "sovereign-ai.org/shrier"
+            w
+            for c in index.chunks
+            for w in re.findall(
+                r"\b[a-z]+\b", re.sub(r"\S*(?:[@/]|\.(?:org|com|uk)\b)\S*", " ", c.passage)
+            )
+        }
+        self._common_names = {
+            name for name in self.document_names if " " not in name and name.lower() in lower
+        }
 
     def about_publication(self, question: str) -> bool:
         """Whether `question` asks about a publication itself (its licence, copyright,
@@ -303,12 +315,16 @@ class Retriever:
             [i for i, c in enumerate(self.index.chunks) if c.doc_id in wanted], dtype=np.int64
         )
 
-    def named_documents(self, query: str) -> set[str]:
+    def named_documents(self, query: str, proper: bool = False) -> set[str]:
         """Documents the question names by publisher or title ("ITIF", "the Cambridge
-        report", "The Open Dividend", "the MoJ digest")."""
+        report", "The Open Dividend", "the MoJ digest"); with `proper`, not by a one-word
+        name the passages also use as a common word ("Technology companies argue ...",
+        "The Information Commissioner's Office ...")."""
         words = re.findall(r"[\w@&]+", query)
         named = set()
         for name, doc_id in self.document_names.items():
+            if proper and name in self._common_names:
+                continue
             if " " in name:
                 if re.search(rf"\b{re.escape(name)}\b", query):
                     named.add(doc_id)
