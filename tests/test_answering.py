@@ -182,6 +182,17 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
             "How many staff will the Ministry of Justice train in 2026?",
         ),
         ("What about it?", [], "What about it?"),
+        # "the paper", "the latter", "such": pointing back without a pronoun
+        (
+            "And where are the authors of the paper based now?",
+            [("Who wrote it?", "x")],
+            "Who wrote it? And where are the authors of the paper based now?",
+        ),
+        (
+            "But is the latter view shared by the Cambridge piece?",
+            [("Views?", "x")],
+            "Views? But is the latter view shared by the Cambridge piece?",
+        ),
         ("Why is that?", [("Who funds parks?", "x")], "Who funds parks? Why is that?"),
         ("Do they agree?", [("ITIF and Demos?", "x")], "ITIF and Demos? Do they agree?"),
         (

@@ -977,3 +977,20 @@ def test_a_name_put_at_another_place_is_withheld_even_when_the_verifier_passes_i
     assert text == "", stream.checked
     assert verifier.asked
     assert stream.checked[0].reason.startswith(MISPLACED), stream.checked
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Sovereign AI is described as a strategic question",  # a topic, in the passive
+        "National AI strategies are expected to grow",
+    ],
+)
+def test_a_topic_that_shares_a_document_name_is_no_source(claim: str) -> None:
+    stream = SentenceStream(
+        [f"Cambridge report\n{claim}."],
+        sources=["cam"],
+        named=lambda text: {"sov"} if "Sovereign AI" in text or "National AI" in text else set(),
+    )
+    out = "".join(stream.feed(f"{claim} [1]. ") + list(stream.finish())).strip()
+    assert out, stream.checked

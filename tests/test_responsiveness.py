@@ -101,3 +101,16 @@ def test_a_decline_names_what_is_missing() -> None:
     )
     assert decline_text(asked_for("Who wrote it?")) == "The documents give no name for this."
     assert decline_text(None) == "The documents do not answer this."
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What could the UK do to cut the cost of compute?",
+        "What do the documents say about the cost of compute?",
+        "What would happen to the cost of AI?",
+        "What would the cost-benefit be?",
+    ],
+)
+def test_cost_as_a_noun_asks_for_no_figure(question: str) -> None:
+    assert asked_for(question) is None

@@ -85,7 +85,11 @@ _PRONOUN = re.compile(
 )
 # Words that only mean something beside what came before ("Which other countries ...?",
 # "Does ITIF say so too?", "the same", "instead").
-_RELATIVE = re.compile(r"\b(other|others|else|same|too|either|instead|likewise|as well)\b", re.I)
+_RELATIVE = re.compile(
+    r"\b(other|others|else|same|too|either|instead|likewise|as well|former|latter|such|"
+    r"similar|similarly)\b|\bthe (paper|report|piece|authors|study|unit|deal|document)\b",
+    re.I,
+)
 # Pronouns that point inside the question, not back at the last answer: "their own" is
 # the question's own subject's ("Which countries have built their own models?"), "that"
 # after a verb or noun opens a clause ("Which report says that ...?", "the deal that

@@ -546,14 +546,14 @@ _SOURCE_PHRASE = (
 )
 _SOURCE_VERB = (
     r"(?:says?|said|argues?|argued|states?|stated|recommends?|recommended|describes?|"
-    r"described|notes?|noted|warns?|warned|suggests?|suggested|proposes?|proposed|writes?|"
+    r"notes?|noted|warns?|warned|suggests?|suggested|proposes?|proposed|writes?|"
     r"wrote|highlights?|highlighted|emphasi[sz]es|emphasi[sz]ed|believes?|sees|saw|claims?|"
     r"claimed|contends?|concludes?|concluded|maintains?|finds|found|calls? for|"
-    r"points? (?:out|to)|sets? up|established|establishes|cites?|cited|mentions?|mentioned|"
-    r"acknowledges?|acknowledged|admits?|admitted|considers?|considered|views?|viewed|"
-    r"characteri[sz]es|characteri[sz]ed|frames?|framed|discuss(?:es|ed)?|talks? about|"
+    r"points? (?:out|to)|sets? up|establishes|cites?|cited|mentions?|mentioned|"
+    r"acknowledges?|acknowledged|admits?|admitted|considers?|views?|"
+    r"characteri[sz]es|characteri[sz]ed|frames?|discuss(?:es|ed)?|talks? about|"
     r"explains?|explained|reports|reported|observes?|observed|predicts?|predicted|expects?|"
-    r"expected|estimates?|estimated)"
+    r"estimates?)"
 )
 _SOURCED = [
     re.compile(
@@ -563,6 +563,7 @@ _SOURCED = [
     # the subject that opens the sentence, before a verb of saying
     re.compile(
         r"^\W*(?P<source>(?:The\s+)?[\w@&.'’“”\"-]+(?:\s+[\w@&.'’“”\"-]+){0,9}?)\s+"
+        rf"(?<!\bis)(?<!\bare)(?<!\bwas)(?<!\bwere)(?<!\bbe)(?<!\bbeen)"
         rf"(?:also\s+|further\s+|explicitly\s+)?{_SOURCE_VERB}\b"
     ),
 ]

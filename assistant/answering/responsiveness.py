@@ -100,7 +100,9 @@ _ASKS = [
             r"budget|value|valuation|fine|fines|fee|fees|salary|revenue|turnover)\b|"
             r"\bwhat(?:['’]s| is| was| were| are| did| does)? .*\b(?:worth|valued at|paying)\b|"
             r"\bat what (?:valuation|price|cost)\b|"
-            r"\bhow (?:expensive|costly)\b|\bwhat (?:did|does|do|will|would|could|might) .* cost\b",
+            r"\bhow (?:expensive|costly)\b|\bwhat (?:did|does|do|will|would|could|might) .*"
+            r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\bits )(?<!\btheir )(?<!\bof )(?<!\bto )"
+            r"(?<!\babout )(?<!\bcut )(?<!\breduce )(?<!\blower )cost\b(?!-|\s+of\b)",
             re.I,
         ),
     ),
