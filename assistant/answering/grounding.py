@@ -1076,22 +1076,32 @@ class SentenceStream:
         passage that names them (one document reporting another's words). Its words may
         all be in another document's passage, which the lexical test and the verifier
         accept."""
-        if self.named is None or not self.sources or not item.supported or not item.cited:
+        named, by_name = self.named, self.named_sources
+        if named is None or by_name is None or not self.sources:
+            return item
+        if not item.supported or not item.cited:
             return item
         own = {self.sources[n - 1] for n in item.cited if n <= len(self.sources)}
-        quoting = own.union(
-            *(
-                self.named(self.passages[n - 1].split("\n", 1)[-1])
-                for n in item.cited
-                if n <= len(self.passages)
-            )
-        )
+        quoting: set[str] | None = None  # and the names in the cited passages, when needed
         for pattern in _SOURCED:
             for match in pattern.finditer(item.sentence.text):
                 for source in re.split(r",|\s+(?:and|&)\s+", match.group("source")):
-                    names = self.named_sources(source) if self.named_sources else set()
-                    paper = re.search(rf"\b{_DOCUMENT_NOUN}\b", source, re.I)
-                    if names and not names <= (own if paper else quoting):
+                    names = by_name(source)
+                    if not names:
+                        continue
+                    if re.search(rf"\b{_DOCUMENT_NOUN}\b", source, re.I):
+                        behind = own
+                    else:
+                        if quoting is None:
+                            quoting = own.union(
+                                *(
+                                    named(self.passages[n - 1].split("\n", 1)[-1])
+                                    for n in item.cited
+                                    if n <= len(self.passages)
+                                )
+                            )
+                        behind = quoting
+                    if not names <= behind:
                         reason = f"{MISSOURCED} (“{source.strip()}”)"
                         return replace(item, supported=False, reason=reason)
         return item
