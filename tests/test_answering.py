@@ -208,6 +208,8 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
         ("And is Demos worried that open models are unsafe?", [("Licence?", "x")], None),
         ("But how many Ministry of Justice staff get AI tools?", [("Who funds?", "x")], None),
         ("Also, which countries have built their own models?", [("MoJ?", "x")], None),
+        # "too" as a degree ("too much") points nowhere
+        ("And is the UK paying too much for compute from American firms?", [("Q?", "x")], None),
         # ... unless it leans on the last turn: short, a pronoun, "other", "too", "what about"
         ("And what does ITIF recommend?", [("Cost?", "x")], "Cost? And what does ITIF recommend?"),
         (
@@ -224,6 +226,11 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
             "And does the ITIF piece say the same about open models?",
             [("Demos?", "x")],
             "Demos? And does the ITIF piece say the same about open models?",
+        ),
+        (
+            "And does the Cambridge report think open models are safe too?",
+            [("Demos?", "x")],
+            "Demos? And does the Cambridge report think open models are safe too?",
         ),
         (
             "What about the Ministry of Justice and its probation officers?",

@@ -229,6 +229,11 @@ from assistant.answering.grounding import (  # noqa: E402
         ("Mr. Smith said so (p. 12) [1]. Next.", ["Mr. Smith said so (p. 12) [1]. ", "Next."]),
         ("Text. [1] More text [2].", ["Text. [1] ", "More text [2]."]),
         ("- item one [1]\n- item two [2]", ["- item one [1]\n", "- item two [2]"]),
+        # an enumeration inside a sentence is no end of it (pysbd cuts before "(a)")
+        (
+            "They must not be (a) general-purpose, (b) sold, or (c) high-risk [3]. Next.",
+            ["They must not be (a) general-purpose, (b) sold, or (c) high-risk [3]. ", "Next."],
+        ),
     ],
 )
 def test_segment_keeps_abbreviations_and_gives_markers_to_their_sentence(
@@ -699,6 +704,13 @@ SETUP = "set up Sovereign-AI.org to coordinate national efforts"
             False,
         ),
         (f"ITIF argues that {TOOLS[0].lower()}{TOOLS[1:]}", f"{TOOLS}.", "itif", True),
+        # "Demos reporting" names Demos, not a Demos report
+        (
+            f"According to Demos reporting, {TOOLS[0].lower()}{TOOLS[1:]}",
+            f"Demos: {TOOLS}.",
+            "itif",
+            True,
+        ),
         (TOOLS, f"{TOOLS}.", "itif", True),  # names no source
     ],
 )

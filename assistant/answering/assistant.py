@@ -86,7 +86,9 @@ _PRONOUN = re.compile(
 # Words that only mean something beside what came before ("Which other countries ...?",
 # "Does ITIF say so too?", "the same", "instead").
 _RELATIVE = re.compile(
-    r"\b(other|others|else|same|too|either|instead|likewise|as well|former|latter|such|"
+    r"\b(other|others|else|same|too(?!\s+(?:much|many|few|little|far|high|low|late|"
+    r"early|slow|fast|big|small|costly|expensive|risky|soon|often))|either|instead|"
+    r"likewise|as well|former|latter|such|"
     r"similar|similarly)\b|\bthe (paper|report|piece|authors|study|unit|deal|document)\b",
     re.I,
 )

@@ -64,6 +64,10 @@ from .words import (
     phrase_initials,
 )
 
+# what ends a sentence, before the space pysbd cuts at: a full stop, question or
+# exclamation mark (closing quotes or brackets after it), or a citation marker; pysbd also
+# cuts before an enumeration inside a sentence, "(a) ..., (b) ...", which is no end
+_ENDS_SENTENCE = re.compile(r"(?:[.!?…][\"”’')\]]*|\])\s*$")
 _LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
 _MARKERS_WRITTEN = (
     r"\s+(?:(?:the\s+)?(?:sources?|passages?)\s+)?\[\d{1,3}\](?:\s*(?:,|and|&)\s*\[\d{1,3}\])*"
@@ -118,7 +122,11 @@ def segment(text: str) -> list[str]:
                 pieces.append(line)
             continue
         spans = _segmenter().segment(line)
-        cuts = [span.start for span in spans[1:]] if spans else []
+        cuts = [
+            span.start
+            for span in spans[1:]
+            if _ENDS_SENTENCE.search(line, 0, span.start)  # not "must not be (a) ..., (b) ..."
+        ]
         bounds = [0, *cuts, len(line)]
         for start, end in zip(bounds, bounds[1:], strict=False):
             piece = line[start:end]
@@ -538,7 +546,7 @@ MISSOURCED = "names as its source a document it cites no passage of"
 # Sovereign AI paper set up ...", "The Demos paper also discusses ...", "ITIF argues ...".
 _DOCUMENT_NOUN = (
     r"(?:paper|report|piece|digest|commentary|article|study|brief|write-up|news item|"
-    r"analysis|authors?)"
+    r"analysis|authors?)(?![\w-])"  # "reporting" or "papers" is no "report", "paper"
 )
 _SOURCE_PHRASE = (
     rf"(?:the\s+)?(?:[A-Z@][\w@&.'’-]*|{_DOCUMENT_NOUN})"
