@@ -16,6 +16,7 @@ from assistant.answering.assistant import (
     wrote_only_labels,
 )
 from assistant.answering.prompting import DECLINE_TEXT, PROMPT_VERSION, source_label
+from assistant.answering.responsiveness import each_named
 from assistant.answers import Answer
 from assistant.errors import DocumentNotFound, EmptyQuestion
 from assistant.trust.provenance import sha256_text
@@ -656,3 +657,81 @@ def test_only_a_draft_with_nothing_checked_and_no_decline_is_label_only() -> Non
     assert wrote_only_labels("The Digest, Staff access [1].", [])
     assert not wrote_only_labels("The documents do not say.", [])  # a decline of its own
     assert not wrote_only_labels("  \n", [])  # nothing drafted
+
+
+SAVINGS = (
+    "Microsoft reported over 40% cost savings in server deployment using OCP designs, "
+    "while Meta reported saving $1.2 billion."
+)
+
+
+def test_a_name_the_answer_left_out_is_asked_of_on_its_own(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "compute.md").write_text(f"# Open hardware\n\n{SAVINGS}\n")
+    fake = FakeGenerator()
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
+    assistant.index()
+    question = "What savings have Microsoft and Meta reported from OCP designs?"
+    fake.enqueue("Microsoft reported over 40% cost savings in server deployment [1].")
+    fake.enqueue("Meta reported saving $1.2 billion [1].")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 2
+    asked_again = fake.prompts[1][-1]["content"]
+    assert "What savings have Meta reported from OCP designs?" in asked_again
+    assert "Microsoft" not in asked_again.rsplit("Question:", 1)[-1]
+    assert "40%" in answer.answer and "$1.2 billion" in answer.answer
+    # answered for both at once: not asked again; a decline of the part is not shown
+    fake.enqueue("Microsoft saved over 40% and Meta saved $1.2 billion [1].")
+    assert "Meta" in assistant.ask(question).answer and len(fake.prompts) == 3
+    fake.enqueue("Microsoft reported over 40% cost savings in server deployment [1].")
+    fake.enqueue("The documents do not say.")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 5 and "do not say" not in answer.answer
+    assert not answer.declined
+    # every drafted sentence withheld (each figure given to the other firm): both asked
+    fake.enqueue(
+        "Meta reported over 40% cost savings [1]. Microsoft reported saving $1.2 billion [1]."
+    )
+    fake.enqueue("Microsoft reported over 40% cost savings in server deployment [1].")
+    fake.enqueue("Meta reported saving $1.2 billion [1].")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 8 and not answer.declined
+    assert (
+        answer.answer.startswith("Microsoft reported over 40%") and "$1.2 billion" in answer.answer
+    )
+    # the model's own decline is not second-guessed
+    fake.enqueue("The documents do not say.")
+    assert assistant.ask(question).declined and len(fake.prompts) == 9
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("What savings have Microsoft and Meta reported?", ["Microsoft", "Meta"]),
+        (
+            "What savings are reported by Meta and by Microsoft, respectively?",
+            ["Meta", "Microsoft"],
+        ),
+        (
+            "How much goes through Horizon Europe and Digital Europe?",
+            ["Horizon Europe", "Digital Europe"],
+        ),
+        (
+            "What did it cost to train GPT-4, Gemini Ultra and Llama in all?",
+            ["GPT-4", "Gemini Ultra", "Llama"],
+        ),
+        # documents are compared document by document already
+        ("Do ITIF and Demos agree on sovereignty?", []),
+        # names set aside, and one relation between two
+        ("Apart from ChatGPT Enterprise and UK data residency, what else is in the deal?", []),
+        ("What does the deal between OpenAI and the UK include?", []),
+        ("How many staff get AI tools?", []),
+    ],
+)
+def test_the_names_a_question_joins(question: str, names: list[str]) -> None:
+    is_document = lambda text: text in ("ITIF", "Demos")  # noqa: E731
+    found = each_named(question, is_document)
+    assert [p.name for p in found] == names
+    for part in found:  # each asked alone, the rest of the question as it was
+        assert part.name in part.question and question.split()[-1] in part.question
+        assert not any(other.name in part.question for other in found if other != part)

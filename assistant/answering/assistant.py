@@ -71,7 +71,7 @@ from .prompting import (
     is_decline,
     source_label,
 )
-from .responsiveness import Asked, asked_for, decline_text, gives, hint
+from .responsiveness import Asked, asked_for, decline_text, each_named, gives, hint, left_out
 from .retrieval import Hit, Retriever
 
 SURVEYED = 3  # documents a question put to the documents together is asked of, at most
@@ -342,9 +342,7 @@ class Assistant:
         if not 2 <= len(groups) <= 3:
             return self._survey(question, packed, found, query, asked), []
         # a phrase naming a document ("differs from ITIF's") is no matter of its own
-        about = matter(
-            question, lambda text: bool(retriever.named_documents(retriever.expand(text)))
-        )
+        about = matter(question, partial(_is_document, retriever))
         prompts = [focused_messages(packed, question, each, about) for each in groups.values()]
         return prompts, list(groups)
 
@@ -578,6 +576,22 @@ class Assistant:
                 again = pack(prompted + ANSWER_IN_A_SENTENCE)
                 if again.hits == packed.hits:  # the same passages under the same numbers
                     rounds.append([again.messages])
+            if (
+                batch is prompts
+                and prompts == [packed.messages]
+                and passages is None
+                and not any(c.supported and is_decline(c.sentence.text) for c in checker.checked)
+            ):
+                # a question on two or three names answered for some of them, or with all
+                # it drafted withheld: each name left out is asked of on its own, from the
+                # same passages ("What savings have Microsoft and Meta reported?" answered
+                # for Microsoft alone); not when the model said the sources do not answer
+                named = each_named(question, partial(_is_document, retriever))
+                for part in left_out(named, "".join(parts), "\n".join(checker.passages))[:2]:
+                    again = pack(part.question + hint(asked))
+                    if again.hits == packed.hits:
+                        checker.drop_declines = True  # "the documents do not say" of one
+                        rounds.append([again.messages])
         shown = "".join(parts).strip()
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
@@ -711,6 +725,11 @@ class Assistant:
 ANSWER_IN_A_SENTENCE = (
     " (Answer in a sentence of your own that cites its source's number, not with a source's title.)"
 )
+
+
+def _is_document(retriever: Retriever, text: str) -> bool:
+    """Whether `text` names a document of the index (by publisher, title or initials)."""
+    return bool(retriever.named_documents(retriever.expand(text)))
 
 
 def wrote_only_labels(draft: str, checked: Sequence[Checked]) -> bool:

@@ -21,6 +21,11 @@ the count or figure asked for.
 An answer that lacks it is a decline that says what the documents do give ("The documents
 give no figure for this. The closest they come: ..."), which a policymaker can use.
 
+A question that joins names ("What savings have Microsoft and Meta reported?") needs
+each of them: `each_named` finds them and the question asked of each alone, `left_out`
+those an answer says nothing of though its passages name them (the assistant asks of
+each on its own).
+
 Not done: questions whose wording does not say what they want ("What about Scotland?");
 their answers are judged only by the sentence check.
 """
@@ -28,6 +33,7 @@ their answers are judged only by the sentence check.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 _NUMBER_WORDS = (
@@ -227,3 +233,69 @@ def decline_text(asked: Asked | None) -> str:
     if asked is None:
         return "The documents do not answer this."
     return f"The documents give no {asked.missing} for this."
+
+
+# Names the question joins ("Microsoft and Meta", "by Meta and by Microsoft", "GPT-4,
+# Gemini Ultra and Llama"): each a run of capitalised words or of words with a digit.
+_NAME_RUN = r"(?:[A-Z][\w’'.&-]*|\d[\w.-]*[A-Za-z][\w.-]*)(?:\s+(?:[A-Z0-9][\w’'.&-]*))*"
+_JOIN = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|vs\.?|versus)\s+)(?:by\s+|the\s+)?"
+_COORDINATION = re.compile(rf"{_NAME_RUN}(?:{_JOIN}{_NAME_RUN})+")
+# words that open a question, not a name: "Do ITIF and Demos ...", "How Microsoft ..."
+_OPENING = re.compile(
+    r"^(?:(?:do|does|did|are|is|was|were|has|have|had|how|what|which|who|whom|whose|when|"
+    r"where|why|can|could|would|will|should|according|both|in|on|for|from|per|by|beyond|"
+    r"besides|apart|aside|across|between|the|a|an)\b\s*)+",
+    re.I,
+)
+
+
+_SET_ASIDE = re.compile(
+    r"\b(?:apart from|aside from|besides|beyond|other than|except|excluding|as well as)"
+    r"\s+(?:[\w’'-]+\s+){0,4}$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One of the names a question joins, and the question asked of it alone."""
+
+    name: str
+    question: str
+
+
+def each_named(question: str, is_document: Callable[[str], bool]) -> list[Part]:
+    """The names the question joins with "and", "or" or commas, when two or more of them
+    are not documents (a question that names documents is answered document by document
+    already), each with the question asked of it alone: "What savings have Microsoft and
+    Meta reported ...?" -> "What savings have Meta reported ...?". [] otherwise, and
+    for names the question sets aside ("Apart from ChatGPT Enterprise and UK data
+    residency, what else ...?")."""
+    for match in _COORDINATION.finditer(question):
+        if _SET_ASIDE.search(question[: match.start()]) or re.search(
+            r"\bbetween\s+(?:the\s+)?$", question[: match.start()], re.I
+        ):
+            continue  # set aside, or one relation between them ("between OpenAI and the UK")
+        pieces = re.split(_JOIN, match.group(0))
+        names = [_OPENING.sub("", piece).strip(" ,") for piece in pieces]
+        names = [n for n in names if n and not is_document(n)]
+        if len(names) < 2:
+            continue
+        before, after = question[: match.start()], question[match.end() :]
+        lead = match.group(0)[: len(match.group(0)) - len(match.group(0).lstrip())]
+        opening = _OPENING.match(pieces[0])
+        kept = opening.group(0) if opening else ""  # "Do" of "Do Microsoft and Meta ..."
+        return [Part(n, f"{before}{lead}{kept}{n}{after}") for n in names]
+    return []
+
+
+def left_out(parts: Sequence[Part], answer: str, passages: str) -> list[Part]:
+    """The parts an answer says nothing of though the passages name them (a question on
+    what Microsoft and Meta saved, answered for Microsoft alone, or with every sentence
+    withheld)."""
+    from .grounding import unmentioned  # its names are read as the sentence check reads them
+
+    def said(name: str, text: str) -> bool:
+        return not unmentioned(f"Of {name}", text)  # "Of": a name that opens is still one
+
+    return [p for p in parts if said(p.name, passages) and not said(p.name, answer)]
