@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -735,3 +736,19 @@ def test_the_names_a_question_joins(question: str, names: list[str]) -> None:
     for part in found:  # each asked alone, the rest of the question as it was
         assert part.name in part.question and question.split()[-1] in part.question
         assert not any(other.name in part.question for other in found if other != part)
+
+
+def test_the_user_is_told_of_a_sentence_the_local_model_could_not_confirm() -> None:
+    from assistant.answering.assistant import notes
+    from assistant.answering.grounding import ADDS_ONLY, Checked, Sentence
+
+    unsure = Checked(Sentence("Both amount to protectionism.", (1,)), (1,), True, True)
+    unsure = replace(unsure, reason=f"re-cited to passage 1; {ADDS_ONLY} (p=0.58)", verified=0.58)
+    plain = Checked(
+        Sentence("The UK has a plan.", (2,)), (2,), True, False, "its passage supports it"
+    )
+    assert notes([plain]) == []
+    assert notes([plain, unsure]) == [
+        "1 sentence(s) shown that the local model could not confirm: each adds to the "
+        "question's words only words of its passage."
+    ]

@@ -1006,3 +1006,27 @@ def test_a_topic_that_shares_a_document_name_is_no_source(claim: str) -> None:
     )
     out = "".join(stream.feed(f"{claim} [1]. ") + list(stream.finish())).strip()
     assert out, stream.checked
+
+
+@pytest.mark.parametrize(
+    ("question", "p", "shown"),
+    [
+        ("Which staff use transcription tools?", 0.5, True),  # the passage's answer
+        ("Which staff use transcription tools?", 0.3, False),  # the model says no
+        ("Which staff use transcription tools?", 0.7, True),  # the model agrees
+        ("How many probation officers use transcription tools?", 0.5, False),  # adds a figure
+        ("", 0.5, False),  # the question is not known
+    ],
+)
+def test_a_sentence_adding_only_its_passage_s_words_to_the_question_is_shown_when_unsure(
+    question: str, p: float, shown: bool
+) -> None:
+    claim = "More than 1,000 probation officers use transcription tools."
+    verifier = Verifier({claim: p})
+    stream = SentenceStream([f"label\n{x}" for x in PASSAGES], verifier)
+    stream.question = question
+    out = "".join(stream.feed(f"{claim[:-1]} [1]. ") + list(stream.finish())).strip()
+    assert bool(out) is shown, stream.checked
+    assert verifier.asked  # cited to passage 1, re-cited to 2: the model is asked
+    if shown and p < 0.6:
+        assert out == f"{claim[:-1]} [2]." and "the model is unsure" in stream.checked[0].reason

@@ -46,6 +46,7 @@ from ..settings import Settings
 from ..trust.provenance import build_record, record_answer
 from .comparison import matter, phrased, speaks_to, surveyed, surveys
 from .grounding import (
+    ADDS_ONLY,
     MISATTRIBUTED,
     MISAUTHORED,
     MISPLACED,
@@ -551,6 +552,7 @@ class Assistant:
 
         packed = pack(prompted)
         checker = self._checker(packed, retriever)
+        checker.question = question
         checker.max_sentences = max_sentences or checker.max_sentences
         prompts, compared = self._prompts(prompted, packed, retriever, query, question)
         checker.drop_declines = len(prompts) > 1
@@ -899,6 +901,12 @@ def notes(checked: Sequence[Checked]) -> list[str]:
     )
     if rescued:
         out.append(f"{rescued} sentence(s) shown after the local model confirmed its passage.")
+    unsure = [c for c in checked if c.supported and ADDS_ONLY in c.reason]
+    if unsure:
+        out.append(
+            f"{len(unsure)} sentence(s) shown that the local model could not confirm: each "
+            "adds to the question's words only words of its passage."
+        )
     return out
 
 

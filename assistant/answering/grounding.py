@@ -28,7 +28,10 @@ unless it is copied word for word from a passage (the model did not know where i
 from: "The Ministry of Justice employs 1,000 probation officers" from "more than 1,000
 probation officers are already using ...");
 and a sentence that states a stance or a negation ("ITIF is for countries building
-their own AI"). The last two are shown only if the model agrees a passage says so.
+their own AI"). The last two are shown only if the model agrees a passage says so, but
+a sentence of the second kind whose every word beyond the question's own is in the
+passage it was moved to (`_adds_only`: the answer is the passage's, the rest echoes the
+question) is shown when the model is unsure (`UNSURE_FLOOR`) rather than against it.
 Sentences after a held one wait with it, so the order is kept; the others stream as
 soon as they are checked.
 
@@ -515,6 +518,12 @@ _STANCE = re.compile(
 )
 NOT_CONFIRMED = "the model finds no passage that says so"  # a withheld sentence's reason
 VERIFY_THRESHOLD = 0.6  # chosen on eval/judge_calibration.jsonl (the judge uses it too)
+# A sentence the lexical test passed, asked of the model only for its marker, whose
+# words beyond the question's are all its passage's, is shown when the model is unsure
+# rather than against it (`SentenceStream._adds_only`)
+UNSURE_FLOOR = 0.4
+MIN_ADDED_WORDS = 2  # a bare figure added to the question's words is not enough
+ADDS_ONLY = "every word it adds to the question is its passage's; the model is unsure"
 VETO_COVERAGE = 0.35  # below this share of its words in a passage the model is not asked
 MAX_VERIFICATIONS = 6  # model calls per answer (about 1-2 s each on two cores)
 MAX_SENTENCES = 6  # shown per draft: past this a small model drifts into boilerplate
@@ -869,6 +878,7 @@ class SentenceStream:
             if label.startswith(title)
         }
         self.drop_declines = False
+        self.question = ""  # as asked: the words a sentence takes from it (`_adds_only`)
         self.max_sentences = MAX_SENTENCES  # shown per draft
         self.buffer = ""
         self.checked: list[Checked] = []
@@ -1139,11 +1149,12 @@ class SentenceStream:
             return item
         text = item.sentence.text
         if item.supported:  # re-cited or a stance: a passage must say so
-            p = None
+            p = own = None  # the model's last answer, and its answer for the cited passages
             for numbers in self._candidates(item):
                 p = self._ask(text, [self.passages[n - 1] for n in numbers])
                 if p is None:
                     return item  # out of verifications: the lexical test decides
+                own = p if numbers == item.cited else own
                 if p >= VERIFY_THRESHOLD:
                     return replace(
                         item,
@@ -1152,6 +1163,12 @@ class SentenceStream:
                         verified=p,
                         reason=item.reason + f"; the model agrees (p={p:.2f})",
                     )
+            if own is not None and own >= UNSURE_FLOOR and self._adds_only(item):
+                return replace(
+                    item,
+                    verified=own,
+                    reason=item.reason + f"; {ADDS_ONLY} (p={own:.2f})",
+                )
             self._shown.discard(" ".join(content_words_ordered(text)))
             return replace(
                 item,
@@ -1179,6 +1196,20 @@ class SentenceStream:
                 item, verified=asked, reason=f"{item.reason}; nor does the model (p={asked:.2f})"
             )
         return item
+
+    def _adds_only(self, item: Checked) -> bool:
+        """Whether every word the sentence adds to the question (at least
+        `MIN_ADDED_WORDS`) is in its cited passages, and it takes no side: the answer
+        is the passage's, the rest the question's own words ("The American framework
+        the Sovereign AI paper mentions as steering voluntary AI governance in the US
+        is the NIST AI Risk Management Framework."), which the model, asked whether
+        the passage says all of it, is unsure of."""
+        if not self.question or not item.cited or _STANCE.search(item.sentence.text):
+            return False
+        asked = content_words(self.question)
+        added = [w for w in content_words(item.sentence.text) if w not in asked]
+        held = content_words(" ".join(self.passages[n - 1] for n in item.cited))
+        return len(added) >= MIN_ADDED_WORDS and all(w in held for w in added)
 
     def _candidates(self, item: Checked) -> list[tuple[int, ...]]:
         """Passages worth asking about: the cited ones, then the closest other one; never
