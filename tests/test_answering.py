@@ -17,7 +17,7 @@ from assistant.answering.assistant import (
     wrote_only_labels,
 )
 from assistant.answering.prompting import DECLINE_TEXT, PROMPT_VERSION, source_label
-from assistant.answering.responsiveness import each_named
+from assistant.answering.responsiveness import each_named, left_out
 from assistant.answers import Answer
 from assistant.errors import DocumentNotFound, EmptyQuestion
 from assistant.trust.provenance import sha256_text
@@ -727,6 +727,14 @@ def test_a_name_the_answer_left_out_is_asked_of_on_its_own(tmp_path: Path) -> No
         ("Apart from ChatGPT Enterprise and UK data residency, what else is in the deal?", []),
         ("What does the deal between OpenAI and the UK include?", []),
         ("How many staff get AI tools?", []),
+        # an introduction before a comma stays; a joint act is asked of together
+        (
+            "According to ITIF, Microsoft and Meta saved how much?",
+            ["Microsoft", "Meta"],
+        ),
+        ("In January, Microsoft and Meta reported what savings?", ["Microsoft", "Meta"]),
+        ("Compare Microsoft and Meta on savings.", ["Microsoft", "Meta"]),
+        ("What did the UK and France agree?", []),
     ],
 )
 def test_the_names_a_question_joins(question: str, names: list[str]) -> None:
@@ -736,6 +744,16 @@ def test_the_names_a_question_joins(question: str, names: list[str]) -> None:
     for part in found:  # each asked alone, the rest of the question as it was
         assert part.name in part.question and question.split()[-1] in part.question
         assert not any(other.name in part.question for other in found if other != part)
+        if question.startswith(("According", "In ")):  # the introduction is kept
+            assert part.question.startswith(question.split(",")[0] + ", ")
+
+
+def test_a_name_said_by_surname_is_not_left_out() -> None:
+    parts = each_named("What did Keir Starmer and Sam Altman say?", lambda _: False)
+    assert left_out(parts, "Starmer and Altman said yes.", "Keir Starmer; Sam Altman") == []
+    europe = each_named("How much goes through Horizon Europe and Digital Europe?", lambda _: False)
+    missing = left_out(europe, "Digital Europe gets 1bn.", "Horizon Europe, Digital Europe")
+    assert [p.name for p in missing] == ["Horizon Europe"]
 
 
 def test_the_user_is_told_of_a_sentence_the_local_model_could_not_confirm() -> None:

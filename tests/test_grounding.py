@@ -229,6 +229,10 @@ from assistant.answering.grounding import (  # noqa: E402
         ("Mr. Smith said so (p. 12) [1]. Next.", ["Mr. Smith said so (p. 12) [1]. ", "Next."]),
         ("Text. [1] More text [2].", ["Text. [1] ", "More text [2]."]),
         ("- item one [1]\n- item two [2]", ["- item one [1]\n", "- item two [2]"]),
+        (
+            "It was called sovereign.12 The plan was cut.",
+            ["It was called sovereign.12 ", "The plan was cut."],
+        ),
         # an enumeration inside a sentence is no end of it (pysbd cuts before "(a)")
         (
             "They must not be (a) general-purpose, (b) sold, or (c) high-risk [3]. Next.",

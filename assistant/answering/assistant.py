@@ -582,6 +582,8 @@ class Assistant:
                 batch is prompts
                 and prompts == [packed.messages]
                 and passages is None
+                and len(rounds) == 1  # not after a draft that was only a label
+                and not (scope or max_sentences or packed.question_cut)  # a row, a cut question
                 and not any(c.supported and is_decline(c.sentence.text) for c in checker.checked)
             ):
                 # a question on two or three names answered for some of them, or with all

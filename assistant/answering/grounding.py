@@ -70,7 +70,7 @@ from .words import (
 # what ends a sentence, before the space pysbd cuts at: a full stop, question or
 # exclamation mark (closing quotes or brackets after it), or a citation marker; pysbd also
 # cuts before an enumeration inside a sentence, "(a) ..., (b) ...", which is no end
-_ENDS_SENTENCE = re.compile(r"(?:[.!?…][\"”’')\]]*|\])\s*$")
+_ENDS_SENTENCE = re.compile(r"(?:[.!?…][\"”’')\]]*\d{0,3}|\])\s*$")  # ".12 ": a footnote
 _LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
 _MARKERS_WRITTEN = (
     r"\s+(?:(?:the\s+)?(?:sources?|passages?)\s+)?\[\d{1,3}\](?:\s*(?:,|and|&)\s*\[\d{1,3}\])*"

@@ -236,22 +236,39 @@ def decline_text(asked: Asked | None) -> str:
 
 
 # Names the question joins ("Microsoft and Meta", "by Meta and by Microsoft", "GPT-4,
-# Gemini Ultra and Llama"): each a run of capitalised words or of words with a digit.
-_NAME_RUN = r"(?:[A-Z][\w’'.&-]*|\d[\w.-]*[A-Za-z][\w.-]*)(?:\s+(?:[A-Z0-9][\w’'.&-]*))*"
+# Gemini Ultra and Llama"): each a run of capitalised words or of words with a digit (a
+# full stop inside a name, "U.S.", not at its end: "... and Meta." is "Meta").
+_NAME_RUN = (
+    r"(?:[A-Z][\w’'&-]*(?:\.[\w’'&-]+)*|\d[\w.-]*[A-Za-z][\w-]*)"
+    r"(?:\s+[A-Z0-9][\w’'&-]*(?:\.[\w’'&-]+)*)*"
+)
 _JOIN = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|vs\.?|versus)\s+)(?:by\s+|the\s+)?"
 _COORDINATION = re.compile(rf"{_NAME_RUN}(?:{_JOIN}{_NAME_RUN})+")
-# words that open a question, not a name: "Do ITIF and Demos ...", "How Microsoft ..."
+# words that open a question or a request, not a name: "Do ITIF and Demos ...", "Compare
+# Microsoft and Meta ...", "What's ..."
 _OPENING = re.compile(
     r"^(?:(?:do|does|did|are|is|was|were|has|have|had|how|what|which|who|whom|whose|when|"
     r"where|why|can|could|would|will|should|according|both|in|on|for|from|per|by|beyond|"
-    r"besides|apart|aside|across|between|the|a|an)\b\s*)+",
+    r"besides|apart|aside|across|between|the|a|an|compare|contrast|list|name|summari[sz]e|"
+    r"explain|describe|give|show|tell)\b(?:['’]s)?\s*)+",
     re.I,
 )
-
-
+# a phrase that opens with a preposition before a comma introduces the question, it is
+# not one of the names joined: "In January, Microsoft and Meta ...", "In the UK, ..."
+_INTRODUCING = re.compile(
+    r"\b(?:in|on|for|from|per|by|to|after|before|since|under|within|among|across|at)"
+    r"(?:\s+(?:the|a|an))?\s*$",
+    re.I,
+)
 _SET_ASIDE = re.compile(
     r"\b(?:apart from|aside from|besides|beyond|other than|except|excluding|as well as)"
     r"\s+(?:[\w’'-]+\s+){0,4}$",
+    re.I,
+)
+# a question on something the names do together: asked of each alone it means another thing
+_TOGETHER = re.compile(
+    r"\b(?:agree\w*|sign\w*|together|jointly|joint|combined|between them|in common|"
+    r"partnership|deal|each other|one another)\b",
     re.I,
 )
 
@@ -268,24 +285,41 @@ def each_named(question: str, is_document: Callable[[str], bool]) -> list[Part]:
     """The names the question joins with "and", "or" or commas, when two or more of them
     are not documents (a question that names documents is answered document by document
     already), each with the question asked of it alone: "What savings have Microsoft and
-    Meta reported ...?" -> "What savings have Meta reported ...?". [] otherwise, and
-    for names the question sets aside ("Apart from ChatGPT Enterprise and UK data
-    residency, what else ...?")."""
+    Meta reported ...?" -> "What savings have Meta reported ...?". [] otherwise: for names
+    the question sets aside ("Apart from ChatGPT Enterprise and UK data residency, what
+    else ...?"), relates ("between OpenAI and the UK") or asks about together ("What did
+    the UK and France agree?"). A document or an introducing phrase before a comma ("In
+    January, ...", "According to ITIF, ...") stays in each part's question."""
+    if _TOGETHER.search(question):
+        return []
     for match in _COORDINATION.finditer(question):
-        if _SET_ASIDE.search(question[: match.start()]) or re.search(
-            r"\bbetween\s+(?:the\s+)?$", question[: match.start()], re.I
-        ):
-            continue  # set aside, or one relation between them ("between OpenAI and the UK")
-        pieces = re.split(_JOIN, match.group(0))
-        names = [_OPENING.sub("", piece).strip(" ,") for piece in pieces]
-        names = [n for n in names if n and not is_document(n)]
-        if len(names) < 2:
+        before = question[: match.start()]
+        if _SET_ASIDE.search(before) or re.search(r"\bbetween\s+(?:the\s+)?$", before, re.I):
             continue
-        before, after = question[: match.start()], question[match.end() :]
-        lead = match.group(0)[: len(match.group(0)) - len(match.group(0).lstrip())]
-        opening = _OPENING.match(pieces[0])
-        kept = opening.group(0) if opening else ""  # "Do" of "Do Microsoft and Meta ..."
-        return [Part(n, f"{before}{lead}{kept}{n}{after}") for n in names]
+        # each piece's span in the question, and the join after it
+        text, base = match.group(0), match.start()
+        joins = list(re.finditer(_JOIN, text))
+        bounds = [0, *[j.end() for j in joins]]
+        ends = [*[j.start() for j in joins], len(text)]
+        spans = []
+        for i, (a, b) in enumerate(zip(bounds, ends, strict=True)):
+            opening = _OPENING.match(text[a:b])
+            skip = opening.end() if opening else 0
+            spans.append((base + a + skip, base + b, bool(skip), i))
+        pieces = []
+        for a, b, opened, i in spans:
+            name = question[a:b].strip(" ,")
+            first_by_comma = i == 0 and joins and "," in joins[0].group(0)
+            if first_by_comma and (opened or _INTRODUCING.search(before)):
+                continue  # "In January, ...": an introduction, not a name
+            if name and not is_document(name):
+                pieces.append((a, b, name))
+            elif pieces:
+                break  # a document after the names ends them
+        if len(pieces) < 2:
+            continue
+        a, b = pieces[0][0], pieces[-1][1]
+        return [Part(n, f"{question[:a]}{n}{question[b:]}") for _, _, n in pieces]
     return []
 
 
@@ -295,7 +329,14 @@ def left_out(parts: Sequence[Part], answer: str, passages: str) -> list[Part]:
     withheld)."""
     from .grounding import unmentioned  # its names are read as the sentence check reads them
 
-    def said(name: str, text: str) -> bool:
-        return not unmentioned(f"Of {name}", text)  # "Of": a name that opens is still one
+    def said(part: Part, text: str) -> bool:
+        missing = unmentioned(f"Of {part.name}", text)  # "Of": a name that opens is one
+        words = [w.lower() for w in re.findall(r"[\w’'&-]+", part.name)]
+        others = {w.lower() for p in parts if p != part for w in re.findall(r"[\w’'&-]+", p.name)}
+        # a person by surname ("Starmer" for "Keir Starmer"), unless the rest of the name
+        # is another's too ("Digital Europe" does not say "Horizon Europe")
+        return not missing or (
+            len(words) > 1 and set(missing) <= {words[0]} and not set(words[1:]) <= others
+        )
 
-    return [p for p in parts if said(p.name, passages) and not said(p.name, answer)]
+    return [p for p in parts if said(p, passages) and not said(p, answer)]
