@@ -296,22 +296,18 @@ def each_named(question: str, is_document: Callable[[str], bool]) -> list[Part]:
         before = question[: match.start()]
         if _SET_ASIDE.search(before) or re.search(r"\bbetween\s+(?:the\s+)?$", before, re.I):
             continue
-        # each piece's span in the question, and the join after it
+        # each piece between the joins; the first one before a comma may introduce
         text, base = match.group(0), match.start()
         joins = list(re.finditer(_JOIN, text))
-        bounds = [0, *[j.end() for j in joins]]
-        ends = [*[j.start() for j in joins], len(text)]
-        spans = []
-        for i, (a, b) in enumerate(zip(bounds, ends, strict=True)):
+        starts, ends = [0, *(j.end() for j in joins)], [*(j.start() for j in joins), len(text)]
+        introduced = "," in joins[0].group(0)
+        pieces: list[tuple[int, int, str]] = []
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
             opening = _OPENING.match(text[a:b])
-            skip = opening.end() if opening else 0
-            spans.append((base + a + skip, base + b, bool(skip), i))
-        pieces = []
-        for a, b, opened, i in spans:
-            name = question[a:b].strip(" ,")
-            first_by_comma = i == 0 and joins and "," in joins[0].group(0)
-            if first_by_comma and (opened or _INTRODUCING.search(before)):
+            if i == 0 and introduced and (opening or _INTRODUCING.search(before)):
                 continue  # "In January, ...": an introduction, not a name
+            a, b = base + a + (opening.end() if opening else 0), base + b
+            name = question[a:b].strip(" ,")
             if name and not is_document(name):
                 pieces.append((a, b, name))
             elif pieces:
@@ -329,14 +325,16 @@ def left_out(parts: Sequence[Part], answer: str, passages: str) -> list[Part]:
     withheld)."""
     from .grounding import unmentioned  # its names are read as the sentence check reads them
 
+    words = {p: [w.lower() for w in re.findall(r"[\w’'&-]+", p.name)] for p in parts}
+
     def said(part: Part, text: str) -> bool:
         missing = unmentioned(f"Of {part.name}", text)  # "Of": a name that opens is one
-        words = [w.lower() for w in re.findall(r"[\w’'&-]+", part.name)]
-        others = {w.lower() for p in parts if p != part for w in re.findall(r"[\w’'&-]+", p.name)}
+        own = words[part]
+        others = {w for p in parts if p != part for w in words[p]}
         # a person by surname ("Starmer" for "Keir Starmer"), unless the rest of the name
         # is another's too ("Digital Europe" does not say "Horizon Europe")
         return not missing or (
-            len(words) > 1 and set(missing) <= {words[0]} and not set(words[1:]) <= others
+            len(own) > 1 and set(missing) <= {own[0]} and not set(own[1:]) <= others
         )
 
     return [p for p in parts if said(p, passages) and not said(p, answer)]
