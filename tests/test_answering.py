@@ -17,7 +17,7 @@ from assistant.answering.assistant import (
     wrote_only_labels,
 )
 from assistant.answering.prompting import DECLINE_TEXT, PROMPT_VERSION, source_label
-from assistant.answering.responsiveness import each_named, left_out
+from assistant.answering.responsiveness import asks_for_list, each_named, left_out, names_added
 from assistant.answers import Answer
 from assistant.errors import DocumentNotFound, EmptyQuestion
 from assistant.trust.provenance import sha256_text
@@ -770,3 +770,75 @@ def test_the_user_is_told_of_a_sentence_the_local_model_could_not_confirm() -> N
         "1 sentence(s) shown that the local model could not confirm: each adds to the "
         "question's words only words of its passage."
     ]
+
+
+def test_a_list_answered_from_one_passage_is_asked_for_the_rest_of_its_document(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "tools.md").write_text(
+        "# Open tools\n\n## Benchmarks\n\nSingapore released SEA-HELM, an open benchmark.\n\n"
+        "## Testing\n\nSingapore also released AI Verify, an open testing toolkit.\n"
+    )
+    fake = FakeGenerator()
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
+    assistant.index()
+    question = "Which open tools has Singapore released?"
+    fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
+    fake.enqueue("Singapore also released AI Verify, an open testing toolkit [2].")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 2
+    rest = fake.prompts[1][-1]["content"]
+    assert rest.endswith(f"Question: {question}\nAnswer:")
+    assert "[2]" in rest and "AI Verify" in rest and "SEA-HELM" not in rest  # the rest alone
+    assert "SEA-HELM" in answer.answer and "AI Verify, an open testing toolkit [2]" in answer.answer
+    # the rest declined: nothing added, the answer stands
+    fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
+    fake.enqueue("The documents do not say.")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 4 and not answer.declined and "do not say" not in answer.answer
+    # the rest naming nothing new (the answer's item again, or what else the passages
+    # say): withheld, and said to be
+    fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
+    fake.enqueue("Singapore also released an open testing toolkit [2].")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 6 and "toolkit" not in answer.answer
+    assert any("names nothing the answer had not" in w for w in answer.warnings)
+    # an answer from both passages, a question for one thing or for a number of things,
+    # is not asked again
+    fake.enqueue("Singapore released SEA-HELM [1] and AI Verify [2].")
+    assistant.ask(question)
+    fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
+    assistant.ask("What did Singapore release first?")
+    fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
+    assistant.ask("Which two open tools has Singapore released?")
+    assert len(fake.prompts) == 9
+
+
+def test_a_sentence_names_what_the_answer_had_not() -> None:
+    known = "Which open tools has Singapore put out? Singapore released SEA-HELM [1]."
+    assert names_added(["It also released AI Verify [2]."], known)
+    assert not names_added(["Singapore's SEA-HELM is open [2].", "Also a toolkit [2]."], known)
+    assert not names_added(["Also a toolkit for Singapore [2]."], known)
+    assert not names_added(["The ALIA project in Spain has four models [2]."], "Spain's ALIA")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which governments does Demos describe as building language models?", True),
+        ("Which open tools has Singapore put out?", True),
+        ("What are the main risks of sovereign AI?", True),
+        ("What policy levers does Cambridge name?", True),
+        ("Which countries are building models?", True),
+        ("List the proposals.", True),
+        ("What does Demos say?", False),
+        ("Which country does ITIF describe?", False),
+        ("What access does the deal give?", False),
+        ("What makes this hard?", False),
+        ("What was the focus?", False),
+        ("Who wrote it?", False),
+    ],
+)
+def test_a_question_for_several_things(question: str, expected: bool) -> None:
+    assert asks_for_list(question) is expected

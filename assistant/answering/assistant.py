@@ -70,9 +70,20 @@ from .prompting import (
     cited_numbers,
     focused_messages,
     is_decline,
+    numbered_messages,
     source_label,
 )
-from .responsiveness import Asked, asked_for, decline_text, each_named, gives, hint, left_out
+from .responsiveness import (
+    Asked,
+    asked_for,
+    asks_for_list,
+    decline_text,
+    each_named,
+    gives,
+    hint,
+    left_out,
+    names_added,
+)
 from .retrieval import Hit, Retriever
 
 SURVEYED = 3  # documents a question put to the documents together is asked of, at most
@@ -561,7 +572,23 @@ class Assistant:
         first_token = None
         parts: list[str] = []
         rounds = [prompts]  # and once more, below, for a draft that is only a label
+        rest: list[list[dict[str, str]]] | None = None  # the round asking for a list's rest
         for batch in rounds:
+            if batch is rest:
+                # shown only if it names what the answer had not: otherwise it restates
+                # the answer's items, or says what else the passages hold, off the list
+                checked = len(checker.checked)
+                pieces = list(self._checked(batch, checker, stats, draft, max_tokens))
+                added = [c for c in checker.checked[checked:] if c.supported]
+                if names_added([c.sentence.text for c in added], question + " " + "".join(parts)):
+                    parts += pieces
+                    yield from pieces
+                else:
+                    checker.checked[checked:] = [
+                        replace(c, supported=False, reason=NO_NEW_ITEM) if c in added else c
+                        for c in checker.checked[checked:]
+                    ]
+                continue
             for piece in self._checked(batch, checker, stats, draft, max_tokens):
                 first_token = first_token or time.perf_counter()
                 parts.append(piece)
@@ -596,6 +623,13 @@ class Assistant:
                     if again.hits == packed.hits:
                         checker.drop_declines = True  # "the documents do not say" of one
                         rounds.append([again.messages])
+                others = self._rest(question, asked, packed, parts)
+                if len(rounds) == 1 and others:
+                    # a list answered from one passage, with more of its document given:
+                    # the rest of the list is asked for from those passages alone
+                    checker.drop_declines = True
+                    rest = [numbered_messages(packed, prompted, others)]
+                    rounds.append(rest)
         shown = "".join(parts).strip()
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
@@ -658,6 +692,30 @@ class Assistant:
             user=user.name if user else None,
         )
         yield record_answer(answer, record, self.settings)
+
+    @staticmethod
+    def _rest(
+        question: str, asked: Asked | None, packed: PackedPrompt, shown: Sequence[str]
+    ) -> list[tuple[int, Hit]]:
+        """For a question that asks for several things (`asks_for_list`, not a figure or
+        a date) answered from a single passage, the other passages of that passage's
+        document, under their numbers: a small model names the items of the first passage
+        that has any and stops ("Which open tools has Singapore put out ...?" answered
+        with SEA-HELM while AI Verify and Moonshot were in the next passages). [] for any
+        other question or answer."""
+        if not asks_for_list(question) or (asked is not None and asked.kind != "name"):
+            return []
+        if _COUNTED.search(question):  # "What two meanings ...?": answered as counted
+            return []
+        cited = cited_numbers("".join(shown), len(packed.hits))
+        if len(cited) != 1:
+            return []
+        doc_id = packed.hits[cited[0] - 1].chunk.doc_id
+        return [
+            (n, hit)
+            for n, hit in enumerate(packed.hits, start=1)
+            if hit.chunk.doc_id == doc_id and n not in cited
+        ]
 
     def _focus(self, query: str, hits: Sequence[Hit]) -> list[str] | None:
         """Each passage cut to its sentences that best match the question, within
@@ -724,6 +782,11 @@ class Assistant:
             stats.completion_tokens += part.completion_tokens
             yield from checker.end_part(cut_off=part.completion_tokens >= max_tokens)
 
+
+# A question that says how many things it wants.
+_COUNTED = re.compile(r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|both)\b", re.I)
+# Why a sentence asked for as more of a list is not shown.
+NO_NEW_ITEM = "asked for the rest of a list, it names nothing the answer had not"
 
 # Added to the question when the model answered it with a source's label alone.
 ANSWER_IN_A_SENTENCE = (

@@ -137,13 +137,22 @@ def focused_messages(
     instead of the comparison: asked "Do ITIF and Demos agree on X?" with ITIF's
     passages alone, a small model writes "ITIF agrees that X"."""
     doc = numbered[0][1].document
-    blocks = [f"[{n}] {source_label(hit)}\n{neutralise(packed.text(n))}" for n, hit in numbered]
     by = f" ({doc.publisher})" if doc.publisher else ""
     if matter:
         asked = f"What does “{doc.title}”{by} say about {matter}?"
     else:
         asked = f"{question} Say only what “{doc.title}”{by} says on this."
-    user = "Sources:\n" + "\n\n".join(blocks) + f"\nQuestion: {asked}\nAnswer:"
+    return numbered_messages(packed, asked, numbered)
+
+
+def numbered_messages(
+    packed: PackedPrompt, question: str, numbered: Sequence[tuple[int, Hit]]
+) -> list[dict[str, str]]:
+    """The packed prompt's messages with only the `numbered` passages, each under the
+    number it has in the whole answer (so the sentence check reads its markers as they
+    are), asking `question`."""
+    blocks = [f"[{n}] {source_label(hit)}\n{neutralise(packed.text(n))}" for n, hit in numbered]
+    user = "Sources:\n" + "\n\n".join(blocks) + f"\nQuestion: {question}\nAnswer:"
     return [*packed.messages[:-1], {"role": "user", "content": user}]
 
 

@@ -24,7 +24,9 @@ give no figure for this. The closest they come: ..."), which a policymaker can u
 A question that joins names ("What savings have Microsoft and Meta reported?") needs
 each of them: `each_named` finds them and the question asked of each alone, `left_out`
 those an answer says nothing of though its passages name them (the assistant asks of
-each on its own).
+each on its own). A question for several things ("Which governments ...?", `asks_for_list`)
+answered from one passage is asked again of the others of its document, and what that
+adds is kept only if it names something new (`names_added`).
 
 Not done: questions whose wording does not say what they want ("What about Scotland?");
 their answers are judged only by the sentence check.
@@ -338,3 +340,45 @@ def left_out(parts: Sequence[Part], answer: str, passages: str) -> list[Part]:
         )
 
     return [p for p in parts if said(p, passages) and not said(p, answer)]
+
+
+# A question for several things: "Which governments does Demos describe ...?", "What
+# open tools has Singapore put out?", "What are the main risks ...?", "List the ...": a
+# plural noun after "which" or "what" (up to two words before it), then a verb, a
+# preposition or the end ("What makes this hard?" and "What does it say?" ask for one).
+_AUXILIARY = r"is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must"
+_VERB_S = (  # a verb that opens a question, not a plural noun
+    r"says|makes|means|happens|seems|matters|remains|counts|goes|comes|gets|needs|drives|"
+    r"explains|shows|suggests|lies|stands|changes|causes|leads|sets|puts|keeps|stops"
+)
+_PLURAL = rf"(?!(?:{_AUXILIARY}|{_VERB_S})\b)(?:[a-z][\w-]*[a-rt-z]s|[a-z][\w-]*ies)"
+_AFTER = (
+    rf"(?:{_AUXILIARY}|[a-z]+ed|that|which|who|in|of|on|for|from|to|by|at|with|under|"
+    r"among|across|does|would|could|should)\b|[?.,;:]|$"
+)
+_LIST = re.compile(
+    rf"^\s*(?:(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w-]+\s+){{0,2}}{_PLURAL}\s*"
+    rf"(?:{_AFTER})|(?:which|what)\s+(?:are|were)\s+the\s+(?:[\w-]+\s+){{0,2}}{_PLURAL}\b|"
+    r"(?:list|name)\s+(?:the|all|each|every)\b)",
+)
+
+
+def asks_for_list(question: str) -> bool:
+    """Whether the question asks for several things (see `_LIST`): such a question
+    answered from some of its passages may have the rest of its list in the others."""
+    return bool(_LIST.match(question.lower()))
+
+
+def names_added(sentences: Sequence[str], known: str) -> bool:
+    """Whether a sentence names something (a capitalised word inside it: "Singapore also
+    released AI Verify") that `known` (the question and the answer so far) does not."""
+    seen = {re.sub(r"['’]s$", "", w).lower().rstrip(".") for w in re.findall(r"[\w'’&@.-]+", known)}
+    for sentence in sentences:
+        text = re.sub(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]", " ", sentence)
+        for match in _NAME.finditer(text):
+            if match.start() == len(text) - len(text.lstrip()):
+                continue  # a capital that only opens the sentence
+            word = re.sub(r"['’]s$", "", match.group(0)).lower().rstrip(".")
+            if word not in seen:
+                return True
+    return False
