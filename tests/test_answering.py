@@ -797,6 +797,7 @@ def test_a_list_answered_from_one_passage_is_asked_for_the_rest_of_its_document(
     fake.enqueue("The documents do not say.")
     answer = assistant.ask(question)
     assert len(fake.prompts) == 4 and not answer.declined and "do not say" not in answer.answer
+    assert not answer.warnings  # the rest's "nothing on this" was no claim withheld
     # the rest naming nothing new (the answer's item again, or what else the passages
     # say): withheld, and said to be
     fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
@@ -813,6 +814,11 @@ def test_a_list_answered_from_one_passage_is_asked_for_the_rest_of_its_document(
     fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
     assistant.ask("Which two open tools has Singapore released?")
     assert len(fake.prompts) == 9
+    # a year is no count of things asked for
+    fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
+    fake.enqueue("The documents do not say.")
+    assistant.ask("Which open tools has Singapore released since 2023?")
+    assert len(fake.prompts) == 11
 
 
 def test_a_sentence_names_what_the_answer_had_not() -> None:
@@ -821,6 +827,18 @@ def test_a_sentence_names_what_the_answer_had_not() -> None:
     assert not names_added(["Singapore's SEA-HELM is open [2].", "Also a toolkit [2]."], known)
     assert not names_added(["Also a toolkit for Singapore [2]."], known)
     assert not names_added(["The ALIA project in Spain has four models [2]."], "Spain's ALIA")
+    # a month, a quoted title, a word after a colon, a longer form of a known word
+    for sentence in (
+        "In March 2024, Singapore released SEA-HELM [2].",
+        "“Sovereign AI in Practice” says Singapore released SEA-HELM [2].",
+        "There are two: The benchmark is open [2].",
+        "Singaporean teams released SEA-HELM [2].",
+        "The Government of Singapore released SEA-HELM, see Figure 2 [2].",
+    ):
+        assert not names_added([sentence], known), sentence
+    # a one-word name opening the sentence, a name whose word the question has in lower case
+    assert names_added(["SEA-LION is also open [3]."], known)
+    assert names_added(["Singapore also offers AI Verify [2]."], "Which tools verify AI?")
 
 
 @pytest.mark.parametrize(
@@ -838,6 +856,13 @@ def test_a_sentence_names_what_the_answer_had_not() -> None:
         ("What makes this hard?", False),
         ("What was the focus?", False),
         ("Who wrote it?", False),
+        ("What are Singapore's open tools?", True),
+        ("Can you list the risks?", True),
+        ("What were some of the findings?", True),
+        ("Which countries lead in AI?", True),
+        ("What analysis does the paper offer?", False),
+        ("What status does the institute have?", False),
+        ("What works in AI regulation?", False),
     ],
 )
 def test_a_question_for_several_things(question: str, expected: bool) -> None:

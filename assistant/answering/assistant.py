@@ -783,8 +783,10 @@ class Assistant:
             yield from checker.end_part(cut_off=part.completion_tokens >= max_tokens)
 
 
-# A question that says how many things it wants.
-_COUNTED = re.compile(r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|both)\b", re.I)
+# A question that says how many things it wants (not a year, "since 2023", nor "G7").
+_COUNTED = re.compile(
+    r"\b\d{1,3}\b(?![\d.,])|\b(?:two|three|four|five|six|seven|eight|nine|ten|both)\b", re.I
+)
 # Why a sentence asked for as more of a list is not shown.
 NO_NEW_ITEM = "asked for the rest of a list, it names nothing the answer had not"
 
@@ -956,7 +958,8 @@ def unheard(
 
 def notes(checked: Sequence[Checked]) -> list[str]:
     """What the user is told about sentences the check changed."""
-    withheld = [c for c in checked if not c.supported]
+    # a part's "nothing on this" (a name asked of alone, the rest of a list) was no claim
+    withheld = [c for c in checked if not c.supported and not is_decline(c.sentence.text)]
     out = []
     if withheld:
         reasons = "; ".join(dict.fromkeys(c.reason.split(" (")[0] for c in withheld))

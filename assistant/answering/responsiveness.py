@@ -343,23 +343,37 @@ def left_out(parts: Sequence[Part], answer: str, passages: str) -> list[Part]:
 
 
 # A question for several things: "Which governments does Demos describe ...?", "What
-# open tools has Singapore put out?", "What are the main risks ...?", "List the ...": a
-# plural noun after "which" or "what" (up to two words before it), then a verb, a
-# preposition or the end ("What makes this hard?" and "What does it say?" ask for one).
+# open tools has Singapore put out?", "What are the main risks ...?", "What are
+# Singapore's open tools?", "Can you list the ...": a plural noun after "which" or "what"
+# (up to three words before it), then a verb, a preposition or the end ("What makes
+# this hard?" and "What does it say?" ask for one thing; so do "What analysis ...?",
+# "What works ...?", singular nouns and verbs that end in s).
 _AUXILIARY = r"is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must"
 _VERB_S = (  # a verb that opens a question, not a plural noun
     r"says|makes|means|happens|seems|matters|remains|counts|goes|comes|gets|needs|drives|"
-    r"explains|shows|suggests|lies|stands|changes|causes|leads|sets|puts|keeps|stops"
+    r"explains|shows|suggests|lies|stands|changes|causes|leads|sets|puts|keeps|stops|works|"
+    r"applies|follows|belongs|exists|depends|helps|costs|takes|gives|allows|requires"
 )
-_PLURAL = rf"(?!(?:{_AUXILIARY}|{_VERB_S})\b)(?:[a-z][\w-]*[a-rt-z]s|[a-z][\w-]*ies)"
+_SINGULAR_S = (  # nouns that end in s and name one thing
+    r"news|analysis|basis|status|focus|consensus|emphasis|crisis|bias|progress|access|"
+    r"process|address|success|series|species|thesis|gas|its|this|thus|his|us|whereas|"
+    r"plus|campus|census|virus|bonus|corpus|canvas|atlas|lens|chaos|ethos|business"
+)
+_PLURAL = (
+    rf"(?!(?:{_AUXILIARY}|{_VERB_S}|{_SINGULAR_S})\b)"
+    r"(?:[a-z][\w-]*[a-rt-z]s|[a-z][\w-]*ies)"
+)
 _AFTER = (
     rf"(?:{_AUXILIARY}|[a-z]+ed|that|which|who|in|of|on|for|from|to|by|at|with|under|"
-    r"among|across|does|would|could|should)\b|[?.,;:]|$"
+    r"among|across)\b|[?.,;:]|$"
 )
+_WORD = rf"(?!(?:{_AUXILIARY})\b)[\w'’-]+\s+"
 _LIST = re.compile(
-    rf"^\s*(?:(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w-]+\s+){{0,2}}{_PLURAL}\s*"
-    rf"(?:{_AFTER})|(?:which|what)\s+(?:are|were)\s+the\s+(?:[\w-]+\s+){{0,2}}{_PLURAL}\b|"
-    r"(?:list|name)\s+(?:the|all|each|every)\b)",
+    rf"^\s*(?:(?:which|what)\s+{_PLURAL}\b|"  # "Which countries lead ...?"
+    rf"(?:which|what)\s+(?:{_WORD}){{1,2}}{_PLURAL}\s*(?:{_AFTER})|"
+    rf"(?:which|what)\s+(?:are|were)\s+(?:[\w'’-]+\s+){{0,3}}{_PLURAL}\b|"
+    r"(?:(?:can|could|would)\s+you\s+|please\s+)?(?:list|name|give\s+me)\s+"
+    r"(?:the|all|each|every|some)\b)",
 )
 
 
@@ -369,16 +383,52 @@ def asks_for_list(question: str) -> bool:
     return bool(_LIST.match(question.lower()))
 
 
+# Capitalised words that name no item: openers after a colon or in a quote, months,
+# and the words a document's parts go by.
+_NOT_ITEMS = {
+    w.lower()
+    for w in (
+        f"{_MONTHS}|{_DAYS}".split("|")
+        + "However|According|The|This|That|These|Those|It|Its|In|On|For|As|By|With|And|But|"
+        "Also|Section|Sections|Figure|Table|Chapter|Annex|Appendix|Part|Page|Box|"
+        "Government|Governments|Report|Paper|Study".split("|")
+    )
+}
+
+
 def names_added(sentences: Sequence[str], known: str) -> bool:
-    """Whether a sentence names something (a capitalised word inside it: "Singapore also
-    released AI Verify") that `known` (the question and the answer so far) does not."""
-    seen = {re.sub(r"['’]s$", "", w).lower().rstrip(".") for w in re.findall(r"[\w'’&@.-]+", known)}
+    """Whether a sentence names something `known` (the question and the answer so far)
+    does not: a capitalised word inside it that `known` does not write the same way
+    ("Singapore also released AI Verify" after "Which tools does Singapore offer to verify
+    ...?"), or a one-word name that opens it with a second capital ("SEA-LION is ...").
+    Not a month, a word a document's parts go by ("Section", "Figure"), a word after a
+    colon or opening quote, a quoted title of three words or more, nor a form of a known
+    word ("Singaporean", "Singapore-based"). An item without a capital ("bias in
+    hiring") is not seen."""
+
+    def bare(word: str) -> str:
+        return re.sub(r"['’]s$", "", word).rstrip(".")
+
+    seen = {bare(w) for w in re.findall(r"[\w'’&@.-]+", known)}
+    lowered = {w.lower() for w in seen if len(w) >= 4}
+
+    def known_form(word: str) -> bool:
+        if word in seen or word.lower() in _NOT_ITEMS:
+            return True
+        if "-" in word:  # "Singapore-based", "SEA-HELM"'s parts known
+            return all(known_form(part) for part in word.split("-") if part)
+        lower = word.lower()  # a longer form: "Singaporean" ("Verify" is not "verify")
+        return any(lower != w and lower.startswith(w) for w in lowered)
+
     for sentence in sentences:
         text = re.sub(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]", " ", sentence)
+        text = re.sub(r"[“\"][^”\"]*?(?:\s\S+){2,}[^”\"]*[”\"]", " ", text)  # titles
         for match in _NAME.finditer(text):
-            if match.start() == len(text) - len(text.lstrip()):
-                continue  # a capital that only opens the sentence
-            word = re.sub(r"['’]s$", "", match.group(0)).lower().rstrip(".")
-            if word not in seen:
+            before = text[: match.start()].rstrip()
+            word = bare(match.group(0))
+            opens = not before or before.endswith((":", "“", '"', "‘"))
+            if opens and not re.search(r"[A-Z]", word[1:]):
+                continue  # a capital that only opens the sentence or a quote
+            if not known_form(word):
                 return True
     return False
