@@ -735,6 +735,7 @@ def test_a_name_the_answer_left_out_is_asked_of_on_its_own(tmp_path: Path) -> No
         ("In January, Microsoft and Meta reported what savings?", ["Microsoft", "Meta"]),
         ("Compare Microsoft and Meta on savings.", ["Microsoft", "Meta"]),
         ("What did the UK and France agree?", []),
+        ("What do the UK and the U.S. plan?", ["UK", "U.S."]),
     ],
 )
 def test_the_names_a_question_joins(question: str, names: list[str]) -> None:

@@ -247,6 +247,16 @@ def test_a_figure_is_never_shown_as_another_company_s(assistant: Assistant) -> N
         assert "1.2 billion" in answer.answer, answer.answer
 
 
+def test_a_list_answered_from_one_passage_gets_the_rest_of_it(assistant: Assistant) -> None:
+    # Singapore's open tools are in three passages of The Open Dividend; the 1.5B model
+    # names the first passage's and stops, and the rest is asked of the other passages
+    answer = assistant.ask(
+        "What open tools has Singapore released for testing and benchmarking AI?"
+    )
+    named = [t for t in ("SEA-HELM", "AI Verify", "Moonshot") if t in answer.answer]
+    assert len(named) >= 2, answer.answer
+
+
 def test_the_same_question_gets_the_same_answer_whatever_came_before(
     assistant: Assistant,
 ) -> None:

@@ -239,9 +239,10 @@ def decline_text(asked: Asked | None) -> str:
 
 # Names the question joins ("Microsoft and Meta", "by Meta and by Microsoft", "GPT-4,
 # Gemini Ultra and Llama"): each a run of capitalised words or of words with a digit (a
-# full stop inside a name, "U.S.", not at its end: "... and Meta." is "Meta").
-_NAME_RUN = (
-    r"(?:[A-Z][\w’'&-]*(?:\.[\w’'&-]+)*|\d[\w.-]*[A-Za-z][\w-]*)"
+# full stop inside a name, not at its end: "... and Meta." is "Meta"; but an initialism's
+# last one is its own, "U.S.").
+_NAME_RUN = (  # an initialism keeps its last full stop: "the U.S. and China"
+    r"(?:(?:[A-Z]\.){2,}(?!\w)|[A-Z][\w’'&-]*(?:\.[\w’'&-]+)*|\d[\w.-]*[A-Za-z][\w-]*)"
     r"(?:\s+[A-Z0-9][\w’'&-]*(?:\.[\w’'&-]+)*)*"
 )
 _JOIN = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|vs\.?|versus)\s+)(?:by\s+|the\s+)?"
