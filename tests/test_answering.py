@@ -613,14 +613,22 @@ def test_an_unknown_document_lists_the_ones_there_are(fake_assistant: Assistant)
         fake_assistant.ask("Did it rain?", documents=["budget"])
 
 
-def test_a_draft_that_is_only_a_sources_label_is_asked_once_more(tmp_path: Path) -> None:
+def over_one_document(tmp_path: Path, name: str, text: str) -> tuple[Assistant, FakeGenerator]:
+    """An assistant with the fake model over a corpus of one document, indexed."""
     (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "digest.md").write_text(
-        f"# The Justice Digest of Autumn Reforms\n\n## Staff access to new tools\n\n{MOJ}\n"
-    )
+    (tmp_path / "corpus" / name).write_text(text)
     fake = FakeGenerator()
     assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
     assistant.index()
+    return assistant, fake
+
+
+def test_a_draft_that_is_only_a_sources_label_is_asked_once_more(tmp_path: Path) -> None:
+    assistant, fake = over_one_document(
+        tmp_path,
+        "digest.md",
+        f"# The Justice Digest of Autumn Reforms\n\n## Staff access to new tools\n\n{MOJ}\n",
+    )
     question = "How many Ministry of Justice staff will get access to AI tools?"
     (hit,) = assistant.retriever.search(question)
     fake.enqueue(f"{source_label(hit)} [1].")  # the label alone, as a small model does
@@ -667,11 +675,7 @@ SAVINGS = (
 
 
 def test_a_name_the_answer_left_out_is_asked_of_on_its_own(tmp_path: Path) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "compute.md").write_text(f"# Open hardware\n\n{SAVINGS}\n")
-    fake = FakeGenerator()
-    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
-    assistant.index()
+    assistant, fake = over_one_document(tmp_path, "compute.md", f"# Open hardware\n\n{SAVINGS}\n")
     question = "What savings have Microsoft and Meta reported from OCP designs?"
     fake.enqueue("Microsoft reported over 40% cost savings in server deployment [1].")
     fake.enqueue("Meta reported saving $1.2 billion [1].")
@@ -776,14 +780,12 @@ def test_the_user_is_told_of_a_sentence_the_local_model_could_not_confirm() -> N
 def test_a_list_answered_from_one_passage_is_asked_for_the_rest_of_its_document(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "tools.md").write_text(
+    assistant, fake = over_one_document(
+        tmp_path,
+        "tools.md",
         "# Open tools\n\n## Benchmarks\n\nSingapore released SEA-HELM, an open benchmark.\n\n"
-        "## Testing\n\nSingapore also released AI Verify, an open testing toolkit.\n"
+        "## Testing\n\nSingapore also released AI Verify, an open testing toolkit.\n",
     )
-    fake = FakeGenerator()
-    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
-    assistant.index()
     question = "Which open tools has Singapore released?"
     fake.enqueue("Singapore released SEA-HELM, an open benchmark [1].")
     fake.enqueue("Singapore also released AI Verify, an open testing toolkit [2].")

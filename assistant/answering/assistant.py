@@ -623,8 +623,7 @@ class Assistant:
                     if again.hits == packed.hits:
                         checker.drop_declines = True  # "the documents do not say" of one
                         rounds.append([again.messages])
-                others = self._rest(question, asked, packed, parts)
-                if len(rounds) == 1 and others:
+                if len(rounds) == 1 and (others := self._rest(question, asked, packed, parts)):
                     # a list answered from one passage, with more of its document given:
                     # the rest of the list is asked for from those passages alone
                     checker.drop_declines = True

@@ -92,6 +92,7 @@ _DATE = re.compile(  # "12 May 2025", "12-13 May", "May 12, 2025", "May 2025", "
     re.I,
 )
 _NUMBER = re.compile(r"(?<![\w-])(?:\d[\d,.]*\d|\d)(?![\w-])")  # not GPT-4's
+_MARKERS = re.compile(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]")  # "[2]", "[1, 3]": no words
 
 _ASKS = [
     # (kind, what is missing when the answer lacks it, the question's wording)
@@ -182,7 +183,7 @@ def asked_for(question: str) -> Asked | None:
 
 def gives(asked: Asked, answer: str, question: str = "") -> bool:
     """Whether the answer contains the kind of detail asked for."""
-    text = re.sub(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]", " ", answer)
+    text = _MARKERS.sub(" ", answer)
     if asked.kind == "amount":  # or a share of one ("2.2% of GDP")
         return bool(_MONEY.search(text) or _PERCENT.search(text))
     if asked.kind == "share":
@@ -422,7 +423,7 @@ def names_added(sentences: Sequence[str], known: str) -> bool:
         return any(lower != w and lower.startswith(w) for w in lowered)
 
     for sentence in sentences:
-        text = re.sub(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]", " ", sentence)
+        text = _MARKERS.sub(" ", sentence)
         text = re.sub(r"[“\"][^”\"]*?(?:\s\S+){2,}[^”\"]*[”\"]", " ", text)  # titles
         for match in _NAME.finditer(text):
             before = text[: match.start()].rstrip()
