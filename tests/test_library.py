@@ -230,6 +230,12 @@ def test_each_paragraph_of_a_comparison_is_headed_by_its_document() -> None:
     assert kept.endswith("**Weather**: The reports of rain were right [2].")
     kept = labelled(replace(answer, answer="A [1].\n\nThe papers mention rain in May [2]."))
     assert kept.endswith("**Weather**: The papers mention rain in May [2].")  # not "Rain in May"
+    # a second paragraph of the same document is not headed again
+    rest = labelled(replace(answer, answer="A [1].\n\nB [2].\n\nC [2].\n\nD [1]."))
+    assert rest == (
+        "**AI at the Ministry** (Amplify): A [1].\n\n**Weather**: B [2].\n\nC [2].\n\n"
+        "**AI at the Ministry** (Amplify): D [1]."
+    )
 
 
 def test_a_cited_table_row_is_quoted_under_its_header_in_the_brief_and_the_card() -> None:

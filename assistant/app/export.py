@@ -78,16 +78,24 @@ def labelled(answer: Answer) -> str:
     cites: "**The Open Dividend** (Demos): ..."; other answers as they are. A paragraph
     that opens by naming its document ("“The Open Dividend” says that ...") says it once,
     and one that opens by speaking for all of them ("The reports say that ...",
-    "According to the documents, ...") speaks for its own."""
+    "According to the documents, ...") speaks for its own. A paragraph of the same document
+    as the one before it (the rest of a list, asked for after) is not headed again."""
     paragraphs = answer.answer.split("\n\n")
     if answer.declined or len(paragraphs) < 2:
         return answer.answer
     by_n = {c.n: c for c in answer.contexts}
     out = []
+    headed = None  # the document the paragraph before was headed with
     for paragraph in paragraphs:
         cited = [by_n[n] for n in cited_numbers(paragraph, max(by_n, default=0)) if n in by_n]
-        if len({c.doc_id for c in cited}) == 1:
+        documents = {c.doc_id for c in cited}
+        if documents == {headed}:
+            out.append(paragraph)
+            continue
+        headed = None
+        if len(documents) == 1:
             doc = cited[0]
+            headed = doc.doc_id
             by = f" ({doc.publisher})" if doc.publisher else ""
             # "“The Open Dividend” says that X" under its own heading is "X"
             said = re.match(
