@@ -172,3 +172,17 @@ def test_write_is_idempotent_and_old_builds_are_pruned(built: Indexer, tmp_path:
     builds = [p for p in (built.index_dir / "builds").iterdir() if p.is_dir()]
     assert len(builds) == 5
     assert current_build(built.index_dir) in builds
+
+
+def test_a_new_header_beside_the_same_text_makes_a_new_build() -> None:
+    from dataclasses import replace
+
+    from assistant.ingest.chunking import Chunk
+    from assistant.ingest.store import content_id
+
+    chunk = Chunk("d#0", "d", "", "", None, 0, 10, "- step one")
+    body = {"format": FORMAT_VERSION}
+    assert content_id(body, [chunk]) == content_id(body, [replace(chunk)])
+    # the sentence that introduces a list (or a table's header) is read with the text
+    led = replace(chunk, header="The steps are:")
+    assert content_id(body, [led]) != content_id(body, [chunk])
