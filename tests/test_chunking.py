@@ -116,6 +116,9 @@ def test_a_passage_inside_a_list_carries_the_sentence_that_introduces_it() -> No
     assert first.header == ""  # the passage holding the sentence does not carry it again
     after = [c for c in chunks if "no colon" in c.text or "After the list" in c.text]
     assert after and all(c.header == "" for c in after)  # prose, or a list after prose
+    bold = "Some prose.\n\n**The steps are:**\n\n" + items
+    chunks = Chunker(words, 20, 0, 10).chunks(document(bold))
+    assert {c.header for c in chunks if c.text.startswith("- Step")} == {"The steps are:"}
 
 
 @pytest.mark.parametrize(

@@ -204,6 +204,7 @@ def _lead_in(text: str, start: int, passage: str) -> str:
         line, end = text[begin:end].strip(), begin
         if not line or _ITEM.match(line):  # over the items before the passage
             continue
+        line = re.sub(r"\*\*|__", "", line).strip()  # "**The steps are:**" in Markdown
         if line.startswith(("#", "|")) or not line.endswith(":"):
             return ""  # a heading, a table, or prose that does not introduce the list
         sentence = re.split(r"(?<=[.!?])\s+(?=[A-Z])", line)[-1]
