@@ -59,8 +59,8 @@ PASSAGES = [P1, P2, P3]
             False,
         ),
         ("Red Hat said sovereignty needs the ability to switch providers.", P3, 1.0, (), (), True),
-        # initials for a phrase the passage spells out
-        ("The MoJ will give 2,500 employees access to AI tools.", P1, 0.833, (), (), True),
+        # initials for a phrase the passage spells out: a name, and one of its words
+        ("The MoJ will give 2,500 employees access to AI tools.", P1, 1.0, (), (), True),
         # a figure pinned on an actor the passage does not name (the question may name it:
         # "How much is the Home Office paying for AI tools?"), 5 of 7 stems
         (
@@ -821,6 +821,10 @@ def test_a_name_is_met_by_its_initials_either_way() -> None:
     assert support("The OECD meeting in South Korea had 21 nations.", apec).missing_names == (
         "oecd",
     )
+    # and as a word of the sentence: "APEC" counts among the words the passage has
+    few = support("There are 21 countries in APEC.", apec)
+    assert few.coverage == 0.5 and not few.missing_names  # "countries" is not there
+    assert support("There are 21 countries in OECD.", apec).coverage == 0.0
     ocp = "Microsoft reported over 40% cost savings in server deployment using OCP designs."
     assert support("Microsoft saved over 40% using Open Compute Project designs.", ocp).supported
     assert not support(

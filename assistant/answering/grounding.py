@@ -361,6 +361,11 @@ def support(claim: str, passage: str) -> Support:
     # and of a place the passage names ("South Korean": "Korea", "Western": "the West")
     met = _shortened(claim, {a.lower() for a in _ACRONYM.findall(passage)})
     met |= _places_met(claim, passage_lower)
+    # and the claim's acronyms the passage spells out ("APEC": "Asia-Pacific Economic
+    # Cooperation"), as words as well as names
+    short = {a.lower() for a in _ACRONYM.findall(claim)} - passage_lower
+    if short:
+        met |= short & (_initials(passage) | _hyphenated_initials(passage))
     words = content_words(claim)
     passage_words = content_words(passage) | {_stem(w) for w in met}
     coverage = len(words & passage_words) / len(words) if words else 1.0
