@@ -832,6 +832,21 @@ def test_a_name_is_met_by_its_initials_either_way() -> None:
     ).supported
 
 
+def test_a_word_is_the_same_whichever_apostrophe_and_with_its_possessive() -> None:
+    """ "the UK's" (a model's straight apostrophe) is "the UK’s" of the passage, and a
+    possessive is its word: "Singapore's" counts once beside "AI Singapore"."""
+    from assistant.answering.grounding import content_words_ordered
+
+    assert content_words_ordered("the UK's AI Safety Institute") == ["safet", "insti"]
+    assert content_words_ordered("the UK’s AI Safety Institute") == ["safet", "insti"]
+    assert content_words_ordered("Meta's rivals") == content_words_ordered("Meta rivals")
+    passage = "It is also sharing technical insights with the UK’s AI Safety Institute."
+    said = support("Technical insights go to the UK's AI Safety Institute.", passage)
+    assert said.coverage == 1.0 and said.supported
+    other = support("The insights of OpenAI go to the UK's AI Safety Institute.", passage)
+    assert other.coverage == 0.8 and other.missing_names == ("openai",)
+
+
 def test_an_adjective_of_place_is_met_by_its_place() -> None:
     """ "South Korean" is in a passage on "South Korea" or "Korea", "Western" in one on
     "the West", "American" in one on "the United States"; not in one on another place."""

@@ -165,7 +165,8 @@ def _stem(word: str) -> str:
 def content_words_ordered(text: str) -> list[str]:
     """The sentence's content-word stems in order (two sentences saying the same thing in
     the same words give the same list)."""
-    words = re.findall(r"[a-z][a-z'’-]+|\d+(?:[.,]\d+)*", text.lower())
+    words = re.findall(r"[a-z][a-z'’-]+|\d+(?:[.,]\d+)*", text.lower().replace("’", "'"))
+    words = [re.sub(r"'s?$", "", w) for w in words]  # "the UK’s" is "the UK's", of "UK"
     return [_stem(w) for w in words if w not in STOPWORDS and len(w) > 2]
 
 
