@@ -3,7 +3,8 @@
 A fast, deterministic support test, used on every answer before it is shown:
 
 - a claim's content words (not stop words, compared by their first five letters, so
-  "investing" meets "investment") must be mostly present in the passage, and
+  "investing" meets "investment"; "the UK's" is "the UK’s"; an acronym is present where
+  the passage spells it out) must be mostly present in the passage, and
 - every number and every capitalised name in the claim must appear in the passage,
   a name in initials ("MoJ") also as the phrase they abbreviate ("Ministry of Justice"),
   a country by any of its names ("Britain" as "the UK", `words.countries_as_codes`).
