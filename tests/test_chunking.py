@@ -98,29 +98,6 @@ def test_short_pieces_are_dropped_but_a_tiny_document_is_one_passage() -> None:
     assert [(c.text, c.start, c.end, c.section) for c in tiny] == [("Just a line.", 3, 15, "")]
 
 
-def test_a_passage_inside_a_list_carries_the_sentence_that_introduces_it() -> None:
-    items = "".join(f"- Step {n} is taken by the council in its first year.\n" for n in range(6))
-    text = (
-        "# Plan\n\nThe plan is costed. To ensure balance, these key steps are taken:\n\n"
-        + items
-        + "\nAfter the list comes prose that ends a paragraph.\n\n"
-        + "- an item after prose with no colon before it, long enough to keep\n"
-    )
-    chunks = Chunker(words, 20, 0, 10).chunks(document(text))
-    inside = [c for c in chunks if c.text.startswith("- Step")]
-    assert len(inside) >= 2 and inside[0].text.startswith("- Step 0")
-    for chunk in inside:  # the sentence alone, not the paragraph it ends
-        assert chunk.header == "To ensure balance, these key steps are taken:"
-        assert chunk.passage == f"{chunk.header}\n{chunk.text}"
-    first = next(c for c in chunks if "costed" in c.text)
-    assert first.header == ""  # the passage holding the sentence does not carry it again
-    after = [c for c in chunks if "no colon" in c.text or "After the list" in c.text]
-    assert after and all(c.header == "" for c in after)  # prose, or a list after prose
-    bold = "Some prose.\n\n**The steps are:**\n\n" + items
-    chunks = Chunker(words, 20, 0, 10).chunks(document(bold))
-    assert {c.header for c in chunks if c.text.startswith("- Step")} == {"The steps are:"}
-
-
 @pytest.mark.parametrize(
     ("heading", "acronyms", "expected"),
     [

@@ -180,9 +180,9 @@ def test_a_new_header_beside_the_same_text_makes_a_new_build() -> None:
     from assistant.ingest.chunking import Chunk
     from assistant.ingest.store import content_id
 
-    chunk = Chunk("d#0", "d", "", "", None, 0, 10, "- step one")
+    chunk = Chunk("d#0", "d", "", "", None, 0, 10, "| Wind | 12% |")
     body = {"format": FORMAT_VERSION}
     assert content_id(body, [chunk]) == content_id(body, [replace(chunk)])
-    # the sentence that introduces a list (or a table's header) is read with the text
-    led = replace(chunk, header="The steps are:")
-    assert content_id(body, [led]) != content_id(body, [chunk])
+    # a table's header is read with its rows: another header is another index
+    headed = replace(chunk, header="| Source | Share |\n| --- | --- |")
+    assert content_id(body, [headed]) != content_id(body, [chunk])

@@ -9,10 +9,7 @@ section on paragraphs, lines, sentences and words to at most `chunk_tokens` word
 of the embedder's own tokenizer, with overlap, keeping each piece's offset. A passage
 that holds rows of a Markdown table but not its header carries the header, and the line
 of prose before the table, beside its text (`Chunk.header`), so a row is read, searched
-and checked under its column names and what the table is about. Likewise a passage that
-starts inside a list carries the sentence that introduces the list ("To ensure a balanced
-approach, the following key steps should be considered:"), so that its items are found
-and read as what they are.
+and checked under its column names and what the table is about.
 
 Worked example (chunk_tokens large enough):
 
@@ -38,8 +35,6 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 # A Markdown table: its header row and the line under it, then its rows.
 _TABLE = re.compile(r"^(?P<header>\|.*\|\n\|(?: ?:?-+:? ?\|)+)\n(?:\|.*\|(?:\n|$))*", re.M)
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
-# An item of a list: "- ", "* ", "• ", "1. ", "2) ", "(a) ", "b. "
-_ITEM = re.compile(r"[ \t]*(?:[-*•]|\d{1,2}[.)]|\(?[a-z][.)])[ \t]+\S")
 
 
 @dataclass(frozen=True)
@@ -159,8 +154,7 @@ class Chunker:
                 start=start,
                 end=start + len(text),
                 text=text,
-                header=next((h for _, s, e, h in tables if s <= start < e), "")
-                or _lead_in(document.text, start, text),
+                header=next((h for _, s, e, h in tables if s <= start < e), ""),
             )
             for n, (section, path, start, text) in enumerate(pieces)
         ]
@@ -189,27 +183,6 @@ def _caption(text: str, start: int) -> str:
     if not before or before.startswith(("|", "#")) or len(before) > 300:
         return ""
     return before + "\n"
-
-
-def _lead_in(text: str, start: int, passage: str) -> str:
-    """The sentence that introduces the list a passage starts inside, when the line before
-    its items ends with a colon ("Key examples of national strategies include:"), within
-    the 12,000 characters before the passage and its section; "" when the passage does
-    not start with an item, or the list has no such sentence."""
-    if not _ITEM.match(passage):
-        return ""
-    end = start
-    while end > 0 and start - end < 12_000:
-        begin = text.rfind("\n", 0, end - 1) + 1
-        line, end = text[begin:end].strip(), begin
-        if not line or _ITEM.match(line):  # over the items before the passage
-            continue
-        line = re.sub(r"\*\*|__", "", line).strip()  # "**The steps are:**" in Markdown
-        if line.startswith(("#", "|")) or not line.endswith(":"):
-            return ""  # a heading, a table, or prose that does not introduce the list
-        sentence = re.split(r"(?<=[.!?])\s+(?=[A-Z])", line)[-1]
-        return sentence if len(sentence) <= 300 else ""
-    return ""
 
 
 def _on_pages(

@@ -39,7 +39,7 @@ SUPPORTED_SUFFIXES = (
     *IMAGE_SUFFIXES,
 )
 METADATA_FILE = "metadata.toml"
-CLEANING_VERSION = 6  # raise when loading, cleaning or chunking changes: indexes are rebuilt
+CLEANING_VERSION = 5  # raise when loading or cleaning changes, so indexes are rebuilt
 
 
 @dataclass(frozen=True)

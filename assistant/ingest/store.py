@@ -97,7 +97,7 @@ class StoredIndex:
 def content_id(manifest_body: dict[str, Any], chunks: list[Chunk]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(manifest_body, sort_keys=True).encode())
-    for chunk in chunks:  # and what is read beside its text (a table's or a list's header)
+    for chunk in chunks:  # and what is read beside its text (a table's header)
         digest.update(chunk.chunk_id.encode() + b"\0" + chunk.sha256.encode())
         digest.update(b"\0" + chunk.header.encode() + b"\0")
     return digest.hexdigest()[:16]
