@@ -101,6 +101,19 @@ def test_abbreviations_are_expanded_from_the_corpus(
     assert retriever.expand(query) == expanded
 
 
+def test_an_acronym_of_a_hyphenated_name_is_expanded() -> None:
+    from assistant.answering.retrieval import _abbreviations
+
+    found = _abbreviations(
+        ["At the 21-nation Asia-Pacific Economic Cooperation meeting, leaders spoke."]
+    )
+    assert found["apec"] == "Asia-Pacific Economic Cooperation"
+    assert "ap" not in found  # three letters at least from such a name
+    # not when the corpus writes the acronym itself
+    both = ["Asia-Pacific Economic Cooperation members met.", "APEC met in Korea."]
+    assert "apec" not in _abbreviations(both)
+
+
 def test_hybrid_search_finds_the_abbreviated_passage(tmp_path: Path, corpus: Path) -> None:
     retriever = retriever_for(tmp_path, FakeEmbedder(), top_k=2)
     hits = retriever.search("How many MoJ employees get access?")

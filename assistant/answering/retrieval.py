@@ -580,4 +580,15 @@ def _abbreviations(texts: list[str]) -> dict[str, str]:
             for initials in phrase_initials(phrase):
                 if len(initials) >= 2 and initials not in words:
                     found.setdefault(initials, phrase)
+        for phrase in _HYPHENATED.findall(text):  # "APEC": "Asia-Pacific Economic Cooperation"
+            for initials in phrase_initials(phrase.replace("-", " ")):
+                if len(initials) >= 3 and initials not in words:
+                    found.setdefault(initials, phrase)
     return found
+
+
+# A capitalised phrase that opens with words joined by a hyphen, which `PHRASE` cuts:
+# "Asia-Pacific Economic Cooperation", "South-East Asian Languages".
+_HYPHENATED = re.compile(
+    r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)+(?:[ \t]+(?:(?:of|for|and|the|on|in|to)[ \t]+){0,2}[A-Z][a-z]+)*"
+)
