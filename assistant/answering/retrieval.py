@@ -590,5 +590,6 @@ def _abbreviations(texts: list[str]) -> dict[str, str]:
 # A capitalised phrase that opens with words joined by a hyphen, which `PHRASE` cuts:
 # "Asia-Pacific Economic Cooperation", "South-East Asian Languages".
 _HYPHENATED = re.compile(
-    r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)+(?:[ \t]+(?:(?:of|for|and|the|on|in|to)[ \t]+){0,2}[A-Z][a-z]+)*"
+    r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)+"
+    r"(?:[ \t]+(?:(?:of|for|and|the|on|in|to)[ \t]+){0,2}[A-Z][a-z]+)*"
 )
