@@ -845,6 +845,13 @@ def test_a_word_is_the_same_whichever_apostrophe_and_with_its_possessive() -> No
     assert said.coverage == 1.0 and said.supported
     other = support("The insights of OpenAI go to the UK's AI Safety Institute.", passage)
     assert other.coverage == 0.8 and other.missing_names == ("openai",)
+    # a possessive dropped does not make two sentences on two names one repeated
+    stream = SentenceStream(["The UK’s and the EU’s approach prioritises safety and growth."])
+    text = "The UK's approach prioritises safety and growth [1]. "
+    shown = list(stream.feed(text + text.replace("UK", "EU") + text)) + list(stream.finish())
+    assert [c.supported for c in stream.checked] == [True, True, False]
+    assert stream.checked[2].reason == "repeats an earlier sentence"
+    assert "EU's approach" in "".join(shown)
 
 
 def test_an_adjective_of_place_is_met_by_its_place() -> None:

@@ -236,6 +236,13 @@ def test_each_paragraph_of_a_comparison_is_headed_by_its_document() -> None:
         "**AI at the Ministry** (Amplify): A [1].\n\n**Weather**: B [2].\n\nC [2].\n\n"
         "**AI at the Ministry** (Amplify): D [1]."
     )
+    # nor does it speak for all the documents, and an uncited line between keeps it
+    framed = "B [2].\n\nThe reports say that it rained [2].\n\nSo it was.\n\nC [2]."
+    assert labelled(replace(answer, answer=framed)) == (
+        "**Weather**: B [2].\n\nIt rained [2].\n\nSo it was.\n\nC [2]."
+    )
+    both = labelled(replace(answer, answer="B [2].\n\nA [1][2].\n\nC [2]."))
+    assert both == "**Weather**: B [2].\n\nA [1][2].\n\n**Weather**: C [2]."
 
 
 def test_a_cited_table_row_is_quoted_under_its_header_in_the_brief_and_the_card() -> None:

@@ -171,6 +171,12 @@ def content_words_ordered(text: str) -> list[str]:
     return [_stem(w) for w in words if w not in STOPWORDS and len(w) > 2]
 
 
+def _repeat_key(text: str) -> str:
+    """What two sentences saying the same thing share: their content words in order and
+    their names ("The UK's approach ..." is not "The EU's approach ...")."""
+    return " ".join([*content_words_ordered(text), *sorted(_names(text))])
+
+
 def content_words(text: str) -> set[str]:
     return set(content_words_ordered(text))
 
@@ -357,6 +363,7 @@ def support(claim: str, passage: str) -> Support:
     """How far the passage supports the claim, by the lexical test above (a country
     named either way: "Britain" is met by "the UK"; a name by its initials either way;
     an adjective of place by its place)."""
+    written = claim
     claim, passage = countries_as_codes(claim), countries_as_codes(passage)
     passage_lower = set(re.findall(r"[a-z0-9]+", passage.lower()))
     # the words of a name the passage writes as its acronym ("Open Compute Project": "OCP")
@@ -364,8 +371,10 @@ def support(claim: str, passage: str) -> Support:
     met = _shortened(claim, {a.lower() for a in _ACRONYM.findall(passage)})
     met |= _places_met(claim, passage_lower)
     # and the claim's acronyms the passage spells out ("APEC": "Asia-Pacific Economic
-    # Cooperation"), as words as well as names
-    short = {a.lower() for a in _ACRONYM.findall(claim)} - passage_lower
+    # Cooperation"), as words as well as names; not a country's code ("Canada" is no
+    # "Cohere and Nvidia")
+    short = {a.lower() for a in _ACRONYM.findall(written)} - passage_lower
+    short -= {name.lower() for name in countries_named(written).values()}
     if short:
         met |= short & (_initials(passage) | _hyphenated_initials(passage))
     words = content_words(claim)
@@ -1132,7 +1141,7 @@ class SentenceStream:
         return item
 
     def _dedupe(self, item: Checked) -> Checked:
-        key = " ".join(content_words_ordered(item.sentence.text))
+        key = _repeat_key(item.sentence.text)
         if item.supported and key and key in self._shown:
             return replace(item, supported=False, reason="repeats an earlier sentence")
         if item.supported and key:
@@ -1176,7 +1185,7 @@ class SentenceStream:
                     verified=own,
                     reason=item.reason + f"; {ADDS_ONLY} (p={own:.2f})",
                 )
-            self._shown.discard(" ".join(content_words_ordered(text)))
+            self._shown.discard(_repeat_key(text))
             return replace(
                 item,
                 supported=False,
@@ -1188,7 +1197,7 @@ class SentenceStream:
             p = self._ask(text, [self.passages[n - 1] for n in numbers])
             asked = p if p is not None else asked
             if p is not None and p >= VERIFY_THRESHOLD:
-                self._shown.add(" ".join(content_words_ordered(text)))
+                self._shown.add(_repeat_key(text))
                 return replace(
                     item,
                     supported=True,

@@ -85,17 +85,12 @@ def labelled(answer: Answer) -> str:
         return answer.answer
     by_n = {c.n: c for c in answer.contexts}
     out = []
-    headed = None  # the document the paragraph before was headed with
+    headed = None  # the document the paragraphs before were headed with
     for paragraph in paragraphs:
         cited = [by_n[n] for n in cited_numbers(paragraph, max(by_n, default=0)) if n in by_n]
         documents = {c.doc_id for c in cited}
-        if documents == {headed}:
-            out.append(paragraph)
-            continue
-        headed = None
         if len(documents) == 1:
             doc = cited[0]
-            headed = doc.doc_id
             by = f" ({doc.publisher})" if doc.publisher else ""
             # "“The Open Dividend” says that X" under its own heading is "X"
             said = re.match(
@@ -108,7 +103,11 @@ def labelled(answer: Answer) -> str:
             if said:
                 rest = paragraph[said.end() :]
                 paragraph = rest[0].upper() + rest[1:]
-            paragraph = f"**{short_title(doc.title)}**{by}: {paragraph}"
+            if doc.doc_id != headed:
+                paragraph = f"**{short_title(doc.title)}**{by}: {paragraph}"
+                headed = doc.doc_id
+        elif documents:  # a paragraph citing several documents ends the heading's reach
+            headed = None
         out.append(paragraph)
     return "\n\n".join(out)
 
