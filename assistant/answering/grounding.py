@@ -166,7 +166,7 @@ def _stem(word: str) -> str:
 def content_words_ordered(text: str) -> list[str]:
     """The sentence's content-word stems in order (two sentences saying the same thing in
     the same words give the same list)."""
-    words = re.findall(r"[a-z][a-z'’-]+|\d+(?:[.,]\d+)*", text.lower().replace("’", "'"))
+    words = re.findall(r"[a-z][a-z'-]+|\d+(?:[.,]\d+)*", text.lower().replace("’", "'"))
     words = [re.sub(r"'s?$", "", w) for w in words]  # "the UK’s" is "the UK's", of "UK"
     return [_stem(w) for w in words if w not in STOPWORDS and len(w) > 2]
 
@@ -266,7 +266,7 @@ def unmentioned(question: str, passages: str) -> list[str]:
         if c.lower() in named and not re.search(rf"\b{c}\b", passages)
     ]
     if missing:
-        found = _initials(passages) | _hyphenated_initials(passages)
+        found = _spelled_initials(passages)
         missing = [n for n in missing if n not in found]
     if missing:  # "Open Compute Project" over a passage that says "OCP"
         shortened = _shortened(asked, {a.lower() for a in _ACRONYM.findall(passages)})
@@ -342,6 +342,14 @@ def _hyphenated_initials(text: str) -> set[str]:
     return out
 
 
+@lru_cache(maxsize=512)
+def _spelled_initials(text: str) -> frozenset[str]:
+    """The initials of every name the text spells out, hyphenated ones too: what an
+    acronym written elsewhere ("MoJ", "APEC") is met by. Kept per text: a passage is
+    read again for each sentence checked against it."""
+    return frozenset(_initials(text) | _hyphenated_initials(text))
+
+
 def _place_met(adjective: str, words: set[str]) -> bool:
     """Whether a passage's words (lower case, countries as codes) name the place an
     adjective is of: "korean" by "korea", "western" by "west", "american" by "USA",
@@ -376,7 +384,7 @@ def support(claim: str, passage: str) -> Support:
     short = {a.lower() for a in _ACRONYM.findall(written)} - passage_lower
     short -= {name.lower() for name in countries_named(written).values()}
     if short:
-        met |= short & (_initials(passage) | _hyphenated_initials(passage))
+        met |= short & _spelled_initials(passage)
     words = content_words(claim)
     passage_words = content_words(passage) | {_stem(w) for w in met}
     coverage = len(words & passage_words) / len(words) if words else 1.0
@@ -384,7 +392,7 @@ def support(claim: str, passage: str) -> Support:
     missing_numbers = tuple(sorted(n for n in _numbers(claim) if n not in passage_numbers))
     missing = [n for n in _names(claim) if n not in passage_lower and n not in met]
     if missing:  # "APEC" met by "Asia-Pacific Economic Cooperation"
-        initials = _initials(passage) | _hyphenated_initials(passage)
+        initials = _spelled_initials(passage)
         missing = [n for n in missing if n not in initials]
     missing_names = tuple(sorted(missing))
     return Support(round(coverage, 3), missing_numbers, missing_names)
