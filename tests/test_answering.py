@@ -17,7 +17,13 @@ from assistant.answering.assistant import (
     wrote_only_labels,
 )
 from assistant.answering.prompting import DECLINE_TEXT, PROMPT_VERSION, source_label
-from assistant.answering.responsiveness import asks_for_list, each_named, left_out, names_added
+from assistant.answering.responsiveness import (
+    asked_parts,
+    asks_for_list,
+    each_named,
+    left_out,
+    names_added,
+)
 from assistant.answers import Answer
 from assistant.errors import DocumentNotFound, EmptyQuestion
 from assistant.trust.provenance import sha256_text
@@ -206,6 +212,11 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
         ("Which countries built their own models?", [("MoJ staff?", "x")], None),
         ("Which report says that open models are safer?", [("MoJ staff?", "x")], None),
         ("Which governments say they want open models?", [("MoJ staff?", "x")], None),
+        (
+            "What should America offer its allies instead, according to ITIF?",
+            [("What does ai@cam want?", "x")],
+            None,
+        ),
         # "And", "But" ... with a whole question of its own: it stands alone
         ("And is Demos worried that open models are unsafe?", [("Licence?", "x")], None),
         ("But how many Ministry of Justice staff get AI tools?", [("Who funds?", "x")], None),
@@ -218,6 +229,16 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
             "And does the ITIF piece agree with that recommendation?",
             [("Cost?", "x")],
             "Cost? And does the ITIF piece agree with that recommendation?",
+        ),
+        (
+            "Who wrote the Open Dividend, and when did it come out?",
+            [("What does ITIF propose?", "x")],
+            None,
+        ),
+        (
+            "What does it say about its funding?",
+            [("Demos?", "x")],
+            "Demos? What does it say about its funding?",
         ),
         (
             "But which other countries have built sovereign language models?",
@@ -707,6 +728,60 @@ def test_a_name_the_answer_left_out_is_asked_of_on_its_own(tmp_path: Path) -> No
     # the model's own decline is not second-guessed
     fake.enqueue("The documents do not say.")
     assert assistant.ask(question).declined and len(fake.prompts) == 9
+
+
+STAFF = (
+    "The Ministry of Justice will use the tools for drafting and transcription. "
+    "It will provide 2,500 employees with access to AI tools."
+)
+
+
+def test_a_later_part_answered_without_its_figure_is_asked_alone(tmp_path: Path) -> None:
+    assistant, fake = over_one_document(tmp_path, "moj.md", f"# Tools\n\n{STAFF}\n")
+    question = "What will the Ministry of Justice use the tools for, and how many staff get them?"
+    fake.enqueue("The Ministry of Justice will use the tools for drafting and transcription [1].")
+    fake.enqueue("It will provide 2,500 employees with access to AI tools [1].")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 2
+    asked_again = fake.prompts[1][-1]["content"].rsplit("Question:", 1)[-1]
+    assert "How many staff get them?" in asked_again and "use the tools" not in asked_again
+    assert "transcription" in answer.answer and "2,500" in answer.answer
+    assert not answer.declined
+    # the figure given at once: not asked again
+    fake.enqueue("It uses them for drafting [1]. It will provide 2,500 employees with them [1].")
+    assert "2,500" in assistant.ask(question).answer and len(fake.prompts) == 3
+    # the part's answer without the figure: the answer says the figure is not given
+    fake.enqueue("The Ministry of Justice will use the tools for drafting and transcription [1].")
+    fake.enqueue("The Ministry of Justice will use the tools for drafting [1].")
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 5 and answer.declined
+    assert answer.answer.startswith("The documents give no number for this.")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        (
+            "What will the MoJ use OpenAI's tools for, and how many staff will get them?",
+            [("How many staff will get them?", "count")],
+        ),
+        (
+            "Who wrote the Demos report and when was it published?",
+            [("Who wrote the Demos report?", "name"), ("When was it published?", "time")],
+        ),
+        (
+            "What does ITIF propose? How many allies does it name?",
+            [("How many allies does it name?", "count")],
+        ),
+        # one part, a part opened by a phrase, or two parts asking the same kind of detail
+        ("How many staff get AI tools?", []),
+        ("Under the partnership, how many staff get AI tools?", []),
+        ("How many staff get tools, and how many officers use Justice Transcribe?", []),
+        ("What is sovereignty and why does it matter?", []),
+    ],
+)
+def test_asked_parts(question: str, expected: list[tuple[str, str]]) -> None:
+    assert [(part, asked.kind) for part, asked in asked_parts(question)] == expected
 
 
 @pytest.mark.parametrize(

@@ -257,6 +257,18 @@ def test_a_list_answered_from_one_passage_gets_the_rest_of_it(assistant: Assista
     assert len(named) >= 2, answer.answer
 
 
+def test_each_part_of_a_question_in_two_parts_gets_its_answer(assistant: Assistant) -> None:
+    # the 1.5B model answers what the tools are for and stops; the figure the second part
+    # asks for is then asked of the same passages on its own
+    answer = assistant.ask(
+        "What is the Ministry of Justice going to use OpenAI's tools for, and how many staff "
+        "will get them?"
+    )
+    assert "2,500" in answer.answer and not answer.declined, _shown(answer)
+    assert re.search(r"transcri|document|research", answer.answer), _shown(answer)
+    assert "moj-openai-partnership" in {c.doc_id for c in answer.citations}, _shown(answer)
+
+
 def test_the_same_question_gets_the_same_answer_whatever_came_before(
     assistant: Assistant,
 ) -> None:

@@ -76,6 +76,7 @@ from .prompting import (
 from .responsiveness import (
     Asked,
     asked_for,
+    asked_parts,
     asks_for_list,
     decline_text,
     each_named,
@@ -107,9 +108,15 @@ _RELATIVE = re.compile(
 # Pronouns that point inside the question, not back at the last answer: "their own" is
 # the question's own subject's ("Which countries have built their own models?"), "that"
 # after a verb or noun opens a clause ("Which report says that ...?", "the deal that
-# ..."), and "they", "them", "their" after a plural noun of the question are that noun's.
+# ..."), "they", "them", "their" after a plural noun of the question are that noun's, and
+# "its", "his", "her" after a name of the question that name's ("What should America offer
+# its allies?"), as is any pronoun of a part after one that names ("Who wrote the Open
+# Dividend, and when did it come out?").
 _WITHIN = re.compile(
     r"\b(?:its|their|his|her)\s+own\b"
+    r"|(?<=\s)(?-i:[A-Z])[\w@&.'’-]*\b.*?\b(?:its|his|her)\b"
+    r"|(?<=\s)(?-i:[A-Z])[\w@&.'’-]*\b.*?(?:,\s*|\s+)and\s+(?:how|what|which|who|when|where|why)"
+    r"\b.*?\b(?:it|its|they|them|their|he|she|his|her|him)\b"
     r"|(?<!\bis )(?<!\bwas )(?<!\bdoes )(?<!\bdid )(?<!\babout )(?<!\bof )(?<!\bwith )"
     r"(?<!\bon )(?<!\bfor )(?<!\blike )(?<!^)\bthat\b(?=\s+\w)"
     r"|\b(?!(?:documents|papers|sources|reports|passages)\b)[a-z]{3,}[^s\W']s\b.*?"
@@ -623,6 +630,14 @@ class Assistant:
                     if again.hits == packed.hits:
                         checker.drop_declines = True  # "the documents do not say" of one
                         rounds.append([again.messages])
+                for asking, wanted in asked_parts(question) if len(rounds) == 1 else ():
+                    # a question in parts answered without what one of them asks for
+                    # ("..., and how many staff will get them?"): that part asked alone
+                    if not gives(wanted, "".join(parts), asking):
+                        again = pack(asking + hint(wanted))
+                        if again.hits == packed.hits:
+                            checker.drop_declines = True
+                            rounds.append([again.messages])
                 if len(rounds) == 1 and (others := self._rest(question, asked, packed, parts)):
                     # a list answered from one passage, with more of its document given:
                     # the rest of the list is asked for from those passages alone

@@ -26,7 +26,9 @@ each of them: `each_named` finds them and the question asked of each alone, `lef
 those an answer says nothing of though its passages name them (the assistant asks of
 each on its own). A question for several things ("Which governments ...?", `asks_for_list`)
 answered from one passage is asked again of the others of its document, and what that
-adds is kept only if it names something new (`names_added`).
+adds is kept only if it names something new (`names_added`). A question in several parts
+whose answer lacks the detail a part asks for ("..., and how many staff will get
+them?") has that part asked alone (`asked_part`).
 
 Not done: questions whose wording does not say what they want ("What about Scotland?");
 their answers are judged only by the sentence check.
@@ -214,6 +216,40 @@ def gives(asked: Asked, answer: str, question: str = "") -> bool:
                 return True
         return False
     return bool(_DIGIT.search(text))
+
+
+# Where a question in several parts opens its next one: ", and how many ...", "; when ...",
+# "? Who ...".
+_NEXT_PART = re.compile(
+    r"(?:,\s*(?:and\s+|but\s+)?|;\s*|\?\s+|\s+and\s+)"
+    r"(?=(?:how|what|which|who|whom|whose|when|where|why)\b)",
+    re.I,
+)
+_ASKING = re.compile(
+    r"^(?:what|which|how|why|who|whom|whose|when|where|does|do|did|is|are|was|were|can|"
+    r"could|should|will|would|has|have|had)\b",
+    re.I,
+)
+
+
+def asked_parts(question: str) -> list[tuple[str, Asked]]:
+    """The parts of a question in several parts that ask for a detail (`asked_for`), each
+    as a question with the detail it asks for: "Who wrote the report, and when did it
+    come out?" gives "Who wrote the report?" (a name) and "When did it come out?" (a
+    date). A small model answers one part and stops; a part whose detail the answer
+    lacks is then asked alone. [] for a question in one part, one opened by a phrase
+    ("Under the partnership, how many ...?"), or one whose parts ask for the same kind
+    of detail."""
+    pieces = _NEXT_PART.split(question.strip())
+    if len(pieces) < 2 or not _ASKING.match(pieces[0]):
+        return []
+    parts: list[tuple[str, Asked]] = []
+    for piece in pieces:
+        piece = piece.strip().rstrip("?.! ")
+        if piece and (asked := asked_for(piece)):
+            parts.append((f"{piece[0].upper()}{piece[1:]}?", asked))
+    kinds = [asked.kind for _, asked in parts]
+    return parts if len(set(kinds)) == len(kinds) else []
 
 
 _HINTS = {
