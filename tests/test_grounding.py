@@ -117,6 +117,21 @@ def test_support_hand_labelled(
         ("Red Hat said sovereignty needs the ability to switch providers.", (3,), True, True),
         # a marker past the passages given is ignored
         ("More than 1,000 probation officers use transcription tools [7].", (2,), True, True),
+        # a passage cited beside the one that supports it, adding nothing: not kept
+        (
+            "The Ministry of Justice will give 2,500 employees access to AI tools [1][3].",
+            (1,),
+            True,
+            False,
+        ),
+        # two that support it only together: both kept
+        (
+            "The Ministry of Justice will give 2,500 employees AI tools, and more than 1,000 "
+            "probation officers use transcription tools [1][2].",
+            (1, 2),
+            True,
+            False,
+        ),
     ],
 )
 def test_check_answer_hand_labelled(

@@ -266,7 +266,7 @@ def test_each_part_of_a_question_in_two_parts_gets_its_answer(assistant: Assista
     )
     assert "2,500" in answer.answer and not answer.declined, _shown(answer)
     assert re.search(r"transcri|document|research", answer.answer), _shown(answer)
-    assert "moj-openai-partnership" in {c.doc_id for c in answer.citations}, _shown(answer)
+    assert {c.doc_id for c in answer.citations} == {"moj-openai-partnership"}, _shown(answer)
 
 
 def test_the_same_question_gets_the_same_answer_whatever_came_before(

@@ -13,7 +13,9 @@ A fast, deterministic support test, used on every answer before it is shown:
   figure from another passage on that actor.
 
 A sentence whose cited passages do not support it is re-cited to the given passage that
-does, if one does; a sentence no passage supports is removed; an answer left with nothing
+does, if one does, and keeps of the passages it cites only those it needs (`_needed`: a
+"[1][2][3][4]" where [4] adds nothing cites [1][2][3]); a sentence no passage supports is
+removed; an answer left with nothing
 supported is replaced by the plain statement that the documents do not say. This catches
 what small models do most: answering from memory with a made-up citation, and citing the
 neighbouring passage.
@@ -452,7 +454,11 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
         valid = tuple(dict.fromkeys(n for n in sentence.cited if 1 <= n <= len(passages)))
         joined = " ".join(passages[n - 1] for n in valid)
         if valid and support(sentence.text, joined).supported:
-            checked.append(Checked(sentence, valid, True, False, "its passage supports it"))
+            kept = _needed(sentence.text, valid, passages)
+            reason = "its passage supports it"
+            if kept != valid:
+                reason += f" (passage {', '.join(str(n) for n in kept)} without the others cited)"
+            checked.append(Checked(sentence, kept, True, False, reason))
             continue
         best = _best_passage(sentence.text, passages)
         if best is not None:
@@ -470,6 +476,19 @@ def check_answer(answer: str, passages: list[str]) -> list[Checked]:
         else:
             checked.append(Checked(sentence, valid, False, False, _why_not(sentence, passages)))
     return checked
+
+
+def _needed(text: str, cited: tuple[int, ...], passages: list[str]) -> tuple[int, ...]:
+    """The passages of `cited` that a sentence they support together needs: each, from the
+    last, is dropped while the others still support it ("... for document analysis,
+    compliance, research and transcription [1][2][3][4]" where [4], another document's,
+    adds nothing)."""
+    kept = list(cited)
+    for n in reversed(cited):
+        rest = [m for m in kept if m != n]
+        if rest and support(text, " ".join(passages[m - 1] for m in rest)).supported:
+            kept = rest
+    return tuple(kept)
 
 
 def _why_not(sentence: Sentence, passages: list[str]) -> str:
