@@ -28,7 +28,7 @@ each on its own). A question for several things ("Which governments ...?", `asks
 answered from one passage is asked again of the others of its document, and what that
 adds is kept only if it names something new (`names_added`). A question in several parts
 whose answer lacks the detail a part asks for ("..., and how many staff will get
-them?") has that part asked alone (`asked_part`).
+them?") has that part asked alone (`asked_parts`).
 
 Not done: questions whose wording does not say what they want ("What about Scotland?");
 their answers are judged only by the sentence check.
