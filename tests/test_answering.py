@@ -758,6 +758,17 @@ def test_a_later_part_answered_without_its_figure_is_asked_alone(tmp_path: Path)
     assert answer.answer.startswith("The documents give no number for this.")
 
 
+def test_a_part_for_a_name_answered_with_a_month_is_asked_alone(tmp_path: Path) -> None:
+    note = "The note was published in June 2025. It was written by Elizabeth Seger."
+    assistant, fake = over_one_document(tmp_path, "note.md", f"# Note\n\n{note}\n")
+    fake.enqueue("The note was published in June 2025 [1].")
+    fake.enqueue("It was written by Elizabeth Seger [1].")
+    answer = assistant.ask("Who wrote the note, and when was it published?")
+    assert len(fake.prompts) == 2
+    assert "Question: Who wrote the note?" in fake.prompts[1][-1]["content"]
+    assert "June 2025" in answer.answer and "Elizabeth Seger" in answer.answer
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [

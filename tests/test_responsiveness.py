@@ -87,6 +87,9 @@ def test_what_the_wording_asks_for(question: str, kind: str | None) -> None:
         ("Who is the director of ai@cam?", "Jessica Montgomery leads it [1].", True),
         # a name the question already gives is not an answer to "who"
         ("Who leads ai@cam?", "The director of ai@cam leads it [1].", False),
+        # nor is a month or a day
+        ("Who wrote the report?", "The report came out in June 2025 [1].", False),
+        ("Who wrote the report?", "It was written by Elizabeth Seger in June [1].", True),
     ],
 )
 def test_whether_the_answer_gives_it(question: str, answer: str, given: bool) -> None:

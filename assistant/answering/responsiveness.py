@@ -85,6 +85,7 @@ _TIME = re.compile(
     re.I,
 )
 _NAME = re.compile(r"\b[A-Z][\w'’&@.-]*[a-zA-Z]")
+_CALENDAR = re.compile(rf"(?:{_MONTHS}|{_DAYS})")
 _MONTH = rf"(?:{_MONTHS}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)(?:\s*[-–]\s*\d{1,2}(?:st|nd|rd|th)?(?!\d))?"
 _DATE = re.compile(  # "12 May 2025", "12-13 May", "May 12, 2025", "May 2025", "12/05/2025", "2025"
@@ -212,6 +213,7 @@ def gives(asked: Asked, answer: str, question: str = "") -> bool:
             names = [m.group(0) for m in _NAME.finditer(sentence)]
             if sentence[:1].isupper() and names and sentence.startswith(names[0]):
                 names = names[1:]  # a capital that only opens the sentence
+            names = [n for n in names if not _CALENDAR.fullmatch(n)]  # "June" names no one
             if any(n.lower().rstrip(".") not in asked_words for n in names):
                 return True
         return False
