@@ -240,6 +240,32 @@ def test_a_question_that_stands_alone_is_answered_as_if_first(tmp_path: Path, co
             [("Demos?", "x")],
             "Demos? What does it say about its funding?",
         ),
+        # "its" further from a name, or after no name, still leans on the last turn
+        (
+            "Does the UK government agree with its findings?",
+            [("Demos?", "x")],
+            "Demos? Does the UK government agree with its findings?",
+        ),
+        (
+            "Does OpenAI mention this in its blog?",
+            [("Demos?", "x")],
+            "Demos? Does OpenAI mention this in its blog?",
+        ),
+        (
+            "Can I read more about its funding?",
+            [("Demos?", "x")],
+            "Demos? Can I read more about its funding?",
+        ),
+        (
+            "Thanks. What are its main recommendations?",
+            [("Demos?", "x")],
+            "Demos? Thanks. What are its main recommendations?",
+        ),
+        (
+            "What did ITIF say about it, and why does it matter?",
+            [("Demos?", "x")],
+            "Demos? What did ITIF say about it, and why does it matter?",
+        ),
         (
             "But which other countries have built sovereign language models?",
             [("Spain?", "x")],
@@ -789,6 +815,10 @@ def test_a_part_for_a_name_answered_with_a_month_is_asked_alone(tmp_path: Path) 
         ("Under the partnership, how many staff get AI tools?", []),
         ("How many staff get tools, and how many officers use Justice Transcribe?", []),
         ("What is sovereignty and why does it matter?", []),
+        # a clause after a bare comma is no part, nor is a part of fewer than three words
+        ("How many staff will have access, when the rollout is complete?", []),
+        ("How many officers use Justice Transcribe, which was built in 2024?", []),
+        ("How much will the deal cost, and when?", [("How much will the deal cost?", "amount")]),
     ],
 )
 def test_asked_parts(question: str, expected: list[tuple[str, str]]) -> None:

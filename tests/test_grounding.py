@@ -141,6 +141,15 @@ def test_check_answer_hand_labelled(
     assert (checked.cited, checked.supported, checked.recited) == (cited, supported, recited)
 
 
+def test_a_cited_passage_the_sentence_names_by_its_label_is_kept() -> None:
+    demos = "The Open Dividend (Demos)\nOpen models lower costs, as ITIF also notes."
+    itif = "AI Sovereignty (ITIF)\nOpen models lower costs."
+    said = "Both Demos and ITIF say open models lower costs [1][2]."
+    assert check_answer(said, [demos, itif])[0].cited == (1, 2)
+    # named by neither label: the passage that adds nothing is not cited
+    assert check_answer("Open models lower costs [1][2].", [demos, itif])[0].cited == (1,)
+
+
 def test_an_answer_with_nothing_supported_is_all_unsupported() -> None:
     answer = "The capital of Australia is Canberra [1]. Paris will host 40 summits [2]."
     checked = check_answer(answer, PASSAGES)

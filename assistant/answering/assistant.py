@@ -84,6 +84,7 @@ from .responsiveness import (
     hint,
     left_out,
     names_added,
+    question_parts,
 )
 from .retrieval import Hit, Retriever
 
@@ -92,6 +93,7 @@ SEAT_SEARCH = 3  # passages of a document searched on its own for such a questio
 # "What about X?" asks the last question again of X; "And", "But", "So" ... open a
 # follow-up only when what follows leans on the last turn (`search_query`).
 _AGAIN = re.compile(r"^(what about|how about)\b", re.I)
+_NAMED = re.compile(r"(?<=\s)[A-Z][\w@&.'’-]*[A-Za-z]")  # a name within a question
 _CONNECTIVE = re.compile(r"^(and|but|also|so|then)\b", re.I)
 _PRONOUN = re.compile(
     r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|him)\b", re.I
@@ -109,14 +111,14 @@ _RELATIVE = re.compile(
 # the question's own subject's ("Which countries have built their own models?"), "that"
 # after a verb or noun opens a clause ("Which report says that ...?", "the deal that
 # ..."), "they", "them", "their" after a plural noun of the question are that noun's, and
-# "its", "his", "her" after a name of the question that name's ("What should America offer
-# its allies?"), as is any pronoun of a part after one that names ("Who wrote the Open
-# Dividend, and when did it come out?").
+# "its", "his", "her" one or two words after a name within the question (not its first
+# word, nor "I") that name's: "What should America offer its allies?", "How does ITIF
+# describe its proposal?"; but "Does the UK government agree with its findings?" leans.
 _WITHIN = re.compile(
     r"\b(?:its|their|his|her)\s+own\b"
-    r"|(?<=\s)(?-i:[A-Z])[\w@&.'’-]*\b.*?\b(?:its|his|her)\b"
-    r"|(?<=\s)(?-i:[A-Z])[\w@&.'’-]*\b.*?(?:,\s*|\s+)and\s+(?:how|what|which|who|when|where|why)"
-    r"\b.*?\b(?:it|its|they|them|their|he|she|his|her|him)\b"
+    r"|(?<![.?!]\s)(?<=\s)(?-i:[A-Z])[\w@&.'’-]*[A-Za-z]\s+[a-z]+\s+"
+    r"(?:(?!(?:it|they|them|this|that|these|those|he|she|him|her)\b)[a-z]+\s+)?"
+    r"(?:its|his|her)\b"
     r"|(?<!\bis )(?<!\bwas )(?<!\bdoes )(?<!\bdid )(?<!\babout )(?<!\bof )(?<!\bwith )"
     r"(?<!\bon )(?<!\bfor )(?<!\blike )(?<!^)\bthat\b(?=\s+\w)"
     r"|\b(?!(?:documents|papers|sources|reports|passages)\b)[a-z]{3,}[^s\W']s\b.*?"
@@ -633,7 +635,7 @@ class Assistant:
                 for asking, wanted in asked_parts(question) if len(rounds) == 1 else ():
                     # a question in parts answered without what one of them asks for
                     # ("..., and how many staff will get them?"): that part asked alone
-                    if not gives(wanted, "".join(parts), asking):
+                    if not gives(wanted, "".join(parts), question):
                         again = pack(asking + hint(wanted))
                         if again.hits == packed.hits:
                             checker.drop_declines = True
@@ -1010,7 +1012,11 @@ def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
     that opens with "And" or "But" yet says all it asks ("And is Demos worried that open
     models are unsafe?") stands alone, as it would first in a conversation."""
     words = len(question.split())
-    leans = _PRONOUN.search(_WITHIN.sub(" ", question))
+    # a later part's pronoun is the first part's, when that names something: "Who wrote
+    # the Open Dividend, and when did it come out?"
+    first, *rest = question_parts(question)
+    named = rest and _NAMED.search(first)
+    leans = _PRONOUN.search(_WITHIN.sub(" ", first if named else question))
     follow_up = (
         _AGAIN.search(question)
         or words <= 5

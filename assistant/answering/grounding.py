@@ -482,9 +482,13 @@ def _needed(text: str, cited: tuple[int, ...], passages: list[str]) -> tuple[int
     """The passages of `cited` that a sentence they support together needs: each, from the
     last, is dropped while the others still support it ("... for document analysis,
     compliance, research and transcription [1][2][3][4]" where [4], another document's,
-    adds nothing)."""
+    adds nothing). A passage whose label (its first line) the sentence names is kept:
+    "According to Demos and ITIF, ... [1][2]" cites both, whatever [1] says of ITIF."""
+    named = _names(text)
     kept = list(cited)
     for n in reversed(cited):
+        if named & _names(passages[n - 1].split("\n", 1)[0]):
+            continue
         rest = [m for m in kept if m != n]
         if rest and support(text, " ".join(passages[m - 1] for m in rest)).supported:
             kept = rest

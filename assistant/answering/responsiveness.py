@@ -85,9 +85,9 @@ _TIME = re.compile(
     re.I,
 )
 _NAME = re.compile(r"\b[A-Z][\w'’&@.-]*[a-zA-Z]")
-_CALENDAR = re.compile(rf"(?:{_MONTHS}|{_DAYS})")
 _MONTH = rf"(?:{_MONTHS}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)(?:\s*[-–]\s*\d{1,2}(?:st|nd|rd|th)?(?!\d))?"
+_CALENDAR = re.compile(rf"{_MONTH}|{_DAYS}")  # a month or a day: no one's name
 _DATE = re.compile(  # "12 May 2025", "12-13 May", "May 12, 2025", "May 2025", "12/05/2025", "2025"
     rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?|\b{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?|"
     rf"\b{_MONTH}\s+\d{{4}}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b|"
@@ -213,18 +213,19 @@ def gives(asked: Asked, answer: str, question: str = "") -> bool:
             names = [m.group(0) for m in _NAME.finditer(sentence)]
             if sentence[:1].isupper() and names and sentence.startswith(names[0]):
                 names = names[1:]  # a capital that only opens the sentence
-            names = [n for n in names if not _CALENDAR.fullmatch(n)]  # "June" names no one
+            names = [n for n in names if not _CALENDAR.fullmatch(n)]
             if any(n.lower().rstrip(".") not in asked_words for n in names):
                 return True
         return False
     return bool(_DIGIT.search(text))
 
 
-# Where a question in several parts opens its next one: ", and how many ...", "; when ...",
-# "? Who ...".
+# Where a question in several parts opens its next one: a question word after "and",
+# "but", a semicolon or a question mark (", and how many ...", "; when did ...", "? Who
+# ..."), not a clause after a bare comma (", when the rollout is complete", ", which was
+# built in 2024").
 _NEXT_PART = re.compile(
-    r"(?:,\s*(?:and\s+|but\s+)?|;\s*|\?\s+|\s+and\s+)"
-    r"(?=(?:how|what|which|who|whom|whose|when|where|why)\b)",
+    r"(?:,?\s+(?:and|but)\s+|;\s*|\?\s+)(?=(?:how|what|which|who|whom|whose|when|where|why)\b)",
     re.I,
 )
 _ASKING = re.compile(
@@ -234,21 +235,29 @@ _ASKING = re.compile(
 )
 
 
+def question_parts(question: str) -> list[str]:
+    """The parts of a question asked in several ("Who wrote the report, and when did it
+    come out?": "Who wrote the report", "when did it come out?"); the question alone
+    when it is one, or opened by a phrase ("Under the partnership, how many ...?")."""
+    pieces = _NEXT_PART.split(question.strip())
+    return pieces if _ASKING.match(pieces[0]) else [question.strip()]
+
+
 def asked_parts(question: str) -> list[tuple[str, Asked]]:
     """The parts of a question in several parts that ask for a detail (`asked_for`), each
     as a question with the detail it asks for: "Who wrote the report, and when did it
     come out?" gives "Who wrote the report?" (a name) and "When did it come out?" (a
     date). A small model answers one part and stops; a part whose detail the answer
-    lacks is then asked alone. [] for a question in one part, one opened by a phrase
-    ("Under the partnership, how many ...?"), or one whose parts ask for the same kind
-    of detail."""
-    pieces = _NEXT_PART.split(question.strip())
-    if len(pieces) < 2 or not _ASKING.match(pieces[0]):
+    lacks is then asked alone. [] for a question in one part (`question_parts`), or one
+    whose parts ask for the same kind of detail; a part of fewer than three words
+    ("and when?") is not asked alone, it says too little."""
+    pieces = question_parts(question)
+    if len(pieces) < 2:
         return []
     parts: list[tuple[str, Asked]] = []
     for piece in pieces:
         piece = piece.strip().rstrip("?.! ")
-        if piece and (asked := asked_for(piece)):
+        if len(piece.split()) >= 3 and (asked := asked_for(piece)):
             parts.append((f"{piece[0].upper()}{piece[1:]}?", asked))
     kinds = [asked.kind for _, asked in parts]
     return parts if len(set(kinds)) == len(kinds) else []
