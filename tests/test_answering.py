@@ -373,7 +373,7 @@ def test_the_draft_and_each_sentences_fate_are_recorded(fake_assistant: Assistan
         (False, "no passage supports it"),
     ]
     assert [c.sentence.text for c in answer.withheld] == ["The Home Office bans AI tools."]
-    assert any(w.startswith("1 sentence(s) of the model's draft withheld") for w in answer.warnings)
+    assert any(w.startswith("1 sentence of the model's draft withheld") for w in answer.warnings)
 
 
 def test_a_draft_the_model_opens_with_a_decline_is_a_decline(fake_assistant: Assistant) -> None:
@@ -888,7 +888,7 @@ def test_the_user_is_told_of_a_sentence_the_local_model_could_not_confirm() -> N
     )
     assert notes([plain]) == []
     assert notes([plain, unsure]) == [
-        "1 sentence(s) shown that the local model could not confirm: each adds to the "
+        "1 sentence shown that the local model could not confirm: each adds to the "
         "question's words only words of its passage."
     ]
 

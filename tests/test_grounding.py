@@ -1032,6 +1032,82 @@ def test_a_name_made_an_author_where_its_passage_does_not_is_withheld(
         assert not any(c.reason.startswith(MISAUTHORED) for c in stream.checked), stream.checked
 
 
+ITIF = (
+    "AI Sovereignty Makes Everyone Weaker (ITIF)\nIt is protectionism, plain and simple. AI "
+    "sovereignty, whether focused on self-sufficiency or on control, does more than harm "
+    "foreign companies; it undermines the project of collective AI leadership that the "
+    "United States and its partners should be advancing together. Countries that build "
+    "their own stacks duplicate capacity."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "question", "shown"),
+    [
+        # the passage is against it; every word is the passage's or the question's
+        (
+            "ITIF argues that countries should build sovereign AI, stating that it does "
+            "more than harm foreign companies",
+            "Do ITIF and Demos agree on whether countries should build sovereign AI?",
+            False,
+        ),
+        ("Countries must not build their own stacks", "", False),
+        # the advice is the passage's
+        (
+            "ITIF says the United States and its partners should advance collective AI "
+            "leadership together",
+            "",
+            True,
+        ),
+        # the question gives the advice: the answer is about it, not giving it
+        (
+            "ITIF says countries should build their own stacks because it duplicates capacity",
+            "Why does ITIF say countries should build their own stacks?",
+            True,
+        ),
+        ("Countries that build their own stacks duplicate capacity", "", True),  # no advice
+    ],
+)
+def test_advice_its_passage_does_not_give_is_withheld(
+    claim: str, question: str, shown: bool
+) -> None:
+    from assistant.answering.grounding import MISADVISED
+
+    verifier = Verifier({f"{claim}.": 0.9})  # the model agreed with the first in use
+    stream = SentenceStream([ITIF], verifier)
+    stream.question = question
+    text = "".join(stream.feed(f"{claim} [1].") + list(stream.finish())).strip()
+    if not shown:
+        assert text == "", stream.checked
+        assert stream.checked[0].reason.startswith(MISADVISED), stream.checked
+        assert not verifier.asked
+    else:
+        assert text, stream.checked
+        assert not any(c.reason.startswith(MISADVISED) for c in stream.checked)
+
+
+@pytest.mark.parametrize(
+    ("claim", "advice"),
+    [
+        ("Demos says the UK should identify and develop high-impact datasets", None),
+        ("The UK should urgently reset its relationship with the EU", None),
+        # a sentence opening on "Building" bids nothing
+        ("Demos says the UK should build a sovereign model", "should build"),
+        ("Demos says the UK should not share data with the EU", "should not share"),
+    ],
+)
+def test_a_recommendation_written_as_a_bidding_is_advice(claim: str, advice: str | None) -> None:
+    from assistant.answering.grounding import misadvised
+
+    body = (
+        "1d\tBuilding on AP Proposals 7-9: Identify and develop high-impact datasets that "
+        "can be shared.\n1f\tUrgently reset relationship with the EU on the Data Union "
+        "Strategy. Building a sovereign model would cost billions. The EU could share data "
+        "with the UK."
+    )
+    assert misadvised(claim, body) == advice
+
+
 def test_a_name_put_at_another_place_is_withheld_even_when_the_verifier_passes_it() -> None:
     from assistant.answering.grounding import MISPLACED
 

@@ -269,6 +269,20 @@ def test_each_part_of_a_question_in_two_parts_gets_its_answer(assistant: Assista
     assert {c.doc_id for c in answer.citations} == {"moj-openai-partnership"}, _shown(answer)
 
 
+def test_a_stance_against_its_passage_is_not_shown(assistant: Assistant) -> None:
+    # the 1.5B model wrote "The ITIF argues that countries should build sovereign AI,
+    # stating that it does more than harm foreign companies; ..." and the verifier agreed:
+    # ITIF argues the opposite, and no passage says anyone should build it
+    answer = assistant.ask(
+        "Do ITIF and Demos agree on whether countries should build sovereign AI?"
+    )
+    for sentence in answer.sentences:
+        if sentence.supported:
+            assert not re.search(r"should (?:build|develop|pursue)", sentence.sentence.text), (
+                _shown(answer)
+            )
+
+
 def test_the_same_question_gets_the_same_answer_whatever_came_before(
     assistant: Assistant,
 ) -> None:

@@ -47,6 +47,7 @@ from ..trust.provenance import build_record, record_answer
 from .comparison import matter, phrased, speaks_to, surveyed, surveys
 from .grounding import (
     ADDS_ONLY,
+    MISADVISED,
     MISATTRIBUTED,
     MISAUTHORED,
     MISPLACED,
@@ -854,7 +855,7 @@ def accept(
         if asked:
             return decline_text(asked), True
         unconfirmed = any(
-            c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED, MISPLACED, MISAUTHORED))
+            c.reason.startswith((NOT_CONFIRMED, MISATTRIBUTED, MISPLACED, MISAUTHORED, MISADVISED))
             for c in checked
         )
         return (UNCONFIRMED_TEXT if unconfirmed else DECLINE_TEXT), True
@@ -979,19 +980,23 @@ def notes(checked: Sequence[Checked]) -> list[str]:
     out = []
     if withheld:
         reasons = "; ".join(dict.fromkeys(c.reason.split(" (")[0] for c in withheld))
-        out.append(f"{len(withheld)} sentence(s) of the model's draft withheld: {reasons}.")
+        out.append(f"{_sentences(len(withheld))} of the model's draft withheld: {reasons}.")
     rescued = sum(
         1 for c in checked if c.supported and c.verified is not None and "finds passage" in c.reason
     )
     if rescued:
-        out.append(f"{rescued} sentence(s) shown after the local model confirmed its passage.")
+        out.append(f"{_sentences(rescued)} shown after the local model confirmed its passage.")
     unsure = [c for c in checked if c.supported and ADDS_ONLY in c.reason]
     if unsure:
         out.append(
-            f"{len(unsure)} sentence(s) shown that the local model could not confirm: each "
+            f"{_sentences(len(unsure))} shown that the local model could not confirm: each "
             "adds to the question's words only words of its passage."
         )
     return out
+
+
+def _sentences(count: int) -> str:
+    return f"{count} sentence" if count == 1 else f"{count} sentences"
 
 
 def scope_note(

@@ -749,6 +749,65 @@ def misauthored(claim: str, body: str) -> str | None:
     return None
 
 
+MISADVISED = "says what should be done where its passage recommends no such thing"
+# what a claim says should be done: "countries should build sovereign AI", "the UK must
+# not be left behind", "governments need to invest in compute" (the verb it advises)
+_ADVISES = re.compile(
+    r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?:not\s+)?(?:\w+ly\s+)?"
+    r"(?:be\s+)?(?:able\s+to\s+)?(?P<verb>[a-z]{3,})",
+    re.I,
+)
+# a sentence of a passage that recommends or requires something
+_ADVISING = re.compile(
+    r"\b(?:should|must|ought|needs?\s+to|need\s+for|has\s+to|have\s+to|recommend\w*|"
+    r"urg(?:e|es|ed|ing)|calls?\s+for|called\s+for|requir\w*|essential|important|vital|"
+    r"imperative|necessary|propos(?:e|es|ed|ing)|advocat\w*)\b",
+    re.I,
+)
+
+
+def misadvised(claim: str, body: str, question: str = "") -> str | None:
+    """The claim's "should <verb>" when no sentence of its passages' text (`body`) both
+    recommends or requires something and uses that verb: asked "Do ITIF and Demos agree
+    on whether countries should build sovereign AI?", a small model wrote "ITIF argues
+    that countries should build sovereign AI, stating that it does more than harm ..."
+    over a passage against it, and the verifier agreed. The words are the passage's and
+    the question's; the advice is the model's. Advice the question itself gives ("Why
+    does Demos say the UK should commit ...?") is what is asked about, not claimed;
+    advice it asks about ("... whether countries should build ...") is not given."""
+    asked = {
+        _advised(m)
+        for m in _ADVISES.finditer(question)
+        if not _WHETHER.search(question[: m.start()])
+    }
+    sentences = segment(body) if _ADVISES.search(claim) else []
+    bidden = {m.group("verb").lower() for m in _BIDDING.finditer(body)}
+    for found in _ADVISES.finditer(claim):
+        verb = _advised(found)
+        if verb in asked or found.group("verb").lower() in bidden:
+            continue
+        if not any(
+            _ADVISING.search(s) and verb in {_stem(w) for w in re.findall(r"[a-z]+", s.lower())}
+            for s in sentences
+        ):
+            return found.group(0)
+    return None
+
+
+# a recommendation written as a bidding, opening a line, a sentence or what follows a
+# colon or a tab: "1d\tBuilding on AP Proposals 7-9: Identify and develop ...",
+# "Urgently reset relationship with the EU ..."
+_BIDDING = re.compile(
+    r"(?:^|[\n\t:]|[.!?]\s)\s*(?:<[^>]+>\s*)*(?:[A-Za-z]+ly\s+)?(?P<verb>[A-Za-z]+)"
+)
+# the question's advice is asked about, not given: "... on whether countries should ..."
+_WHETHER = re.compile(r"\b(?:whether|if)\s+(?:\S+\s+){0,5}$", re.I)
+
+
+def _advised(found: re.Match[str]) -> str:
+    return _stem(found.group("verb").lower())
+
+
 def _byline(surname: str, body: str) -> bool:
     """The name stands on a line of its own among a few names ("**Jamie Hancock**"), as
     a report's authors do under its title."""
@@ -766,7 +825,7 @@ def _byline(surname: str, body: str) -> bool:
 def _settled(item: Checked) -> bool:
     """Withheld whatever the model would say of it."""
     return item.reason == "repeats an earlier sentence" or item.reason.startswith(
-        (JOINT, MISATTRIBUTED, MISPLACED, MISAUTHORED)
+        (JOINT, MISATTRIBUTED, MISPLACED, MISAUTHORED, MISADVISED)
     )
 
 
@@ -1088,8 +1147,10 @@ class SentenceStream:
 
     def _attributed(self, item: Checked) -> Checked:
         """A sentence that gives a figure to another name than its passage does
-        (`misattribution`), or puts a name at a place its passage does not (`misplaced`),
-        is withheld, whatever the model would say of it."""
+        (`misattribution`), puts a name at a place its passage does not (`misplaced`),
+        makes someone an author it does not (`misauthored`) or says what should be done
+        where it recommends no such thing (`misadvised`), is withheld, whatever the model
+        would say of it."""
         if not item.supported:
             return item
         for n in item.cited:
@@ -1109,6 +1170,8 @@ class SentenceStream:
             return replace(item, supported=False, reason=f"{MISPLACED} (“{where}”)")
         if body and (who := misauthored(item.sentence.text, body)):
             return replace(item, supported=False, reason=f"{MISAUTHORED} (“{who}”)")
+        if body and (advice := misadvised(item.sentence.text, body, self.question)):
+            return replace(item, supported=False, reason=f"{MISADVISED} (“{advice}”)")
         return item
 
     def _joint(self, item: Checked) -> Checked:
