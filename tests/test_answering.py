@@ -562,6 +562,60 @@ def test_names_no_passage_mentions_are_given_as_the_question_writes_them() -> No
     assert declined and text.startswith("The documents do not mention Red Hat. The closest")
 
 
+def test_a_question_on_one_document_answered_from_another_s_passages_is_a_decline() -> None:
+    from assistant.answering.assistant import accept
+    from assistant.answering.grounding import Checked, Sentence
+
+    passages = [
+        "Considerations regarding Sovereign AI (Shrier)\nOpen-source models are one route.",
+        "The Open Dividend (Demos)\nOpenness offers a route to AI sovereignty.",
+    ]
+    said = "It offers a route to AI sovereignty through cooperation [2]."
+    shown = Checked(Sentence(said, (2,)), (2,), True, False, "its passage supports it")
+    question = "What does the Sovereign AI paper say about open-source models?"
+    sources = ["sov", "demos"]
+    titles = {
+        "sov": "Considerations regarding Sovereign AI and National AI Policy",
+        "demos": "The Open Dividend: Building an AI Openness Strategy",
+    }
+    text, declined = accept(said, [shown], None, question, passages, None, sources, ["sov"], titles)
+    assert declined
+    assert text == (
+        "The passages found in “Considerations regarding Sovereign AI and National AI Policy” "
+        f"do not answer this. From “The Open Dividend”: {said}"
+    )
+    # answered from the named document's own passage: the answer stands
+    own = Checked(Sentence(said, (1,)), (1,), True, False, "its passage supports it")
+    answer = accept(said, [own], None, question, passages, None, sources, ["sov"], titles)
+    assert answer == (said, False)
+    # the question names no document: any passage answers it
+    assert accept(said, [shown], None, question, passages, None, sources, [], titles) == (
+        said,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("What does the Sovereign AI paper say about open-source models?", {"sov"}),
+        ("Why is Beijing backing open-source AI, according to Demos?", {"demos"}),
+        ("What did DeepSeek's V3 cost to train, per the Demos paper?", {"demos"}),
+        # words of the question that are also a document's name
+        ("How many developers make up China's National AI Team for Governance?", set()),
+        ("Is sovereign AI worth pursuing?", set()),
+    ],
+)
+def test_the_documents_a_question_asks_what_they_hold(question: str, asked: set[str]) -> None:
+    from assistant.answering.grounding import asked_of
+
+    def named(text: str) -> set[str]:
+        names = {"Sovereign AI": "sov", "National AI": "sov", "Demos": "demos"}
+        return {doc for name, doc in names.items() if name in text}
+
+    assert asked_of(question, named) == asked
+
+
 def test_what_the_documents_come_closest_to_saying_never_gives_a_missing_name_a_claim() -> None:
     from assistant.answering.assistant import accept
     from assistant.answering.grounding import Checked, Sentence

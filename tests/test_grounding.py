@@ -1108,6 +1108,52 @@ def test_a_recommendation_written_as_a_bidding_is_advice(claim: str, advice: str
     assert misadvised(claim, body) == advice
 
 
+DIFFUSION = (
+    "The Open Dividend (Demos), 2.3 Export controls\nThree tiers of countries face export "
+    "controls. However, the Trump administration is changing up the rules again, doing away "
+    "with the tiered approach, and is reportedly looking instead to implement a global licencing"
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "shown"),
+    [
+        # copied up to where the passage (a chunk) stops, mid-sentence
+        (
+            "The Trump administration is reportedly looking instead to implement a global "
+            "licencing",
+            False,
+        ),
+        ("Three tiers of countries face export controls", True),
+        ("The Trump administration is doing away with the tiered approach", True),
+    ],
+)
+def test_a_sentence_that_ends_where_its_passage_is_cut_off_is_withheld(
+    claim: str, shown: bool
+) -> None:
+    from assistant.answering.grounding import CUT_SHORT
+
+    verifier = Verifier({f"{claim}.": 0.9})
+    text, stream = _cited_once(claim, DIFFUSION, verifier)
+    assert bool(text) == shown, stream.checked
+    assert any(c.reason.startswith(CUT_SHORT) for c in stream.checked) != shown
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        "Read the full report: *Navigating AI Sovereignty: Strategic Choices for the UK*",
+        "the following key steps should be considered:",
+        "5. Integrating Digital Initiatives",  # a heading: the passage's next section
+    ],
+)
+def test_a_passage_that_ends_a_sentence_or_on_a_heading_is_not_cut_off(end: str) -> None:
+    from assistant.answering.grounding import cut_short
+
+    passage = f"Title\nSome prose before it.\n{end}"
+    assert not cut_short(f"It says {end.rstrip(':*')}.", passage)
+
+
 def test_a_name_put_at_another_place_is_withheld_even_when_the_verifier_passes_it() -> None:
     from assistant.answering.grounding import MISPLACED
 

@@ -55,7 +55,9 @@ from .grounding import (
     Checked,
     SentenceStream,
     Verify,
+    asked_of,
     render,
+    short_title,
     unmentioned,
 )
 from .injection import neutralise
@@ -651,6 +653,12 @@ class Assistant:
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
         asked_about = search or question
+        # the one document the question asks what it holds, when it names no other
+        named_here = partial(retriever.named_documents, proper=True)
+        asked_here = set() if scope or passages is not None else asked_of(question, named_here)
+        records = retriever.index.manifest.documents
+        sources = [hit.chunk.doc_id for hit in packed.hits]
+        asked_of_one = len(asked_here) == 1 and named_here(question) <= asked_here
         text, declined = accept(
             shown,
             checker.checked,
@@ -658,6 +666,9 @@ class Assistant:
             asked_about,
             checker.passages,
             lambda n: document_text(retriever.index, packed.hits[n - 1], checker.passages[n - 1]),
+            sources,
+            asked_here if asked_of_one else (),
+            {d: records[d].title for d in {*sources, *asked_here} if d in records},
         )
         if not shown:
             yield text  # a decline that is not a rewrite of text already shown
@@ -846,10 +857,15 @@ def accept(
     question: str,
     passages: Sequence[str] = (),
     document: Callable[[int], str] | None = None,
+    sources: Sequence[str] = (),
+    named: Collection[str] = (),
+    titles: Mapping[str, str] | None = None,
 ) -> tuple[str, bool]:
     """The answer's final text and whether it is a decline (see the module docstring);
     `passages` are those given, numbered from 1, with their labels; `document(n)` is the
-    whole text of passage n's document (the passage alone when not given)."""
+    whole text of passage n's document (the passage alone when not given); `sources`
+    their documents' ids; `named` the documents the question asks what they hold, by
+    id; `titles` the titles of those documents and the passages', by id."""
     content = [c for c in checked if c.supported and not is_decline(c.sentence.text)]
     if not content:
         if asked:
@@ -875,6 +891,19 @@ def accept(
     opening = next((c for c in checked if c.supported), None)
     if opening is not None and is_decline(opening.sentence.text):
         return shown, True  # the model says the sources do not answer, then what they say
+    if len(named) == 1 and sources:
+        # "What does the Sovereign AI paper say about ...?" answered wholly from another
+        # document's passages: each sentence is that document's, so none is wrong, but
+        # the answer reads as the named document's view
+        titles = titles or {}
+        (doc_id,) = named
+        cited = {sources[n - 1] for c in content for n in c.cited if 0 < n <= len(sources)}
+        if cited and doc_id not in cited:
+            lacking = (
+                f"The passages found in {_quoted(titles.get(doc_id, doc_id))} do not answer this."
+            )
+            others = " and ".join(_quoted(titles.get(d, d)) for d in sorted(cited))
+            return f"{lacking} From {others}: {shown}", True
     if asked is not None and not gives(asked, shown, question):
         return f"{decline_text(asked)} The closest they come: {shown}", True
     if asked is not None and (missing := not_of(question, asked, content, passages, whole)):
@@ -883,6 +912,10 @@ def accept(
         lacking = f"The documents give no {asked.missing} for {names}."
         return closest(lacking, question, shown, content, missing, passages, whole)
     return shown, False
+
+
+def _quoted(title: str) -> str:
+    return f"“{short_title(title)}”"
 
 
 def closest(

@@ -631,6 +631,32 @@ _SOURCED = [
         rf"(?:also\s+|further\s+|explicitly\s+)?{_SOURCE_VERB}\b"
     ),
 ]
+# a question that asks what a document holds: "What does the Sovereign AI paper say
+# about ...?", "According to Demos, ...?", "In the Cambridge report, ...?"
+_ASKED_OF = [
+    re.compile(
+        rf"\b(?:does|do|did|would|will)\s+(?P<source>{_SOURCE_PHRASE})\s+"
+        r"(?:say|think|argue|recommend|propose|want|mean|suggest|describe|see|make of|"
+        r"conclude|claim|find|call for|consider|view|warn|note|state|characteri[sz]e|frame|"
+        r"discuss|explain|expect|estimate|predict|cite|mention|set out|lay out|offer|"
+        r"advise|urge|list|name|give|report|identify|highlight|stress|single out)\b"
+    ),
+    re.compile(rf"\b[Aa]ccording to\s+(?P<source>{_SOURCE_PHRASE})"),
+    re.compile(rf"(?P<source>\b[Tt]he\s+(?:[A-Z@][\w@&.'’-]*\s+){{1,6}}{_DOCUMENT_NOUN})"),
+]
+
+
+def asked_of(question: str, named: Callable[[str], set[str]]) -> set[str]:
+    """The documents a question asks what they hold, by the names `named` finds in how
+    it points to them ("What does the Sovereign AI paper say about ...?"); not a name
+    that is only words of the question ("China's National AI Team for Governance")."""
+    out: set[str] = set()
+    for pattern in _ASKED_OF:
+        for found in pattern.finditer(question):
+            out |= named(found.group("source"))
+    return out
+
+
 MISATTRIBUTED = "gives a figure to another name than its passage does"
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][\w&@'’-]*")
 OWNER_REACH = 12  # words back from a figure to the name it belongs to
@@ -749,6 +775,23 @@ def misauthored(claim: str, body: str) -> str | None:
     return None
 
 
+CUT_SHORT = "ends where its passage is cut off, mid-sentence"
+CUT_WORDS = 4  # the last words a sentence shares with a passage cut off mid-sentence
+PROSE_LINE = 12  # words of a passage's last line that make it prose, not a heading
+
+
+def cut_short(claim: str, passage: str) -> bool:
+    """The claim ends on the last words of a passage that stops mid-sentence (a chunk's
+    end): "..., and is reportedly looking instead to implement a global licencing." A
+    model copies up to the cut and adds a full stop; the sentence is not whole."""
+    end = passage.rstrip()
+    last_line = end.rsplit("\n", 1)[-1]
+    if not re.search(r"\w$", end) or len(last_line.split()) < PROSE_LINE:
+        return False
+    tail = re.findall(r"[a-z0-9]+", end.lower())[-CUT_WORDS:]
+    return len(tail) == CUT_WORDS and re.findall(r"[a-z0-9]+", claim.lower())[-CUT_WORDS:] == tail
+
+
 MISADVISED = "says what should be done where its passage recommends no such thing"
 # what a claim says should be done: "countries should build sovereign AI", "the UK must
 # not be left behind", "governments need to invest in compute" (the verb it advises)
@@ -825,7 +868,7 @@ def _byline(surname: str, body: str) -> bool:
 def _settled(item: Checked) -> bool:
     """Withheld whatever the model would say of it."""
     return item.reason == "repeats an earlier sentence" or item.reason.startswith(
-        (JOINT, MISATTRIBUTED, MISPLACED, MISAUTHORED, MISADVISED)
+        (JOINT, MISATTRIBUTED, MISPLACED, MISAUTHORED, MISADVISED, CUT_SHORT)
     )
 
 
@@ -1148,9 +1191,9 @@ class SentenceStream:
     def _attributed(self, item: Checked) -> Checked:
         """A sentence that gives a figure to another name than its passage does
         (`misattribution`), puts a name at a place its passage does not (`misplaced`),
-        makes someone an author it does not (`misauthored`) or says what should be done
-        where it recommends no such thing (`misadvised`), is withheld, whatever the model
-        would say of it."""
+        makes someone an author it does not (`misauthored`), says what should be done
+        where it recommends no such thing (`misadvised`) or ends where its passage is cut
+        off mid-sentence (`cut_short`), is withheld, whatever the model would say of it."""
         if not item.supported:
             return item
         for n in item.cited:
@@ -1172,6 +1215,9 @@ class SentenceStream:
             return replace(item, supported=False, reason=f"{MISAUTHORED} (“{who}”)")
         if body and (advice := misadvised(item.sentence.text, body, self.question)):
             return replace(item, supported=False, reason=f"{MISADVISED} (“{advice}”)")
+        for n in item.cited:
+            if n <= len(self.passages) and cut_short(item.sentence.text, self.passages[n - 1]):
+                return replace(item, supported=False, reason=f"{CUT_SHORT} (passage {n})")
         return item
 
     def _joint(self, item: Checked) -> Checked:
