@@ -440,6 +440,45 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
     assert not any("Justice digest" in w for w in answer.warnings)
 
 
+def test_a_question_on_one_document_drafted_from_another_is_asked_of_its_passages(
+    tmp_path: Path, corpus: Path
+) -> None:
+    (corpus / "metadata.toml").write_text(
+        '["justice.md"]\ntitle = "Justice digest"\npublisher = "MoJ"\n'
+        '["openness.txt"]\ntitle = "Openness note"\npublisher = "Red Hat"\n',
+        encoding="utf-8",
+    )
+    fake = FakeGenerator()
+    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
+    assistant.index()
+    question = "What does Red Hat say about AI tools and providers?"
+    first = assistant.ask(question)  # learn the passage numbers (the reply declines)
+    numbers = {c.doc_id: c.n for c in first.contexts if c.doc_id in ("justice", "openness")}
+    assert set(numbers) == {"justice", "openness"}
+    fake.prompts.clear()
+    # drafted from the ministry's passage, given to Red Hat: withheld
+    fake.enqueue(f"Red Hat says that {MOJ.removesuffix('.')} [{numbers['justice']}].")
+    fake.enqueue(
+        "Red Hat argued that sovereignty needs the ability to switch providers "
+        f"[{numbers['openness']}]."
+    )
+    answer = assistant.ask(question)
+    assert len(fake.prompts) == 2
+    again = fake.prompts[1][-1]["content"]
+    assert "switch providers" in again and "2,500" not in again  # Red Hat's passages alone
+    assert f"[{numbers['openness']}]" in again  # under the numbers they had
+    assert not answer.declined and "switch providers" in answer.answer
+    assert {c.doc_id for c in answer.citations} == {"openness"}
+    # a draft with something shown is not asked again
+    fake.prompts.clear()
+    fake.enqueue(
+        "Red Hat argued that sovereignty needs the ability to switch providers "
+        f"[{numbers['openness']}]."
+    )
+    assistant.ask(question)
+    assert len(fake.prompts) == 1
+
+
 def test_a_question_put_to_the_documents_together_is_answered_by_each_in_turn(
     tmp_path: Path, corpus: Path
 ) -> None:

@@ -283,6 +283,14 @@ def test_a_stance_against_its_passage_is_not_shown(assistant: Assistant) -> None
             )
 
 
+def test_a_question_on_one_document_is_answered_from_its_passages(assistant: Assistant) -> None:
+    # the 1.5B model gave Demos's "data resources held by the NHS" to the Cambridge report
+    # (withheld); asked again of the Cambridge passages alone, it answers from them
+    answer = assistant.ask("Does the Cambridge report say anything about the NHS?")
+    assert not answer.declined and "NHS" in answer.answer, _shown(answer)
+    assert {c.doc_id for c in answer.citations} == {"cam-ai-sovereignty-vision"}, _shown(answer)
+
+
 def test_the_same_question_gets_the_same_answer_whatever_came_before(
     assistant: Assistant,
 ) -> None:

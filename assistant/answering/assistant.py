@@ -579,6 +579,11 @@ class Assistant:
         checker.max_sentences = max_sentences or checker.max_sentences
         prompts, compared = self._prompts(prompted, packed, retriever, query, question)
         checker.drop_declines = len(prompts) > 1
+        # the one document the question asks what it holds, when it names no other
+        named_here = partial(retriever.named_documents, proper=True)
+        asked_here = set() if scope or passages is not None else asked_of(question, named_here)
+        asked_of_one = len(asked_here) == 1 and named_here(question) <= asked_here
+        sources = [hit.chunk.doc_id for hit in packed.hits]
         stats = GenerationStats()
         draft: list[str] = []
         first_token = None
@@ -643,6 +648,21 @@ class Assistant:
                         if again.hits == packed.hits:
                             checker.drop_declines = True
                             rounds.append([again.messages])
+                own = [
+                    (n, hit)
+                    for n, hit in enumerate(packed.hits, start=1)
+                    if asked_of_one and hit.chunk.doc_id in asked_here
+                ]
+                if (
+                    len(rounds) == 1
+                    and 0 < len(own) < len(packed.hits)
+                    and not any(c.supported for c in checker.checked)
+                ):
+                    # a question on one document whose draft was all withheld: the model
+                    # answered from another's passages ("Does the Cambridge report say
+                    # anything about the NHS?" from Demos's "data resources held by the
+                    # NHS"); asked again of that document's passages alone
+                    rounds.append([numbered_messages(packed, prompted, own)])
                 if len(rounds) == 1 and (others := self._rest(question, asked, packed, parts)):
                     # a list answered from one passage, with more of its document given:
                     # the rest of the list is asked for from those passages alone
@@ -653,12 +673,7 @@ class Assistant:
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
         asked_about = search or question
-        # the one document the question asks what it holds, when it names no other
-        named_here = partial(retriever.named_documents, proper=True)
-        asked_here = set() if scope or passages is not None else asked_of(question, named_here)
         records = retriever.index.manifest.documents
-        sources = [hit.chunk.doc_id for hit in packed.hits]
-        asked_of_one = len(asked_here) == 1 and named_here(question) <= asked_here
         text, declined = accept(
             shown,
             checker.checked,
