@@ -740,6 +740,9 @@ SETUP = "set up Sovereign-AI.org to coordinate national efforts"
             True,
         ),
         (TOOLS, f"{TOOLS}.", "itif", True),  # names no source
+        # "wants" says whose view it is as "argues" does
+        ("ITIF wants the UK to open-source its safety tools", f"{TOOLS}.", "demos", False),
+        ("ITIF wants the UK to open-source its safety tools", f"{TOOLS}.", "itif", True),
     ],
 )
 def test_a_sentence_naming_its_source_must_cite_a_passage_of_it(
@@ -1152,6 +1155,35 @@ def test_a_passage_that_ends_a_sentence_or_on_a_heading_is_not_cut_off(end: str)
 
     passage = f"Title\nSome prose before it.\n{end}"
     assert not cut_short(f"It says {end.rstrip(':*')}.", passage)
+
+
+EURO = (
+    "The Open Dividend (Demos)\nThe EU has provided €20 million funding to the OpenEuroLLM "
+    "project. The UK has its own compute plans. Spain's government gave €10 million to "
+    "ALIA; Spain also funds MareNostrum. In 2025 the UK spent £2 billion on compute."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "shown"),
+    [
+        # the figure is the EU's in its sentence; the passage names the UK elsewhere
+        ("The UK has committed €20 million funding to the OpenEuroLLM project", False),
+        ("The EU has provided €20 million funding to the OpenEuroLLM project", True),
+        ("Spain gave €10 million to ALIA", True),
+        ("The UK spent £2 billion on compute in 2025", True),
+        ("OpenEuroLLM received €20 million", True),  # no country given it
+    ],
+)
+def test_a_figure_given_to_another_country_than_its_passage_does_is_withheld(
+    claim: str, shown: bool
+) -> None:
+    verifier = Verifier({f"{claim}.": 0.9})  # the model agreed in use
+    text, stream = _cited_once(claim, EURO, verifier)
+    assert bool(text) == shown, stream.checked
+    if not shown:
+        assert stream.checked[0].reason.endswith("(20 is EU's there, not UK's)")
+        assert not verifier.asked
 
 
 def test_a_name_put_at_another_place_is_withheld_even_when_the_verifier_passes_it() -> None:

@@ -617,7 +617,7 @@ _SOURCE_VERB = (
     r"acknowledges?|acknowledged|admits?|admitted|considers?|views?|"
     r"characteri[sz]es|characteri[sz]ed|frames?|discuss(?:es|ed)?|talks? about|"
     r"explains?|explained|reports|reported|observes?|observed|predicts?|predicted|expects?|"
-    r"estimates?)"
+    r"estimates?|wants?|wanted|thinks|urges|urged|insists|insisted)"
 )
 _SOURCED = [
     re.compile(
@@ -699,6 +699,42 @@ def misattribution(claim: str, passage: str) -> tuple[str, str, str] | None:
             theirs = first.get(figure)
             if theirs and theirs != owner and any(o == owner and f != figure for f, o in pairs):
                 return figure, owner, theirs
+    return None
+
+
+# the European Union acts as a country does: it funds, regulates and spends
+_UNION = re.compile(r"\b(?:EU|European Union|European Commission)\b")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _places(text: str) -> dict[str, str]:
+    """The countries a text names, and the EU, by code (lower case), as written."""
+    out = countries_named(text)
+    if found := _UNION.search(text):
+        out["eu"] = found.group(0)
+    return out
+
+
+def figure_elsewhere(claim: str, passage: str) -> tuple[str, str, str] | None:
+    """(figure, the claim's place, the passage's) when the claim gives a figure to a
+    country (or the EU) while every sentence of the passage that holds the figure gives
+    it to another, naming the claim's neither there nor in the sentence before: "The UK
+    has committed €20 million funding to the OpenEuroLLM project" from "The EU has
+    provided €20 million funding to the OpenEuroLLM project" (the passage names the UK
+    elsewhere, so the lexical test passes it). A year is no one's figure."""
+    mine = _places(claim)
+    if not mine:
+        return None
+    sentences = segment(passage.split("\n", 1)[-1])  # not the label line
+    places = [_places(s) for s in sentences]
+    for figure in sorted(_numbers(claim)):
+        if _YEAR.fullmatch(figure):
+            continue
+        holding = [i for i, s in enumerate(sentences) if figure in _passage_numbers(s)]
+        theirs = {code: name for i in holding for code, name in places[i].items()}
+        near = set(theirs) | {code for i in holding if i for code in places[i - 1]}
+        if theirs and not near & mine.keys():
+            return figure, next(iter(mine.values())), next(iter(theirs.values()))
     return None
 
 
@@ -1201,6 +1237,16 @@ class SentenceStream:
                 wrong := misattribution(item.sentence.text, self.passages[n - 1])
             ):
                 figure, claimed, theirs = wrong
+                return replace(
+                    item,
+                    supported=False,
+                    reason=f"{MISATTRIBUTED} ({figure} is {theirs}'s there, not {claimed}'s)",
+                )
+        for n in item.cited:
+            if n <= len(self.passages) and (
+                elsewhere := figure_elsewhere(item.sentence.text, self.passages[n - 1])
+            ):
+                figure, claimed, theirs = elsewhere
                 return replace(
                     item,
                     supported=False,
