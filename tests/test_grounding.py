@@ -1090,6 +1090,41 @@ def test_advice_its_passage_does_not_give_is_withheld(
 
 
 @pytest.mark.parametrize(
+    ("claim", "passage", "advice"),
+    [
+        # ITIF describes the UK's policy to criticise it
+        (
+            "ITIF wants the UK to give better market access to domestic providers",
+            "Britain will give better market access to domestic providers. It is protectionism.",
+            "wants the UK to give",
+        ),
+        (
+            "The report wants the government to use the NHS as an anchor customer",
+            "Government could use public services like the NHS as an anchor customer.",
+            None,
+        ),
+        (
+            "The authors want governments to first evaluate their national priorities",
+            "Governments must evaluate their national priorities before committing.",
+            None,
+        ),
+        # a quotation: the passage's own words
+        (
+            'He said "we want you to have the AI sovereignty you demand"',
+            '"We want you to have the AI sovereignty you demand," he said.',
+            None,
+        ),
+    ],
+)
+def test_what_a_source_wants_done_is_advice_too(
+    claim: str, passage: str, advice: str | None
+) -> None:
+    from assistant.answering.grounding import misadvised
+
+    assert misadvised(claim, passage) == advice
+
+
+@pytest.mark.parametrize(
     ("claim", "advice"),
     [
         ("Demos says the UK should identify and develop high-impact datasets", None),
@@ -1105,8 +1140,8 @@ def test_a_recommendation_written_as_a_bidding_is_advice(claim: str, advice: str
     body = (
         "1d\tBuilding on AP Proposals 7-9: Identify and develop high-impact datasets that "
         "can be shared.\n1f\tUrgently reset relationship with the EU on the Data Union "
-        "Strategy. Building a sovereign model would cost billions. The EU could share data "
-        "with the UK."
+        "Strategy. Building a sovereign model would cost billions. The EU shares data with "
+        "the UK."
     )
     assert misadvised(claim, body) == advice
 

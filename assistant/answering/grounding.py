@@ -832,13 +832,15 @@ MISADVISED = "says what should be done where its passage recommends no such thin
 # what a claim says should be done: "countries should build sovereign AI", "the UK must
 # not be left behind", "governments need to invest in compute" (the verb it advises)
 _ADVISES = re.compile(
-    r"\b(?:should|must|ought to|needs? to|has to|have to)\s+(?:not\s+)?(?:\w+ly\s+)?"
+    r"\b(?:should|must|ought to|needs? to|has to|have to|"
+    r"(?:wants?|wanted|urges?|urged|calls on|called on)\s+(?:[\w'’-]+\s+){1,4}?to)\s+"
+    r"(?:not\s+)?(?:(?:\w+ly|first|also|still|then|now|instead|rather|jointly)\s+)?"
     r"(?:be\s+)?(?:able\s+to\s+)?(?P<verb>[a-z]{3,})",
     re.I,
 )
 # a sentence of a passage that recommends or requires something
 _ADVISING = re.compile(
-    r"\b(?:should|must|ought|needs?\s+to|need\s+for|has\s+to|have\s+to|recommend\w*|"
+    r"\b(?:should|must|ought|could|needs?\s+to|need\s+for|has\s+to|have\s+to|recommend\w*|"
     r"urg(?:e|es|ed|ing)|calls?\s+for|called\s+for|requir\w*|essential|important|vital|"
     r"imperative|necessary|propos(?:e|es|ed|ing)|advocat\w*)\b",
     re.I,
@@ -853,6 +855,7 @@ def misadvised(claim: str, body: str, question: str = "") -> str | None:
     over a passage against it, and the verifier agreed. The words are the passage's and
     the question's; the advice is the model's. Advice the question itself gives ("Why
     does Demos say the UK should commit ...?") is what is asked about, not claimed;
+    "wants the UK to give" and "urges governments to act" advise as "should" does;
     advice it asks about ("... whether countries should build ...") is not given."""
     asked = {
         _advised(m)
@@ -864,6 +867,8 @@ def misadvised(claim: str, body: str, question: str = "") -> str | None:
     for found in _ADVISES.finditer(claim):
         verb = _advised(found)
         if verb in asked or found.group("verb").lower() in bidden:
+            continue
+        if found.group(0).lower() in body.lower():  # the passage's own words: a quotation
             continue
         if not any(
             _ADVISING.search(s) and verb in {_stem(w) for w in re.findall(r"[a-z]+", s.lower())}
