@@ -640,8 +640,13 @@ def test_a_question_on_one_document_answered_from_another_s_passages_is_a_declin
         ("What does the Sovereign AI paper say about open-source models?", {"sov"}),
         ("Why is Beijing backing open-source AI, according to Demos?", {"demos"}),
         ("What did DeepSeek's V3 cost to train, per the Demos paper?", {"demos"}),
+        ("What does AI leadership look like in the Demos paper?", {"demos"}),
         # words of the question that are also a document's name
         ("How many developers make up China's National AI Team for Governance?", set()),
+        # a document the question is about, not one it asks
+        ("Who criticises the Demos paper's proposals?", set()),
+        ("Which other documents agree with the Sovereign AI paper?", set()),
+        ("What did the UK government say about the Demos report?", set()),
         ("Is sovereign AI worth pursuing?", set()),
     ],
 )

@@ -1125,6 +1125,53 @@ def test_what_a_source_wants_done_is_advice_too(
 
 
 @pytest.mark.parametrize(
+    ("claim", "passage", "question", "advice"),
+    [
+        # the passage advises against it
+        (
+            "ITIF argues countries should build sovereign AI",
+            "Countries should not build sovereign AI stacks.",
+            "",
+            "should build",
+        ),
+        ("Users must also not share passwords", "Users must never share passwords.", "", None),
+        # "could" recommends only with the verb after it
+        (
+            "Countries should build their own stacks",
+            "Countries that build their own stacks could duplicate capacity.",
+            "",
+            "should build",
+        ),
+        # a yes-or-no question asks about the advice; it does not give it
+        (
+            "ITIF says countries should build sovereign AI",
+            "It is protectionism.",
+            "Does ITIF think countries should build sovereign AI?",
+            "should build",
+        ),
+        # no advice at all
+        ("The UK has to date committed £2 billion", "The UK has committed £2 billion.", "", None),
+        ("Should the UK fail, it will fall behind", "The UK may fall behind.", "", None),
+        ("Demos wants access to compute", "Access to compute matters.", "", None),
+        ("Demos urges caution to avoid lock-in", "Caution avoids lock-in.", "", None),
+        # a noun opening a sentence bids nothing
+        (
+            "The UK should support startups",
+            "Support for startups has fallen.",
+            "",
+            "should support",
+        ),
+    ],
+)
+def test_advice_is_read_as_advice_and_only_advice(
+    claim: str, passage: str, question: str, advice: str | None
+) -> None:
+    from assistant.answering.grounding import misadvised
+
+    assert misadvised(claim, passage, question) == advice
+
+
+@pytest.mark.parametrize(
     ("claim", "advice"),
     [
         ("Demos says the UK should identify and develop high-impact datasets", None),
@@ -1183,6 +1230,8 @@ def test_a_sentence_that_ends_where_its_passage_is_cut_off_is_withheld(
         "Read the full report: *Navigating AI Sovereignty: Strategic Choices for the UK*",
         "the following key steps should be considered:",
         "5. Integrating Digital Initiatives",  # a heading: the passage's next section
+        # an item of a list, whole without a full stop
+        "- Develop sovereign compute capacity across the regions of the country in every region",
     ],
 )
 def test_a_passage_that_ends_a_sentence_or_on_a_heading_is_not_cut_off(end: str) -> None:
@@ -1208,6 +1257,9 @@ EURO = (
         ("Spain gave €10 million to ALIA", True),
         ("The UK spent £2 billion on compute in 2025", True),
         ("OpenEuroLLM received €20 million", True),  # no country given it
+        ("Spain put €20 million into OpenEuroLLM", False),
+        # a place after the figure is where it goes, not whose it is
+        ("OpenEuroLLM got €20 million, more than any project in the UK", True),
     ],
 )
 def test_a_figure_given_to_another_country_than_its_passage_does_is_withheld(
@@ -1217,7 +1269,9 @@ def test_a_figure_given_to_another_country_than_its_passage_does_is_withheld(
     text, stream = _cited_once(claim, EURO, verifier)
     assert bool(text) == shown, stream.checked
     if not shown:
-        assert stream.checked[0].reason.endswith("(20 is EU's there, not UK's)")
+        assert stream.checked[0].reason.endswith("(20 is EU's there, not UK's)") or (
+            stream.checked[0].reason.endswith("(20 is EU's there, not Spain's)")
+        )
         assert not verifier.asked
 
 

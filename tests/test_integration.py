@@ -276,6 +276,7 @@ def test_a_stance_against_its_passage_is_not_shown(assistant: Assistant) -> None
     answer = assistant.ask(
         "Do ITIF and Demos agree on whether countries should build sovereign AI?"
     )
+    assert any(s.supported for s in answer.sentences), _shown(answer)  # not by showing nothing
     for sentence in answer.sentences:
         if sentence.supported:
             assert not re.search(r"should (?:build|develop|pursue)", sentence.sentence.text), (

@@ -657,11 +657,17 @@ class Assistant:
                     len(rounds) == 1
                     and 0 < len(own) < len(packed.hits)
                     and not any(c.supported for c in checker.checked)
+                    and any(
+                        sources[n - 1] not in asked_here
+                        for c in checker.checked
+                        for n in c.cited
+                        if 0 < n <= len(sources)
+                    )
                 ):
-                    # a question on one document whose draft was all withheld: the model
-                    # answered from another's passages ("Does the Cambridge report say
-                    # anything about the NHS?" from Demos's "data resources held by the
-                    # NHS"); asked again of that document's passages alone
+                    # a question on one document whose draft was all withheld, drafted
+                    # from another's passages ("Does the Cambridge report say anything
+                    # about the NHS?" from Demos's "data resources held by the NHS"):
+                    # asked again of that document's passages alone
                     rounds.append([numbered_messages(packed, prompted, own)])
                 if len(rounds) == 1 and (others := self._rest(question, asked, packed, parts)):
                     # a list answered from one passage, with more of its document given:

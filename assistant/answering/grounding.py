@@ -617,7 +617,7 @@ _SOURCE_VERB = (
     r"acknowledges?|acknowledged|admits?|admitted|considers?|views?|"
     r"characteri[sz]es|characteri[sz]ed|frames?|discuss(?:es|ed)?|talks? about|"
     r"explains?|explained|reports|reported|observes?|observed|predicts?|predicted|expects?|"
-    r"estimates?|wants?|wanted|thinks|urges|urged|insists|insisted)"
+    r"estimates?|wants?|wanted|think|thinks|urge|urges|urged|insists?|insisted)"
 )
 _SOURCED = [
     re.compile(
@@ -632,7 +632,7 @@ _SOURCED = [
     ),
 ]
 # a question that asks what a document holds: "What does the Sovereign AI paper say
-# about ...?", "According to Demos, ...?", "In the Cambridge report, ...?"
+# about ...?", "According to Demos, ...?", "... in the Cambridge report?"
 _ASKED_OF = [
     re.compile(
         rf"\b(?:does|do|did|would|will)\s+(?P<source>{_SOURCE_PHRASE})\s+"
@@ -642,7 +642,16 @@ _ASKED_OF = [
         r"advise|urge|list|name|give|report|identify|highlight|stress|single out)\b"
     ),
     re.compile(rf"\b[Aa]ccording to\s+(?P<source>{_SOURCE_PHRASE})"),
-    re.compile(rf"(?P<source>\b[Tt]he\s+(?:[A-Z@][\w@&.'’-]*\s+){{1,6}}{_DOCUMENT_NOUN})"),
+    # "in the ITIF piece", "per the Demos paper", "the Cambridge report recommends"; not a
+    # document the question is about ("Who criticises the Demos paper's proposals?")
+    re.compile(
+        rf"\b(?:[Ii]n|[Ff]rom|[Pp]er|[Bb]y)\s+(?P<source>the\s+(?:[A-Z@][\w@&.'’-]*\s+){{1,6}}"
+        rf"{_DOCUMENT_NOUN})"
+    ),
+    re.compile(
+        rf"(?P<source>\b[Tt]he\s+(?:[A-Z@][\w@&.'’-]*\s+){{1,6}}{_DOCUMENT_NOUN})\s+"
+        rf"(?:also\s+)?{_SOURCE_VERB}\b"
+    ),
 ]
 
 
@@ -717,25 +726,36 @@ def _places(text: str) -> dict[str, str]:
 
 def figure_elsewhere(claim: str, passage: str) -> tuple[str, str, str] | None:
     """(figure, the claim's place, the passage's) when the claim gives a figure to a
-    country (or the EU) while every sentence of the passage that holds the figure gives
-    it to another, naming the claim's neither there nor in the sentence before: "The UK
-    has committed €20 million funding to the OpenEuroLLM project" from "The EU has
-    provided €20 million funding to the OpenEuroLLM project" (the passage names the UK
-    elsewhere, so the lexical test passes it). A year is no one's figure."""
-    mine = _places(claim)
-    if not mine:
-        return None
+    country (or the EU), named before it in its sentence, while every sentence of the
+    passage that holds the figure gives it to another, named before it there, and names
+    the claim's neither there nor in the sentence before: "The UK has committed €20
+    million funding to the OpenEuroLLM project" from "The EU has provided €20 million
+    funding to the OpenEuroLLM project" (the passage names the UK elsewhere, so the
+    lexical test passes it). A place after the figure is not its owner ("Nvidia will
+    invest £2 billion in the UK"); a year is no one's figure."""
     sentences = segment(passage.split("\n", 1)[-1])  # not the label line
-    places = [_places(s) for s in sentences]
     for figure in sorted(_numbers(claim)):
         if _YEAR.fullmatch(figure):
             continue
+        mine = _places(_before(claim, figure))
         holding = [i for i, s in enumerate(sentences) if figure in _passage_numbers(s)]
-        theirs = {code: name for i in holding for code, name in places[i].items()}
-        near = set(theirs) | {code for i in holding if i for code in places[i - 1]}
-        if theirs and not near & mine.keys():
-            return figure, next(iter(mine.values())), next(iter(theirs.values()))
+        if not mine or not holding:
+            continue
+        theirs = [_places(_before(sentences[i], figure)) for i in holding]
+        near = {code for i in holding for code in _places(sentences[i])}
+        near |= {code for i in holding if i for code in _places(sentences[i - 1])}
+        if all(theirs) and not near & mine.keys():
+            return figure, next(iter(mine.values())), next(iter(theirs[0].values()))
     return None
+
+
+def _before(sentence: str, figure: str) -> str:
+    """The sentence up to the figure's first place in it (all of it when the figure is
+    written in words there)."""
+    for match in _NUMBER.finditer(sentence):
+        if match.group(0).replace(",", "") == figure:
+            return sentence[: match.start()]
+    return sentence
 
 
 MISPLACED = "says it happened at a place its passage does not"
@@ -824,68 +844,103 @@ def cut_short(claim: str, passage: str) -> bool:
     last_line = end.rsplit("\n", 1)[-1]
     if not re.search(r"\w$", end) or len(last_line.split()) < PROSE_LINE:
         return False
+    if re.match(r"\s*(?:[-*\u2022]|\(?[a-z0-9]{1,3}[).])\s", last_line):  # a list item
+        return False
     tail = re.findall(r"[a-z0-9]+", end.lower())[-CUT_WORDS:]
     return len(tail) == CUT_WORDS and re.findall(r"[a-z0-9]+", claim.lower())[-CUT_WORDS:] == tail
 
 
 MISADVISED = "says what should be done where its passage recommends no such thing"
+# an adverb between a modal and its verb ("should first evaluate", "must urgently act");
+# not a verb that ends in -ly ("should comply", "must rely")
+_ADVERB = (
+    r"(?:(?!(?:apply|comply|supply|rely|reply|multiply|fly|ally)\b)[a-z]+ly|first|also|"
+    r"still|then|now|instead|rather|jointly|together|never)"
+)
+# who a source wants to act: a name or an actor ("the UK", "governments", "its allies"),
+# not a thing wanted ("Demos wants access to compute", "urges caution to avoid ...")
+_ACTOR = (
+    r"(?:(?:the|its|their|all|other|national)\s+)?(?-i:(?:[A-Z][\w'’.-]*\s+){0,3}?"
+    r"(?:[A-Z][\w'’.-]*|governments?|countries|nations?|states|policymakers|allies|"
+    r"partners|regulators|departments|ministers|firms|companies|developers))"
+)
 # what a claim says should be done: "countries should build sovereign AI", "the UK must
-# not be left behind", "governments need to invest in compute" (the verb it advises)
+# not be left behind", "ITIF wants the UK to give ..." (the verb it advises)
 _ADVISES = re.compile(
-    r"\b(?:should|must|ought to|needs? to|has to|have to|"
-    r"(?:wants?|wanted|urges?|urged|calls on|called on)\s+(?:[\w'’-]+\s+){1,4}?to)\s+"
-    r"(?:not\s+)?(?:(?:\w+ly|first|also|still|then|now|instead|rather|jointly)\s+)?"
+    r"(?<!^)(?<![.?!]\s)\b(?:should|must|ought to|needs? to|has to(?!\s+date)|"
+    r"have to(?!\s+date)|(?:wants?|wanted|urges?|urged|calls on|called on)\s+"
+    rf"{_ACTOR}\s+to)\s+(?P<not>(?:not|never)\s+)?(?:{_ADVERB}\s+)?(?P<later>(?:not|never)\s+)?"
     r"(?:be\s+)?(?:able\s+to\s+)?(?P<verb>[a-z]{3,})",
     re.I,
 )
-# a sentence of a passage that recommends or requires something
+# a sentence of a passage that recommends or requires something ("could" only with the
+# verb after it: "Government could use ...", not "... could duplicate capacity")
 _ADVISING = re.compile(
-    r"\b(?:should|must|ought|could|needs?\s+to|need\s+for|has\s+to|have\s+to|recommend\w*|"
+    r"\b(?:should|must|ought|needs?\s+to|need\s+for|has\s+to|have\s+to|recommend\w*|"
     r"urg(?:e|es|ed|ing)|calls?\s+for|called\s+for|requir\w*|essential|important|vital|"
     r"imperative|necessary|propos(?:e|es|ed|ing)|advocat\w*)\b",
     re.I,
 )
+_NEGATED = re.compile(r"\b(?:not|never|no longer)\b|n['’]t\b", re.I)
 
 
 def misadvised(claim: str, body: str, question: str = "") -> str | None:
     """The claim's "should <verb>" when no sentence of its passages' text (`body`) both
-    recommends or requires something and uses that verb: asked "Do ITIF and Demos agree
-    on whether countries should build sovereign AI?", a small model wrote "ITIF argues
-    that countries should build sovereign AI, stating that it does more than harm ..."
-    over a passage against it, and the verifier agreed. The words are the passage's and
-    the question's; the advice is the model's. Advice the question itself gives ("Why
-    does Demos say the UK should commit ...?") is what is asked about, not claimed;
-    "wants the UK to give" and "urges governments to act" advise as "should" does;
-    advice it asks about ("... whether countries should build ...") is not given."""
+    recommends or requires something and uses that verb, negated as the claim is: asked
+    "Do ITIF and Demos agree on whether countries should build sovereign AI?", a small
+    model wrote "ITIF argues that countries should build sovereign AI, stating that it
+    does more than harm ..." over a passage against it, and the verifier agreed. The
+    words are the passage's and the question's; the advice is the model's. "Wants the UK
+    to give" and "urges governments to act" advise as "should" does; so does a passage's
+    bidding ("1d Identify and develop ..."). Advice a question asking why or how states
+    ("Why does Demos say the UK should commit ...?") is what is asked about, not claimed;
+    advice a yes-or-no question or "whether" asks about is not given; advice the passage
+    itself words (a quotation) is its own."""
+    sentences = segment(body) if _ADVISES.search(claim) else []
+    if not sentences:
+        return None
+    open_question = not _YES_NO.match(question.strip())
     asked = {
         _advised(m)
         for m in _ADVISES.finditer(question)
-        if not _WHETHER.search(question[: m.start()])
+        if open_question and not _WHETHER.search(question[: m.start()])
     }
-    sentences = segment(body) if _ADVISES.search(claim) else []
     bidden = {m.group("verb").lower() for m in _BIDDING.finditer(body)}
     for found in _ADVISES.finditer(claim):
-        verb = _advised(found)
-        if verb in asked or found.group("verb").lower() in bidden:
+        verb, negated = _advised(found), bool(found.group("not") or found.group("later"))
+        if verb in asked or (found.group("verb").lower() in bidden and not negated):
             continue
         if found.group(0).lower() in body.lower():  # the passage's own words: a quotation
             continue
-        if not any(
-            _ADVISING.search(s) and verb in {_stem(w) for w in re.findall(r"[a-z]+", s.lower())}
-            for s in sentences
-        ):
+        if not any(_advises(s, verb, found.group("verb").lower(), negated) for s in sentences):
             return found.group(0)
     return None
 
 
-# a recommendation written as a bidding, opening a line, a sentence or what follows a
-# colon or a tab: "1d\tBuilding on AP Proposals 7-9: Identify and develop ...",
-# "Urgently reset relationship with the EU ..."
+def _advises(sentence: str, verb: str, written: str, negated: bool) -> bool:
+    """The passage's sentence recommends or requires the verb (by its stem), negated or
+    not as the claim is."""
+    words = {_stem(w) for w in re.findall(r"[a-z]+", sentence.lower())}
+    if verb not in words or bool(_NEGATED.search(sentence)) != negated:
+        return False
+    could = re.search(rf"\bcould\s+(?:{_ADVERB}\s+)?{re.escape(written)}\b", sentence, re.I)
+    return bool(_ADVISING.search(sentence) or could)
+
+
+# a recommendation written as a bidding, opening a line or what follows a colon or a
+# tab: "1d\tBuilding on AP Proposals 7-9: Identify and develop ...", "Urgently reset
+# relationship with the EU ..."; not a noun ("Support for startups has fallen")
 _BIDDING = re.compile(
-    r"(?:^|[\n\t:]|[.!?]\s)\s*(?:<[^>]+>\s*)*(?:[A-Za-z]+ly\s+)?(?P<verb>[A-Za-z]+)"
+    r"(?:^|[\n\t:])\s*(?:[-*\u2022]\s*)?(?:<[^>]+>\s*)*(?:[A-Za-z]+ly\s+)?"
+    r"(?P<verb>[A-Za-z]+)(?!\s+(?:for|of|in|on)\b)",
+    re.M,
 )
 # the question's advice is asked about, not given: "... on whether countries should ..."
 _WHETHER = re.compile(r"\b(?:whether|if)\s+(?:\S+\s+){0,5}$", re.I)
+# a question answered yes or no: "Does ITIF think countries should build ...?"
+_YES_NO = re.compile(
+    r"(?:does|do|did|is|are|was|were|can|could|would|will|has|have|had|should|must)\b", re.I
+)
 
 
 def _advised(found: re.Match[str]) -> str:
@@ -1237,26 +1292,17 @@ class SentenceStream:
         off mid-sentence (`cut_short`), is withheld, whatever the model would say of it."""
         if not item.supported:
             return item
-        for n in item.cited:
-            if n <= len(self.passages) and (
-                wrong := misattribution(item.sentence.text, self.passages[n - 1])
-            ):
-                figure, claimed, theirs = wrong
-                return replace(
-                    item,
-                    supported=False,
-                    reason=f"{MISATTRIBUTED} ({figure} is {theirs}'s there, not {claimed}'s)",
-                )
-        for n in item.cited:
-            if n <= len(self.passages) and (
-                elsewhere := figure_elsewhere(item.sentence.text, self.passages[n - 1])
-            ):
-                figure, claimed, theirs = elsewhere
-                return replace(
-                    item,
-                    supported=False,
-                    reason=f"{MISATTRIBUTED} ({figure} is {theirs}'s there, not {claimed}'s)",
-                )
+        for check in (misattribution, figure_elsewhere):
+            for n in item.cited:
+                if n <= len(self.passages) and (
+                    wrong := check(item.sentence.text, self.passages[n - 1])
+                ):
+                    figure, claimed, theirs = wrong
+                    return replace(
+                        item,
+                        supported=False,
+                        reason=f"{MISATTRIBUTED} ({figure} is {theirs}'s there, not {claimed}'s)",
+                    )
         body = "\n".join(  # the cited passages without their label lines
             self.passages[n - 1].split("\n", 1)[-1] for n in item.cited if n <= len(self.passages)
         )
