@@ -386,9 +386,9 @@ def test_a_draft_the_model_opens_with_a_decline_is_a_decline(fake_assistant: Ass
     assert "2,500" in answer.answer and answer.citations
 
 
-def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
-    tmp_path: Path, corpus: Path
-) -> None:
+def with_publishers(tmp_path: Path, corpus: Path) -> tuple[Assistant, FakeGenerator]:
+    """An assistant with the fake model over the small corpus, the ministry's digest and
+    the openness note each with a title and a publisher, indexed."""
     (corpus / "metadata.toml").write_text(
         '["justice.md"]\ntitle = "Justice digest"\npublisher = "MoJ"\n'
         '["openness.txt"]\ntitle = "Openness note"\npublisher = "Red Hat"\n',
@@ -397,6 +397,13 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
     fake = FakeGenerator()
     assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
     assistant.index()
+    return assistant, fake
+
+
+def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
+    tmp_path: Path, corpus: Path
+) -> None:
+    assistant, fake = with_publishers(tmp_path, corpus)
     question = "How do the MoJ and Red Hat differ on AI tools and providers?"
     first = assistant.ask(question)  # learn the passage numbers (both replies decline)
     numbers = {c.doc_id: c.n for c in first.contexts if c.doc_id in ("justice", "openness")}
@@ -443,14 +450,7 @@ def test_a_question_naming_two_documents_is_answered_one_document_at_a_time(
 def test_a_question_on_one_document_drafted_from_another_is_asked_of_its_passages(
     tmp_path: Path, corpus: Path
 ) -> None:
-    (corpus / "metadata.toml").write_text(
-        '["justice.md"]\ntitle = "Justice digest"\npublisher = "MoJ"\n'
-        '["openness.txt"]\ntitle = "Openness note"\npublisher = "Red Hat"\n',
-        encoding="utf-8",
-    )
-    fake = FakeGenerator()
-    assistant = Assistant(make_settings(tmp_path), FakeEmbedder(), fake)
-    assistant.index()
+    assistant, fake = with_publishers(tmp_path, corpus)
     question = "What does Red Hat say about AI tools and providers?"
     first = assistant.ask(question)  # learn the passage numbers (the reply declines)
     numbers = {c.doc_id: c.n for c in first.contexts if c.doc_id in ("justice", "openness")}
