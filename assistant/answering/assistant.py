@@ -582,7 +582,8 @@ class Assistant:
         # the one document the question asks what it holds, when it names no other
         named_here = partial(retriever.named_documents, proper=True)
         asked_here = set() if scope or passages is not None else asked_of(question, named_here)
-        asked_of_one = len(asked_here) == 1 and named_here(question) <= asked_here
+        if len(asked_here) != 1 or not named_here(question) <= asked_here:
+            asked_here = set()
         sources = [hit.chunk.doc_id for hit in packed.hits]
         stats = GenerationStats()
         draft: list[str] = []
@@ -651,7 +652,7 @@ class Assistant:
                 own = [
                     (n, hit)
                     for n, hit in enumerate(packed.hits, start=1)
-                    if asked_of_one and hit.chunk.doc_id in asked_here
+                    if hit.chunk.doc_id in asked_here
                 ]
                 if (
                     len(rounds) == 1
@@ -688,7 +689,7 @@ class Assistant:
             checker.passages,
             lambda n: document_text(retriever.index, packed.hits[n - 1], checker.passages[n - 1]),
             sources,
-            asked_here if asked_of_one else (),
+            asked_here,
             {d: records[d].title for d in {*sources, *asked_here} if d in records},
         )
         if not shown:
