@@ -294,6 +294,19 @@ def test_an_initialism_spaced_out_by_the_model_is_shown_as_the_passage_writes_it
     assert shown == ["Unless U.S. policymakers change course [1].", " J. K. Rowling said so [1]."]
 
 
+def test_a_label_copied_before_a_comma_leaves_no_comma_behind() -> None:
+    label = "Justice digest (MoJ, 2025), 2. Staff and tools"
+    stream = SentenceStream(
+        [f"label\n{p}" for p in PASSAGES], labels=[label], titles=["Justice digest"]
+    )
+    text = f"{label}, The Ministry of Justice will give 2,500 employees AI tools [1]. "
+    shown = [piece for word in text.split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert "".join(shown).strip() == (
+        "The Ministry of Justice will give 2,500 employees AI tools [1]."
+    )
+
+
 def test_a_label_copied_as_the_subject_of_a_sentence_becomes_its_title() -> None:
     label = "Justice digest (MoJ, 2025)"
     stream = SentenceStream([f"label\n{p}" for p in PASSAGES], labels=[label], titles=[label[:14]])

@@ -1242,7 +1242,9 @@ class SentenceStream:
                 raw = re.sub(subject, self._named[label], raw)
                 # and after a preposition its object: "In <label>, he said" is not "In, he said"
                 raw = re.sub(rf"{_GOVERNS}{re.escape(label)}", rf"\1{self._named[label]}", raw)
-            raw = raw.replace(label, " ")
+            # with the comma or colon that joined it to the text: "<label>, RECOMMENDATION
+            # 2a states ..." is not ", RECOMMENDATION 2a states ..."
+            raw = re.sub(rf"{re.escape(label)}(?:\s*[,;:](?=\s))?", " ", raw)
         return raw
 
     def _clean(self, raw: str) -> str:

@@ -248,20 +248,30 @@ def asked_parts(question: str) -> list[tuple[str, Asked]]:
     as a question with the detail it asks for: "Who wrote the report, and when did it
     come out?" gives "Who wrote the report?" (a name) and "When did it come out?" (a
     date). A small model answers one part and stops; a part whose detail the answer
-    lacks is then asked alone. [] for a question in one part (`question_parts`), or one
-    whose parts ask for the same kind of detail; a part of fewer than three words
-    ("and when?") is not asked alone, it says too little."""
-    pieces = question_parts(question)
+    lacks is then asked alone, after the part it refers back to ("Who wrote the report?
+    When did it come out?": alone, "it" could be any passage's subject, and "What is the
+    UK Sovereign AI Unit, and how much funding does it have?" was answered with the EU's
+    budget). [] for a question in one part (`question_parts`), or one whose parts ask for
+    the same kind of detail; a part of fewer than three words ("and when?") is not asked
+    alone, it says too little."""
+    pieces = [_as_question(piece) for piece in question_parts(question)]
     if len(pieces) < 2:
         return []
     parts: list[tuple[str, Asked]] = []
-    for piece in pieces:
-        piece = piece.strip().rstrip("?.! ")
+    for before, piece in zip(["", *pieces], pieces, strict=False):
         if len(piece.split()) >= 3 and (asked := asked_for(piece)):
-            parts.append((f"{piece[0].upper()}{piece[1:]}?", asked))
+            parts.append((f"{before} {piece}" if before and _BACK.search(piece) else piece, asked))
     kinds = [asked.kind for _, asked in parts]
     return parts if len(set(kinds)) == len(kinds) else []
 
+
+def _as_question(piece: str) -> str:
+    piece = piece.strip().rstrip("?.! ")
+    return f"{piece[0].upper()}{piece[1:]}?" if piece else ""
+
+
+# A word that refers back to what an earlier part of the question names.
+_BACK = re.compile(r"\b(?:it|its|they|them|their|he|him|his|she|her)\b", re.I)
 
 _HINTS = {
     "amount": "the amount of money",
