@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.grounding import (
+    LEAD_IN,
     Sentence,
     check_answer,
     render,
@@ -292,6 +293,49 @@ def test_an_initialism_spaced_out_by_the_model_is_shown_as_the_passage_writes_it
     shown = stream.feed("Unless U. S. policymakers change course [1]. J. K. Rowling said so [1]. ")
     shown += list(stream.finish())
     assert shown == ["Unless U.S. policymakers change course [1].", " J. K. Rowling said so [1]."]
+
+
+@pytest.mark.parametrize(
+    ("claim", "passage", "withheld"),
+    [
+        # the lead-in of a list the passage gives after a colon, copied without the list
+        (
+            "Taken together, these are to [1].",
+            "The countries analysed have pursued AI openness for a variety of overlapping "
+            "reasons. Taken together, these are to:",
+            True,
+        ),
+        (
+            "The report sets out three types of strategy [1].",
+            "The report sets out three types of strategy:\n- Focused investment\n- Standards",
+            True,
+        ),
+        # the list given with it, or a colon inside a line, is no lead-in alone
+        (
+            "The report sets out three types of strategy: focused investment and standards [1].",
+            "The report sets out three types of strategy:\n- Focused investment\n- Standards",
+            False,
+        ),
+        (  # a list whose last item is a heading the passage's items follow
+            "A country needs digital infrastructure and strategic building blocks [1].",
+            "A country needs:\nDigital infrastructure\nStrategic building blocks:\n- Talent",
+            False,
+        ),
+        (
+            "Its strategy declares that sovereign infrastructure protects data [1].",
+            "Its strategy declares: sovereign infrastructure protects data.",
+            False,
+        ),
+    ],
+)
+def test_a_list_lead_in_without_its_list_is_withheld(
+    claim: str, passage: str, withheld: bool
+) -> None:
+    stream = SentenceStream([passage])
+    shown = [*stream.feed(claim + " "), *stream.finish()]
+    assert (shown == []) is withheld
+    if withheld:
+        assert stream.withheld[0].reason.startswith(LEAD_IN)
 
 
 def test_a_label_copied_before_a_comma_leaves_no_comma_behind() -> None:

@@ -850,6 +850,28 @@ def cut_short(claim: str, passage: str) -> bool:
     return len(tail) == CUT_WORDS and re.findall(r"[a-z0-9]+", claim.lower())[-CUT_WORDS:] == tail
 
 
+LEAD_IN = "ends where its passage opens a list, without the list"
+
+
+def lead_in(claim: str, passage: str) -> bool:
+    """The claim ends on the words before a colon that ends a line of the passage, a line
+    of prose (not a heading, "Strategic building blocks:", which a list may end on):
+    "Taken together, these are to." from "... these are to:", the reasons in the lines
+    after it or in the next passage. A list's lead-in alone says nothing."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"\[[\d,\s]+\]", " ", claim).lower())
+    for line in re.findall(r"^(.*):[ \t]*$", passage.lower(), re.M):
+        opening = re.findall(r"[a-z0-9]+", line)
+        if (
+            len(opening) >= LEAD_IN_WORDS
+            and words[-(CUT_WORDS - 1) :] == opening[-(CUT_WORDS - 1) :]
+        ):
+            return True
+    return False
+
+
+LEAD_IN_WORDS = 5  # of a line ending in a colon that make it prose, not a heading
+
+
 MISADVISED = "says what should be done where its passage recommends no such thing"
 # an adverb between a modal and its verb ("should first evaluate", "must urgently act");
 # not a verb that ends in -ly ("should comply", "must rely")
@@ -964,7 +986,7 @@ def _byline(surname: str, body: str) -> bool:
 def _settled(item: Checked) -> bool:
     """Withheld whatever the model would say of it."""
     return item.reason == "repeats an earlier sentence" or item.reason.startswith(
-        (JOINT, MISATTRIBUTED, MISPLACED, MISAUTHORED, MISADVISED, CUT_SHORT)
+        (JOINT, MISATTRIBUTED, MISPLACED, MISAUTHORED, MISADVISED, CUT_SHORT, LEAD_IN)
     )
 
 
@@ -1290,8 +1312,9 @@ class SentenceStream:
         """A sentence that gives a figure to another name than its passage does
         (`misattribution`), puts a name at a place its passage does not (`misplaced`),
         makes someone an author it does not (`misauthored`), says what should be done
-        where it recommends no such thing (`misadvised`) or ends where its passage is cut
-        off mid-sentence (`cut_short`), is withheld, whatever the model would say of it."""
+        where it recommends no such thing (`misadvised`), ends where its passage is cut
+        off mid-sentence (`cut_short`) or where it opens a list (`lead_in`), is withheld,
+        whatever the model would say of it."""
         if not item.supported:
             return item
         for check in (misattribution, figure_elsewhere):
@@ -1317,6 +1340,8 @@ class SentenceStream:
         for n in item.cited:
             if n <= len(self.passages) and cut_short(item.sentence.text, self.passages[n - 1]):
                 return replace(item, supported=False, reason=f"{CUT_SHORT} (passage {n})")
+            if n <= len(self.passages) and lead_in(item.sentence.text, self.passages[n - 1]):
+                return replace(item, supported=False, reason=f"{LEAD_IN} (passage {n})")
         return item
 
     def _joint(self, item: Checked) -> Checked:
