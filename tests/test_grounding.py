@@ -338,6 +338,27 @@ def test_a_list_lead_in_without_its_list_is_withheld(
         assert stream.withheld[0].reason.startswith(LEAD_IN)
 
 
+def test_a_quotation_over_two_sentences_keeps_its_closing_quote() -> None:
+    passage = (
+        "Its strategy declares: “Sovereign infrastructure allows us to protect sensitive "
+        "data. Beyond resilience, it allows us to grow high-value sectors across the UK.”"
+    )
+    stream = SentenceStream([f"label\n{passage}"])
+    draft = (
+        'Its strategy declares: "Sovereign infrastructure allows us to protect sensitive '
+        'data. Beyond resilience, it allows us to grow high-value sectors across the UK." [1]'
+    )
+    shown = [piece for word in draft.split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert "".join(shown).strip().endswith('across the UK." [1]')
+    assert [c.sentence.text[-5:] for c in stream.checked] == ["data.", ' UK."']
+    # a straight quote after a full stop that closes nothing opens the next sentence
+    assert segment('It is so. "We want trust," he said.') == [
+        "It is so. ",
+        '"We want trust," he said.',
+    ]
+
+
 def test_a_label_copied_before_a_comma_leaves_no_comma_behind() -> None:
     label = "Justice digest (MoJ, 2025), 2. Staff and tools"
     stream = SentenceStream(

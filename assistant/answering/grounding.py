@@ -75,6 +75,7 @@ from .words import (
 # cuts before an enumeration inside a sentence, "(a) ..., (b) ...", which is no end
 _ENDS_SENTENCE = re.compile(r"(?:[.!?…][\"”’')\]]*\d{0,3}|\])\s*$")  # ".12 ": a footnote
 _LEADING_MARKERS = re.compile(r"\s*(?:\[[\d,\s]+\][ \t]*)+")
+_CLOSING = re.compile(r"[\"”’)]+")  # closing quotes or brackets that end the sentence before
 _MARKERS_WRITTEN = (
     r"\s+(?:(?:the\s+)?(?:sources?|passages?)\s+)?\[\d{1,3}\](?:\s*(?:,|and|&)\s*\[\d{1,3}\])*"
 )
@@ -116,9 +117,12 @@ def _segmenter() -> Any:
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-def segment(text: str) -> list[str]:
+def segment(text: str, quoted: bool = False) -> list[str]:
     """The text cut into raw sentences that join back into it: each line apart, each line
-    by pysbd, and markers that open a piece given to the sentence before them."""
+    by pysbd, and markers that open a piece given to the sentence before them, as are the
+    quotes or brackets that close it (pysbd cuts '... the UK." [4]' before its quote; a
+    straight quote closes only a quotation opened before it, in `text` or, with `quoted`,
+    in the text before `text`: else it opens the next sentence)."""
     pieces: list[str] = []
     for line in re.split(r"(?<=\n)", text):
         if not line.strip():
@@ -136,6 +140,11 @@ def segment(text: str) -> list[str]:
         bounds = [0, *cuts, len(line)]
         for start, end in zip(bounds, bounds[1:], strict=False):
             piece = line[start:end]
+            closing = _CLOSING.match(piece)
+            opened = (quoted + "".join(pieces).count('"')) % 2  # a straight quote is open
+            if closing and start > 0 and (not closing.group(0).startswith('"') or opened):
+                pieces[-1] += closing.group(0)
+                piece = piece[closing.end() :]
             lead = _LEADING_MARKERS.match(piece)
             if lead and pieces and lead.end() > 0:
                 pieces[-1] += piece[: lead.end()]
@@ -145,10 +154,11 @@ def segment(text: str) -> list[str]:
     return pieces
 
 
-def split_sentences(answer: str) -> list[Sentence]:
-    """Sentences with the markers that follow them ("Text [1]." and "Text. [1]" alike)."""
+def split_sentences(answer: str, quoted: bool = False) -> list[Sentence]:
+    """Sentences with the markers that follow them ("Text [1]." and "Text. [1]" alike);
+    `quoted`: the text before `answer` left a quotation open (`segment`)."""
     sentences = []
-    for piece in segment(answer):
+    for piece in segment(answer, quoted):
         cited = tuple(int(n) for m in MARKER.finditer(piece) for n in m.group(1).split(","))
         # a marker written as a noun ("In [4], he said") goes with the words that govern it
         bare = _MARKER_AS_OBJECT.sub(" ", piece).lstrip()
@@ -156,6 +166,7 @@ def split_sentences(answer: str) -> list[Sentence]:
             bare = bare[:1].upper() + bare[1:]
         text = " ".join(MARKER.sub(" ", bare).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        text = re.sub(r"(?<=[.!?])\s+([\"”’)]+)$", r"\1", text)  # 'cybersecurity. "'
         if re.search(r"[A-Za-z0-9]", text):
             sentences.append(Sentence(text, cited))
     return sentences
@@ -439,10 +450,11 @@ class Checked:
         }
 
 
-def check_answer(answer: str, passages: list[str]) -> list[Checked]:
-    """Each sentence with the passages that support it (numbers are 1-based)."""
+def check_answer(answer: str, passages: list[str], quoted: bool = False) -> list[Checked]:
+    """Each sentence with the passages that support it (numbers are 1-based); `quoted`
+    as for `split_sentences`."""
     checked = []
-    for sentence in split_sentences(answer):
+    for sentence in split_sentences(answer, quoted):
         if is_decline(sentence.text):  # no content words: any passage would "support" it
             checked.append(
                 Checked(sentence, (), True, False, "the model says the sources do not answer")
@@ -1148,6 +1160,7 @@ class SentenceStream:
         self.question = ""  # as asked: the words a sentence takes from it (`_adds_only`)
         self.max_sentences = MAX_SENTENCES  # shown per draft
         self.buffer = ""
+        self._quoted = False  # the draft so far leaves a straight quotation mark open
         self.checked: list[Checked] = []
         self.held: list[Checked] = []
         self.verifications = 0
@@ -1161,7 +1174,7 @@ class SentenceStream:
         self.buffer += token
         if self._inside_label():
             return []  # "... June 2025), 4. Influence ..." would split at "4."
-        pieces = segment(self._unlabelled(self.buffer))
+        pieces = segment(self._unlabelled(self.buffer), self._quoted)
         if len(pieces) < 2:
             return []
         last = pieces[-1].lstrip()
@@ -1169,7 +1182,11 @@ class SentenceStream:
             return []
         done = "".join(pieces[:-1])
         self.buffer = "".join(pieces)[len(done) :]
-        return [piece for raw in pieces[:-1] for piece in self._take(raw)]
+        shown = []
+        for raw in pieces[:-1]:
+            shown += self._take(raw)
+            self._quoted ^= raw.count('"') % 2 == 1
+        return shown
 
     def flush(self, cut_off: bool = False) -> list[str]:
         """End one draft (of several, one per document): its last sentence is complete.
@@ -1180,12 +1197,13 @@ class SentenceStream:
             return self._end_part(raw, cut_off)
         finally:
             self._in_part = 0
+            self._quoted = False
 
     def _end_part(self, raw: str, cut_off: bool) -> list[str]:
         if not raw.strip():
             return []
         if cut_off and not re.search(r"[.!?\])\"”’]\s*$", raw):
-            for item in split_sentences(raw):
+            for item in split_sentences(raw, self._quoted):
                 self.checked.append(
                     Checked(item, item.cited, False, False, "cut off by the answer's length limit")
                 )
@@ -1216,7 +1234,7 @@ class SentenceStream:
     def _take(self, raw: str) -> list[str]:
         items = [
             self._limit(self._dedupe(self._sourced(self._joint(self._attributed(item)))))
-            for item in check_answer(self._clean(raw), self.passages)
+            for item in check_answer(self._clean(raw), self.passages, self._quoted)
         ]
         if self.drop_declines:  # a part's "nothing on this" is not the answer's
             items = [
