@@ -591,7 +591,24 @@ class Assistant:
         parts: list[str] = []
         rounds = [prompts]  # and once more, below, for a draft that is only a label
         rest: list[list[dict[str, str]]] | None = None  # the round asking for a list's rest
+        wanted_of: list[tuple[list[list[dict[str, str]]], Asked]] = []  # a part's round
         for batch in rounds:
+            wanted = next((w for b, w in wanted_of if b is batch), None)
+            if wanted is not None:
+                # shown only if it gives what the part asks for: a part asked alone is
+                # answered with what the passages hold nearby ("How much funding does it
+                # have?" with the EU's budget or the reasons for sovereignty)
+                checked = len(checker.checked)
+                pieces = list(self._checked(batch, checker, stats, draft, max_tokens))
+                if gives(wanted, "".join(pieces), question):
+                    parts += pieces
+                    yield from pieces
+                else:
+                    checker.checked[checked:] = [
+                        replace(c, supported=False, reason=NOT_THE_PART) if c.supported else c
+                        for c in checker.checked[checked:]
+                    ]
+                continue
             if batch is rest:
                 # shown only if it names what the answer had not: otherwise it restates
                 # the answer's items, or says what else the passages hold, off the list
@@ -649,6 +666,7 @@ class Assistant:
                         if again.hits == packed.hits:
                             checker.drop_declines = True
                             rounds.append([again.messages])
+                            wanted_of.append((rounds[-1], wanted))
                 own = [
                     (n, hit)
                     for n, hit in enumerate(packed.hits, start=1)
@@ -839,6 +857,8 @@ _COUNTED = re.compile(
 )
 # Why a sentence asked for as more of a list is not shown.
 NO_NEW_ITEM = "asked for the rest of a list, it names nothing the answer had not"
+# Why a sentence drafted for one part of a question is not shown.
+NOT_THE_PART = "asked for one part of the question, it does not give what that part asks for"
 
 # Added to the question when the model answered it with a source's label alone.
 ANSWER_IN_A_SENTENCE = (

@@ -248,19 +248,21 @@ def asked_parts(question: str) -> list[tuple[str, Asked]]:
     as a question with the detail it asks for: "Who wrote the report, and when did it
     come out?" gives "Who wrote the report?" (a name) and "When did it come out?" (a
     date). A small model answers one part and stops; a part whose detail the answer
-    lacks is then asked alone, after the part it refers back to ("Who wrote the report?
-    When did it come out?": alone, "it" could be any passage's subject, and "What is the
-    UK Sovereign AI Unit, and how much funding does it have?" was answered with the EU's
-    budget). [] for a question in one part (`question_parts`), or one whose parts ask for
-    the same kind of detail; a part of fewer than three words ("and when?") is not asked
-    alone, it says too little."""
+    lacks is then asked alone, followed by the part it refers back to ("How much funding
+    does it have? (It follows the question: What is the UK Sovereign AI Unit?)"): alone,
+    "it" could be any passage's subject (the EU's budget was given), and with the other
+    part first the model answers that part again and stops. [] for a question in one part
+    (`question_parts`), or one whose parts ask for the same kind of detail; a part of
+    fewer than three words ("and when?") is not asked alone, it says too little."""
     pieces = [_as_question(piece) for piece in question_parts(question)]
     if len(pieces) < 2:
         return []
     parts: list[tuple[str, Asked]] = []
     for before, piece in zip(["", *pieces], pieces, strict=False):
         if len(piece.split()) >= 3 and (asked := asked_for(piece)):
-            parts.append((f"{before} {piece}" if before and _BACK.search(piece) else piece, asked))
+            if before and _BACK.search(piece):
+                piece = f"{piece} (It follows the question: {before})"
+            parts.append((piece, asked))
     kinds = [asked.kind for _, asked in parts]
     return parts if len(set(kinds)) == len(kinds) else []
 
