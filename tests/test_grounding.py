@@ -310,10 +310,26 @@ def test_an_initialism_spaced_out_by_the_model_is_shown_as_the_passage_writes_it
             "The report sets out three types of strategy:\n- Focused investment\n- Standards",
             True,
         ),
-        # the list given with it, or a colon inside a line, is no lead-in alone
+        # the list given with it, after its colon or before the lead-in's last words, or a
+        # colon inside a line, is no lead-in alone
         (
             "The report sets out three types of strategy: focused investment and standards [1].",
             "The report sets out three types of strategy:\n- Focused investment\n- Standards",
+            False,
+        ),
+        (
+            "The report sets out three types of strategy [1]:",
+            "The report sets out three types of strategy:\n- Focused investment\n- Standards",
+            False,
+        ),
+        (
+            "Focused investment and common standards are the types of strategy [1].",
+            "The report sets out three types of strategy:\n- Focused investment\n- Standards",
+            False,
+        ),
+        (  # a heading after a sentence on the same line
+            "It names talent and data as its strategic building blocks [1].",
+            "The UK has invested heavily in compute. Strategic building blocks:\n- Talent",
             False,
         ),
         (  # a list whose last item is a heading the passage's items follow
@@ -352,11 +368,32 @@ def test_a_quotation_over_two_sentences_keeps_its_closing_quote() -> None:
     shown += stream.finish()
     assert "".join(shown).strip().endswith('across the UK." [1]')
     assert [c.sentence.text[-5:] for c in stream.checked] == ["data.", ' UK."']
-    # a straight quote after a full stop that closes nothing opens the next sentence
+    # a quote followed by a word opens the next sentence, even after a quotation left open
     assert segment('It is so. "We want trust," he said.') == [
         "It is so. ",
         '"We want trust," he said.',
     ]
+    stream = SentenceStream([f"label\n{P1} {P2}"])
+    draft = f'He says "{P1[:-1]} [1]. {P2[:-1]} [1]. "We grow," he said [1].'
+    shown = [piece for word in draft.split(" ") for piece in stream.feed(word + " ")]
+    shown += stream.finish()
+    assert [c.sentence.text[:9] for c in stream.checked][1:] == ["More than", '"We grow,']
+    assert segment("The plan was cut. ’90s-era rules remain [1].") == [
+        "The plan was cut. ",
+        "’90s-era rules remain [1].",
+    ]
+
+
+def test_a_label_copied_before_a_colon_fed_alone_leaves_no_colon_behind() -> None:
+    label = "Justice digest (MoJ, 2025), 2. Staff and tools"
+    stream = SentenceStream(
+        [f"label\n{p}" for p in PASSAGES], labels=[label], titles=["Justice digest"]
+    )
+    tokens = [f"{P1[:-1]} [1]. ", label, ":", " More than 1,000 probation officers ", "already "]
+    tokens += ["use transcription tools [2]. "]
+    shown = [piece for token in tokens for piece in stream.feed(token)]
+    shown += stream.finish()
+    assert ":" not in "".join(shown) and "More than 1,000" in "".join(shown)
 
 
 def test_a_label_copied_before_a_comma_leaves_no_comma_behind() -> None:

@@ -601,6 +601,7 @@ class Assistant:
                 checked = len(checker.checked)
                 pieces = list(self._checked(batch, checker, stats, draft, max_tokens))
                 if gives(wanted, "".join(pieces), question):
+                    first_token = first_token or (time.perf_counter() if pieces else None)
                     parts += pieces
                     yield from pieces
                 else:

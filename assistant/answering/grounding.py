@@ -117,12 +117,12 @@ def _segmenter() -> Any:
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-def segment(text: str, quoted: bool = False) -> list[str]:
+def segment(text: str) -> list[str]:
     """The text cut into raw sentences that join back into it: each line apart, each line
     by pysbd, and markers that open a piece given to the sentence before them, as are the
-    quotes or brackets that close it (pysbd cuts '... the UK." [4]' before its quote; a
-    straight quote closes only a quotation opened before it, in `text` or, with `quoted`,
-    in the text before `text`: else it opens the next sentence)."""
+    quotes or brackets that close it (pysbd cuts '... the UK." [4]' before its quote): a
+    quote followed by a word opens the next sentence ('"We want ...', "’90s"), one
+    followed by a space, a marker or nothing closes the one before."""
     pieces: list[str] = []
     for line in re.split(r"(?<=\n)", text):
         if not line.strip():
@@ -141,8 +141,7 @@ def segment(text: str, quoted: bool = False) -> list[str]:
         for start, end in zip(bounds, bounds[1:], strict=False):
             piece = line[start:end]
             closing = _CLOSING.match(piece)
-            opened = (quoted + "".join(pieces).count('"')) % 2  # a straight quote is open
-            if closing and start > 0 and (not closing.group(0).startswith('"') or opened):
+            if closing and start > 0 and not piece[closing.end() : closing.end() + 1].isalnum():
                 pieces[-1] += closing.group(0)
                 piece = piece[closing.end() :]
             lead = _LEADING_MARKERS.match(piece)
@@ -154,11 +153,10 @@ def segment(text: str, quoted: bool = False) -> list[str]:
     return pieces
 
 
-def split_sentences(answer: str, quoted: bool = False) -> list[Sentence]:
-    """Sentences with the markers that follow them ("Text [1]." and "Text. [1]" alike);
-    `quoted`: the text before `answer` left a quotation open (`segment`)."""
+def split_sentences(answer: str) -> list[Sentence]:
+    """Sentences with the markers that follow them ("Text [1]." and "Text. [1]" alike)."""
     sentences = []
-    for piece in segment(answer, quoted):
+    for piece in segment(answer):
         cited = tuple(int(n) for m in MARKER.finditer(piece) for n in m.group(1).split(","))
         # a marker written as a noun ("In [4], he said") goes with the words that govern it
         bare = _MARKER_AS_OBJECT.sub(" ", piece).lstrip()
@@ -450,11 +448,10 @@ class Checked:
         }
 
 
-def check_answer(answer: str, passages: list[str], quoted: bool = False) -> list[Checked]:
-    """Each sentence with the passages that support it (numbers are 1-based); `quoted`
-    as for `split_sentences`."""
+def check_answer(answer: str, passages: list[str]) -> list[Checked]:
+    """Each sentence with the passages that support it (numbers are 1-based)."""
     checked = []
-    for sentence in split_sentences(answer, quoted):
+    for sentence in split_sentences(answer):
         if is_decline(sentence.text):  # no content words: any passage would "support" it
             checked.append(
                 Checked(sentence, (), True, False, "the model says the sources do not answer")
@@ -866,22 +863,23 @@ LEAD_IN = "ends where its passage opens a list, without the list"
 
 
 def lead_in(claim: str, passage: str) -> bool:
-    """The claim ends on the words before a colon that ends a line of the passage, a line
-    of prose (not a heading, "Strategic building blocks:", which a list may end on):
-    "Taken together, these are to." from "... these are to:", the reasons in the lines
-    after it or in the next passage. A list's lead-in alone says nothing."""
+    """The claim ends a sentence on the words of a sentence of prose (not a heading,
+    "Strategic building blocks:", which a list may end on) that ends a line of the passage
+    with a colon: "Taken together, these are to." from "... these are to:", the reasons
+    in the lines after it or in the next passage. A list's lead-in alone says nothing; one
+    the draft ends with a colon is followed by its list."""
+    if re.search(r":\W*$", re.sub(r"\[[\d,\s]+\]", " ", claim)):
+        return False
     words = re.findall(r"[a-z0-9]+", re.sub(r"\[[\d,\s]+\]", " ", claim).lower())
     for line in re.findall(r"^(.*):[ \t]*$", passage.lower(), re.M):
-        opening = re.findall(r"[a-z0-9]+", line)
-        if (
-            len(opening) >= LEAD_IN_WORDS
-            and words[-(CUT_WORDS - 1) :] == opening[-(CUT_WORDS - 1) :]
-        ):
+        opening = re.findall(r"[a-z0-9]+", re.split(r"[.!?]\s", line)[-1])
+        tail = min(len(words), LEAD_IN_WORDS)
+        if len(opening) >= LEAD_IN_WORDS and tail and words[-tail:] == opening[-tail:]:
             return True
     return False
 
 
-LEAD_IN_WORDS = 5  # of a line ending in a colon that make it prose, not a heading
+LEAD_IN_WORDS = 5  # of a sentence ending in a colon that make it prose, not a heading
 
 
 MISADVISED = "says what should be done where its passage recommends no such thing"
@@ -1160,7 +1158,6 @@ class SentenceStream:
         self.question = ""  # as asked: the words a sentence takes from it (`_adds_only`)
         self.max_sentences = MAX_SENTENCES  # shown per draft
         self.buffer = ""
-        self._quoted = False  # the draft so far leaves a straight quotation mark open
         self.checked: list[Checked] = []
         self.held: list[Checked] = []
         self.verifications = 0
@@ -1174,7 +1171,7 @@ class SentenceStream:
         self.buffer += token
         if self._inside_label():
             return []  # "... June 2025), 4. Influence ..." would split at "4."
-        pieces = segment(self._unlabelled(self.buffer), self._quoted)
+        pieces = segment(self._unlabelled(self.buffer))
         if len(pieces) < 2:
             return []
         last = pieces[-1].lstrip()
@@ -1182,11 +1179,7 @@ class SentenceStream:
             return []
         done = "".join(pieces[:-1])
         self.buffer = "".join(pieces)[len(done) :]
-        shown = []
-        for raw in pieces[:-1]:
-            shown += self._take(raw)
-            self._quoted ^= raw.count('"') % 2 == 1
-        return shown
+        return [piece for raw in pieces[:-1] for piece in self._take(raw)]
 
     def flush(self, cut_off: bool = False) -> list[str]:
         """End one draft (of several, one per document): its last sentence is complete.
@@ -1197,13 +1190,12 @@ class SentenceStream:
             return self._end_part(raw, cut_off)
         finally:
             self._in_part = 0
-            self._quoted = False
 
     def _end_part(self, raw: str, cut_off: bool) -> list[str]:
         if not raw.strip():
             return []
         if cut_off and not re.search(r"[.!?\])\"”’]\s*$", raw):
-            for item in split_sentences(raw, self._quoted):
+            for item in split_sentences(raw):
                 self.checked.append(
                     Checked(item, item.cited, False, False, "cut off by the answer's length limit")
                 )
@@ -1234,7 +1226,7 @@ class SentenceStream:
     def _take(self, raw: str) -> list[str]:
         items = [
             self._limit(self._dedupe(self._sourced(self._joint(self._attributed(item)))))
-            for item in check_answer(self._clean(raw), self.passages, self._quoted)
+            for item in check_answer(self._clean(raw), self.passages)
         ]
         if self.drop_declines:  # a part's "nothing on this" is not the answer's
             items = [
@@ -1270,7 +1262,7 @@ class SentenceStream:
         for label in self.labels:
             start = tail.rfind(label[:LABEL_HEAD])
             # whole but not yet followed by a word: "<label> says" makes it the subject
-            if start >= 0 and label.startswith(tail[start:].rstrip(" \t\n,")):
+            if start >= 0 and label.startswith(tail[start:].rstrip(" \t\n,;:")):
                 return True
         return False
 
@@ -1284,7 +1276,7 @@ class SentenceStream:
                 raw = re.sub(rf"{_GOVERNS}{re.escape(label)}", rf"\1{self._named[label]}", raw)
             # with the comma or colon that joined it to the text: "<label>, RECOMMENDATION
             # 2a states ..." is not ", RECOMMENDATION 2a states ..."
-            raw = re.sub(rf"{re.escape(label)}(?:\s*[,;:](?=\s))?", " ", raw)
+            raw = re.sub(rf"{re.escape(label)}(?:\s*[,;:](?=\s|$))?", " ", raw)
         return raw
 
     def _clean(self, raw: str) -> str:
