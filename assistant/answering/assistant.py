@@ -590,40 +590,15 @@ class Assistant:
         first_token = None
         parts: list[str] = []
         rounds = [prompts]  # and once more, below, for a draft that is only a label
-        rest: list[list[dict[str, str]]] | None = None  # the round asking for a list's rest
-        wanted_of: list[tuple[list[list[dict[str, str]]], Asked]] = []  # a part's round
+        # rounds whose draft is shown only if what it adds passes a test, else withheld
+        # for a reason: a part's, and a list's rest (below)
+        gated: list[tuple[list[list[dict[str, str]]], Gate, str]] = []
         for batch in rounds:
-            wanted = next((w for b, w in wanted_of if b is batch), None)
-            if wanted is not None:
-                # shown only if it gives what the part asks for: a part asked alone is
-                # answered with what the passages hold nearby ("How much funding does it
-                # have?" with the EU's budget or the reasons for sovereignty)
-                checked = len(checker.checked)
-                pieces = list(self._checked(batch, checker, stats, draft, max_tokens))
-                if gives(wanted, "".join(pieces), question):
-                    first_token = first_token or (time.perf_counter() if pieces else None)
-                    parts += pieces
-                    yield from pieces
-                else:
-                    checker.checked[checked:] = [
-                        replace(c, supported=False, reason=NOT_THE_PART) if c.supported else c
-                        for c in checker.checked[checked:]
-                    ]
-                continue
-            if batch is rest:
-                # shown only if it names what the answer had not: otherwise it restates
-                # the answer's items, or says what else the passages hold, off the list
-                checked = len(checker.checked)
-                pieces = list(self._checked(batch, checker, stats, draft, max_tokens))
-                added = [c for c in checker.checked[checked:] if c.supported]
-                if names_added([c.sentence.text for c in added], question + " " + "".join(parts)):
-                    parts += pieces
-                    yield from pieces
-                else:
-                    checker.checked[checked:] = [
-                        replace(c, supported=False, reason=NO_NEW_ITEM) if c in added else c
-                        for c in checker.checked[checked:]
-                    ]
+            if gate := next(((keep, why) for b, keep, why in gated if b is batch), None):
+                pieces = self._gated(batch, checker, stats, draft, max_tokens, *gate)
+                first_token = first_token or (time.perf_counter() if pieces else None)
+                parts += pieces
+                yield from pieces
                 continue
             for piece in self._checked(batch, checker, stats, draft, max_tokens):
                 first_token = first_token or time.perf_counter()
@@ -667,7 +642,16 @@ class Assistant:
                         if again.hits == packed.hits:
                             checker.drop_declines = True
                             rounds.append([again.messages])
-                            wanted_of.append((rounds[-1], wanted))
+                            # shown only if it gives what the part asks for: a part asked
+                            # alone is answered with what the passages hold nearby ("How
+                            # much funding does it have?" with the EU's budget)
+                            gated.append(
+                                (
+                                    rounds[-1],
+                                    partial(_gives, wanted, question=question),
+                                    NOT_THE_PART,
+                                )
+                            )
                 own = [
                     (n, hit)
                     for n, hit in enumerate(packed.hits, start=1)
@@ -693,8 +677,11 @@ class Assistant:
                     # a list answered from one passage, with more of its document given:
                     # the rest of the list is asked for from those passages alone
                     checker.drop_declines = True
-                    rest = [numbered_messages(packed, prompted, others)]
-                    rounds.append(rest)
+                    rounds.append([numbered_messages(packed, prompted, others)])
+                    # shown only if it names what the answer had not: otherwise it restates
+                    # the answer's items, or says what else the passages hold, off the list
+                    said = question + " " + "".join(parts)
+                    gated.append((rounds[-1], partial(_names_added, said=said), NO_NEW_ITEM))
         shown = "".join(parts).strip()
         # a caller's search text says what is asked about ("the NHS", without the names
         # of the documents a comparison row is not about)
@@ -824,6 +811,29 @@ class Assistant:
             headings=[h.chunk.section for h in hits if h.chunk.section],
         )
 
+    def _gated(
+        self,
+        prompts: list[list[dict[str, str]]],
+        checker: SentenceStream,
+        stats: GenerationStats,
+        draft: list[str],
+        max_tokens: int,
+        keep: Gate,
+        why: str,
+    ) -> list[str]:
+        """The checked text of a further round's draft if `keep` passes it (the text and
+        the sentences it shows), else nothing, its shown sentences withheld for `why`."""
+        checked = len(checker.checked)
+        pieces = list(self._checked(prompts, checker, stats, draft, max_tokens))
+        added = [c for c in checker.checked[checked:] if c.supported]
+        if keep("".join(pieces), added):
+            return pieces
+        checker.checked[checked:] = [
+            replace(c, supported=False, reason=why) if c.supported else c
+            for c in checker.checked[checked:]
+        ]
+        return []
+
     def _checked(
         self,
         prompts: list[list[dict[str, str]]],
@@ -856,6 +866,18 @@ class Assistant:
 _COUNTED = re.compile(
     r"\b\d{1,3}\b(?![\d.,])|\b(?:two|three|four|five|six|seven|eight|nine|ten|both)\b", re.I
 )
+# Whether a further round's draft is shown: given its text and the sentences it shows.
+Gate = Callable[[str, list[Checked]], bool]
+
+
+def _gives(wanted: Asked, shown: str, added: list[Checked], question: str) -> bool:
+    return gives(wanted, shown, question)
+
+
+def _names_added(shown: str, added: list[Checked], said: str) -> bool:
+    return names_added([c.sentence.text for c in added], said)
+
+
 # Why a sentence asked for as more of a list is not shown.
 NO_NEW_ITEM = "asked for the rest of a list, it names nothing the answer had not"
 # Why a sentence drafted for one part of a question is not shown.

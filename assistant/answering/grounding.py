@@ -164,7 +164,7 @@ def split_sentences(answer: str) -> list[Sentence]:
             bare = bare[:1].upper() + bare[1:]
         text = " ".join(MARKER.sub(" ", bare).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-        text = re.sub(r"(?<=[.!?])\s+([\"”’)]+)$", r"\1", text)  # 'cybersecurity. "'
+        text = re.sub(rf"(?<=[.!?])\s+({_CLOSING.pattern})$", r"\1", text)  # 'cybersecurity. "'
         if re.search(r"[A-Za-z0-9]", text):
             sentences.append(Sentence(text, cited))
     return sentences
@@ -868,12 +868,13 @@ def lead_in(claim: str, passage: str) -> bool:
     with a colon: "Taken together, these are to." from "... these are to:", the reasons
     in the lines after it or in the next passage. A list's lead-in alone says nothing; one
     the draft ends with a colon is followed by its list."""
-    if re.search(r":\W*$", re.sub(r"\[[\d,\s]+\]", " ", claim)):
+    claim = re.sub(r"\[[\d,\s]+\]", " ", claim).lower()
+    if re.search(r":\W*$", claim):
         return False
-    words = re.findall(r"[a-z0-9]+", re.sub(r"\[[\d,\s]+\]", " ", claim).lower())
+    words = re.findall(r"[a-z0-9]+", claim)
+    tail = min(len(words), LEAD_IN_WORDS)
     for line in re.findall(r"^(.*):[ \t]*$", passage.lower(), re.M):
         opening = re.findall(r"[a-z0-9]+", re.split(r"[.!?]\s", line)[-1])
-        tail = min(len(words), LEAD_IN_WORDS)
         if len(opening) >= LEAD_IN_WORDS and tail and words[-tail:] == opening[-tail:]:
             return True
     return False
